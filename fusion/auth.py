@@ -1,0 +1,134 @@
+"""Bearer tokens per client, roles, and the user a plugin or the SSO proxy acts for.
+
+Tokens are stored as SHA-256 digests (they are random, so a fast hash is enough) and compared
+with ``hmac.compare_digest``; a clear token never reaches the logs or the settings dump.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import ipaddress
+import secrets
+from collections.abc import Awaitable, Callable, Iterable
+from dataclasses import dataclass
+
+from fastapi import Request
+
+from fusion.errors import Forbidden, Unauthorized
+from fusion.settings import DEMO_TOKENS, ClientToken, FusionSettings, Role
+
+
+def hash_token(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def new_token() -> str:
+    return secrets.token_urlsafe(32)
+
+
+@dataclass(frozen=True)
+class Principal:
+    client: str
+    role: Role
+    acting_user: str | None = None
+
+
+class TokenRegistry:
+    def __init__(self, tokens: Iterable[ClientToken]) -> None:
+        self._tokens = list(tokens)
+
+    @classmethod
+    def from_settings(cls, settings: FusionSettings) -> TokenRegistry:
+        tokens = list(settings.tokens)
+        if settings.demo_tokens:
+            tokens += [
+                ClientToken(client=token, role=role, sha256=hash_token(token))
+                for token, role in DEMO_TOKENS.items()
+            ]
+        return cls(tokens)
+
+    def authenticate(self, token: str) -> ClientToken | None:
+        digest = hash_token(token)
+        found = None
+        for candidate in self._tokens:  # no early exit: the time does not depend on the match
+            if hmac.compare_digest(candidate.sha256, digest):
+                found = candidate
+        return found
+
+
+@dataclass(frozen=True)
+class AuthConfig:
+    registry: TokenRegistry
+    acting_user_header: str
+    sso_user_header: str
+    trusted_proxies: tuple[str, ...]
+
+    @classmethod
+    def from_settings(cls, settings: FusionSettings) -> AuthConfig:
+        return cls(
+            registry=TokenRegistry.from_settings(settings),
+            acting_user_header=settings.acting_user_header,
+            sso_user_header=settings.sso_user_header,
+            trusted_proxies=tuple(settings.trusted_proxies),
+        )
+
+    def is_trusted_proxy(self, host: str | None) -> bool:
+        if host is None:
+            return False
+        try:
+            address = ipaddress.ip_address(host)
+        except ValueError:
+            return False
+        return any(address in ipaddress.ip_network(net, strict=False)
+                   for net in self.trusted_proxies)
+
+
+def _config(request: Request) -> AuthConfig:
+    config = request.scope.get("state", {}).get("auth")
+    if not isinstance(config, AuthConfig):
+        raise RuntimeError("the service's lifespan did not provide its AuthConfig")
+    return config
+
+
+def _bearer(request: Request) -> str:
+    header = request.headers.get("authorization", "")
+    scheme, _, token = header.partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        raise Unauthorized(
+            "A bearer token is required.", message_fr="Un jeton d'accès (bearer) est requis."
+        )
+    return token.strip()
+
+
+def authenticate(request: Request) -> Principal:
+    config = _config(request)
+    client = config.registry.authenticate(_bearer(request))
+    if client is None:
+        raise Unauthorized("The token is not valid.", message_fr="Le jeton n'est pas valide.")
+    acting = request.headers.get(config.acting_user_header) if client.role == "plugin" else None
+    return Principal(client=client.client, role=client.role, acting_user=acting or None)
+
+
+def require_role(*roles: Role) -> Callable[[Request], Awaitable[Principal]]:
+    """A dependency that authenticates the caller and checks that its role is allowed."""
+
+    async def dependency(request: Request) -> Principal:
+        principal = authenticate(request)
+        if principal.role not in roles:
+            raise Forbidden(
+                f"The role '{principal.role}' may not do this.",
+                message_fr=f"Le rôle « {principal.role} » ne permet pas cette action.",
+            )
+        return principal
+
+    return dependency
+
+
+def sso_user(request: Request) -> str | None:
+    """The user named by the SSO reverse proxy, believed only from a configured address."""
+    config = _config(request)
+    client_host = request.client.host if request.client else None
+    if not config.is_trusted_proxy(client_host):
+        return None
+    return request.headers.get(config.sso_user_header) or None

@@ -1,0 +1,42 @@
+"""Throwaway PostgreSQL databases on the local server (127.0.0.1:5432, trust auth)."""
+
+from __future__ import annotations
+
+import os
+import uuid
+
+import asyncpg
+
+ADMIN_DSN = os.environ.get("FUSION_TEST_PG_DSN", "postgresql://postgres@127.0.0.1:5432/postgres")
+
+
+def _sqlalchemy_url(dsn: str, database: str) -> str:
+    base = dsn.rsplit("/", 1)[0].replace("postgresql://", "postgresql+asyncpg://", 1)
+    return f"{base}/{database}"
+
+
+class PgDatabases:
+    """Creates databases for one test session and drops them all at its end."""
+
+    def __init__(self, dsn: str = ADMIN_DSN) -> None:
+        self.dsn = dsn
+        self.created: list[str] = []
+
+    async def create(self, label: str = "t") -> str:
+        name = f"fusion_test_{label}_{uuid.uuid4().hex[:10]}"
+        connection = await asyncpg.connect(self.dsn)
+        try:
+            await connection.execute(f'CREATE DATABASE "{name}"')
+        finally:
+            await connection.close()
+        self.created.append(name)
+        return _sqlalchemy_url(self.dsn, name)
+
+    async def drop_all(self) -> None:
+        connection = await asyncpg.connect(self.dsn)
+        try:
+            for name in self.created:
+                await connection.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        finally:
+            await connection.close()
+        self.created.clear()

@@ -1,0 +1,95 @@
+"""All four services, the Moodle simulator and demo data in one process (``fusion run``).
+
+The same service code as the distributed mode; only the configuration differs: SQLite files
+under the data directory, the in-process bus, the simulator standing in for the platforms.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from fastapi import FastAPI
+from fastapi.responses import HTMLResponse, Response
+
+from fusion.asgi import HostedApp, PrefixDispatcher
+from fusion.observability import metrics_response
+from launcher.registry import SERVICES, ServiceEntry
+
+
+@dataclass(frozen=True)
+class AllInOne:
+    host: str = "127.0.0.1"
+    port: int = 8000
+    data_dir: Path = Path("var")
+
+    @property
+    def base_url(self) -> str:
+        return f"http://{self.host}:{self.port}"
+
+    def sqlite_url(self, name: str) -> str:
+        return f"sqlite+aiosqlite:///{(self.data_dir / f'{name}.db').resolve()}"
+
+
+def service_overrides(entry: ServiceEntry, config: AllInOne) -> dict[str, Any]:
+    """Settings that make one service run inside the all-in-one process."""
+    overrides: dict[str, Any] = {
+        "environment": "development",
+        "demo_tokens": True,
+        "log_json": False,
+        "database_url": config.sqlite_url(entry.name),
+        "database_create_tables": True,
+        "bus_url": "memory://fusion",
+    }
+    if entry.name == "apogee_api":
+        overrides["database_url"] = config.sqlite_url("apogee")
+    fields = entry.settings_class().model_fields
+    return {key: value for key, value in overrides.items() if key in fields}
+
+
+def service_settings(entry: ServiceEntry, config: AllInOne) -> Any:
+    return entry.settings_class()(**service_overrides(entry, config))
+
+
+LANDING = """<!doctype html>
+<html lang="fr"><head><meta charset="utf-8"><title>Fusion</title></head>
+<body><h1>Fusion — tout-en-un</h1>
+<p>Les quatre services tournent dans ce processus (mode de développement).
+<em>All four services run in this process (development mode).</em></p>
+<ul>
+<li><a href="/apogee/docs">API Apogée</a> — <code>/apogee/v1/</code></li>
+<li><a href="/identity/docs">Identités</a> — <code>/identity/v1/</code></li>
+<li><a href="/migrations/docs">Migrations</a> — <code>/migrations/v1/</code></li>
+<li><a href="/sync/docs">Synchronisation des inscriptions</a> — <code>/sync/v1/</code></li>
+</ul>
+<p>Jetons de démonstration / demo tokens: <code>demo-admin</code>, <code>demo-plugin</code>,
+<code>demo-service</code> (en-tête <code>Authorization: Bearer …</code>).</p>
+</body></html>"""
+
+
+def root_app() -> FastAPI:
+    app = FastAPI(title="Fusion (all-in-one)", docs_url=None, redoc_url=None, openapi_url=None)
+
+    @app.get("/", response_class=HTMLResponse)
+    async def landing() -> str:
+        return LANDING
+
+    @app.get("/healthz")
+    async def healthz() -> dict[str, Any]:
+        return {"status": "ok", "services": sorted(SERVICES)}
+
+    @app.get("/metrics")
+    async def metrics() -> Response:
+        return metrics_response()
+
+    return app
+
+
+def build(config: AllInOne) -> PrefixDispatcher:
+    config.data_dir.mkdir(parents=True, exist_ok=True)
+    apps = {
+        entry.prefix: HostedApp(entry.create_app(service_settings(entry, config)))
+        for entry in SERVICES.values()
+    }
+    return PrefixDispatcher(apps, fallback=HostedApp(root_app()))

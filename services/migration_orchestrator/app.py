@@ -1,0 +1,28 @@
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+from fastapi import FastAPI
+
+from fusion.app import create_service_app
+from fusion.resources import open_database
+from services.migration_orchestrator.settings import Settings
+
+PREFIX = "/migrations"
+
+
+def create_app(settings: Settings) -> FastAPI:
+    @asynccontextmanager
+    async def lifespan(_: FastAPI) -> AsyncIterator[dict[str, Any]]:
+        async with open_database(settings) as database:
+            yield {"db": database, "readiness": {"database": database.ping}}
+
+    return create_service_app(
+        name="migration_orchestrator",
+        prefix=PREFIX,
+        settings=settings,
+        lifespan=lifespan,
+        title="Fusion — Migration orchestrator",
+    )

@@ -1,0 +1,44 @@
+from sqlalchemy import select
+from sqlmodel import Field
+
+from fusion.db import Database, model_base, new_metadata
+
+metadata = new_metadata()
+Base = model_base(metadata)
+
+
+class Note(Base, table=True):  # type: ignore[call-arg,misc]
+    id: int | None = Field(default=None, primary_key=True)
+    text: str = Field(max_length=200, unique=True)
+
+
+async def test_unit_of_work_commits_at_the_edge(database_url: str) -> None:
+    database = Database(database_url)
+    await database.create_all(metadata)
+    async with database.unit_of_work() as session:
+        session.add(Note(text="kept"))
+    async with database.session() as session:
+        assert (await session.execute(select(Note.text))).scalars().all() == ["kept"]
+    await database.dispose()
+
+
+async def test_failure_rolls_back_everything(database_url: str) -> None:
+    database = Database(database_url)
+    await database.create_all(metadata)
+    try:
+        async with database.unit_of_work() as session:
+            session.add(Note(text="lost"))
+            await session.flush()
+            raise RuntimeError("boom")
+    except RuntimeError:
+        pass
+    async with database.session() as session:
+        assert (await session.execute(select(Note))).scalars().all() == []
+    await database.ping()
+    await database.dispose()
+
+
+def test_constraint_names_follow_the_convention() -> None:
+    names = {c.name for c in Note.__table__.constraints}  # type: ignore[attr-defined]
+    assert "pk_note" in names
+    assert "uq_note_text" in names
