@@ -29,8 +29,9 @@ lint: $(STAMP)
 bench: $(STAMP)
 	$(BIN)/python -m bench $(BENCH)
 
+SERVICE ?= apogee_api identity migration_orchestrator enrolment_sync
 migrate: $(STAMP)
-	$(BIN)/fusion migrate $(SERVICE)
+	for service in $(SERVICE); do $(BIN)/fusion migrate $$service || exit 1; done
 
 clean:
 	rm -rf var/*.db var/bench

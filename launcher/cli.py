@@ -46,6 +46,21 @@ def _serve(args: argparse.Namespace) -> int:
     return 0
 
 
+def _migrate(args: argparse.Namespace) -> int:
+    from fusion.migrations import upgrade
+    from launcher.registry import SERVICES
+
+    entry = SERVICES[args.service]
+    location = entry.migrations_dir()
+    if location is None:
+        print(f"{entry.name} owns no tables: nothing to migrate")
+        return 0
+    url = args.database_url or entry.settings_class()().database_url  # type: ignore[attr-defined]
+    upgrade(location, url)
+    print(f"{entry.name}: migrated to head")
+    return 0
+
+
 def _token(args: argparse.Namespace) -> int:
     import json
 
@@ -75,6 +90,11 @@ def _parser() -> argparse.ArgumentParser:
     serve.add_argument("--host", default="127.0.0.1")
     serve.add_argument("--port", type=int, default=8000)
     serve.set_defaults(handler=_serve)
+
+    migrate = commands.add_parser("migrate", help="apply a service's database migrations")
+    migrate.add_argument("service", choices=sorted(SERVICES))
+    migrate.add_argument("--database-url", default=None)
+    migrate.set_defaults(handler=_migrate)
 
     token = commands.add_parser("token", help="create a client token (prints its hash entry)")
     token.add_argument("verb", choices=["create"])

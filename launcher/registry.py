@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import importlib
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from fastapi import FastAPI
@@ -21,6 +22,11 @@ class ServiceEntry:
         module = importlib.import_module(f"{self.package}.settings")
         settings_class: type[FusionSettings] = module.Settings
         return settings_class
+
+    def migrations_dir(self) -> Path | None:
+        module = importlib.import_module(self.package)
+        location = Path(str(module.__file__)).parent / "migrations"
+        return location if (location / "env.py").exists() else None
 
     def create_app(self, settings: Any) -> FastAPI:
         module = importlib.import_module(f"{self.package}.app")

@@ -2,6 +2,7 @@ from sqlalchemy import select
 from sqlmodel import Field
 
 from fusion.db import Database, model_base, new_metadata
+from fusion.testing.plugin import rollback_session
 
 metadata = new_metadata()
 Base = model_base(metadata)
@@ -42,3 +43,15 @@ def test_constraint_names_follow_the_convention() -> None:
     names = {c.name for c in Note.__table__.constraints}  # type: ignore[attr-defined]
     assert "pk_note" in names
     assert "uq_note_text" in names
+
+
+async def test_rollback_session_leaves_the_run_database_clean(pg_run_database: str) -> None:
+    database = Database(pg_run_database)
+    await database.create_all(metadata)
+    async with rollback_session(database.engine) as session:
+        session.add(Note(text="temporary"))
+        await session.commit()  # a savepoint inside the test's transaction
+        assert (await session.execute(select(Note.text))).scalars().all() == ["temporary"]
+    async with database.session() as session:
+        assert (await session.execute(select(Note))).scalars().all() == []
+    await database.dispose()
