@@ -8,6 +8,7 @@ from fastapi import FastAPI
 
 from fusion.app import create_service_app
 from fusion.resources import open_database
+from services.migration_orchestrator.preflight_routes import create_preflight_router
 from services.migration_orchestrator.settings import Settings
 
 PREFIX = "/migrations"
@@ -24,5 +25,6 @@ def create_app(settings: Settings) -> FastAPI:
         prefix=PREFIX,
         settings=settings,
         lifespan=lifespan,
+        routers=[create_preflight_router(limits=settings.preflight)],
         title="Fusion — Migration orchestrator",
     )

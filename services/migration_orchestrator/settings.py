@@ -7,9 +7,11 @@ from fusion.settings import (
     HttpClientFragment,
     env_prefix,
 )
+from services.migration_orchestrator.archive import ArchiveLimits
 
 
 class Settings(FusionSettings, DatabaseFragment, BusFragment, HttpClientFragment):
     model_config = env_prefix("MIGRATIONS")
 
     database_url: str = "sqlite+aiosqlite:///var/migration_orchestrator.db"
+    preflight: ArchiveLimits = ArchiveLimits()

@@ -1,0 +1,69 @@
+"""`POST /migrations/v1/backups:analyse`: the raw `.mbz` as request body, spooled to a temporary
+file chunk by chunk (never whole in memory), analysed off the event loop, then discarded."""
+
+from __future__ import annotations
+
+import tempfile
+from typing import IO, Annotated
+
+import anyio.to_thread
+from fastapi import APIRouter, Depends, Query, Request
+
+from fusion.auth import require_role
+from services.migration_orchestrator.archive import ArchiveLimits
+from services.migration_orchestrator.backup_errors import BackupTooLarge
+from services.migration_orchestrator.preflight import analyse_backup
+from services.migration_orchestrator.preflight_report import BackupReport
+
+_SPOOL_IN_MEMORY = 1024 * 1024
+_WRITE_BATCH = 1024 * 1024
+
+TargetRelease = Annotated[
+    str | None,
+    Query(max_length=40, pattern=r"^\d+\.\d+(\.\d+)?", description="e.g. 4.1.13"),
+]
+
+
+def _upload_too_large(limit: int) -> BackupTooLarge:
+    return BackupTooLarge(
+        f"The backup file exceeds the upload limit of {limit} bytes.",
+        message_fr=f"Le fichier de sauvegarde dépasse la limite d'envoi de {limit} octets.",
+        details={"limit_bytes": limit},
+    )
+
+
+async def spool_body(request: Request, target: IO[bytes], *, limit: int) -> int:
+    """Copy the body into `target`, refusing it as soon as it passes `limit` bytes."""
+    declared = request.headers.get("content-length", "")
+    if declared.isdigit() and int(declared) > limit:
+        raise _upload_too_large(limit)
+    received, pending = 0, bytearray()
+    async for chunk in request.stream():
+        received += len(chunk)
+        if received > limit:
+            raise _upload_too_large(limit)
+        pending += chunk
+        if len(pending) >= _WRITE_BATCH:
+            await anyio.to_thread.run_sync(target.write, bytes(pending))
+            pending.clear()
+    await anyio.to_thread.run_sync(target.write, bytes(pending))
+    target.seek(0)
+    return received
+
+
+def create_preflight_router(*, limits: ArchiveLimits) -> APIRouter:
+    router = APIRouter(tags=["backups"])
+
+    @router.post(
+        "/migrations/v1/backups:analyse",
+        dependencies=[Depends(require_role("admin", "service", "plugin"))],
+        openapi_extra={"requestBody": {"content": {"application/vnd.moodle.backup": {
+            "schema": {"type": "string", "format": "binary"}}}, "required": True}},
+    )
+    async def analyse(request: Request, target_release: TargetRelease = None) -> BackupReport:
+        with tempfile.SpooledTemporaryFile(max_size=_SPOOL_IN_MEMORY) as spool:
+            await spool_body(request, spool, limit=limits.max_archive_bytes)
+            return await anyio.to_thread.run_sync(
+                lambda: analyse_backup(spool, limits=limits, target_release=target_release))
+
+    return router
