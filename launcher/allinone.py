@@ -86,6 +86,20 @@ def root_app() -> FastAPI:
     return app
 
 
+async def prepare_demo_data(config: AllInOne) -> None:
+    """A synthetic Apogée at demo scale, made once: the same data on every start."""
+    from sim.apogee.generator import generate
+
+    config.data_dir.mkdir(parents=True, exist_ok=True)
+    target = config.data_dir / "apogee.db"
+    if target.exists():
+        return
+    partial = config.data_dir / "apogee-partial.db"  # an interrupted start leaves no half file
+    partial.unlink(missing_ok=True)
+    await generate(config.sqlite_url("apogee-partial"), scale="demo")
+    partial.rename(target)
+
+
 def build(config: AllInOne) -> PrefixDispatcher:
     config.data_dir.mkdir(parents=True, exist_ok=True)
     apps = {

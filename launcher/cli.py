@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import asyncio
 import importlib
 import sys
 from collections.abc import Callable, Sequence
@@ -22,10 +23,11 @@ def _run(args: argparse.Namespace) -> int:
     import uvicorn
 
     from fusion.observability import configure_logging
-    from launcher.allinone import AllInOne, build
+    from launcher.allinone import AllInOne, build, prepare_demo_data
 
     configure_logging(level="INFO", json_logs=False)
     config = AllInOne(host=args.host, port=args.port, data_dir=Path(args.data_dir))
+    asyncio.run(prepare_demo_data(config))
     print(f"Fusion all-in-one on {config.base_url}  (demo tokens: demo-admin, "
           "demo-plugin, demo-service)")
     uvicorn.run(build(config), host=args.host, port=args.port, log_level="info")

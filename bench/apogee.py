@@ -1,0 +1,174 @@
+"""apogee_api on the ``ub`` dataset in PostgreSQL, served by one uvicorn worker.
+
+Prints, in one run: code lookups/s as a ratio to a bare FastAPI endpoint returning a constant
+JSON object (same server, same load client), search latency p50/p99, and the time to stream
+the members of the 5,300 busiest codes through ``members:bulk``. Figures go to
+``var/bench/apogee.json``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import random
+import statistics
+import sys
+import time
+from typing import Any
+
+import asyncpg
+import httpx
+from fastapi import FastAPI
+
+from bench.report import write_report
+from fusion.testing.paths import REPO
+from fusion.testing.processes import free_port, running_server
+from sim.apogee.generator import generate
+
+ADMIN_DSN = os.environ.get("FUSION_TEST_PG_DSN", "postgresql://postgres@127.0.0.1:5432/postgres")
+DATABASE = "fusion_bench_apogee"
+LOOKUPS = 4_000
+CONCURRENCY = 32
+SEARCHES = 400
+BUSIEST = 5_300
+AUTH = {"Authorization": "Bearer demo-service"}
+QUERIES = ("math", "informatique", "L1A", "droit pr", "écon", "oeno", "UE1", "analyse",
+           "probabilités", "AU0001", "licence 1re", "master gestion", "anglais", "TD", "géo")
+
+
+def baseline_app() -> FastAPI:
+    app = FastAPI()
+
+    @app.get("/constant")
+    async def constant() -> dict[str, str]:
+        return {"status": "ok", "service": "baseline"}
+
+    return app
+
+
+async def _fresh_database() -> str:
+    connection = await asyncpg.connect(ADMIN_DSN)
+    try:
+        await connection.execute(f'DROP DATABASE IF EXISTS "{DATABASE}" WITH (FORCE)')
+        await connection.execute(f'CREATE DATABASE "{DATABASE}"')
+    finally:
+        await connection.close()
+    return ADMIN_DSN.rsplit("/", 1)[0].replace("postgresql://", "postgresql+asyncpg://") + \
+        f"/{DATABASE}"
+
+
+async def _busiest_codes(url: str) -> list[str]:
+    dsn = url.replace("postgresql+asyncpg://", "postgresql://")
+    connection = await asyncpg.connect(dsn)
+    try:
+        rows = await connection.fetch("""
+            SELECT code, n FROM (
+              SELECT c.cod_elp AS code, count(DISTINCT c.cod_ind) AS n
+              FROM ind_contrat_elp c
+              JOIN ins_adm_etp i USING (cod_ind, cod_anu, cod_etp, cod_vrs_vet)
+              JOIN element_pedagogi e ON e.cod_elp = c.cod_elp
+              JOIN nature_elp n ON n.cod_nel = e.cod_nel
+              WHERE c.cod_anu = (SELECT max(cod_anu) FROM annee_uni WHERE eta_anu_iae = 'O')
+                AND c.tem_prc_ice = 'N' AND i.eta_iae = 'E' AND e.eta_elp = 'O'
+                AND e.tem_sus_elp = 'N' AND n.tem_fictif = 'N'
+              GROUP BY c.cod_elp
+              UNION ALL
+              SELECT cod_etp || '-' || cod_vrs_vet, count(DISTINCT cod_ind) FROM ins_adm_etp
+              WHERE cod_anu = (SELECT max(cod_anu) FROM annee_uni WHERE eta_anu_iae = 'O')
+                AND eta_iae = 'E' GROUP BY cod_etp, cod_vrs_vet) AS t
+            ORDER BY n DESC, code LIMIT $1""", BUSIEST)
+    finally:
+        await connection.close()
+    return [row["code"] for row in rows]
+
+
+async def _throughput(base: str, paths: list[str], headers: dict[str, str]) -> float:
+    queue = iter(paths)
+    async with httpx.AsyncClient(base_url=base, headers=headers, timeout=30) as client:
+        async def worker() -> None:
+            for path in queue:
+                response = await client.get(path)
+                response.raise_for_status()
+
+        for path in paths[:50]:  # warm-up
+            await client.get(path)
+        started = time.perf_counter()
+        await asyncio.gather(*(worker() for _ in range(CONCURRENCY)))
+        return len(paths) / (time.perf_counter() - started)
+
+
+async def _search_latencies(base: str) -> list[float]:
+    latencies = []
+    async with httpx.AsyncClient(base_url=base, headers=AUTH, timeout=30) as client:
+        for index in range(SEARCHES):
+            query = QUERIES[index % len(QUERIES)]
+            started = time.perf_counter()
+            response = await client.get("/apogee/v1/codes", params={"q": query, "limit": 20})
+            latencies.append(time.perf_counter() - started)
+            response.raise_for_status()
+    return latencies
+
+
+async def _bulk(base: str, codes: list[str]) -> dict[str, Any]:
+    lines = members = 0
+    started = time.perf_counter()
+    body = {"codes": codes, "with_groups": True}
+    async with (httpx.AsyncClient(base_url=base, headers=AUTH, timeout=120) as client,
+                client.stream("POST", "/apogee/v1/members:bulk", json=body) as response):
+        response.raise_for_status()
+        async for line in response.aiter_lines():
+            if line:
+                lines += 1
+                members += len(json.loads(line).get("members", ()))
+    return {"seconds": time.perf_counter() - started, "codes": lines, "members": members}
+
+
+def _percentile(values: list[float], share: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(share * len(ordered)))]
+
+
+def main() -> int:
+    url = asyncio.run(_fresh_database())
+    started = time.perf_counter()
+    asyncio.run(generate(url, scale="ub"))
+    generation = time.perf_counter() - started
+    codes = asyncio.run(_busiest_codes(url))
+    rng = random.Random(1)
+    lookups = [f"/apogee/v1/codes/{rng.choice(codes)}" for _ in range(LOOKUPS)]
+    env = {"FUSION_APOGEE_DATABASE_URL": url, "FUSION_DEMO_TOKENS": "true",
+           "FUSION_ENVIRONMENT": "development", "FUSION_LOG_LEVEL": "WARNING"}
+    logs = REPO / "var" / "bench"
+    logs.mkdir(parents=True, exist_ok=True)
+    port = free_port()
+    uvicorn = ["uvicorn", "--factory", "--workers", "1", "--host", "127.0.0.1",
+               "--log-level", "warning", "--no-access-log", "--port", str(port)]
+    base = f"http://127.0.0.1:{port}"
+    with running_server([*uvicorn, "bench.apogee:baseline_app"], health_url=f"{base}/constant",
+                        cwd=REPO, log_path=logs / "apogee-baseline.log"):
+        baseline = asyncio.run(_throughput(base, ["/constant"] * LOOKUPS, {}))
+    serve = ["launcher.cli", "serve", "apogee_api", "--host", "127.0.0.1", "--port", str(port)]
+    with running_server(serve, env=env, cwd=REPO,
+                        health_url=f"{base}/apogee/healthz", log_path=logs / "apogee.log"):
+        lookup = asyncio.run(_throughput(base, lookups, AUTH))
+        search = asyncio.run(_search_latencies(base))
+        bulk = asyncio.run(_bulk(base, codes))
+    figures = {
+        "dataset": "ub", "generation_seconds": round(generation, 1),
+        "baseline_rps": round(baseline), "lookup_rps": round(lookup),
+        "lookup_ratio": round(lookup / baseline, 2),
+        "search_p50_ms": round(statistics.median(search) * 1000, 2),
+        "search_p99_ms": round(_percentile(search, 0.99) * 1000, 2),
+        "bulk_codes": bulk["codes"], "bulk_members": bulk["members"],
+        "bulk_seconds": round(bulk["seconds"], 2),
+        "server": "fusion serve apogee_api (one uvicorn worker)",
+    }
+    write_report("apogee", figures)
+    json.dump(figures, sys.stdout, indent=2)
+    print()
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

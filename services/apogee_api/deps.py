@@ -1,0 +1,48 @@
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import Depends, Path, Query, Request
+
+from fusion.db import Database
+from services.apogee_api.catalogue import CodeEntry
+from services.apogee_api.codes import find_code, resolve_year
+from services.apogee_api.schemas import CODE_PATTERN
+from services.apogee_api.settings import Settings
+from services.apogee_api.store import Snapshot
+
+
+def _snapshot(request: Request) -> Snapshot:
+    snapshot: Snapshot = request.state.catalogue.snapshot
+    return snapshot
+
+
+def _database(request: Request) -> Database:
+    database: Database = request.state.db
+    return database
+
+
+def _settings(request: Request) -> Settings:
+    settings: Settings = request.state.settings
+    return settings
+
+
+SnapshotDep = Annotated[Snapshot, Depends(_snapshot)]
+DatabaseDep = Annotated[Database, Depends(_database)]
+SettingsDep = Annotated[Settings, Depends(_settings)]
+
+
+def _year(snapshot: SnapshotDep, year: Annotated[int | None, Query(
+        ge=1900, le=2999, description="Academic year (COD_ANU); the current one if omitted",
+        examples=[2026])] = None) -> int:
+    return resolve_year(snapshot.catalogue, year)
+
+
+def _code(snapshot: SnapshotDep, code: Annotated[str, Path(
+        pattern=CODE_PATTERN, description="VET (COD_ETP-COD_VRS_VET), ELP, group or série",
+        examples=["L1A001-1"])]) -> CodeEntry:
+    return find_code(snapshot.catalogue, code)
+
+
+YearDep = Annotated[int, Depends(_year)]
+CodeDep = Annotated[CodeEntry, Depends(_code)]

@@ -1,0 +1,118 @@
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Header, Path, Query, Response
+from fastapi.responses import StreamingResponse
+
+from fusion.auth import require_role
+from fusion.errors import BadRequest
+from services.apogee_api import codes, rosters
+from services.apogee_api.catalogue import Kind
+from services.apogee_api.deps import CodeDep, DatabaseDep, SettingsDep, SnapshotDep, YearDep
+from services.apogee_api.etags import header_value, matches
+from services.apogee_api.schemas import (
+    BulkRequest,
+    CodePublic,
+    GroupsPublic,
+    MembersPublic,
+    SearchResults,
+    StudentPublic,
+    ValidateRequest,
+    ValidateResponse,
+    YearPublic,
+)
+
+router = APIRouter(prefix="/apogee/v1", tags=["apogee"],
+                   dependencies=[Depends(require_role("admin", "service", "plugin"))])
+
+ERRORS: dict[int | str, dict[str, Any]] = {
+    401: {"description": "No or bad bearer token"},
+    404: {"description": "Unknown code, year or student (error envelope)"},
+}
+NDJSON_EXAMPLE = (
+    '{"code": "AU000012", "status": "ok", "kind": "elp", "etag": "5f1d…", "members": '
+    '[{"cod_etu": "21900001", "last_name": "DUPONT", "first_name": "Léa", "ine": null}], '
+    '"groups": [{"code": "AU000012TD1", "label": "TD 1", "kind": "group", '
+    '"members": ["21900001"]}]}\n{"code": "NOPE", "status": "unknown"}\n')
+
+
+@router.get("/years/current", responses=ERRORS)
+async def current_year(snapshot: SnapshotDep) -> YearPublic:
+    catalogue = snapshot.catalogue
+    return YearPublic(year=catalogue.current_year, label=catalogue.years[catalogue.current_year],
+                      years=sorted(catalogue.years))
+
+
+@router.get("/codes", responses=ERRORS)
+async def search_codes(
+    snapshot: SnapshotDep, year: YearDep,
+    q: Annotated[str, Query(min_length=1, max_length=100, examples=["math analyse"])],
+    kind: Kind | None = None,
+    limit: Annotated[int, Query(ge=1, le=50)] = 20,
+) -> SearchResults:
+    """Autocomplete: code prefix or words of the label (accents and case ignored); open codes
+    offered in ``year`` only."""
+    hits = codes.search(snapshot.index, q, kind=kind, year=year, limit=limit)
+    return SearchResults(query=q, year=year, results=hits)
+
+
+@router.post("/codes:validate", responses=ERRORS)
+async def validate_codes(body: ValidateRequest, snapshot: SnapshotDep) -> ValidateResponse:
+    year = codes.resolve_year(snapshot.catalogue, body.year)
+    return ValidateResponse(year=year, results=[codes.check(snapshot.catalogue, code, year=year)
+                                                for code in body.codes])
+
+
+# FAST003: `{code}` is read by the CodeDep dependency, which answers 404 for unknown codes.
+@router.get("/codes/{code}", responses=ERRORS)  # noqa: FAST003
+async def get_code(entry: CodeDep, year: YearDep, snapshot: SnapshotDep) -> CodePublic:
+    return codes.describe(snapshot.catalogue, entry, year=year)
+
+
+@router.get("/codes/{code}/members", responses={  # noqa: FAST003
+    **ERRORS, 304: {"description": "The roster's ETag matches If-None-Match"}})
+async def get_members(entry: CodeDep, year: YearDep, database: DatabaseDep,
+                      settings: SettingsDep, response: Response,
+                      if_none_match: Annotated[str | None, Header()] = None) -> MembersPublic:
+    roster = await rosters.members(database, entry, year=year,
+                                   payment_states=settings.payment_states)
+    response.headers["ETag"] = header_value(roster.etag)
+    if matches(if_none_match, roster.etag):
+        return _not_modified(roster.etag)  # type: ignore[return-value]
+    return roster
+
+
+def _not_modified(etag: str) -> Response:
+    return Response(status_code=304, headers={"ETag": header_value(etag)})
+
+
+@router.post("/members:bulk", response_class=StreamingResponse, responses={
+    **ERRORS, 200: {"content": {"application/x-ndjson": {"example": NDJSON_EXAMPLE}},
+                    "description": "One JSON line per requested code, in request order"}})
+async def members_bulk(body: BulkRequest, snapshot: SnapshotDep, database: DatabaseDep,
+                       settings: SettingsDep) -> StreamingResponse:
+    year = codes.resolve_year(snapshot.catalogue, body.year)
+    if any(len(code) > 24 for code in body.codes):
+        raise BadRequest("Codes are at most 24 characters.",
+                         message_fr="Un code Apogée fait au plus 24 caractères.")
+    lines = rosters.bulk_lines(
+        database, snapshot.catalogue, body.codes, year=year, if_none_match=body.if_none_match,
+        with_groups=body.with_groups, payment_states=settings.payment_states,
+        chunk_size=settings.bulk_chunk_size)
+    return StreamingResponse(lines, media_type="application/x-ndjson")
+
+
+@router.get("/codes/{code}/groups", responses=ERRORS)  # noqa: FAST003
+async def get_groups(entry: CodeDep, year: YearDep, snapshot: SnapshotDep) -> GroupsPublic:
+    return GroupsPublic(code=entry.code, year=year,
+                        groups=codes.groups(snapshot.catalogue, entry, year=year))
+
+
+@router.get("/students/{cod_etu}", responses=ERRORS)
+async def get_student(
+    cod_etu: Annotated[int, Path(ge=1, le=99_999_999, examples=[21900001])],
+    year: YearDep, snapshot: SnapshotDep, database: DatabaseDep, settings: SettingsDep,
+) -> StudentPublic:
+    return await rosters.student(database, snapshot.catalogue, cod_etu, year=year,
+                                 payment_states=settings.payment_states)

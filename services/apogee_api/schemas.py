@@ -1,0 +1,138 @@
+"""The API's request and response models (what Moodle plugins and other services see)."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from services.apogee_api.catalogue import Kind
+
+CODE_PATTERN = r"^[A-Za-z0-9_\-]{1,24}$"
+MAX_BULK_CODES = 10_000
+MAX_VALIDATE_CODES = 1_000
+
+CheckStatus = Literal["valid", "unknown", "closed", "not_offered"]
+
+
+class YearPublic(BaseModel):
+    year: int = Field(examples=[2026])
+    label: str = Field(examples=["2026/2027"])
+    years: list[int] = Field(description="Every academic year Apogée knows",
+                             examples=[[2025, 2026]])
+
+
+class CodeRef(BaseModel):
+    code: str = Field(examples=["L1A001-1"])
+    kind: Kind
+    label: str | None = Field(default=None, examples=["Licence 1re année Mathématiques"])
+
+
+class ComponentPublic(BaseModel):
+    code: str = Field(examples=["A00"])
+    label: str | None = Field(examples=["UFR Sciences et technologies"])
+
+
+class CodePublic(CodeRef):
+    model_config = ConfigDict(json_schema_extra={"examples": [{
+        "code": "AU000012", "kind": "elp", "label": "UE1 Analyse", "short_label": "UE1 Analyse",
+        "nature": "UE", "component": {"code": "A00", "label": "UFR Sciences et technologies"},
+        "parents": [{"code": "AS000011", "kind": "elp", "label": "S1 Mathématiques"}],
+        "period": "S1", "year": 2026, "status": "valid", "open": True, "reason": None,
+        "reason_fr": None, "member_count": 87}]})
+
+    short_label: str | None = None
+    nature: str | None = Field(default=None, description="COD_NEL of an ELP, COD_TGR of a group")
+    component: ComponentPublic | None = None
+    parents: list[CodeRef] = Field(default_factory=list)
+    period: str | None = Field(default=None, examples=["S1"])
+    year: int
+    status: Literal["valid", "closed", "not_offered"]
+    open: bool
+    reason: str | None = None
+    reason_fr: str | None = None
+    member_count: int = Field(description="Students counted at the last catalogue refresh")
+
+
+class SearchHit(CodeRef):
+    component: str | None = None
+    period: str | None = None
+
+
+class SearchResults(BaseModel):
+    query: str
+    year: int
+    results: list[SearchHit]
+
+
+class ValidateRequest(BaseModel):
+    model_config = ConfigDict(json_schema_extra={"examples": [
+        {"codes": ["L1A001-1", "AU000012", "NOPE"], "year": 2026}]})
+
+    codes: list[str] = Field(min_length=1, max_length=MAX_VALIDATE_CODES)
+    year: int | None = None
+
+
+class CodeCheck(BaseModel):
+    code: str
+    status: CheckStatus
+    kind: Kind | None = None
+    label: str | None = None
+    reason: str | None = None
+    reason_fr: str | None = None
+
+
+class ValidateResponse(BaseModel):
+    year: int
+    results: list[CodeCheck]
+
+
+class MemberPublic(BaseModel):
+    cod_etu: str = Field(examples=["21900001"])
+    last_name: str = Field(examples=["DUPONT"])
+    first_name: str = Field(examples=["Léa"])
+    ine: str | None = Field(default=None, examples=["1234500007K"])
+
+
+class MembersPublic(BaseModel):
+    code: str
+    kind: Kind
+    year: int
+    etag: str
+    members: list[MemberPublic]
+
+
+class BulkRequest(BaseModel):
+    model_config = ConfigDict(json_schema_extra={"examples": [{
+        "year": 2026, "codes": ["L1A001-1", "AU000012"],
+        "if_none_match": {"AU000012": "5f1d0c2e9a7b4c3d8e6f1a2b3c4d5e6f"}, "with_groups": True}]})
+
+    year: int | None = None
+    codes: list[str] = Field(min_length=1, max_length=MAX_BULK_CODES)
+    if_none_match: dict[str, str] = Field(default_factory=dict)
+    with_groups: bool = True
+
+
+class GroupPublic(BaseModel):
+    code: str = Field(examples=["AU000012TD1"])
+    label: str = Field(examples=["TD 1"])
+    kind: Literal["group", "serie"]
+    type: str | None = Field(default=None, description="COD_TGR: TD, TP, SER…")
+    member_count: int
+
+
+class GroupsPublic(BaseModel):
+    code: str
+    year: int
+    groups: list[GroupPublic]
+
+
+class StudentPublic(BaseModel):
+    cod_etu: str
+    last_name: str
+    first_name: str
+    ine: str | None
+    year: int
+    vets: list[CodeRef]
+    elps: list[CodeRef]
+    groups: list[CodeRef]
