@@ -15,7 +15,11 @@ from fastapi.responses import HTMLResponse, Response
 
 from fusion.asgi import HostedApp, PrefixDispatcher
 from fusion.observability import metrics_response
+from fusion.testing.paths import MBZ_FIXTURES
 from launcher.registry import SERVICES, ServiceEntry
+from sim.moodle.app import create_sim_app
+from sim.moodle.demo import seed_demo
+from sim.moodle.state import SimMoodle
 
 
 @dataclass(frozen=True)
@@ -100,10 +104,19 @@ async def prepare_demo_data(config: AllInOne) -> None:
     partial.rename(target)
 
 
+def moodle_simulator(config: AllInOne) -> HostedApp:
+    """The platforms under ``/sim/<platform>/``, seeded with demo courses and users."""
+    sim = SimMoodle()
+    fixtures = MBZ_FIXTURES if MBZ_FIXTURES.is_dir() else None
+    seed_demo(sim, base_url=f"{config.base_url}/sim", fixtures=fixtures)
+    return HostedApp(create_sim_app(sim), root_path="/sim")
+
+
 def build(config: AllInOne) -> PrefixDispatcher:
     config.data_dir.mkdir(parents=True, exist_ok=True)
     apps = {
         entry.prefix: HostedApp(entry.create_app(service_settings(entry, config)))
         for entry in SERVICES.values()
     }
+    apps["/sim"] = moodle_simulator(config)
     return PrefixDispatcher(apps, fallback=HostedApp(root_app()))

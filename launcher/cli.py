@@ -24,12 +24,14 @@ def _run(args: argparse.Namespace) -> int:
 
     from fusion.observability import configure_logging
     from launcher.allinone import AllInOne, build, prepare_demo_data
+    from sim.moodle.demo import demo_banner
 
     configure_logging(level="INFO", json_logs=False)
     config = AllInOne(host=args.host, port=args.port, data_dir=Path(args.data_dir))
     asyncio.run(prepare_demo_data(config))
     print(f"Fusion all-in-one on {config.base_url}  (demo tokens: demo-admin, "
           "demo-plugin, demo-service)")
+    print(demo_banner(f"{config.base_url}/sim"))
     uvicorn.run(build(config), host=args.host, port=args.port, log_level="info")
     return 0
 
