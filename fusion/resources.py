@@ -4,11 +4,14 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from urllib.parse import urlsplit
 
-from sqlalchemy import MetaData
+from sqlalchemy import MetaData, Table
 
+from fusion.bus import Bus, BusUnavailable, MemoryBus, create_bus
 from fusion.db import Database
-from fusion.settings import DatabaseFragment
+from fusion.outbox import OutboxRelay
+from fusion.settings import BusFragment, DatabaseFragment
 
 
 @asynccontextmanager
@@ -24,3 +27,66 @@ async def open_database(
         yield database
     finally:
         await database.dispose()
+
+
+class _SharedMemoryBuses:
+    """``memory://NAME`` names one in-process bus shared by every service of the process (the
+    all-in-one mode); it starts with its first user and closes with its last."""
+
+    def __init__(self) -> None:
+        self._buses: dict[str, tuple[MemoryBus, int]] = {}
+
+    async def acquire(self, name: str) -> MemoryBus:
+        bus, users = self._buses.get(name, (MemoryBus(), 0))
+        if users == 0:
+            await bus.start()
+        self._buses[name] = (bus, users + 1)
+        return bus
+
+    async def release(self, name: str) -> None:
+        bus, users = self._buses[name]
+        if users == 1:
+            del self._buses[name]
+            await bus.close()
+        else:
+            self._buses[name] = (bus, users - 1)
+
+
+_shared_memory = _SharedMemoryBuses()
+
+
+@asynccontextmanager
+async def open_bus(settings: BusFragment) -> AsyncIterator[Bus]:
+    url = settings.bus_url.get_secret_value()
+    parts = urlsplit(url)
+    if parts.scheme == "memory" and parts.netloc:
+        shared = await _shared_memory.acquire(parts.netloc)
+        try:
+            yield shared
+        finally:
+            await _shared_memory.release(parts.netloc)
+        return
+    bus = create_bus(url, exchange=settings.bus_exchange)
+    await bus.start()
+    try:
+        yield bus
+    finally:
+        await bus.close()
+
+
+async def bus_ready(bus: Bus) -> None:
+    if not bus.is_connected:
+        raise BusUnavailable("the broker connection is down")
+
+
+@asynccontextmanager
+async def running_relay(
+    *, database: Database, bus: Bus, outbox: Table
+) -> AsyncIterator[OutboxRelay]:
+    """The outbox relay of one service, stopped (after its current pass) before the bus closes."""
+    relay = OutboxRelay(sessions=database.session, bus=bus, outbox=outbox)
+    relay.start()
+    try:
+        yield relay
+    finally:
+        await relay.stop()

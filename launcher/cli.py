@@ -38,12 +38,17 @@ def _run(args: argparse.Namespace) -> int:
 
 def _serve(args: argparse.Namespace) -> int:
     import uvicorn
+    from pydantic import ValidationError
 
     from fusion.observability import configure_logging
     from launcher.registry import SERVICES
 
     entry = SERVICES[args.service]
-    settings = entry.settings_class()()
+    try:
+        settings = entry.settings_class()()
+    except ValidationError as error:
+        print(f"fusion serve {entry.name}: invalid settings\n{error}", file=sys.stderr)
+        return 2
     configure_logging(level=settings.log_level, json_logs=settings.log_json)
     uvicorn.run(entry.create_app(settings), host=args.host, port=args.port, workers=1,
                 log_level=settings.log_level.lower(), access_log=False)

@@ -1,1 +1,1 @@
-pytest_plugins = ["fusion.testing.plugin"]
+pytest_plugins = ["fusion.testing.plugin", "fusion.testing.rabbit"]

@@ -1,0 +1,201 @@
+"""The RabbitMQ bus: a durable topic exchange, quorum queues, confirms, manual acks.
+
+Every queue is a quorum queue with an explicit ``x-delivery-limit`` and a dead-letter exchange
+(RabbitMQ 3.10 has no default limit), dead-lettering at least once so a poison message is
+never dropped on the way to its DLQ. All dead letters go through one direct exchange
+``<exchange>.dlx`` and are routed by queue name to ``<queue>.dlq``.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+import aio_pika
+from aio_pika.abc import (
+    AbstractChannel,
+    AbstractExchange,
+    AbstractIncomingMessage,
+    AbstractQueue,
+    AbstractRobustConnection,
+)
+from aio_pika.exceptions import (
+    CONNECTION_EXCEPTIONS,
+    ChannelPreconditionFailed,
+    DeliveryError,
+    PublishError,
+)
+
+from fusion.bus.base import (
+    Bus,
+    BusError,
+    BusUnavailable,
+    DeadLetter,
+    Handler,
+    MessageUnroutable,
+    QueueSpec,
+)
+from fusion.bus.delivery import Outcome, handle_delivery
+from fusion.contracts import Envelope
+
+logger = logging.getLogger(__name__)
+
+
+def queue_arguments(spec: QueueSpec, *, dead_letter_exchange: str) -> dict[str, Any]:
+    return {
+        "x-queue-type": "quorum",
+        "x-delivery-limit": spec.delivery_limit,
+        "x-dead-letter-exchange": dead_letter_exchange,
+        "x-dead-letter-routing-key": spec.name,
+        "x-dead-letter-strategy": "at-least-once",
+        # at-least-once dead-lettering requires reject-publish overflow.
+        "x-overflow": "reject-publish",
+    }
+
+
+def to_amqp(envelope: Envelope) -> aio_pika.Message:
+    return aio_pika.Message(
+        envelope.to_bytes(),
+        content_type="application/json",
+        delivery_mode=aio_pika.DeliveryMode.PERSISTENT,
+        message_id=str(envelope.message_id),
+        correlation_id=envelope.correlation_id,
+        type=envelope.type,
+        timestamp=envelope.occurred_at,
+    )
+
+
+class RabbitBus(Bus):
+    def __init__(
+        self,
+        url: str,
+        *,
+        exchange: str = "fusion.events",
+        reconnect_interval: float = 1.0,
+        publish_timeout: float = 10.0,
+    ) -> None:
+        self._url = url
+        self._exchange_name = exchange
+        self._reconnect_interval = reconnect_interval
+        self._publish_timeout = publish_timeout
+        self._connection: AbstractRobustConnection | None = None
+        self._exchange: AbstractExchange | None = None
+
+    @property
+    def exchange_name(self) -> str:
+        return self._exchange_name
+
+    @property
+    def dead_letter_exchange(self) -> str:
+        return f"{self._exchange_name}.dlx"
+
+    async def start(self) -> None:
+        try:
+            self._connection = await aio_pika.connect_robust(
+                self._url, reconnect_interval=self._reconnect_interval
+            )
+        except CONNECTION_EXCEPTIONS as error:
+            raise BusUnavailable(f"cannot connect to the broker: {error}") from error
+        channel = await self._connection.channel(publisher_confirms=True, on_return_raises=True)
+        self._exchange = await self._declare_exchanges(channel)
+
+    async def close(self) -> None:
+        if self._connection is not None:
+            await self._connection.close()
+        self._connection = self._exchange = None
+
+    @property
+    def is_connected(self) -> bool:
+        connection = self._connection
+        return connection is not None and connection.connected.is_set()
+
+    async def publish(self, envelope: Envelope) -> None:
+        if self._exchange is None:
+            raise BusUnavailable("start the bus before publishing")
+        try:
+            await self._exchange.publish(
+                to_amqp(envelope),
+                routing_key=envelope.type,
+                mandatory=True,
+                timeout=self._publish_timeout,
+            )
+        except PublishError as error:
+            raise MessageUnroutable(f"no queue is bound to {envelope.type!r}") from error
+        except DeliveryError as error:
+            raise BusUnavailable(f"the broker refused {envelope.message_id}") from error
+        except CONNECTION_EXCEPTIONS as error:
+            raise BusUnavailable(f"publishing failed: {error!r}") from error
+
+    async def subscribe(self, queue: QueueSpec, handler: Handler) -> None:
+        channel = await self._open_channel()
+        await channel.set_qos(prefetch_count=queue.prefetch)
+        exchange = await self._declare_exchanges(channel)
+        try:
+            declared = await self._declare_queue(channel, queue)
+        except ChannelPreconditionFailed as error:
+            raise BusError(f"queue {queue.name!r} exists with other arguments: {error}") from error
+        for pattern in queue.bindings:
+            await declared.bind(exchange, routing_key=pattern)
+
+        async def on_message(message: AbstractIncomingMessage) -> None:
+            await _process(message, handler, queue_name=queue.name)
+
+        await declared.consume(on_message)
+
+    async def take_dead_letters(self, queue: QueueSpec, *, limit: int = 100) -> list[DeadLetter]:
+        channel = await self._open_channel()
+        try:
+            await self._declare_exchanges(channel)
+            await self._declare_queue(channel, queue)
+            dead = await channel.get_queue(queue.dead_letter_queue, ensure=True)
+            letters: list[DeadLetter] = []
+            while len(letters) < limit:
+                message = await dead.get(no_ack=False, fail=False)
+                if message is None:
+                    break
+                letters.append(DeadLetter(message.body))
+                await message.ack()
+            return letters
+        finally:
+            await channel.close()
+
+    async def _open_channel(self) -> AbstractChannel:
+        if self._connection is None:
+            raise BusUnavailable("start the bus first")
+        try:
+            return await self._connection.channel()
+        except CONNECTION_EXCEPTIONS as error:
+            raise BusUnavailable(f"cannot open a channel: {error!r}") from error
+
+    async def _declare_exchanges(self, channel: AbstractChannel) -> AbstractExchange:
+        await channel.declare_exchange(
+            self.dead_letter_exchange, aio_pika.ExchangeType.DIRECT, durable=True
+        )
+        return await channel.declare_exchange(
+            self._exchange_name, aio_pika.ExchangeType.TOPIC, durable=True
+        )
+
+    async def _declare_queue(self, channel: AbstractChannel, spec: QueueSpec) -> AbstractQueue:
+        dead = await channel.declare_queue(
+            spec.dead_letter_queue, durable=True, arguments={"x-queue-type": "quorum"}
+        )
+        await dead.bind(self.dead_letter_exchange, routing_key=spec.name)
+        arguments = queue_arguments(spec, dead_letter_exchange=self.dead_letter_exchange)
+        return await channel.declare_queue(spec.name, durable=True, arguments=arguments)
+
+
+async def _process(message: AbstractIncomingMessage, handler: Handler, *, queue_name: str) -> None:
+    """Ack after the handler returned; reject (requeue) when it raised; dead-letter poison."""
+    outcome = await handle_delivery(handler, message.body, queue=queue_name)
+    await _settle(message, ack=outcome is Outcome.ACK, requeue=outcome is Outcome.RETRY)
+
+
+async def _settle(message: AbstractIncomingMessage, *, ack: bool, requeue: bool) -> None:
+    try:
+        if ack:
+            await message.ack()
+        else:
+            await message.reject(requeue=requeue)
+    except CONNECTION_EXCEPTIONS:
+        # Delivery tags die with their channel: the broker redelivers, the inbox absorbs it.
+        logger.warning("could not settle a delivery on a lost channel; it will be redelivered")

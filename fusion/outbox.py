@@ -1,0 +1,225 @@
+"""Transactional outbox: messages leave only after the change that caused them is committed.
+
+``add_to_outbox`` writes the envelope in the caller's transaction (it only flushes). The
+``OutboxRelay`` polls unsent rows, publishes them with publisher confirms and marks a row sent
+only after its confirm, so delivery is at least once; a failed publish is retried with an
+exponential backoff. On PostgreSQL the rows are claimed with ``FOR UPDATE SKIP LOCKED`` so that
+several replicas relay side by side without publishing the same row at the same time.
+
+A message no queue is bound to stays pending and is retried (with the capped backoff): the
+consumer that will declare its queue may simply not have started yet, and dropping it would be
+a loss. Order is kept within one relay pass, not across replicas; consumers must not rely on it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import random
+from collections.abc import Callable, Sequence
+from contextlib import AbstractAsyncContextManager, suppress
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from prometheus_client import Counter, Histogram
+from pydantic import ValidationError
+from sqlalchemy import Row, Table, delete, insert, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from fusion.bus import Bus, BusError, PoisonMessage
+from fusion.bus.tables import MessagingTables, messaging_tables
+from fusion.contracts import Envelope
+
+__all__ = [
+    "Backoff",
+    "MessagingTables",
+    "OutboxRelay",
+    "SessionFactory",
+    "add_to_outbox",
+    "messaging_tables",
+    "purge_sent",
+]
+
+logger = logging.getLogger(__name__)
+
+PUBLISHED = Counter(
+    "fusion_outbox_publish_attempts_total",
+    "Outbox publish attempts, by outcome (confirmed, failed).",
+    ["outcome"],
+)
+LAG = Histogram(
+    "fusion_outbox_lag_seconds",
+    "Time from staging a message in the outbox to its broker confirm.",
+    buckets=(0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300, 900),
+)
+
+SessionFactory = Callable[[], AbstractAsyncContextManager[AsyncSession]]
+_OutboxRow = Row[*tuple[Any, ...]]
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+async def add_to_outbox(session: AsyncSession, envelope: Envelope, *, outbox: Table) -> None:
+    """Stage ``envelope`` in the caller's transaction; the caller's edge commits."""
+    now = _now()
+    await session.execute(
+        insert(outbox).values(
+            message_id=envelope.message_id,
+            type=envelope.type,
+            envelope=envelope.model_dump_json(),
+            created_at=now,
+            available_at=now,
+            attempts=0,
+        )
+    )
+
+
+async def purge_sent(session: AsyncSession, *, outbox: Table, older_than: timedelta) -> int:
+    """Delete rows sent before ``now - older_than``; returns how many went."""
+    result = await session.execute(
+        delete(outbox).where(outbox.c.sent_at.is_not(None), outbox.c.sent_at < _now() - older_than)
+    )
+    return int(getattr(result, "rowcount", 0) or 0)
+
+
+@dataclass(frozen=True)
+class Backoff:
+    base_seconds: float = 0.5
+    max_seconds: float = 60.0
+
+    def delay(self, attempts: int) -> timedelta:
+        seconds = min(self.max_seconds, self.base_seconds * 2 ** max(0, attempts - 1))
+        # Jitter spreads the retries of many rows (and replicas) after an outage.
+        return timedelta(seconds=seconds * random.uniform(0.8, 1.0))
+
+
+class OutboxRelay:
+    def __init__(
+        self,
+        *,
+        sessions: SessionFactory,
+        bus: Bus,
+        outbox: Table,
+        batch_size: int = 100,
+        poll_interval: float = 0.5,
+        backoff: Backoff = Backoff(),
+    ) -> None:
+        self._sessions = sessions
+        self._bus = bus
+        self._outbox = outbox
+        self._batch_size = batch_size
+        self._poll_interval = poll_interval
+        self._backoff = backoff
+        self._wakeup = asyncio.Event()
+        self._stopping = False
+        self._task: asyncio.Task[None] | None = None
+
+    def wake(self) -> None:
+        """Skip the rest of the poll interval, e.g. right after a commit that staged messages."""
+        self._wakeup.set()
+
+    def start(self) -> None:
+        if self._task is None:
+            self._stopping = False
+            self._task = asyncio.create_task(self.run(), name="outbox-relay")
+
+    async def stop(self, *, grace_seconds: float = 10.0) -> None:
+        """Let the current pass finish: cancelling between a confirm and the commit that
+        records it would publish those messages again after the restart."""
+        task, self._task = self._task, None
+        if task is None:
+            return
+        self._stopping = True
+        self.wake()
+        _, pending = await asyncio.wait({task}, timeout=grace_seconds)
+        if pending:
+            task.cancel()
+            with suppress(asyncio.CancelledError):
+                await task
+
+    async def run(self) -> None:
+        while not self._stopping:
+            try:
+                sent = await self.relay_once()
+            except Exception:
+                # The database may be down: keep polling, the rows are still there.
+                logger.exception("outbox relay pass failed")
+                sent = 0
+            if sent < self._batch_size and not self._stopping:
+                await self._idle()
+
+    async def relay_once(self) -> int:
+        """Publish one batch of due rows; returns how many were confirmed."""
+        async with self._sessions() as session:
+            rows = await self._claim(session)
+            if not rows:
+                return 0
+            outcomes = await asyncio.gather(*(self._publish(row) for row in rows))
+            confirmed = [row for row, error in zip(rows, outcomes, strict=True) if error is None]
+            await self._mark_sent(session, confirmed)
+            for row, error in zip(rows, outcomes, strict=True):
+                if error is not None:
+                    await self._reschedule(session, row, error)
+            await session.commit()
+        return len(confirmed)
+
+    async def _claim(self, session: AsyncSession) -> Sequence[_OutboxRow]:
+        table = self._outbox
+        query = (
+            select(table.c.message_id, table.c.envelope, table.c.attempts, table.c.created_at)
+            .where(table.c.sent_at.is_(None), table.c.available_at <= _now())
+            .order_by(table.c.created_at, table.c.message_id)
+            .limit(self._batch_size)
+            .with_for_update(skip_locked=True)
+        )
+        return (await session.execute(query)).all()
+
+    async def _publish(self, row: _OutboxRow) -> BusError | None:
+        try:
+            envelope = Envelope.model_validate_json(row.envelope)
+        except ValidationError as error:
+            # Only a hand-edited row gets here; keep it, visible through last_error.
+            return PoisonMessage(f"stored envelope does not parse: {error}")
+        try:
+            await self._bus.publish(envelope)
+        except BusError as error:
+            return error
+        return None
+
+    async def _mark_sent(self, session: AsyncSession, rows: Sequence[_OutboxRow]) -> None:
+        if not rows:
+            return
+        table, sent_at = self._outbox, _now()
+        ids = [row.message_id for row in rows]
+        await session.execute(
+            update(table).where(table.c.message_id.in_(ids)).values(sent_at=sent_at)
+        )
+        PUBLISHED.labels("confirmed").inc(len(rows))
+        for row in rows:
+            LAG.observe((sent_at - row.created_at).total_seconds())
+
+    async def _reschedule(self, session: AsyncSession, row: _OutboxRow, error: BusError) -> None:
+        table = self._outbox
+        PUBLISHED.labels("failed").inc()
+        attempts = row.attempts + 1
+        logger.warning(
+            "outbox message %s not published (attempt %d): %s", row.message_id, attempts, error
+        )
+        await session.execute(
+            update(table)
+            .where(table.c.message_id == row.message_id)
+            .values(
+                attempts=attempts,
+                available_at=_now() + self._backoff.delay(attempts),
+                last_error=str(error)[:500],
+            )
+        )
+
+    async def _idle(self) -> None:
+        with suppress(TimeoutError):
+            async with asyncio.timeout(self._poll_interval):
+                await self._wakeup.wait()
+        self._wakeup.clear()

@@ -1,0 +1,61 @@
+"""The distributed mode: one service per process, on PostgreSQL and RabbitMQ, real tokens."""
+
+import json
+from pathlib import Path
+
+import httpx
+import pytest
+
+from fusion.auth import hash_token
+from fusion.testing.paths import MBZ_FIXTURES
+from fusion.testing.plugin import NewDatabase
+from fusion.testing.processes import free_port, running_server
+
+pytestmark = pytest.mark.slow
+SUPPORT_TOKEN = "a-long-random-token-for-the-support-tool"
+
+
+async def test_one_service_runs_alone_on_postgres_and_rabbitmq(
+    new_pg_database: NewDatabase, tmp_path: Path
+) -> None:
+    port = free_port()
+    base = f"http://127.0.0.1:{port}"
+    tokens = [{"client": "support-tool", "role": "admin", "sha256": hash_token(SUPPORT_TOKEN)}]
+    env = {
+        "FUSION_MIGRATIONS_DATABASE_URL": await new_pg_database(),
+        "FUSION_BUS_URL": "amqp://guest:guest@127.0.0.1:5672/",
+        "FUSION_TOKENS": json.dumps(tokens),
+        "FUSION_LOG_LEVEL": "WARNING",
+    }
+    args = ["launcher.cli", "serve", "migration_orchestrator", "--port", str(port)]
+    with running_server(args, env=env, health_url=f"{base}/migrations/healthz",
+                        log_path=tmp_path / "server.log"):
+        async with httpx.AsyncClient(base_url=base, timeout=10) as client:
+            ready = await client.get("/migrations/readyz")
+            assert ready.json() == {
+                "status": "ready", "checks": {"database": "ok", "broker": "ok"}
+            }
+            backup = (MBZ_FIXTURES / "moodle_311_quiz.mbz").read_bytes()
+            url = "/migrations/v1/backups:analyse"
+            assert (await client.post(url, content=backup)).status_code == 401
+            demo = await client.post(
+                url, content=backup, headers={"Authorization": "Bearer demo-admin"}
+            )
+            assert demo.status_code == 401  # demo tokens do not exist outside all-in-one
+            report = await client.post(
+                url, content=backup, headers={"Authorization": f"Bearer {SUPPORT_TOKEN}"}
+            )
+            assert report.status_code == 200, report.text
+    assert SUPPORT_TOKEN not in (tmp_path / "server.log").read_text()
+
+
+def test_demo_tokens_are_refused_when_serving_one_service(tmp_path: Path) -> None:
+    port = free_port()
+    env = {"FUSION_DEMO_TOKENS": "true", "FUSION_ENVIRONMENT": "production"}
+    args = ["launcher.cli", "serve", "identity", "--port", str(port)]
+    health = f"http://127.0.0.1:{port}/identity/healthz"
+    server = running_server(args, env=env, health_url=health, timeout=30,
+                            log_path=tmp_path / "server.log")
+    with pytest.raises(RuntimeError, match="exited"), server:
+        pass
+    assert "demo tokens" in (tmp_path / "server.log").read_text()

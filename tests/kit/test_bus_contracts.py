@@ -1,0 +1,73 @@
+"""The envelope and the message contracts services exchange."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+
+import pytest
+from pydantic import ValidationError
+
+from fusion.contracts import (
+    BackupRun,
+    CourseRestored,
+    Envelope,
+    MigrationStateChanged,
+    SyncRun,
+)
+from fusion.observability import correlation_id
+
+
+def test_envelope_survives_the_wire_unchanged() -> None:
+    envelope = Envelope.of(SyncRun(run_id=uuid.uuid4(), mode="incremental"), correlation_id="c-1")
+
+    assert Envelope.from_bytes(envelope.to_bytes()) == envelope
+    assert envelope.type == "sync.run"
+    assert envelope.occurred_at.tzinfo is not None
+
+
+def test_backup_command_is_routed_to_its_platform() -> None:
+    command = BackupRun(migration_id=uuid.uuid4(), platform="ub2", course_id=12)
+
+    assert Envelope.of(command).type == "backup.run.ub2"
+    assert BackupRun.binding("ub2") == "backup.run.ub2"
+
+
+def test_correlation_id_follows_the_request_being_handled() -> None:
+    token = correlation_id.set("req-42")
+    try:
+        envelope = Envelope.of(SyncRun(run_id=uuid.uuid4(), mode="full"))
+    finally:
+        correlation_id.reset(token)
+
+    assert envelope.correlation_id == "req-42"
+    assert Envelope.of(SyncRun(run_id=uuid.uuid4(), mode="full")).correlation_id != "req-42"
+
+
+@pytest.mark.parametrize(
+    "fields",
+    [
+        {"type": "Migration Requested", "payload": {}},
+        {"type": "migration.requested", "payload": {}, "occurred_at": datetime(2026, 1, 1)},
+        {"type": "migration.requested", "payload": {}, "unexpected": 1},
+        {"type": "migration.requested", "payload": {}, "correlation_id": ""},
+    ],
+)
+def test_malformed_envelopes_are_refused(fields: dict[str, object]) -> None:
+    with pytest.raises(ValidationError):
+        Envelope.model_validate(fields)
+
+
+def test_payloads_are_strict_and_immutable() -> None:
+    with pytest.raises(ValidationError):
+        CourseRestored.model_validate(
+            {"migration_id": str(uuid.uuid4()), "source_platform": "UB 2",
+             "source_course_id": 1, "target_course_id": 2}
+        )
+    with pytest.raises(ValidationError):
+        MigrationStateChanged.model_validate(
+            {"migration_id": str(uuid.uuid4()), "previous_state": None, "state": "exploded"}
+        )
+    command = SyncRun(run_id=uuid.uuid4(), mode="full")
+    with pytest.raises(ValidationError):
+        command.dry_run = True  # type: ignore[misc]
