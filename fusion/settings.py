@@ -25,6 +25,10 @@ DEMO_TOKENS: dict[str, Role] = {
     "demo-plugin": "plugin",
     "demo-service": "service",
 }
+# Secrets that ship as defaults for the all-in-one mode (ours and the Moodle simulator's).
+PLACEHOLDER_SECRETS = frozenset(
+    {*DEMO_TOKENS, "ub1-token", "ub2-token", "ub4-token", "target-token", "valid-token"}
+)
 
 
 class ClientToken(BaseModel):
@@ -80,10 +84,21 @@ class FusionSettings(BaseSettings):
 
     @model_validator(mode="after")
     def _refuse_placeholders(self) -> FusionSettings:
-        if self.demo_tokens and self.environment == "production":
+        if self.environment != "production":
+            return self
+        if self.demo_tokens:
             raise ValueError(
                 "demo tokens are for the all-in-one development mode only; "
                 "set FUSION_TOKENS with hashed tokens instead"
+            )
+        placeholders = sorted(
+            name
+            for name, value in self
+            if isinstance(value, SecretStr) and value.get_secret_value() in PLACEHOLDER_SECRETS
+        )
+        if placeholders:
+            raise ValueError(
+                f"placeholder secrets are refused in production: set {', '.join(placeholders)}"
             )
         return self
 

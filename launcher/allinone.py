@@ -48,6 +48,13 @@ def service_overrides(entry: ServiceEntry, config: AllInOne) -> dict[str, Any]:
     }
     if entry.name == "apogee_api":
         overrides["database_url"] = config.sqlite_url("apogee")
+    if entry.name == "enrolment_sync":
+        overrides |= {
+            "apogee_url": config.base_url,
+            "apogee_token": "demo-service",
+            "moodle_url": f"{config.base_url}/sim/target",
+            "moodle_token": "target-token",
+        }
     fields = entry.settings_class().model_fields
     return {key: value for key, value in overrides.items() if key in fields}
 

@@ -96,8 +96,15 @@ class RabbitBus(Bus):
             )
         except CONNECTION_EXCEPTIONS as error:
             raise BusUnavailable(f"cannot connect to the broker: {error}") from error
-        channel = await self._connection.channel(publisher_confirms=True, on_return_raises=True)
-        self._exchange = await self._declare_exchanges(channel)
+        try:
+            channel = await self._connection.channel(
+                publisher_confirms=True, on_return_raises=True
+            )
+            self._exchange = await self._declare_exchanges(channel)
+        except BaseException:
+            # An unclosed robust connection would be closed by its finaliser outside the loop.
+            await self.close()
+            raise
 
     async def close(self) -> None:
         if self._connection is not None:

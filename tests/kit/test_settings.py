@@ -28,3 +28,15 @@ def test_a_clear_token_in_place_of_a_digest_is_refused(monkeypatch: pytest.Monke
     monkeypatch.setenv("FUSION_TOKENS", '[{"client": "ub1", "role": "plugin", "sha256": "abc"}]')
     with pytest.raises(ValueError, match="sha256"):
         IdentitySettings()
+
+
+def test_placeholder_secrets_are_refused_in_production() -> None:
+    from services.enrolment_sync.settings import Settings as SyncSettings
+
+    with pytest.raises(ValueError, match="apogee_token, moodle_token"):
+        SyncSettings(environment="production")
+    settings = SyncSettings(
+        environment="production", apogee_token="a-real-token", moodle_token="another-real-one"
+    )
+    assert settings.moodle_token.get_secret_value() == "another-real-one"
+    assert SyncSettings(environment="development").moodle_token.get_secret_value()

@@ -1,0 +1,428 @@
+"""enrolment_sync's headline scenario: the ``ub`` Apogée in PostgreSQL, 5,300 enrolment methods,
+meta links (one level and chains), against the Moodle simulator.
+
+apogee_api runs in its own uvicorn process (as in production, it streams ``members:bulk``);
+the simulator and the sync share this process. Prints, in one run: the full first run, an
+incremental run with no change, one course on demand, Moodle calls per 1,000 enrolment changes,
+the diff against a plain Python set difference of the same tuples, and the time the same run
+would cost a real Moodle (moodle.md §13 costs) with and without meta fan-out.
+Figures go to ``var/bench/sync.json``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import random
+import sys
+import time
+from collections import Counter
+from typing import Any
+
+import asyncpg
+import httpx
+from fastapi import FastAPI
+
+from bench.report import write_report
+from fusion.db import Database
+from fusion.moodle.client import MoodleClient
+from fusion.testing.paths import REPO
+from fusion.testing.processes import free_port, running_server
+from services.enrolment_sync.apogee_client import ApogeeClient
+from services.enrolment_sync.diff import Ledger, diff_enrolments, pack
+from services.enrolment_sync.methods import add_meta_link, add_method
+from services.enrolment_sync.models import metadata
+from services.enrolment_sync.runs import create_run, execute_run
+from services.enrolment_sync.settings import Settings
+from sim.apogee.generator import generate
+from sim.moodle.app import create_sim_app
+from sim.moodle.platform import Platform
+from sim.moodle.state import SimMoodle, all_functions
+
+ADMIN_DSN = os.environ.get("FUSION_TEST_PG_DSN", "postgresql://postgres@127.0.0.1:5432/postgres")
+APOGEE_DB, SYNC_DB = "fusion_bench_sync_apogee", "fusion_bench_sync"
+METHODS = 5_300
+CODE_STEP = 6
+META_PARENTS, META_CHAINS = 300, 100  # Health: shared courses feeding others, some in chains
+TOKEN, AUTH = "bench-token", "demo-service"
+BASELINE_MS_PER_ENROLMENT = 235  # 15 h for ~230,000 at Bordeaux (moodle.md §12, inference)
+# ms per row measured on a real Moodle 4.1.13 (moodle.md §13); reads of users by field were not
+# measured: taken as the id-only roster read (inference).
+MS_PER_ROW = {
+    "enrol_manual_enrol_users": 4.6,
+    "enrol_manual_unenrol_users": 8.5,
+    "core_group_add_group_members": 4.85,
+    "core_group_delete_group_members": 4.85,
+    "core_group_create_groups": 2.0,
+    "core_user_create_users": 57.0,
+    "core_user_get_users_by_field": 0.4,
+    "core_enrol_get_enrolled_users": 0.4,
+}
+MS_PER_SUSPENSION = 3.45
+MS_PER_META_CHILD_ROW = 6.5  # each meta child adds ~6.5 ms per enrolment (1 child: 10.5–13)
+
+
+def apogee_app() -> FastAPI:
+    """uvicorn factory for apogee_api on the bench database (FUSION_APOGEE_* variables)."""
+    from services.apogee_api.app import create_app
+    from services.apogee_api.settings import Settings as ApogeeSettings
+
+    return create_app(ApogeeSettings())
+
+
+def _url(database: str) -> str:
+    return (
+        ADMIN_DSN.rsplit("/", 1)[0].replace("postgresql://", "postgresql+asyncpg://")
+        + f"/{database}"
+    )
+
+
+async def _database(name: str, *, keep: bool) -> bool:
+    """Creates the database unless ``keep`` and it exists; True when it was (re)created."""
+    connection = await asyncpg.connect(ADMIN_DSN)
+    try:
+        exists = await connection.fetchval("SELECT 1 FROM pg_database WHERE datname = $1", name)
+        if exists and keep:
+            return False
+        await connection.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        await connection.execute(f'CREATE DATABASE "{name}"')
+        return True
+    finally:
+        await connection.close()
+
+
+async def _apogee_ready() -> float:
+    """The ub dataset, generated once and kept between bench runs (set FUSION_BENCH_REGENERATE)."""
+    keep = not os.environ.get("FUSION_BENCH_REGENERATE")
+    if await _database(APOGEE_DB, keep=keep) or not await _has_students():
+        await _database(APOGEE_DB, keep=False)
+        started = time.perf_counter()
+        await generate(_url(APOGEE_DB), scale="ub")
+        return time.perf_counter() - started
+    return 0.0
+
+
+async def _has_students() -> bool:
+    connection = await asyncpg.connect(ADMIN_DSN.rsplit("/", 1)[0] + f"/{APOGEE_DB}")
+    try:
+        return bool(
+            await connection.fetchval(
+                "SELECT count(*) FROM information_schema.tables WHERE table_name = 'individu'"
+            )
+        ) and bool(await connection.fetchval("SELECT count(*) FROM individu"))
+    finally:
+        await connection.close()
+
+
+async def _method_codes() -> list[str]:
+    """5,300 ELP codes spread over every size: every 6th of the ELPs ranked by members.
+
+    That gives ≈230,000 enrolments, as at Bordeaux; the 5,300 busiest codes would give twice
+    as many.
+    """
+    connection = await asyncpg.connect(ADMIN_DSN.rsplit("/", 1)[0] + f"/{APOGEE_DB}")
+    try:
+        rows = await connection.fetch("""
+            SELECT c.cod_elp AS code, count(DISTINCT c.cod_ind) AS n
+            FROM ind_contrat_elp c
+            JOIN ins_adm_etp i USING (cod_ind, cod_anu, cod_etp, cod_vrs_vet)
+            JOIN element_pedagogi e ON e.cod_elp = c.cod_elp
+            JOIN nature_elp n ON n.cod_nel = e.cod_nel
+            WHERE c.cod_anu = (SELECT max(cod_anu) FROM annee_uni WHERE eta_anu_iae = 'O')
+              AND c.tem_prc_ice = 'N' AND i.eta_iae = 'E' AND e.eta_elp = 'O'
+              AND e.tem_sus_elp = 'N' AND n.tem_fictif = 'N'
+            GROUP BY c.cod_elp
+            ORDER BY n DESC, code""")
+    finally:
+        await connection.close()
+    return [row["code"] for row in rows][::CODE_STEP][:METHODS]
+
+
+async def _rosters(base: str, codes: list[str]) -> dict[str, Any]:
+    """The members of every code, read once to seed Moodle with the students' accounts."""
+    async with httpx.AsyncClient(base_url=base, timeout=120) as http:
+        client = ApogeeClient(http=http, token=AUTH, chunk_size=2000)
+        return {r.code: r async for r in client.members_bulk(codes, year=None)}
+
+
+def _seed_moodle(
+    sim: SimMoodle, students: set[str], codes: list[str]
+) -> tuple[Platform, dict[str, int]]:
+    target = sim.add_platform("target", sitename="UB", wwwroot="http://moodle.bench")
+    admin = target.add_user("admin", "Admin", "User", "admin@bench.edu", id=2)
+    target.add_token(TOKEN, userid=admin.id, functions=all_functions())
+    target.add_category("UB", id=1)
+    for cod_etu in sorted(students):
+        target.add_user(f"e{cod_etu}", "P", "N", f"e{cod_etu}@etu.bench.edu", idnumber=cod_etu)
+    courses = {}
+    for code in codes:
+        course = target.add_course(f"C-{code}", code, 1)
+        target.add_instance(course.id, "manual")
+        courses[code] = course.id
+    return target, courses
+
+
+def _meta_plan(target: Platform, courses: list[int], rng: random.Random) -> list[tuple[int, int]]:
+    """Health-style links: shared courses feeding a child, some in chains A → B → C."""
+    links = []
+    for parent in rng.sample(courses, META_PARENTS):
+        child = target.add_course(f"META-{parent}", f"Meta {parent}", 1)
+        target.add_instance(child.id, "manual")
+        links.append((parent, child.id))
+    for _, middle in links[:META_CHAINS]:
+        grandchild = target.add_course(f"META2-{middle}", f"Meta {middle}", 1)
+        target.add_instance(grandchild.id, "manual")
+        links.append((middle, grandchild.id))
+    return links
+
+
+async def _setup_sync(db: Database, courses: dict[str, int], links: list[tuple[int, int]]) -> None:
+    await db.create_all(metadata)
+    async with db.unit_of_work() as session:
+        for code, course in courses.items():
+            await add_method(
+                session,
+                course_id=course,
+                code=code,
+                year=None,
+                role="student",
+                groups=True,
+                source="bench",
+            )
+        for parent, child in links:
+            await add_meta_link(session, parent=parent, child=child, in_moodle=True, source="bench")
+
+
+async def _timed_run(
+    db: Database, deps: dict[str, Any], kind: str, course: int | None = None
+) -> tuple[float, Any]:
+    started = time.perf_counter()
+    async with db.unit_of_work() as session:
+        run = await create_run(session, kind=kind, trigger="bench", course_id=course)
+    result = await execute_run(run.id or 0, db=db, **deps)
+    return time.perf_counter() - started, result
+
+
+def _writes(sim: SimMoodle) -> dict[str, dict[str, int]]:
+    return {
+        name: {"calls": c["calls"], "rows": c["rows"]} for name, c in sim.counters("target").items()
+    }
+
+
+def _projection(
+    counters: dict[str, dict[str, int]], fanout_rows: int, suspensions: int
+) -> dict[str, float]:
+    base_ms = sum(MS_PER_ROW.get(name, 0.0) * c["rows"] for name, c in counters.items())
+    base_ms += suspensions * (MS_PER_SUSPENSION - MS_PER_ROW["enrol_manual_enrol_users"])
+    fanout_ms = fanout_rows * MS_PER_META_CHILD_ROW
+    return {
+        "without_meta_fanout_minutes": round(base_ms / 60_000, 1),
+        "with_meta_fanout_minutes": round((base_ms + fanout_ms) / 60_000, 1),
+    }
+
+
+def _fanout_rows(target: Platform) -> int:
+    """Enrolments written into courses that Moodle then copies into meta children."""
+    children: Counter[int] = Counter()
+    for instance in target.instances.values():
+        if instance.enrol == "meta":
+            children[instance.customint1] += 1
+    rows = 0
+    for course, count in children.items():
+        manual = target.course_instances(course, "manual")
+        rows += count * sum(len(i.users) for i in manual)
+    return rows
+
+
+def _diff_ratio(ledger_size: int, rng: random.Random) -> dict[str, Any]:
+    """The sync's diff against ``set - set`` of (course, user, role) tuples: same data, same run.
+
+    A later run's shape: 2 % of the enrolments leave, as many arrive. As in a run, the ledger
+    side is built apart from the wanted side (read from the database vs computed), so no
+    object is shared; the shared-object case, where equality is an identity check, is given too.
+    """
+    current = sorted(
+        {(rng.randrange(1, 6_000), rng.randrange(2, 60_000), 5) for _ in range(ledger_size)}
+    )
+    wanted_list = current[: int(len(current) * 0.98)]
+    wanted_list += [(c, u + 100_000, r) for c, u, r in current[: len(current) // 50]]
+    wanted_triples = {(int(str(c)), int(str(u)), r) for c, u, r in wanted_list}
+    ledger_triples = {(int(str(c)), int(str(u)), r) for c, u, r in current}
+    ledger = Ledger(active={pack(*t) for t in ledger_triples})
+    wanted = {pack(*t) for t in wanted_triples}
+    ours = _best_of(lambda: diff_enrolments(wanted, ledger))
+    plain = _best_of(lambda: (wanted_triples - ledger_triples, ledger_triples - wanted_triples))
+    shared_wanted = set(wanted_list)
+    shared_ledger = set(current)
+    shared = _best_of(lambda: (shared_wanted - shared_ledger, shared_ledger - shared_wanted))
+    diff = diff_enrolments(wanted, ledger)
+    assert len(diff.adds) == len(wanted_triples - ledger_triples)
+    return {
+        "tuples": len(current),
+        "changes": len(diff.adds) + len(diff.removals),
+        "sync_diff_ms": round(ours * 1000, 1),
+        "plain_set_difference_ms": round(plain * 1000, 1),
+        "ratio": round(ours / plain, 2),
+        "plain_shared_objects_ms": round(shared * 1000, 1),
+        "ratio_to_shared_objects": round(ours / shared, 2),
+    }
+
+
+def _best_of(work: Any, repeat: int = 5) -> float:
+    times = []
+    for _ in range(repeat):
+        started = time.perf_counter()
+        work()
+        times.append(time.perf_counter() - started)
+    return min(times)
+
+
+async def _scenario(base: str, generation: float) -> dict[str, Any]:
+    codes = await _method_codes()
+    rosters = await _rosters(base, codes)
+    students = {s for r in rosters.values() for s in r.members}
+    sim, rng = SimMoodle(), random.Random(7)
+    started = time.perf_counter()
+    target, courses = _seed_moodle(sim, students, codes)
+    links = _meta_plan(target, sorted(courses.values()), rng)
+    seeding = time.perf_counter() - started
+    await _database(SYNC_DB, keep=False)
+    db = Database(_url(SYNC_DB))
+    settings = Settings(environment="development", database_url=_url(SYNC_DB))
+    sim_http = httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=create_sim_app(sim)), base_url="http://sim", timeout=300
+    )
+    apogee_http = httpx.AsyncClient(base_url=base, timeout=300)
+    async with sim_http, apogee_http:
+        moodle = MoodleClient(base_url="http://sim/target", token=TOKEN, http=sim_http)
+        await moodle.meta_add_instances([_meta_row(p, c) for p, c in links])
+        await _setup_sync(db, courses, links)
+        sim.reset_counters()
+        deps = {
+            "apogee": ApogeeClient(http=apogee_http, token=AUTH, chunk_size=2000),
+            "moodle": moodle,
+            "settings": settings,
+        }
+        full_seconds, full = await _timed_run(db, deps, "full")
+        first_counters = _writes(sim)
+        fanout = _fanout_rows(target)
+        sim.reset_counters()
+        incremental_seconds, incremental = await _timed_run(db, deps, "incremental")
+        incremental_counters = _writes(sim)
+        median_course = sorted(courses.values())[len(courses) // 2]
+        course_seconds, course = await _timed_run(db, deps, "course", median_course)
+    await db.dispose()
+    return _figures(locals())
+
+
+def _meta_row(parent: int, child: int) -> Any:
+    from fusion.moodle.rows import MetaLink
+
+    return MetaLink(metacourseid=child, courseid=parent)
+
+
+def _figures(scope: dict[str, Any]) -> dict[str, Any]:
+    full, counters = scope["full"], scope["first_counters"]
+    changes = sum(
+        full.counts.get(k, 0)
+        for k in (
+            "adds",
+            "reactivations",
+            "removals",
+            "group_adds",
+            "group_removals",
+            "groups_created",
+        )
+    )
+    enrolments = full.counts.get("adds", 0)
+    calls = sum(c["calls"] for c in counters.values())
+    write_calls = sum(
+        c["calls"] for n, c in counters.items() if not n.startswith(("core_user_get",))
+    )
+    incremental_writes = {
+        n: c
+        for n, c in scope["incremental_counters"].items()
+        if not n.startswith(("core_user_get", "core_group_get", "core_enrol_get"))
+    }
+    return {
+        "dataset": "ub",
+        "apogee_generation_seconds": round(scope["generation"], 1),
+        "methods": len(scope["courses"]),
+        "meta_links": len(scope["links"]),
+        "students_with_account": len(scope["students"]),
+        "moodle_seeding_seconds": round(scope["seeding"], 1),
+        "full_run": {
+            "seconds": round(scope["full_seconds"], 1),
+            "status": full.status,
+            "counts": full.counts,
+            "goal_seconds": 60,
+        },
+        "incremental_no_change": {
+            "seconds": round(scope["incremental_seconds"], 2),
+            "status": scope["incremental"].status,
+            "moodle_writes": incremental_writes,
+            "goal_seconds": 10,
+        },
+        "course_on_demand": {
+            "seconds": round(scope["course_seconds"], 3),
+            "status": scope["course"].status,
+            "goal_seconds": 1,
+        },
+        "moodle_calls_first_run": counters,
+        "moodle_calls_per_1000_changes": round(1000 * calls / max(changes, 1), 2),
+        "moodle_write_calls_per_1000_changes": round(1000 * write_calls / max(changes, 1), 2),
+        "enrolment_changes": changes,
+        "diff_vs_set_difference": _diff_ratio(max(enrolments, 1), random.Random(3)),
+        "real_moodle_projection": {
+            **_projection(counters, scope["fanout"], full.counts.get("removals", 0)),
+            "meta_fanout_rows": scope["fanout"],
+            "moodle_own_sync_hours_at_235ms": round(
+                enrolments * BASELINE_MS_PER_ENROLMENT / 3.6e6, 1
+            ),
+        },
+    }
+
+
+def main() -> int:
+    generation = asyncio.run(_apogee_ready())
+    env = {
+        "FUSION_APOGEE_DATABASE_URL": _url(APOGEE_DB),
+        "FUSION_DEMO_TOKENS": "true",
+        "FUSION_ENVIRONMENT": "development",
+        "FUSION_LOG_LEVEL": "WARNING",
+    }
+    logs = REPO / "var" / "bench"
+    logs.mkdir(parents=True, exist_ok=True)
+    port = free_port()
+    base = f"http://127.0.0.1:{port}"
+    command = [
+        "uvicorn",
+        "--factory",
+        "bench.sync:apogee_app",
+        "--workers",
+        "1",
+        "--host",
+        "127.0.0.1",
+        "--port",
+        str(port),
+        "--log-level",
+        "warning",
+        "--no-access-log",
+    ]
+    with running_server(
+        command,
+        env=env,
+        cwd=REPO,
+        health_url=f"{base}/apogee/healthz",
+        log_path=logs / "sync-apogee.log",
+    ):
+        figures = asyncio.run(_scenario(base, generation))
+    write_report("sync", figures)
+    json.dump(figures, sys.stdout, indent=2)
+    print()
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

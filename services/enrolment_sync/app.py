@@ -1,0 +1,164 @@
+"""enrolment_sync: Apogée rosters into Moodle, in batches, writing only the difference."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator
+from contextlib import AsyncExitStack, asynccontextmanager
+from datetime import datetime
+from functools import partial
+from typing import Any
+
+import httpx
+from fastapi import FastAPI
+from sqlalchemy import select, update
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import col
+
+from fusion.app import create_service_app
+from fusion.bus import Bus
+from fusion.contracts import EnrolmentMethodRegistered
+from fusion.contracts import SyncRun as SyncRunCommand
+from fusion.inbox import idempotent_consumer
+from fusion.outbox import OutboxRelay
+from fusion.resources import bus_ready, open_bus
+from services.enrolment_sync.consumers import (
+    METHODS_QUEUE,
+    RUNS_QUEUE,
+    on_method_registered,
+    sync_run_handler,
+)
+from services.enrolment_sync.leases import is_free
+from services.enrolment_sync.models import SyncRun, messaging
+from services.enrolment_sync.resources import SyncServices, open_services
+from services.enrolment_sync.routes import router
+from services.enrolment_sync.runs import create_run
+from services.enrolment_sync.schedule import SyncRunner, schedule_loop
+from services.enrolment_sync.settings import Settings
+
+PREFIX = "/sync"
+
+
+def create_app(
+    settings: Settings,
+    *,
+    apogee_transport: httpx.AsyncBaseTransport | None = None,
+    moodle_transport: httpx.AsyncBaseTransport | None = None,
+    bus: Bus | None = None,
+) -> FastAPI:
+    """Transports and bus are seams for tests and the all-in-one process."""
+
+    @asynccontextmanager
+    async def lifespan(_: FastAPI) -> AsyncIterator[dict[str, Any]]:
+        async with AsyncExitStack() as stack:
+            services = await stack.enter_async_context(
+                open_services(
+                    settings, apogee_transport=apogee_transport, moodle_transport=moodle_transport
+                )
+            )
+            db = services.db
+            services.runner = SyncRunner(execute=services.execute)
+            services.runner.start()
+            stack.push_async_callback(services.runner.stop)
+            await _resume_interrupted(services)
+            events = bus or await stack.enter_async_context(open_bus(settings))
+            await _subscribe(events, services)
+            relay = OutboxRelay(sessions=db.session, bus=events, outbox=messaging.outbox)
+            relay.start()
+            stack.push_async_callback(relay.stop)
+            if settings.schedule_enabled:
+                _start_schedule(stack, services)
+            readiness = {"database": db.ping, "broker": partial(bus_ready, events)}
+            yield {"sync": services, "readiness": readiness}
+
+    return create_service_app(
+        name="enrolment_sync",
+        prefix=PREFIX,
+        settings=settings,
+        lifespan=lifespan,
+        routers=[router],
+        title="Fusion — Enrolment sync",
+    )
+
+
+async def _subscribe(events: Bus, services: SyncServices) -> None:
+    def submit(run_id: int, urgent: bool) -> None:
+        if services.runner is not None:
+            services.runner.submit(run_id, urgent=urgent)
+
+    await events.subscribe(
+        METHODS_QUEUE,
+        idempotent_consumer(
+            on_method_registered,
+            EnrolmentMethodRegistered,
+            consumer=METHODS_QUEUE.name,
+            sessions=services.db.session,
+            inbox=messaging.inbox,
+        ),
+    )
+    await events.subscribe(
+        RUNS_QUEUE,
+        idempotent_consumer(
+            sync_run_handler(submit),
+            SyncRunCommand,
+            consumer=RUNS_QUEUE.name,
+            sessions=services.db.session,
+            inbox=messaging.inbox,
+        ),
+    )
+
+
+async def _resume_interrupted(services: SyncServices) -> None:
+    """Runs whose process died (their lease ran out): applying ones resume; half-planned ones
+    fail and are planned again by the next run (planning writes nothing to Moodle and commits
+    all at once, so nothing was half done)."""
+    async with services.db.unit_of_work() as session:
+        await session.execute(
+            update(SyncRun)
+            .where(col(SyncRun.status) == "planning", is_free())
+            .values(status="failed", error="interrupted while planning")
+        )
+        runs = await session.execute(
+            select(col(SyncRun.id)).where(
+                col(SyncRun.status) == "applying",
+                is_free(),
+            )
+        )
+        for run_id in runs.scalars():
+            if services.runner is not None and run_id is not None:
+                services.runner.submit(run_id)
+
+
+def _start_schedule(stack: AsyncExitStack, services: SyncServices) -> None:
+    async def launch(kind: str, due: datetime) -> None:
+        # Once a week the night's full run also checks the ledger against Moodle's rosters.
+        verify = kind == "full" and due.weekday() == services.settings.verify_weekday
+        try:
+            async with services.db.unit_of_work() as session:
+                run = await create_run(
+                    session,
+                    kind=kind,
+                    trigger="schedule",
+                    verify=verify,
+                    slot=due.strftime("%Y-%m-%dT%H:%M"),
+                )
+        except IntegrityError:
+            return  # another replica launched this slot
+        if services.runner is not None and run.id is not None:
+            services.runner.submit(run.id)
+
+    task = asyncio.create_task(
+        schedule_loop(
+            expressions=services.settings.schedules,
+            full_index=services.settings.full_schedule_index,
+            launch=launch,
+        )
+    )
+
+    async def stop() -> None:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+
+    stack.push_async_callback(stop)

@@ -1,0 +1,206 @@
+"""HTTP routes under ``/sync/v1``: thin, each parses, calls one function, returns."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Query, Response, status
+from pydantic import BaseModel
+from sqlalchemy import func, select
+from sqlmodel import col
+
+from services.enrolment_sync import methods as service
+from services.enrolment_sync.deps import (
+    AnyCaller,
+    CourseActor,
+    Operator,
+    ServicesDep,
+    SessionDep,
+)
+from services.enrolment_sync.models import RunCourse, SyncRun
+from services.enrolment_sync.plan import load_graph
+from services.enrolment_sync.runs import check_resumable, create_run, get_run
+from services.enrolment_sync.schedule import check_course_rate
+from services.enrolment_sync.schemas import (
+    CourseSyncRequest,
+    MetaLinkCreate,
+    MetaLinkPublic,
+    MetaLinksPublic,
+    MethodCreate,
+    MethodPublic,
+    MethodsPublic,
+    RunCoursePublic,
+    RunCoursesPublic,
+    RunCreate,
+    RunPublic,
+    RunsPublic,
+)
+
+router = APIRouter(prefix="/sync/v1", tags=["enrolment_sync"])
+Limit = Annotated[int, Query(ge=1, le=1000)]
+Offset = Annotated[int, Query(ge=0)]
+
+
+class RunPreview(BaseModel):
+    run: RunPublic
+    courses: list[RunCoursePublic]
+
+
+@router.post("/methods", status_code=status.HTTP_201_CREATED)
+async def create_method(
+    body: MethodCreate, session: SessionDep, services: ServicesDep, _: AnyCaller
+) -> MethodPublic:
+    await service.validate_code(services.apogee, body.code, body.year)
+    method = await service.add_method(session, **body.model_dump(), source="api")
+    return MethodPublic.model_validate(method)
+
+
+@router.get("/methods")
+async def list_methods(
+    session: SessionDep,
+    _: AnyCaller,
+    course_id: int | None = None,
+    limit: Limit = 100,
+    offset: Offset = 0,
+) -> MethodsPublic:
+    rows = await service.list_methods(session, course_id=course_id, limit=limit, offset=offset)
+    return MethodsPublic(data=[MethodPublic.model_validate(m) for m in rows], count=len(rows))
+
+
+@router.get("/methods/{method_id}")
+async def read_method(method_id: int, session: SessionDep, _: AnyCaller) -> MethodPublic:
+    return MethodPublic.model_validate(await service.get_method(session, method_id))
+
+
+@router.delete("/methods/{method_id}", status_code=status.HTTP_204_NO_CONTENT)
+async def delete_method(method_id: int, session: SessionDep, _: Operator) -> Response:
+    await service.delete_method(session, await service.get_method(session, method_id))
+    return Response(status_code=status.HTTP_204_NO_CONTENT)
+
+
+@router.get("/meta-links")
+async def list_meta_links(session: SessionDep, _: Operator) -> MetaLinksPublic:
+    links = await service.list_meta_links(session)
+    return MetaLinksPublic(
+        data=[MetaLinkPublic.model_validate(link) for link in links],
+        count=len(links),
+        cycles=(await load_graph(session)).cycles,
+    )
+
+
+@router.post("/meta-links", status_code=status.HTTP_201_CREATED)
+async def create_meta_link(
+    body: MetaLinkCreate, session: SessionDep, _: Operator
+) -> MetaLinkPublic:
+    link, _cycles = await service.add_meta_link(
+        session,
+        parent=body.parent_course_id,
+        child=body.child_course_id,
+        in_moodle=body.in_moodle,
+        source="api",
+    )
+    return MetaLinkPublic.model_validate(link)
+
+
+@router.delete("/meta-links/{link_id}", status_code=status.HTTP_204_NO_CONTENT)
+async def delete_meta_link(link_id: int, session: SessionDep, _: Operator) -> Response:
+    await service.delete_meta_link(session, await service.get_meta_link(session, link_id))
+    return Response(status_code=status.HTTP_204_NO_CONTENT)
+
+
+@router.post("/runs", status_code=status.HTTP_202_ACCEPTED)
+async def start_run(body: RunCreate, services: ServicesDep, _: Operator) -> RunPreview:
+    async with services.db.unit_of_work() as session:
+        run = await create_run(
+            session,
+            kind=body.kind,
+            trigger="api",
+            dry_run=body.dry_run,
+            forced=body.force,
+            verify=body.verify,
+        )
+    return await _launch(services, run.id or 0, dry_run=body.dry_run, urgent=False)
+
+
+@router.post("/courses/{course_id}:sync", status_code=status.HTTP_202_ACCEPTED)
+async def sync_course(
+    course_id: int, body: CourseSyncRequest, services: ServicesDep, _: CourseActor
+) -> RunPreview:
+    async with services.db.unit_of_work() as session:
+        if not body.dry_run:
+            await check_course_rate(
+                session, course_id, min_seconds=services.settings.course_sync_min_interval_seconds
+            )
+        run = await create_run(
+            session,
+            kind="course",
+            trigger="api",
+            course_id=course_id,
+            dry_run=body.dry_run,
+            forced=body.force,
+        )
+    return await _launch(services, run.id or 0, dry_run=body.dry_run, urgent=True)
+
+
+async def _launch(services: ServicesDep, run_id: int, *, dry_run: bool, urgent: bool) -> RunPreview:
+    """A dry run answers its preview at once; a real one is queued and answered as accepted."""
+    if dry_run or services.runner is None:
+        await services.execute(run_id)
+    else:
+        services.runner.submit(run_id, urgent=urgent)
+    async with services.db.session() as session:
+        run = await get_run(session, run_id)
+        courses = await _courses(session, run_id, limit=1000, offset=0) if dry_run else []
+    return RunPreview(run=RunPublic.model_validate(run), courses=courses)
+
+
+@router.get("/runs")
+async def list_runs(
+    session: SessionDep,
+    _: Operator,
+    status_: Annotated[str | None, Query(alias="status")] = None,
+    limit: Limit = 50,
+    offset: Offset = 0,
+) -> RunsPublic:
+    query = select(SyncRun).order_by(col(SyncRun.id).desc())
+    if status_ is not None:
+        query = query.where(col(SyncRun.status) == status_)
+    runs = (await session.execute(query.limit(limit).offset(offset))).scalars().all()
+    return RunsPublic(data=[RunPublic.model_validate(r) for r in runs], count=len(runs))
+
+
+@router.post("/runs/{run_id}:resume", status_code=status.HTTP_202_ACCEPTED)
+async def resume(run_id: int, services: ServicesDep, _: Operator) -> RunPreview:
+    async with services.db.session() as session:
+        check_resumable(await get_run(session, run_id))
+    return await _launch(services, run_id, dry_run=False, urgent=True)
+
+
+@router.get("/runs/{run_id}")
+async def read_run(run_id: int, session: SessionDep, _: AnyCaller) -> RunPublic:
+    return RunPublic.model_validate(await get_run(session, run_id))
+
+
+@router.get("/runs/{run_id}/courses")
+async def read_run_courses(
+    run_id: int, session: SessionDep, _: AnyCaller, limit: Limit = 100, offset: Offset = 0
+) -> RunCoursesPublic:
+    await get_run(session, run_id)
+    total = await session.scalar(
+        select(func.count()).select_from(RunCourse).where(col(RunCourse.run_id) == run_id)
+    )
+    data = await _courses(session, run_id, limit=limit, offset=offset)
+    return RunCoursesPublic(data=data, count=int(total or 0))
+
+
+async def _courses(
+    session: SessionDep, run_id: int, *, limit: int, offset: int
+) -> list[RunCoursePublic]:
+    rows = await session.execute(
+        select(RunCourse)
+        .where(col(RunCourse.run_id) == run_id)
+        .order_by(col(RunCourse.course_id))
+        .limit(limit)
+        .offset(offset)
+    )
+    return [RunCoursePublic.model_validate(r) for r in rows.scalars()]

@@ -1,0 +1,281 @@
+"""The life of a run: planned (or previewed), applied batch by batch, finished or resumed.
+
+planning ──► applying ──► completed
+    │            ├──────► stopped   (asked to stop: pending batches wait for a resume)
+    │            └──────► failed    (Moodle or the database gave up: resumable too)
+    └──► previewed (dry run: the plan is the answer, nothing is written)
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from typing import Any
+
+from sqlalchemy import delete, func, insert, select
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col
+
+from fusion.contracts import Envelope, SyncCompleted
+from fusion.db import Database
+from fusion.errors import Conflict, FusionError, NotFound
+from fusion.moodle.client import MoodleClient
+from fusion.outbox import add_to_outbox
+from services.enrolment_sync import ledger, metrics
+from services.enrolment_sync.apogee_client import ApogeeClient
+from services.enrolment_sync.apply import Progress, apply_run
+from services.enrolment_sync.leases import claim
+from services.enrolment_sync.meta import ancestors
+from services.enrolment_sync.models import (
+    EnrolmentMethod,
+    RunBatch,
+    RunCourse,
+    SyncRun,
+    messaging,
+    utcnow,
+)
+from services.enrolment_sync.plan import Plan, load_graph, plan_run
+from services.enrolment_sync.reasons import CourseReport
+from services.enrolment_sync.settings import Settings
+
+__all__ = ["Progress", "check_resumable", "create_run", "execute_run", "get_run"]
+
+RESUMABLE = ("applying", "stopped", "failed")
+_COUNTED = (
+    "adds",
+    "reactivations",
+    "removals",
+    "group_adds",
+    "group_removals",
+    "groups_created",
+    "failed",
+    "missing_users",
+)
+
+
+class RunNotFound(NotFound):
+    code = "run_not_found"
+
+
+class RunNotResumable(Conflict):
+    code = "run_not_resumable"
+
+
+async def create_run(
+    session: AsyncSession,
+    *,
+    kind: str,
+    trigger: str,
+    course_id: int | None = None,
+    dry_run: bool = False,
+    forced: bool = False,
+    verify: bool = False,
+    slot: str | None = None,
+) -> SyncRun:
+    run = SyncRun(
+        kind=kind,
+        trigger=trigger,
+        course_id=course_id,
+        dry_run=dry_run,
+        forced=forced,
+        verify=verify,
+        slot=slot,
+    )
+    session.add(run)
+    await session.flush()
+    return run
+
+
+async def get_run(session: AsyncSession, run_id: int) -> SyncRun:
+    run = await session.get(SyncRun, run_id)
+    if run is None:
+        raise RunNotFound(
+            f"No sync run {run_id}.", message_fr=f"Aucune synchronisation n°{run_id}."
+        )
+    return run
+
+
+async def execute_run(
+    run_id: int,
+    *,
+    db: Database,
+    apogee: ApogeeClient,
+    moodle: MoodleClient,
+    settings: Settings,
+    should_stop: Callable[[], bool] = lambda: False,
+    progress: Progress | None = None,
+) -> SyncRun:
+    """Plan the run if it is new, then apply what is pending; also the way to resume one."""
+    started = time.perf_counter()
+    await claim(db, run_id)
+    async with db.session() as session:
+        run = await get_run(session, run_id)
+    try:
+        if run.status == "planning":
+            async with db.unit_of_work() as session:
+                run = await get_run(session, run_id)
+                plan = await plan_run(
+                    run, session=session, apogee=apogee, moodle=moodle, settings=settings
+                )
+                await _store_plan(session, run, plan)
+                run.counts["planning_ms"] = _ms_since(started)
+        if run.status in RESUMABLE:
+            await _set_status(db, run_id, "applying")
+            applying = time.perf_counter()
+            peak = await apply_run(
+                run_id,
+                db=db,
+                moodle=moodle,
+                concurrency=settings.moodle_concurrency,
+                should_stop=should_stop,
+                progress=progress,
+            )
+            final = "stopped" if should_stop() else "completed"
+            extra = {"peak_concurrency": peak, "applying_ms": _ms_since(applying)}
+            await _finish(db, run_id, final, extra=extra)
+    except FusionError as error:
+        await _finish(db, run_id, "failed", error=error.message)
+    async with db.session() as session:
+        run = await get_run(session, run_id)
+    metrics.observe_run(run.kind, run.status, time.perf_counter() - started)
+    return run
+
+
+def check_resumable(run: SyncRun) -> None:
+    if run.status not in RESUMABLE:
+        raise RunNotResumable(
+            f"Run {run.id} is {run.status}; only stopped or failed runs resume.",
+            message_fr=f"La synchronisation n°{run.id} est « {run.status} » : seules les "
+            "synchronisations arrêtées ou en échec reprennent.",
+        )
+
+
+async def _store_plan(session: AsyncSession, run: SyncRun, plan: Plan) -> None:
+    reports = [r for r in plan.courses.values() if r.status != "unchanged" or r.errors]
+    if reports:
+        await session.execute(insert(RunCourse), [_course_row(run, r) for r in reports])
+    if plan.batches and not run.dry_run:
+        await session.execute(
+            insert(RunBatch),
+            [
+                {
+                    "run_id": run.id,
+                    "seq": seq,
+                    "phase": int(b.phase),
+                    "kind": b.kind,
+                    "rows": b.rows,
+                }
+                for seq, b in enumerate(plan.batches)
+            ],
+        )
+    run.batches_planned = 0 if run.dry_run else len(plan.batches)
+    run.warnings = plan.warnings
+    # A course run reads only some of a code's courses: its ETags must not hide the others.
+    if run.kind != "course":
+        run.etags = {f"{code}\t{year}": etag for (code, year), etag in plan.etags.items()}
+    unchanged = len(plan.affected) - len(reports)
+    run.counts = {"courses": len(plan.affected), "courses_unchanged": unchanged}
+    run.status = "previewed" if run.dry_run else "applying"
+    if run.dry_run:
+        run.finished_at = utcnow()
+        run.counts.update(_sum_reports(reports))
+
+
+def _course_row(run: SyncRun, report: CourseReport) -> dict[str, Any]:
+    row = {name: getattr(report, name) for name in (*_COUNTED, "status", "reason", "reason_fr")}
+    return {**row, "errors": report.errors, "run_id": run.id, "course_id": report.course_id}
+
+
+def _completed_event(run: SyncRun) -> SyncCompleted:
+    counts = run.counts
+    troubled = counts.get("failed", 0) or counts.get("courses_blocked", 0)
+    outcome = "failed" if run.status == "failed" else "partial" if troubled else "succeeded"
+    return SyncCompleted(
+        run_id=run.public_id,
+        mode=run.kind,
+        outcome=outcome,
+        enrolled=counts.get("adds", 0) + counts.get("reactivations", 0),
+        suspended=counts.get("removals", 0),
+        groups_changed=counts.get("group_adds", 0) + counts.get("group_removals", 0),
+    )
+
+
+def _ms_since(started: float) -> int:
+    return int(1000 * (time.perf_counter() - started))
+
+
+def _sum_reports(reports: list[Any]) -> dict[str, int]:
+    totals = {name: sum(getattr(r, name) for r in reports) for name in _COUNTED}
+    totals["courses_blocked"] = sum(1 for r in reports if r.status == "blocked")
+    return totals
+
+
+async def _set_status(db: Database, run_id: int, status: str) -> None:
+    async with db.unit_of_work() as session:
+        run = await get_run(session, run_id)
+        run.status = status
+
+
+async def _finish(
+    db: Database,
+    run_id: int,
+    status: str,
+    *,
+    error: str | None = None,
+    extra: dict[str, int] | None = None,
+) -> None:
+    async with db.unit_of_work() as session:
+        run = await get_run(session, run_id)
+        reports = list(
+            (
+                await session.execute(select(RunCourse).where(col(RunCourse.run_id) == run_id))
+            ).scalars()
+        )
+        calls = await session.scalar(
+            select(func.coalesce(func.sum(col(RunBatch.calls)), 0)).where(
+                col(RunBatch.run_id) == run_id
+            )
+        )
+        run.counts = {
+            **run.counts,
+            **_sum_reports(reports),
+            "moodle_calls": int(calls or 0),
+            **(extra or {}),
+        }
+        run.status, run.error, run.finished_at = status, error, utcnow()
+        run.lease_owner, run.lease_until = None, None
+        if status == "completed":
+            await _remember_success(session, run, reports)
+            # The rows of applied batches only served a resume: the ledger and the per-course
+            # results keep what happened.
+            await session.execute(delete(RunBatch).where(col(RunBatch.run_id) == run_id))
+        if status in ("completed", "failed"):
+            await add_to_outbox(
+                session, Envelope.of(_completed_event(run)), outbox=messaging.outbox
+            )
+
+
+async def _remember_success(session: AsyncSession, run: SyncRun, reports: list[RunCourse]) -> None:
+    """Keep the ETags and clean flags of what fully landed; the rest is redone next time."""
+    tainted = {r.course_id for r in reports if r.status in ("blocked", "failed")}
+    held_back = ancestors(await load_graph(session), tainted)
+    methods = (
+        await session.execute(
+            select(
+                col(EnrolmentMethod.course_id),
+                col(EnrolmentMethod.code),
+                col(EnrolmentMethod.year_key),
+            )
+        )
+    ).all()
+    tainted_keys = {(code, year) for course, code, year in methods if course in held_back}
+    etags = {}
+    for key, etag in run.etags.items():
+        code, _, year = key.partition("\t")
+        if (code, int(year)) not in tainted_keys:
+            etags[(code, int(year))] = etag
+    await ledger.save_etags(session, etags)
+    synced = {r.course_id for r in reports} | {course for course, _, _ in methods}
+    if run.kind == "course":
+        synced = {r.course_id for r in reports} | {run.course_id or 0}
+    await ledger.mark_clean(session, synced - tainted, at=utcnow())

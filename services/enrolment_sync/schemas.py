@@ -1,0 +1,127 @@
+"""API schemas of enrolment_sync (tables stay in models.py)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+APOGEE_CODE = r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,39}$"
+Role = Literal["student", "teacher", "editingteacher"]
+
+
+class MethodCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    course_id: int = Field(gt=0, description="Moodle id of the target course")
+    code: str = Field(pattern=APOGEE_CODE, examples=["UE1BIO"])
+    year: int | None = Field(default=None, ge=1990, le=2200, description="null: current year")
+    role: Role = "student"
+    groups: bool = True
+
+
+class MethodPublic(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: int
+    course_id: int
+    code: str
+    year: int | None
+    role: str
+    groups: bool
+    source: str
+    created_at: datetime
+
+
+class MethodsPublic(BaseModel):
+    data: list[MethodPublic]
+    count: int
+
+
+class MetaLinkCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    parent_course_id: int = Field(gt=0, description="course whose enrolments flow out")
+    child_course_id: int = Field(gt=0, description="course that receives them")
+    in_moodle: bool = Field(default=True, description="Moodle holds it as an enrol_meta instance")
+
+
+class MetaLinkPublic(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: int
+    parent_course_id: int
+    child_course_id: int
+    in_moodle: bool
+    source: str
+
+
+class MetaLinksPublic(BaseModel):
+    data: list[MetaLinkPublic]
+    count: int
+    cycles: list[list[int]] = Field(description="courses caught in a cycle: reported, not followed")
+
+
+class RunCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    kind: Literal["full", "incremental"] = "incremental"
+    dry_run: bool = False
+    force: bool = Field(default=False, description="apply even where the safeguard would stop")
+    verify: bool = Field(default=False, description="check the ledger against Moodle first")
+
+
+class CourseSyncRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    dry_run: bool = False
+    force: bool = False
+
+
+class RunPublic(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: int
+    kind: str
+    trigger: str
+    course_id: int | None
+    dry_run: bool
+    forced: bool
+    verify: bool
+    status: str
+    started_at: datetime
+    finished_at: datetime | None
+    batches_planned: int
+    batches_applied: int
+    counts: dict[str, int]
+    warnings: list[dict[str, Any]]
+    error: str | None
+
+
+class RunsPublic(BaseModel):
+    data: list[RunPublic]
+    count: int
+
+
+class RunCoursePublic(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    course_id: int
+    status: str
+    adds: int
+    reactivations: int
+    removals: int
+    group_adds: int
+    group_removals: int
+    groups_created: int
+    failed: int
+    missing_users: int
+    reason: str | None
+    reason_fr: str | None
+    errors: list[dict[str, Any]]
+
+
+class RunCoursesPublic(BaseModel):
+    data: list[RunCoursePublic]
+    count: int

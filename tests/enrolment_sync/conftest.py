@@ -1,0 +1,101 @@
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass
+
+import httpx
+import pytest
+
+from fusion.db import Database
+from fusion.moodle.client import MoodleClient
+from services.enrolment_sync.apogee_client import ApogeeClient
+from services.enrolment_sync.models import SyncRun, metadata
+from services.enrolment_sync.runs import execute_run
+from services.enrolment_sync.settings import Settings
+from sim.moodle.app import create_sim_app
+from sim.moodle.platform import Platform
+from sim.moodle.state import SimMoodle, all_functions
+
+from .fake_apogee import FakeApogee
+
+TOKEN = "target-token"
+
+
+@dataclass
+class World:
+    sim: SimMoodle
+    target: Platform
+    apogee: FakeApogee
+    db: Database
+    apogee_client: ApogeeClient
+    moodle: MoodleClient
+    settings: Settings
+
+    async def execute(
+        self,
+        run_id: int,
+        *,
+        should_stop: Callable[[], bool] = lambda: False,
+        progress: Callable[[int, int], None] | None = None,
+    ) -> SyncRun:
+        return await execute_run(
+            run_id,
+            db=self.db,
+            apogee=self.apogee_client,
+            moodle=self.moodle,
+            settings=self.settings,
+            should_stop=should_stop,
+            progress=progress,
+        )
+
+    def add_course(self, shortname: str) -> int:
+        course = self.target.add_course(shortname, shortname, 1)
+        self.target.add_instance(course.id, "manual")
+        return course.id
+
+    def add_student(self, cod_etu: str) -> int:
+        user = self.target.add_user(
+            f"u{cod_etu}",
+            "Prénom",
+            f"Nom{cod_etu}",
+            f"{cod_etu}@etu.example.edu",
+            idnumber=cod_etu,
+        )
+        return user.id
+
+    def writes(self) -> dict[str, int]:
+        """Rows sent to every Moodle write function since the last reset."""
+        counters = self.sim.counters("target")
+        return {
+            name: c["rows"]
+            for name, c in counters.items()
+            if not name.startswith(("core_user_get", "core_group_get", "core_enrol_get"))
+        }
+
+
+@pytest.fixture
+async def world(database_url: str) -> AsyncIterator[World]:
+    sim = SimMoodle()
+    target = sim.add_platform("target", sitename="Target", wwwroot="http://moodle.test")
+    admin = target.add_user("admin", "Admin", "User", "admin@example.edu", id=2)
+    target.add_token(TOKEN, userid=admin.id, functions=all_functions())
+    target.add_category("Default", id=1)
+    apogee = FakeApogee()
+    db = Database(database_url)
+    await db.create_all(metadata)
+    settings = Settings(environment="test", database_url=database_url, moodle_concurrency=2)
+    moodle_http = httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=create_sim_app(sim)), base_url="http://sim"
+    )
+    apogee_http = httpx.AsyncClient(transport=apogee.transport(), base_url="http://apogee")
+    async with moodle_http, apogee_http:
+        yield World(
+            sim=sim,
+            target=target,
+            apogee=apogee,
+            db=db,
+            apogee_client=ApogeeClient(http=apogee_http, token="demo-service"),
+            moodle=MoodleClient(base_url="http://sim/target", token=TOKEN, http=moodle_http),
+            settings=settings,
+        )
+    await db.dispose()

@@ -1,0 +1,192 @@
+"""The HTTP API and the event consumer, through the app's real lifespan."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from collections.abc import AsyncIterator
+
+import httpx
+import pytest
+from sqlalchemy import select
+
+from fusion.asgi import HostedApp
+from fusion.bus import MemoryBus
+from fusion.contracts import EnrolmentMethodRegistered, Envelope
+from fusion.contracts import SyncRun as SyncRunCommand
+from services.enrolment_sync.app import create_app
+from services.enrolment_sync.models import messaging
+from services.enrolment_sync.resources import SyncServices
+from services.enrolment_sync.settings import Settings
+from sim.moodle.app import create_sim_app
+
+from .conftest import World
+from .fake_apogee import FakeCode
+
+ADMIN = {"Authorization": "Bearer demo-admin"}
+PLUGIN = {"Authorization": "Bearer demo-plugin"}
+TEACHER = {**PLUGIN, "X-Fusion-Acting-User": "prof1"}
+STUDENTS = [f"2191{n:04d}" for n in range(5)]
+
+
+@pytest.fixture
+async def api(world: World) -> AsyncIterator[tuple[httpx.AsyncClient, SyncServices, MemoryBus]]:
+    settings = Settings(
+        environment="test",
+        database_url=world.settings.database_url,
+        demo_tokens=True,
+        schedule_enabled=False,
+        moodle_url="http://sim/target",
+        apogee_url="http://apogee",
+    )
+    bus = MemoryBus()
+    app = create_app(
+        settings,
+        apogee_transport=world.apogee.transport(),
+        moodle_transport=httpx.ASGITransport(app=create_sim_app(world.sim)),
+        bus=bus,
+    )
+    async with bus, HostedApp(app).running() as hosted:
+        transport = httpx.ASGITransport(app=hosted)
+        async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
+            yield client, hosted.state["sync"], bus
+
+
+async def test_method_with_unknown_code_is_refused_in_french_and_english(
+    api: tuple[httpx.AsyncClient, SyncServices, MemoryBus],
+) -> None:
+    client, _, _ = api
+    answer = await client.post(
+        "/sync/v1/methods", json={"course_id": 2, "code": "NOPE"}, headers=PLUGIN
+    )
+    assert answer.status_code == 400
+    error = answer.json()["error"]
+    assert error["code"] == "apogee_code_rejected"
+    assert "code Apogée" in error["message_fr"]
+    assert (await client.get("/sync/v1/methods", headers=PLUGIN)).json()["count"] == 0
+
+
+async def test_course_sync_preview_then_apply_then_rate_limit(
+    world: World,
+    api: tuple[httpx.AsyncClient, SyncServices, MemoryBus],
+) -> None:
+    client, services, _ = api
+    course = world.add_course("API101")
+    users = [world.add_student(s) for s in STUDENTS]
+    teacher = world.target.add_user("prof1", "Ada", "Prof", "prof1@example.edu")
+    await world.moodle.call(
+        "enrol_manual_enrol_users",
+        {"enrolments": [{"roleid": 3, "userid": teacher.id, "courseid": course}]},
+    )
+    stranger = await client.post(
+        f"/sync/v1/courses/{course}:sync",
+        json={"dry_run": True},
+        headers={**PLUGIN, "X-Fusion-Acting-User": "someone"},
+    )
+    assert stranger.status_code == 403
+    assert stranger.json()["error"]["code"] == "not_course_teacher"
+    world.apogee.codes["ELP9"] = FakeCode(members=dict.fromkeys(STUDENTS, ("N", "P")))
+    created = await client.post(
+        "/sync/v1/methods",
+        json={"course_id": course, "code": "ELP9", "groups": False},
+        headers=PLUGIN,
+    )
+    assert created.status_code == 201
+    preview = await client.post(
+        f"/sync/v1/courses/{course}:sync", json={"dry_run": True}, headers=TEACHER
+    )
+    body = preview.json()
+    assert body["run"]["status"] == "previewed"
+    assert body["courses"][0]["adds"] == 5
+    assert world.target.enrolled_userids(course) == {teacher.id}
+    queued = await client.post(f"/sync/v1/courses/{course}:sync", json={}, headers=TEACHER)
+    assert queued.status_code == 202
+    assert services.runner is not None
+    await services.runner.idle()
+    run_id = queued.json()["run"]["id"]
+    run = (await client.get(f"/sync/v1/runs/{run_id}", headers=PLUGIN)).json()
+    assert run["status"] == "completed"
+    assert world.target.enrolled_userids(course) == {*users, teacher.id}
+    courses = (await client.get(f"/sync/v1/runs/{run_id}/courses", headers=PLUGIN)).json()
+    assert courses["data"][0]["adds"] == 5
+    again = await client.post(f"/sync/v1/courses/{course}:sync", json={}, headers=TEACHER)
+    assert again.status_code == 429
+    assert again.json()["error"]["code"] == "course_sync_too_soon"
+    listed = (await client.get("/sync/v1/runs", headers=ADMIN)).json()
+    assert [r["id"] for r in listed["data"]][:1] == [run_id]
+    resumed = await client.post(f"/sync/v1/runs/{run_id}:resume", headers=ADMIN)
+    assert resumed.status_code == 409
+    assert resumed.json()["error"]["code"] == "run_not_resumable"
+    # sync.completed leaves through the outbox, in the run's final transaction.
+    async with services.db.session() as session:
+        events = (await session.execute(select(messaging.outbox.c.envelope))).scalars().all()
+    payloads = [Envelope.from_bytes(e.encode()).payload for e in events]
+    assert {"mode": "course", "outcome": "succeeded", "enrolled": 5}.items() <= payloads[-1].items()
+    metrics = (await client.get("/sync/metrics")).text
+    assert "fusion_enrolment_sync_rows_total" in metrics
+    assert "fusion_enrolment_sync_lag_seconds" in metrics
+
+
+async def test_runs_list_needs_an_operator_and_unknown_run_is_404(
+    api: tuple[httpx.AsyncClient, SyncServices, MemoryBus],
+) -> None:
+    client, _, _ = api
+    assert (await client.get("/sync/v1/runs", headers=PLUGIN)).status_code == 403
+    assert (await client.get("/sync/v1/runs")).status_code == 401
+    missing = await client.get("/sync/v1/runs/999", headers=ADMIN)
+    assert missing.status_code == 404
+    assert missing.json()["error"]["code"] == "run_not_found"
+    self_link = await client.post(
+        "/sync/v1/meta-links", headers=ADMIN, json={"parent_course_id": 3, "child_course_id": 3}
+    )
+    assert self_link.status_code == 400
+
+
+async def test_registered_event_creates_the_method_once(
+    api: tuple[httpx.AsyncClient, SyncServices, MemoryBus],
+) -> None:
+    client, _, bus = api
+    event = EnrolmentMethodRegistered(
+        method_id=uuid.uuid4(),
+        target_course_id=42,
+        apogee_code="ELP42",
+        year=2026,
+        with_groups=True,
+    )
+    envelope = Envelope.of(event)
+    await bus.publish(envelope)
+    await bus.publish(envelope)  # a duplicate delivery
+    for _ in range(200):  # bounded: the in-process consumer runs on this loop
+        methods = (await client.get("/sync/v1/methods", headers=PLUGIN)).json()
+        if methods["count"]:
+            break
+        await asyncio.sleep(0)
+    assert [(m["course_id"], m["code"], m["year"]) for m in methods["data"]] == [
+        (42, "ELP42", 2026)
+    ]
+
+
+async def test_sync_run_command_is_executed_after_its_commit(
+    world: World,
+    api: tuple[httpx.AsyncClient, SyncServices, MemoryBus],
+) -> None:
+    client, services, bus = api
+    course = world.add_course("CMD101")
+    users = [world.add_student(s) for s in STUDENTS]
+    world.apogee.codes["ELP8"] = FakeCode(members=dict.fromkeys(STUDENTS, ("N", "P")))
+    await client.post("/sync/v1/methods", json={"course_id": course, "code": "ELP8"}, headers=ADMIN)
+    command = SyncRunCommand(run_id=uuid.uuid4(), mode="course", course_id=course)
+    await bus.publish(Envelope.of(command))
+    await bus.publish(Envelope.of(command))  # the same run asked twice
+    for _ in range(200):  # bounded: the in-process consumer runs on this loop
+        runs = (await client.get("/sync/v1/runs", headers=ADMIN)).json()
+        if runs["count"]:
+            break
+        await asyncio.sleep(0)
+    assert services.runner is not None
+    await services.runner.idle()
+    runs = (await client.get("/sync/v1/runs", headers=ADMIN)).json()
+    assert [(r["kind"], r["trigger"], r["status"]) for r in runs["data"]] == [
+        ("course", "event", "completed")
+    ]
+    assert world.target.enrolled_userids(course) == set(users)
