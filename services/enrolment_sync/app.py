@@ -62,7 +62,9 @@ def create_app(
             services.runner.start()
             stack.push_async_callback(services.runner.stop)
             await _resume_interrupted(services)
-            events = bus or await stack.enter_async_context(open_bus(settings))
+            events: Bus = (
+                bus if bus is not None else await stack.enter_async_context(open_bus(settings))
+            )
             await _subscribe(events, services)
             relay = OutboxRelay(sessions=db.session, bus=events, outbox=messaging.outbox)
             relay.start()
