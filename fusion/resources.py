@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from functools import partial
+from typing import Any
 from urllib.parse import urlsplit
 
 from sqlalchemy import MetaData, Table
@@ -11,7 +13,7 @@ from sqlalchemy import MetaData, Table
 from fusion.bus import Bus, BusUnavailable, MemoryBus, create_bus
 from fusion.db import Database
 from fusion.outbox import OutboxRelay
-from fusion.settings import BusFragment, DatabaseFragment
+from fusion.settings import BusFragment, DatabaseFragment, ServiceSettings
 
 
 @asynccontextmanager
@@ -90,3 +92,13 @@ async def running_relay(
         yield relay
     finally:
         await relay.stop()
+
+
+@asynccontextmanager
+async def standard_resources(
+    settings: ServiceSettings, *, metadata: MetaData | None = None
+) -> AsyncIterator[dict[str, Any]]:
+    """The lifespan state of a service that owns a database and talks on the bus."""
+    async with open_database(settings, metadata=metadata) as database, open_bus(settings) as bus:
+        readiness = {"database": database.ping, "broker": partial(bus_ready, bus)}
+        yield {"db": database, "bus": bus, "readiness": readiness}

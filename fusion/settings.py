@@ -134,6 +134,10 @@ class MoodleFragment(BaseSettings):
         raise KeyError(name)
 
 
+class ServiceSettings(FusionSettings, DatabaseFragment, BusFragment, HttpClientFragment):
+    """The usual composition: a service with its own database, the bus and HTTP clients."""
+
+
 def env_prefix(service: str) -> SettingsConfigDict:
     """The ``model_config`` of a service's settings: its own prefix, unknown keys ignored."""
     return SettingsConfigDict(env_prefix=f"FUSION_{service.upper()}_", extra="ignore")

@@ -1,15 +1,9 @@
 from __future__ import annotations
 
-from fusion.settings import (
-    BusFragment,
-    DatabaseFragment,
-    FusionSettings,
-    HttpClientFragment,
-    env_prefix,
-)
+from fusion.settings import ServiceSettings, env_prefix
 
 
-class Settings(FusionSettings, DatabaseFragment, BusFragment, HttpClientFragment):
+class Settings(ServiceSettings):
     model_config = env_prefix("IDENTITY")
 
     database_url: str = "sqlite+aiosqlite:///var/identity.db"

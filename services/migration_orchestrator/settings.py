@@ -1,16 +1,10 @@
 from __future__ import annotations
 
-from fusion.settings import (
-    BusFragment,
-    DatabaseFragment,
-    FusionSettings,
-    HttpClientFragment,
-    env_prefix,
-)
+from fusion.settings import ServiceSettings, env_prefix
 from services.migration_orchestrator.archive import ArchiveLimits
 
 
-class Settings(FusionSettings, DatabaseFragment, BusFragment, HttpClientFragment):
+class Settings(ServiceSettings):
     model_config = env_prefix("MIGRATIONS")
 
     database_url: str = "sqlite+aiosqlite:///var/migration_orchestrator.db"
