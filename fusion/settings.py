@@ -40,10 +40,11 @@ class ClientToken(BaseModel):
 
 
 class MoodlePlatform(BaseModel):
-    """One Moodle platform: its web services and the commands of its CLI scripts."""
+    """One Moodle platform: its web services and the commands that run its CLI scripts."""
 
     name: str = Field(pattern=r"^[a-z0-9_-]{1,32}$")
-    url: str
+    label: str = ""
+    url: str = Field(pattern=r"^https?://")
     token: SecretStr
     max_input_vars: int = Field(default=5000, ge=100)
     backup_command: str = (
@@ -52,6 +53,10 @@ class MoodlePlatform(BaseModel):
     restore_command: str = (
         "php admin/cli/restore_backup.php --file={file} --categoryid={categoryid}"
     )
+    # The commands start with ``ssh host``: values are quoted again for the remote shell.
+    remote_shell: bool = False
+    cli_timeout_seconds: float = Field(default=4 * 3600.0, gt=0)
+    # Backups running at once on this platform (its cron must keep up).
     concurrency: int = Field(default=1, ge=1, le=32)
 
 

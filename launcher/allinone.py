@@ -6,19 +6,22 @@ under the data directory, the in-process bus, the simulator standing in for the 
 
 from __future__ import annotations
 
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from fastapi import FastAPI
 from fastapi.responses import HTMLResponse, Response
+from pydantic import SecretStr
 
 from fusion.asgi import HostedApp, PrefixDispatcher
 from fusion.observability import metrics_response
+from fusion.settings import MoodlePlatform
 from fusion.testing.paths import MBZ_FIXTURES
 from launcher.registry import SERVICES, ServiceEntry
 from sim.moodle.app import create_sim_app
-from sim.moodle.demo import seed_demo
+from sim.moodle.demo import DEMO_TOKENS, seed_demo
 from sim.moodle.state import SimMoodle
 
 
@@ -48,6 +51,8 @@ def service_overrides(entry: ServiceEntry, config: AllInOne) -> dict[str, Any]:
     }
     if entry.name == "apogee_api":
         overrides["database_url"] = config.sqlite_url("apogee")
+    if entry.name == "migration_orchestrator":
+        overrides["platforms"] = demo_platforms(config)
     if entry.name == "enrolment_sync":
         overrides |= {
             "apogee_url": config.base_url,
@@ -57,6 +62,24 @@ def service_overrides(entry: ServiceEntry, config: AllInOne) -> dict[str, Any]:
         }
     fields = entry.settings_class().model_fields
     return {key: value for key, value in overrides.items() if key in fields}
+
+
+def demo_platforms(config: AllInOne) -> list[MoodlePlatform]:
+    """The simulator's platforms, with its CLI stand-ins in place of Moodle's own scripts."""
+    platforms = []
+    for name, token in DEMO_TOKENS.items():
+        stand_in = f"{sys.executable} -m sim.moodle.cli_{{}} --sim-url={config.base_url}/sim "
+        stand_in += f"--platform={name} "
+        platforms.append(MoodlePlatform(
+            name=name,
+            label=f"Moodle {name.upper()} (simulateur)",
+            url=f"{config.base_url}/sim/{name}",
+            token=SecretStr(token),
+            backup_command=stand_in.format("backup")
+            + "--courseid={courseid} --destination={destination}",
+            restore_command=stand_in.format("restore") + "--file={file} --categoryid={categoryid}",
+        ))
+    return platforms
 
 
 def service_settings(entry: ServiceEntry, config: AllInOne) -> Any:

@@ -1,10 +1,10 @@
 from __future__ import annotations
 
-from fusion.settings import ServiceSettings, env_prefix
+from fusion.settings import MoodleFragment, ServiceSettings, env_prefix
 from services.migration_orchestrator.archive import ArchiveLimits
 
 
-class Settings(ServiceSettings):
+class Settings(ServiceSettings, MoodleFragment):
     model_config = env_prefix("MIGRATIONS")
 
     database_url: str = "sqlite+aiosqlite:///var/migration_orchestrator.db"

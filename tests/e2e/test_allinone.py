@@ -27,3 +27,6 @@ def test_all_in_one_serves_every_service(tmp_path: Path) -> None:
                             headers={"Authorization": "Bearer demo-plugin"})
         assert current.status_code == 200, current.text
         assert "fusion_http_requests_total" in httpx.get(f"{base}/metrics", timeout=5).text
+        platforms = httpx.get(f"{base}/migrations/v1/platforms", timeout=10,
+                              headers={"Authorization": "Bearer demo-admin"}).json()
+        assert [p["reachable"] for p in platforms["platforms"]] == [True] * 4

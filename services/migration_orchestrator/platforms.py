@@ -1,0 +1,62 @@
+"""The Moodle platforms this orchestrator migrates between, and whether each answers now."""
+
+from __future__ import annotations
+
+import asyncio
+
+import httpx
+from pydantic import BaseModel
+
+from fusion.errors import FusionError
+from fusion.moodle.platforms import moodle_client
+from fusion.settings import MoodlePlatform
+
+CHECK_TIMEOUT_SECONDS = 5.0
+
+
+class PlatformStatus(BaseModel):
+    name: str
+    label: str
+    url: str
+    reachable: bool
+    sitename: str | None = None
+    release: str | None = None
+    version: str | None = None
+    error_code: str | None = None
+    error: str | None = None
+    error_fr: str | None = None
+
+
+class PlatformsPublic(BaseModel):
+    platforms: list[PlatformStatus]
+
+
+async def check_platform(platform: MoodlePlatform, *, http: httpx.AsyncClient) -> PlatformStatus:
+    """``core_webservice_get_site_info`` with the platform's token: reachable, right version."""
+    status = PlatformStatus(name=platform.name, label=platform.label or platform.name,
+                            url=platform.url, reachable=False)
+    try:
+        async with asyncio.timeout(CHECK_TIMEOUT_SECONDS):
+            info = await moodle_client(platform, http=http).get_site_info()
+    except FusionError as error:
+        return status.model_copy(update={
+            "error_code": error.code, "error": error.message, "error_fr": error.message_fr})
+    except TimeoutError:
+        return status.model_copy(update={
+            "error_code": "moodle_timeout",
+            "error": f"No answer within {CHECK_TIMEOUT_SECONDS:.0f} s.",
+            "error_fr": f"Pas de réponse en {CHECK_TIMEOUT_SECONDS:.0f} s."})
+    return status.model_copy(update={
+        "reachable": True, "sitename": _text(info.get("sitename")),
+        "release": _text(info.get("release")), "version": _text(info.get("version"))})
+
+
+async def check_platforms(
+    platforms: list[MoodlePlatform], *, http: httpx.AsyncClient
+) -> PlatformsPublic:
+    statuses = await asyncio.gather(*(check_platform(p, http=http) for p in platforms))
+    return PlatformsPublic(platforms=list(statuses))
+
+
+def _text(value: object) -> str | None:
+    return None if value is None else str(value)
