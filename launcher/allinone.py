@@ -6,6 +6,7 @@ under the data directory, the in-process bus, the simulator standing in for the 
 
 from __future__ import annotations
 
+import sqlite3
 import sys
 from dataclasses import dataclass
 from pathlib import Path
@@ -22,6 +23,7 @@ from fusion.testing.paths import MBZ_FIXTURES
 from launcher.registry import SERVICES, ServiceEntry
 from sim.moodle.app import create_sim_app
 from sim.moodle.demo import DEMO_TOKENS, seed_demo
+from sim.moodle.platform import Platform
 from sim.moodle.state import SimMoodle
 
 
@@ -139,7 +141,25 @@ def moodle_simulator(config: AllInOne) -> HostedApp:
     sim = SimMoodle()
     fixtures = MBZ_FIXTURES if MBZ_FIXTURES.is_dir() else None
     seed_demo(sim, base_url=f"{config.base_url}/sim", fixtures=fixtures)
+    seed_target_students(sim["target"], config.data_dir / "apogee.db")
     return HostedApp(create_sim_app(sim), root_path="/sim")
+
+
+def seed_target_students(target: Platform, apogee_db: Path, *, without_account: int = 30) -> None:
+    """The demo Apogée's students hold CAS accounts on the target (idnumber = COD_ETU), all but
+    one in ``without_account``, so a sync shows both enrolments and missing accounts."""
+    if not apogee_db.exists():
+        return
+    with sqlite3.connect(f"file:{apogee_db}?mode=ro", uri=True) as connection:
+        rows = connection.execute(
+            "SELECT cod_etu, lib_pr1_ind, coalesce(lib_nom_usu_ind, lib_nom_pat_ind) "
+            "FROM individu WHERE cod_etu IS NOT NULL ORDER BY cod_etu"
+        ).fetchall()
+    for index, (cod_etu, first, last) in enumerate(rows):
+        if index % without_account == without_account - 1:
+            continue
+        target.add_user(f"e{cod_etu}", first.title(), last.title(), f"e{cod_etu}@etu.univ-demo.fr",
+                        idnumber=str(cod_etu), auth="cas")
 
 
 def build(config: AllInOne) -> PrefixDispatcher:
