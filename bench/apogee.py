@@ -1,9 +1,13 @@
 """apogee_api on the ``ub`` dataset in PostgreSQL, served by one uvicorn worker.
 
 Prints, in one run: code lookups/s as a ratio to a bare FastAPI endpoint returning a constant
-JSON object (same server, same load client), search latency p50/p99, and the time to stream
-the members of the 5,300 busiest codes through ``members:bulk``. Figures go to
-``var/bench/apogee.json``.
+JSON object (same server, same load client), search latency p50/p99, the time to stream
+the members of the 5,300 busiest codes through ``members:bulk``, and the time of the same request
+when the caller already holds every ETag (all lines ``not_modified``, what an incremental sync
+sends). Figures go to ``var/bench/apogee.json``.
+
+``FUSION_BENCH_APOGEE_REUSE=1`` keeps the ``ub`` database a previous run left behind instead of
+generating it again (for profiling; the generation time is then not measured).
 """
 
 from __future__ import annotations
@@ -15,6 +19,7 @@ import random
 import statistics
 import sys
 import time
+from collections import Counter
 from typing import Any
 
 import asyncpg
@@ -54,6 +59,10 @@ async def _fresh_database() -> str:
         await connection.execute(f'CREATE DATABASE "{DATABASE}"')
     finally:
         await connection.close()
+    return _database_url()
+
+
+def _database_url() -> str:
     return ADMIN_DSN.rsplit("/", 1)[0].replace("postgresql://", "postgresql+asyncpg://") + \
         f"/{DATABASE}"
 
@@ -110,18 +119,26 @@ async def _search_latencies(base: str) -> list[float]:
     return latencies
 
 
-async def _bulk(base: str, codes: list[str]) -> dict[str, Any]:
+async def _bulk(base: str, codes: list[str],
+                if_none_match: dict[str, str] | None = None) -> dict[str, Any]:
     lines = members = 0
+    etags: dict[str, str] = {}
+    statuses: Counter[str] = Counter()
     started = time.perf_counter()
-    body = {"codes": codes, "with_groups": True}
+    body = {"codes": codes, "with_groups": True, "if_none_match": if_none_match or {}}
     async with (httpx.AsyncClient(base_url=base, headers=AUTH, timeout=120) as client,
                 client.stream("POST", "/apogee/v1/members:bulk", json=body) as response):
         response.raise_for_status()
         async for line in response.aiter_lines():
             if line:
+                answer = json.loads(line)
                 lines += 1
-                members += len(json.loads(line).get("members", ()))
-    return {"seconds": time.perf_counter() - started, "codes": lines, "members": members}
+                members += len(answer.get("members", ()))
+                statuses[answer["status"]] += 1
+                if "etag" in answer:
+                    etags[answer["code"]] = answer["etag"]
+    return {"seconds": time.perf_counter() - started, "codes": lines, "members": members,
+            "statuses": dict(statuses), "etags": etags}
 
 
 def _percentile(values: list[float], share: float) -> float:
@@ -130,10 +147,14 @@ def _percentile(values: list[float], share: float) -> float:
 
 
 def main() -> int:
-    url = asyncio.run(_fresh_database())
-    started = time.perf_counter()
-    asyncio.run(generate(url, scale="ub"))
-    generation = time.perf_counter() - started
+    generation: float | None = None
+    if os.environ.get("FUSION_BENCH_APOGEE_REUSE") == "1":
+        url = _database_url()
+    else:
+        url = asyncio.run(_fresh_database())
+        started = time.perf_counter()
+        asyncio.run(generate(url, scale="ub"))
+        generation = round(time.perf_counter() - started, 1)
     codes = asyncio.run(_busiest_codes(url))
     rng = random.Random(1)
     lookups = [f"/apogee/v1/codes/{rng.choice(codes)}" for _ in range(LOOKUPS)]
@@ -154,14 +175,17 @@ def main() -> int:
         lookup = asyncio.run(_throughput(base, lookups, AUTH))
         search = asyncio.run(_search_latencies(base))
         bulk = asyncio.run(_bulk(base, codes))
+        unchanged = asyncio.run(_bulk(base, codes, bulk["etags"]))
     figures = {
-        "dataset": "ub", "generation_seconds": round(generation, 1),
+        "dataset": "ub", "generation_seconds": generation,
         "baseline_rps": round(baseline), "lookup_rps": round(lookup),
         "lookup_ratio": round(lookup / baseline, 2),
         "search_p50_ms": round(statistics.median(search) * 1000, 2),
         "search_p99_ms": round(_percentile(search, 0.99) * 1000, 2),
         "bulk_codes": bulk["codes"], "bulk_members": bulk["members"],
         "bulk_seconds": round(bulk["seconds"], 2),
+        "bulk_not_modified_seconds": round(unchanged["seconds"], 2),
+        "bulk_not_modified_statuses": unchanged["statuses"],
         "server": "fusion serve apogee_api (one uvicorn worker)",
     }
     write_report("apogee", figures)

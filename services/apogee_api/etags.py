@@ -13,9 +13,10 @@ from collections.abc import Iterable, Sequence
 def roster_etag(cod_etus: Iterable[str],
                 groups: Sequence[tuple[str, Iterable[str]]] | None = None) -> str:
     digest = hashlib.blake2b(digest_size=16)
-    for cod_etu in sorted(cod_etus):
-        digest.update(cod_etu.encode())
-        digest.update(b"\n")
+    # One update of "a\nb\n…" hashes the same bytes as one update per COD_ETU, much faster.
+    ordered = sorted(cod_etus)
+    if ordered:
+        digest.update(("\n".join(ordered) + "\n").encode())
     if groups is not None:
         digest.update(b"groups\n")
         for code, members in sorted(groups, key=lambda group: group[0]):

@@ -1,9 +1,8 @@
-"""Live rosters: one code, many codes streamed as NDJSON, and one student's codes."""
+"""Live rosters: one code and one student's codes (many codes at once: ``bulk.py``)."""
 
 from __future__ import annotations
 
-import json
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import Sequence
 from typing import Any
 
 from sqlalchemy import select
@@ -44,51 +43,6 @@ async def members(database: Database, entry: CodeEntry, *, year: int,
 def _member(member: Member) -> dict[str, Any]:
     return {"cod_etu": member.cod_etu, "last_name": member.last_name,
             "first_name": member.first_name, "ine": member.ine}
-
-
-async def bulk_lines(database: Database, catalogue: Catalogue, codes: Sequence[str], *,
-                     year: int, if_none_match: dict[str, str], with_groups: bool,
-                     payment_states: Sequence[str], chunk_size: int) -> AsyncIterator[bytes]:
-    """One NDJSON line per requested code, in request order, a few queries per chunk."""
-    for start in range(0, len(codes), chunk_size):
-        chunk = codes[start:start + chunk_size]
-        known = {code: entry for code in chunk if (entry := catalogue.get(code)) is not None}
-        group_entries = _groups_of(catalogue, known.values(), year=year) if with_groups else {}
-        wanted = {entry.code: entry for entry in known.values()}
-        wanted.update({g.code: g for gs in group_entries.values() for g in gs})
-        async with database.engine.connect() as connection:
-            rosters = await fetch_rosters(connection, wanted.values(),
-                                          Filters(year, tuple(payment_states)))
-        lines = [_line(catalogue, code, known.get(code), rosters, group_entries, year=year,
-                       if_none_match=if_none_match, with_groups=with_groups) for code in chunk]
-        yield "".join(json.dumps(line, ensure_ascii=False) + "\n" for line in lines).encode()
-
-
-def _groups_of(catalogue: Catalogue, entries: Any, *, year: int) -> dict[str, list[CodeEntry]]:
-    return {entry.code: catalogue.groups(entry.code, year) for entry in entries
-            if entry.kind in ("vet", "elp")}
-
-
-def _line(catalogue: Catalogue, code: str, entry: CodeEntry | None,
-          rosters: dict[str, list[Member]], group_entries: dict[str, list[CodeEntry]], *,
-          year: int, if_none_match: dict[str, str], with_groups: bool) -> dict[str, Any]:
-    if entry is None:
-        return {"code": code, "status": "unknown"}
-    roster = rosters[entry.code]
-    groups = [(group, [m.cod_etu for m in rosters[group.code]])
-              for group in group_entries.get(entry.code, [])]
-    etag = roster_etag((m.cod_etu for m in roster),
-                       [(g.code, ids) for g, ids in groups] if with_groups else None)
-    status = "closed" if catalogue.verdict(entry, year).status == "closed" else "ok"
-    line: dict[str, Any] = {"code": code, "status": status, "kind": entry.kind, "etag": etag}
-    if if_none_match.get(code, "").strip('"') == etag:
-        line["status"] = "not_modified"
-        return line
-    line["members"] = [_member(m) for m in roster]
-    if with_groups:
-        line["groups"] = [{"code": g.code, "label": g.label, "kind": g.kind, "members": ids}
-                          for g, ids in groups]
-    return line
 
 
 async def student(database: Database, catalogue: Catalogue, cod_etu: int, *, year: int,

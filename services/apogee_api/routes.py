@@ -7,7 +7,7 @@ from fastapi.responses import StreamingResponse
 
 from fusion.auth import require_role
 from fusion.errors import BadRequest
-from services.apogee_api import codes, rosters
+from services.apogee_api import bulk, codes, rosters
 from services.apogee_api.catalogue import Kind
 from services.apogee_api.deps import CodeDep, DatabaseDep, SettingsDep, SnapshotDep, YearDep
 from services.apogee_api.etags import header_value, matches
@@ -96,7 +96,7 @@ async def members_bulk(body: BulkRequest, snapshot: SnapshotDep, database: Datab
     if any(len(code) > 24 for code in body.codes):
         raise BadRequest("Codes are at most 24 characters.",
                          message_fr="Un code Apogée fait au plus 24 caractères.")
-    lines = rosters.bulk_lines(
+    lines = bulk.bulk_lines(
         database, snapshot.catalogue, body.codes, year=year, if_none_match=body.if_none_match,
         with_groups=body.with_groups, payment_states=settings.payment_states,
         chunk_size=settings.bulk_chunk_size)

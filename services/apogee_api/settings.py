@@ -14,4 +14,6 @@ class Settings(FusionSettings, DatabaseFragment):
     # Accepted ETA_PMT_IAE values ('P' paid, 'A' awaiting payment); empty = no payment filter.
     payment_states: tuple[str, ...] = ("P", "A")
     catalogue_refresh_seconds: float = Field(default=600.0, ge=5.0)
-    bulk_chunk_size: int = Field(default=1000, ge=1, le=1000)  # Oracle: <= 1000 IN items
+    # Codes per chunk of members:bulk (each chunk: a few queries, read ahead while the previous
+    # one is sent; IN lists are split at 1,000 items for Oracle whatever this is).
+    bulk_chunk_size: int = Field(default=1000, ge=1, le=10_000)

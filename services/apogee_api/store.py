@@ -1,9 +1,17 @@
 """The catalogue and its search index, swapped whole on each refresh so readers never see a
-half-built one."""
+half-built one.
+
+At university scale they are ~400,000 long-lived objects. A ``members:bulk`` read allocates
+half a million short-lived rows, which triggers full cyclic-GC passes, and each pass would
+walk the whole catalogue again: that was half of a bulk read's CPU time. So after each swap
+the heap is collected once and its survivors are frozen (``gc.freeze``): the collector then
+ignores them, while reference counting still frees an old catalogue the moment it is dropped.
+"""
 
 from __future__ import annotations
 
 import asyncio
+import gc
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -38,6 +46,7 @@ class CatalogueStore:
         async with self._database.engine.connect() as connection:
             catalogue = await load_catalogue(connection, payment_states=self._payment_states)
         self._snapshot = Snapshot(catalogue, SearchIndex(catalogue))
+        _freeze_long_lived()
 
     async def refresh_forever(self, interval: float) -> None:
         while True:
@@ -46,3 +55,11 @@ class CatalogueStore:
                 await self.refresh()
             except Exception:  # keep serving the last good catalogue; retry next tick
                 log.exception("apogee catalogue refresh failed")
+
+
+def _freeze_long_lived() -> None:
+    # Unfreeze first so that a previous catalogue caught in a reference cycle is still
+    # collected; one full pass per refresh (every few minutes) replaces one per bulk read.
+    gc.unfreeze()
+    gc.collect()
+    gc.freeze()
