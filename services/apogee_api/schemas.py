@@ -74,6 +74,11 @@ class ValidateRequest(BaseModel):
 
 
 class CodeCheck(BaseModel):
+    model_config = ConfigDict(json_schema_extra={"examples": [{
+        "code": "AU000013", "status": "closed", "kind": "elp", "label": "UE2 Algèbre",
+        "reason": "This teaching element is closed in Apogée.",
+        "reason_fr": "Cet élément pédagogique est fermé dans Apogée."}]})
+
     code: str
     status: CheckStatus
     kind: Kind | None = None
