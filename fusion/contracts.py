@@ -121,6 +121,9 @@ class EnrolmentMethodRegistered(Message):
     year: int = Field(ge=1990, le=2200)
     role: Literal["student", "teacher", "editingteacher"] = "student"
     with_groups: bool = False
+    # True only when Fusion itself created the course empty; a restored course holds enrolments
+    # others made, which the sync must find (and leave alone) before its first write.
+    course_created_empty: bool = False
 
 
 class SyncCompleted(Message):

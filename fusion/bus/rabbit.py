@@ -19,6 +19,7 @@ from aio_pika.abc import (
     AbstractQueue,
     AbstractRobustConnection,
 )
+from aio_pika.connection import make_url
 from aio_pika.exceptions import (
     CONNECTION_EXCEPTIONS,
     ChannelPreconditionFailed,
@@ -90,12 +91,7 @@ class RabbitBus(Bus):
         return f"{self._exchange_name}.dlx"
 
     async def start(self) -> None:
-        try:
-            self._connection = await aio_pika.connect_robust(
-                self._url, reconnect_interval=self._reconnect_interval
-            )
-        except CONNECTION_EXCEPTIONS as error:
-            raise BusUnavailable(f"cannot connect to the broker: {error}") from error
+        self._connection = await self._connect()
         try:
             channel = await self._connection.channel(
                 publisher_confirms=True, on_return_raises=True
@@ -105,6 +101,26 @@ class RabbitBus(Bus):
             # An unclosed robust connection would be closed by its finaliser outside the loop.
             await self.close()
             raise
+
+    async def _connect(self) -> AbstractRobustConnection:
+        """``connect_robust``, except that a failed attempt is closed here.
+
+        ``connect_robust`` drops the connection object it could not connect without closing
+        it; its finaliser then schedules ``close()`` from wherever the garbage collector runs
+        (a worker thread, a loop about to close), and that coroutine is never awaited.
+        """
+        interval = self._reconnect_interval
+        connection = aio_pika.RobustConnection(
+            make_url(self._url, reconnect_interval=interval), reconnect_interval=interval
+        )
+        try:
+            await connection.connect()
+        except BaseException as error:
+            await connection.close()
+            if isinstance(error, CONNECTION_EXCEPTIONS):
+                raise BusUnavailable(f"cannot connect to the broker: {error}") from error
+            raise
+        return connection
 
     async def close(self) -> None:
         if self._connection is not None:

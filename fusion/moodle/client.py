@@ -9,7 +9,7 @@ from typing import Any, TypeVar
 import httpx
 
 from fusion.moodle.batching import BatchResult, apply_bisecting, plan_batches
-from fusion.moodle.encoding import count_fields, form_body, request_fields
+from fusion.moodle.encoding import form_body, request_fields
 from fusion.moodle.errors import MoodleRequestTooLarge, MoodleUnavailable
 from fusion.moodle.responses import as_dict, as_list, decode_response, warnings_by_item
 from fusion.moodle.rows import (
@@ -199,10 +199,10 @@ class MoodleClient:
 
     # --- batching -------------------------------------------------------------------------
 
-    def _batches(self, key: str, rows: Sequence[R]) -> list[list[R]]:
+    def _batches(self, rows: Sequence[R]) -> list[list[R]]:
         return plan_batches(
             rows,
-            fields_per_row=lambda row: count_fields({key: [row.as_param()]}),
+            fields_per_row=lambda row: row.field_count(),
             max_input_vars=self.max_input_vars,
             max_rows=self._max_batch_rows,
         )
@@ -216,7 +216,7 @@ class MoodleClient:
                 result.returned.extend(answer)
             return answer
 
-        for batch in self._batches(key, rows):
+        for batch in self._batches(rows):
             result.merge(await apply_bisecting(batch, send=send))
         return result
 
@@ -225,7 +225,7 @@ class MoodleClient:
     ) -> BatchResult[R]:
         """Functions that apply row by row and report bad rows as ``warnings[]``."""
         result: BatchResult[R] = BatchResult()
-        for batch in self._batches(key, rows):
+        for batch in self._batches(rows):
             answer = await self.call(wsfunction, {key: [row.as_param() for row in batch]})
             result.calls += 1
             refused = warnings_by_item(answer, wsfunction)

@@ -35,6 +35,7 @@ async def on_method_registered(
         year=payload.year,
         role=payload.role,
         groups=payload.with_groups,
+        course_created_empty=payload.course_created_empty,
         source="orchestrator",
     )
 

@@ -9,8 +9,8 @@ from fastapi import Depends, Request
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from fusion.auth import Principal, require_role
-from fusion.errors import Forbidden
 from services.enrolment_sync.resources import SyncServices
+from services.enrolment_sync.teachers import check_teaches
 
 
 def _services(request: Request) -> SyncServices:
@@ -31,24 +31,9 @@ Operator = Annotated[Principal, Depends(require_role("admin", "service"))]
 AnyCaller = Annotated[Principal, Depends(require_role("admin", "service", "plugin"))]
 
 
-class NotCourseTeacher(Forbidden):
-    code = "not_course_teacher"
-
-
 async def _course_actor(course_id: int, request: Request, principal: AnyCaller) -> Principal:
     """Operators act on any course; a plugin acts for a user who must teach this course."""
-    if principal.role != "plugin":
-        return principal
-    teachers = await _services(request).moodle.get_enrolled_users(
-        course_id, userfields=("id", "username"), withcapability="moodle/course:update"
-    )
-    if principal.acting_user is None or principal.acting_user not in {
-        str(t.get("username")) for t in teachers
-    }:
-        raise NotCourseTeacher(
-            f"Only a teacher of course {course_id} may synchronise it.",
-            message_fr=f"Seul un enseignant du cours {course_id} peut le synchroniser.",
-        )
+    await check_teaches(principal, course_id, teachers=_services(request).teachers)
     return principal
 
 

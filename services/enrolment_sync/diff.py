@@ -7,7 +7,7 @@ sorted out afterwards on the difference only, which is small in every run but th
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass, field
 
 from services.enrolment_sync.meta import Roster
@@ -80,6 +80,14 @@ def diff_enrolments(wanted: set[int], ledger: Ledger) -> EnrolmentDiff:
         reactivations=reactivations,
         removals={key for key in gone if _pair(key) not in role_changes},
     )
+
+
+def without_pairs(keys: set[int], pairs: Collection[tuple[int, int]]) -> set[int]:
+    """The enrolments whose (course, user) is not one of ``pairs``, whatever the role."""
+    if not pairs:
+        return keys
+    dropped = {(course << _USER_BITS) | user for course, user in pairs}
+    return {key for key in keys if _pair(key) not in dropped}
 
 
 def diff_groups(wanted: set[Membership], ledger: set[Membership]) -> GroupDiff:

@@ -14,6 +14,7 @@ from services.enrolment_sync.diff import Ledger, pack
 from services.enrolment_sync.models import (
     CodeEtag,
     CourseState,
+    ExistingEnrolment,
     LedgerEnrolment,
     LedgerGroup,
     LedgerGroupMember,
@@ -43,6 +44,26 @@ async def load_enrolments(session: AsyncSession, courses: Collection[int] | None
         if keep is None or course in keep:
             (ledger.suspended if suspended else ledger.active).add(pack(course, user, role))
     return ledger
+
+
+async def load_existing(session: AsyncSession, courses: Collection[int]) -> set[tuple[int, int]]:
+    """(course, user) pairs of enrolments others made, found before the sync's first write."""
+    t = table(ExistingEnrolment)
+    rows = await _rows_for_courses(session, t, (t.c.course_id, t.c.user_id), courses)
+    return {(course, user) for course, user in rows}
+
+
+async def record_existing(
+    session: AsyncSession, pairs: Iterable[tuple[int, int]], *, at: Any
+) -> None:
+    rows = [{"course_id": c, "user_id": u, "found_at": at} for c, u in pairs]
+    await upsert(session, table(ExistingEnrolment), rows, keys=("course_id", "user_id"))
+
+
+async def forget_existing(session: AsyncSession, pairs: Iterable[tuple[int, int]]) -> None:
+    t = table(ExistingEnrolment)
+    statement = delete(t).where(t.c.course_id == bindparam("c"), t.c.user_id == bindparam("u"))
+    await _executemany(session, statement, [{"c": c, "u": u} for c, u in pairs])
 
 
 async def load_groups(

@@ -53,6 +53,7 @@ async def add_method(
     role: str,
     groups: bool,
     source: str,
+    course_created_empty: bool = False,
 ) -> EnrolmentMethod:
     """Create the method, or update the one with the same course, code and year (idempotent)."""
     existing = await session.scalar(
@@ -66,6 +67,7 @@ async def add_method(
         course_id=course_id, code=code, year=year, year_key=year or 0, source=source
     )
     method.role, method.groups = role, groups
+    method.course_created_empty = course_created_empty
     session.add(method)
     await session.flush()
     await _mark_with_descendants(session, [course_id])

@@ -6,7 +6,7 @@ from datetime import UTC, datetime
 from typing import Any
 from uuid import UUID, uuid4
 
-from sqlalchemy import JSON, BigInteger, Column, Index, UniqueConstraint
+from sqlalchemy import JSON, BigInteger, Column, Index, UniqueConstraint, false
 from sqlalchemy.orm import registry
 from sqlmodel import Field, SQLModel
 
@@ -39,6 +39,9 @@ class EnrolmentMethod(SyncModel, table=True):
     year_key: int = 0
     role: str = Field(default="student", max_length=40)
     groups: bool = True
+    # The course-creation form made the course empty: its first sync need not read its roster
+    # to find enrolments someone else made (there are none).
+    course_created_empty: bool = Field(default=False, sa_column_kwargs={"server_default": false()})
     source: str = Field(default="api", max_length=40)
     created_at: datetime = Field(default_factory=utcnow)
 
@@ -71,6 +74,18 @@ class LedgerEnrolment(SyncModel, table=True):
     role_id: int
     suspended: bool = False
     run_id: int | None = None
+
+
+class ExistingEnrolment(SyncModel, table=True):
+    """A student Moodle already enrolled (someone else did) when the sync first wrote to the
+    course: never written, never suspended or removed by the sync. The weekly ledger check
+    forgets the rows Moodle no longer holds, so the sync then enrols that student itself."""
+
+    __tablename__ = "sync_existing_enrolment"
+
+    course_id: int = Field(primary_key=True)
+    user_id: int = Field(primary_key=True)
+    found_at: datetime = Field(default_factory=utcnow)
 
 
 class LedgerGroup(SyncModel, table=True):

@@ -19,12 +19,14 @@ from services.enrolment_sync.batches import PlannedBatch, plan
 from services.enrolment_sync.diff import (
     EnrolmentDiff,
     GroupDiff,
+    Ledger,
     course_of,
     diff_enrolments,
     diff_groups,
     safeguard_trips,
     unpack,
     wanted_keys,
+    without_pairs,
 )
 from services.enrolment_sync.meta import (
     Link,
@@ -34,11 +36,15 @@ from services.enrolment_sync.meta import (
     descendants,
     written_rosters,
 )
-from services.enrolment_sync.models import EnrolmentMethod, MetaLink, SyncRun
+from services.enrolment_sync.models import EnrolmentMethod, MetaLink, SyncRun, utcnow
 from services.enrolment_sync.reasons import CourseReport, report_courses
 from services.enrolment_sync.settings import Settings
 from services.enrolment_sync.users import resolve_users
-from services.enrolment_sync.verify import leave_existing_enrolments, verify_ledger
+from services.enrolment_sync.verify import (
+    created_empty,
+    leave_existing_enrolments,
+    verify_ledger,
+)
 from services.enrolment_sync.wanted import CodeRoster, MethodSpec, RosterKey, Wanted, wanted_state
 
 
@@ -49,6 +55,7 @@ class Plan:
     etags: dict[RosterKey, str] = field(default_factory=dict)
     warnings: list[dict[str, Any]] = field(default_factory=list)
     affected: set[int] = field(default_factory=set)
+    left_alone: int = 0  # students others had enrolled, found on a course's first sync
 
 
 @dataclass
@@ -62,10 +69,12 @@ class Sources:
 
 async def load_methods(session: AsyncSession, settings: Settings) -> list[MethodSpec]:
     m = ledger.table(EnrolmentMethod).c
-    rows = await session.execute(select(m.course_id, m.code, m.year_key, m.role, m.groups))
+    rows = await session.execute(
+        select(m.course_id, m.code, m.year_key, m.role, m.groups, m.course_created_empty)
+    )
     return [
-        MethodSpec(course, code, year, settings.role_ids[role], bool(groups))
-        for course, code, year, role, groups in rows.all()
+        MethodSpec(course, code, year, settings.role_ids[role], bool(groups), bool(empty))
+        for course, code, year, role, groups, empty in rows.all()
     ]
 
 
@@ -168,10 +177,9 @@ async def _diff_and_batch(
     written = written_rosters(sources.graph, wanted.direct, sources.needed)
     enrolments = await ledger.load_enrolments(session, affected)
     diff = diff_enrolments(wanted_keys({c: written.get(c, {}) for c in affected}), enrolments)
-    if settings.leave_existing_enrolments and diff.adds:
-        diff.adds = await leave_existing_enrolments(
-            diff.adds, enrolments, moodle=moodle, concurrency=settings.moodle_concurrency
-        )
+    left_alone = await _leave_existing(
+        run, sources, diff, enrolments, session=session, moodle=moodle, settings=settings
+    )
     tripped = (
         {}
         if run.forced
@@ -202,7 +210,37 @@ async def _diff_and_batch(
         if roster.etag and roster.status in ("ok", "closed")
     }
     result.warnings = [{"kind": "meta_cycle", "courses": c} for c in sources.graph.cycles]
+    result.left_alone = left_alone
     return result
+
+
+async def _leave_existing(
+    run: SyncRun,
+    sources: Sources,
+    diff: EnrolmentDiff,
+    held: Ledger,
+    *,
+    session: AsyncSession,
+    moodle: MoodleClient,
+    settings: Settings,
+) -> int:
+    """Drop from the adds the enrolments others made; returns how many were newly found."""
+    known = await ledger.load_existing(session, sources.affected)
+    diff.adds = without_pairs(diff.adds, known)
+    if not settings.leave_existing_enrolments or not diff.adds:
+        return 0
+    left = await leave_existing_enrolments(
+        diff.adds,
+        held,
+        known=known,
+        created_empty=created_empty(sources.methods),
+        moodle=moodle,
+        concurrency=settings.moodle_concurrency,
+    )
+    diff.adds = left.adds
+    if not run.dry_run:  # a preview writes nothing, not even what it learnt
+        await ledger.record_existing(session, left.found, at=utcnow())
+    return len(left.found)
 
 
 def _drop_courses(diff: EnrolmentDiff, groups: GroupDiff, courses: set[int]) -> None:

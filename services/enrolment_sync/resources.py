@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import httpx
 
@@ -18,6 +18,7 @@ from services.enrolment_sync.models import SyncRun, metadata
 from services.enrolment_sync.runs import Progress, execute_run
 from services.enrolment_sync.schedule import SyncRunner
 from services.enrolment_sync.settings import Settings
+from services.enrolment_sync.teachers import TeacherDirectory
 
 
 @dataclass
@@ -27,6 +28,12 @@ class SyncServices:
     apogee: ApogeeClient
     moodle: MoodleClient
     runner: SyncRunner | None = None
+    teachers: TeacherDirectory = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.teachers = TeacherDirectory(
+            moodle=self.moodle, concurrency=self.settings.moodle_concurrency
+        )
 
     async def execute(self, run_id: int, *, progress: Progress | None = None) -> SyncRun:
         return await execute_run(

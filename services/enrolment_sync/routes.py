@@ -9,6 +9,7 @@ from pydantic import BaseModel
 from sqlalchemy import func, select
 from sqlmodel import col
 
+from fusion.auth import Principal
 from services.enrolment_sync import methods as service
 from services.enrolment_sync.deps import (
     AnyCaller,
@@ -35,6 +36,7 @@ from services.enrolment_sync.schemas import (
     RunPublic,
     RunsPublic,
 )
+from services.enrolment_sync.teachers import check_run_visible, visible_courses
 
 router = APIRouter(prefix="/sync/v1", tags=["enrolment_sync"])
 Limit = Annotated[int, Query(ge=1, le=1000)]
@@ -124,7 +126,7 @@ async def start_run(body: RunCreate, services: ServicesDep, _: Operator) -> RunP
 
 @router.post("/courses/{course_id}:sync", status_code=status.HTTP_202_ACCEPTED)
 async def sync_course(
-    course_id: int, body: CourseSyncRequest, services: ServicesDep, _: CourseActor
+    course_id: int, body: CourseSyncRequest, services: ServicesDep, principal: CourseActor
 ) -> RunPreview:
     async with services.db.unit_of_work() as session:
         if not body.dry_run:
@@ -139,10 +141,19 @@ async def sync_course(
             dry_run=body.dry_run,
             forced=body.force,
         )
-    return await _launch(services, run.id or 0, dry_run=body.dry_run, urgent=True)
+    return await _launch(
+        services, run.id or 0, dry_run=body.dry_run, urgent=True, principal=principal
+    )
 
 
-async def _launch(services: ServicesDep, run_id: int, *, dry_run: bool, urgent: bool) -> RunPreview:
+async def _launch(
+    services: ServicesDep,
+    run_id: int,
+    *,
+    dry_run: bool,
+    urgent: bool,
+    principal: Principal | None = None,
+) -> RunPreview:
     """A dry run answers its preview at once; a real one is queued and answered as accepted."""
     if dry_run or services.runner is None:
         await services.execute(run_id)
@@ -150,7 +161,15 @@ async def _launch(services: ServicesDep, run_id: int, *, dry_run: bool, urgent: 
         services.runner.submit(run_id, urgent=urgent)
     async with services.db.session() as session:
         run = await get_run(session, run_id)
-        courses = await _courses(session, run_id, limit=1000, offset=0) if dry_run else []
+        courses: list[RunCoursePublic] = []
+        if dry_run:
+            # The course's meta children are in the preview too: a teacher sees those they teach.
+            only = None
+            if principal is not None:
+                only = await visible_courses(
+                    principal, await _run_course_ids(session, run_id), teachers=services.teachers
+                )
+            courses = await _courses(session, run_id, limit=1000, offset=0, only=only)
     return RunPreview(run=RunPublic.model_validate(run), courses=courses)
 
 
@@ -177,30 +196,50 @@ async def resume(run_id: int, services: ServicesDep, _: Operator) -> RunPreview:
 
 
 @router.get("/runs/{run_id}")
-async def read_run(run_id: int, session: SessionDep, _: AnyCaller) -> RunPublic:
-    return RunPublic.model_validate(await get_run(session, run_id))
+async def read_run(
+    run_id: int, session: SessionDep, services: ServicesDep, principal: AnyCaller
+) -> RunPublic:
+    run = await get_run(session, run_id)
+    await check_run_visible(run, principal, teachers=services.teachers)
+    return RunPublic.model_validate(run)
 
 
 @router.get("/runs/{run_id}/courses")
 async def read_run_courses(
-    run_id: int, session: SessionDep, _: AnyCaller, limit: Limit = 100, offset: Offset = 0
+    run_id: int,
+    session: SessionDep,
+    services: ServicesDep,
+    principal: AnyCaller,
+    limit: Limit = 100,
+    offset: Offset = 0,
 ) -> RunCoursesPublic:
+    """Per-course results; a teacher gets those of the courses they teach, in any run."""
     await get_run(session, run_id)
-    total = await session.scalar(
-        select(func.count()).select_from(RunCourse).where(col(RunCourse.run_id) == run_id)
+    only = await visible_courses(
+        principal, await _run_course_ids(session, run_id), teachers=services.teachers
     )
-    data = await _courses(session, run_id, limit=limit, offset=offset)
+    query = select(func.count()).select_from(RunCourse).where(col(RunCourse.run_id) == run_id)
+    if only is not None:
+        query = query.where(col(RunCourse.course_id).in_(sorted(only)))
+    total = await session.scalar(query)
+    data = await _courses(session, run_id, limit=limit, offset=offset, only=only)
     return RunCoursesPublic(data=data, count=int(total or 0))
 
 
-async def _courses(
-    session: SessionDep, run_id: int, *, limit: int, offset: int
-) -> list[RunCoursePublic]:
+async def _run_course_ids(session: SessionDep, run_id: int) -> set[int]:
     rows = await session.execute(
-        select(RunCourse)
-        .where(col(RunCourse.run_id) == run_id)
-        .order_by(col(RunCourse.course_id))
-        .limit(limit)
-        .offset(offset)
+        select(col(RunCourse.course_id)).where(col(RunCourse.run_id) == run_id)
+    )
+    return set(rows.scalars())
+
+
+async def _courses(
+    session: SessionDep, run_id: int, *, limit: int, offset: int, only: set[int] | None = None
+) -> list[RunCoursePublic]:
+    query = select(RunCourse).where(col(RunCourse.run_id) == run_id)
+    if only is not None:
+        query = query.where(col(RunCourse.course_id).in_(sorted(only)))
+    rows = await session.execute(
+        query.order_by(col(RunCourse.course_id)).limit(limit).offset(offset)
     )
     return [RunCoursePublic.model_validate(r) for r in rows.scalars()]

@@ -174,7 +174,11 @@ async def _store_plan(session: AsyncSession, run: SyncRun, plan: Plan) -> None:
     if run.kind != "course":
         run.etags = {f"{code}\t{year}": etag for (code, year), etag in plan.etags.items()}
     unchanged = len(plan.affected) - len(reports)
-    run.counts = {"courses": len(plan.affected), "courses_unchanged": unchanged}
+    run.counts = {
+        "courses": len(plan.affected),
+        "courses_unchanged": unchanged,
+        "existing_left_alone": plan.left_alone,
+    }
     run.status = "previewed" if run.dry_run else "applying"
     if run.dry_run:
         run.finished_at = utcnow()

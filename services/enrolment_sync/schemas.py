@@ -19,6 +19,11 @@ class MethodCreate(BaseModel):
     year: int | None = Field(default=None, ge=1990, le=2200, description="null: current year")
     role: Role = "student"
     groups: bool = True
+    course_created_empty: bool = Field(
+        default=False,
+        description="the course was created empty by Fusion (the course-creation form): its "
+        "first sync skips reading the enrolments others made, as there are none",
+    )
 
 
 class MethodPublic(BaseModel):
@@ -30,6 +35,7 @@ class MethodPublic(BaseModel):
     year: int | None
     role: str
     groups: bool
+    course_created_empty: bool
     source: str
     created_at: datetime
 

@@ -38,8 +38,9 @@ class Settings(FusionSettings, DatabaseFragment, BusFragment, HttpClientFragment
     new_user_email_domain: str = "etu.example.edu"
 
     # Read a course's roster before its first sync and leave alone students someone else
-    # already enrolled (one id-only read per new course; off: the sync adopts them).
-    leave_existing_enrolments: bool = False
+    # already enrolled (one id-only read per new course, skipped for courses whose methods all
+    # say the course was created empty). Off: the sync adopts them and may later suspend them.
+    leave_existing_enrolments: bool = True
     removal_policy: RemovalPolicy = "suspend"
     # A course that would lose more than this share of the enrolments we made stops (unless forced).
     max_removal_share: float = Field(default=0.3, ge=0.0, le=1.0)

@@ -20,6 +20,7 @@ class MethodSpec:
     year_key: int
     role_id: int
     groups: bool
+    course_created_empty: bool = False
 
 
 @dataclass(frozen=True)

@@ -88,10 +88,11 @@ async def test_course_sync_preview_then_apply_then_rate_limit(
     world.apogee.codes["ELP9"] = FakeCode(members=dict.fromkeys(STUDENTS, ("N", "P")))
     created = await client.post(
         "/sync/v1/methods",
-        json={"course_id": course, "code": "ELP9", "groups": False},
+        json={"course_id": course, "code": "ELP9", "groups": False, "course_created_empty": True},
         headers=PLUGIN,
     )
     assert created.status_code == 201
+    assert created.json()["course_created_empty"] is True  # the course-creation form's case
     preview = await client.post(
         f"/sync/v1/courses/{course}:sync", json={"dry_run": True}, headers=TEACHER
     )
@@ -104,10 +105,10 @@ async def test_course_sync_preview_then_apply_then_rate_limit(
     assert services.runner is not None
     await services.runner.idle()
     run_id = queued.json()["run"]["id"]
-    run = (await client.get(f"/sync/v1/runs/{run_id}", headers=PLUGIN)).json()
+    run = (await client.get(f"/sync/v1/runs/{run_id}", headers=TEACHER)).json()
     assert run["status"] == "completed"
     assert world.target.enrolled_userids(course) == {*users, teacher.id}
-    courses = (await client.get(f"/sync/v1/runs/{run_id}/courses", headers=PLUGIN)).json()
+    courses = (await client.get(f"/sync/v1/runs/{run_id}/courses", headers=TEACHER)).json()
     assert courses["data"][0]["adds"] == 5
     again = await client.post(f"/sync/v1/courses/{course}:sync", json={}, headers=TEACHER)
     assert again.status_code == 429
@@ -125,6 +126,59 @@ async def test_course_sync_preview_then_apply_then_rate_limit(
     metrics = (await client.get("/sync/metrics")).text
     assert "fusion_enrolment_sync_rows_total" in metrics
     assert "fusion_enrolment_sync_lag_seconds" in metrics
+
+
+async def test_teachers_see_only_the_runs_and_results_of_their_courses(
+    world: World,
+    api: tuple[httpx.AsyncClient, SyncServices, MemoryBus],
+) -> None:
+    client, services, _ = api
+    prof1 = world.target.add_user("prof1", "Ada", "Prof", "prof1@example.edu")
+    prof2 = world.target.add_user("prof2", "Bob", "Prof", "prof2@example.edu")
+    courses = [world.add_course(f"SCOPE{n}") for n in range(5)]
+    for n, course in enumerate(courses):
+        world.apogee.codes[f"ELS{n}"] = FakeCode(members=dict.fromkeys(STUDENTS, ("N", "P")))
+        await client.post(
+            "/sync/v1/methods", json={"course_id": course, "code": f"ELS{n}"}, headers=ADMIN
+        )
+    world.add_student(STUDENTS[0])
+    # prof1 teaches courses 0 and 2, is a student in course 3; prof2 teaches course 1.
+    roles = [(3, prof1.id, 0), (3, prof1.id, 2), (5, prof1.id, 3), (3, prof2.id, 1)]
+    await world.moodle.call(
+        "enrol_manual_enrol_users",
+        {"enrolments": [{"roleid": r, "userid": u, "courseid": courses[c]} for r, u, c in roles]},
+    )
+    full = await client.post("/sync/v1/runs", json={"kind": "full"}, headers=ADMIN)
+    assert services.runner is not None
+    await services.runner.idle()
+    full_id = full.json()["run"]["id"]
+
+    async def results(run_id: int, headers: dict[str, str]) -> list[int]:
+        answer = await client.get(f"/sync/v1/runs/{run_id}/courses", headers=headers)
+        assert answer.status_code == 200, answer.text
+        body = answer.json()
+        assert body["count"] == len(body["data"])
+        return [row["course_id"] for row in body["data"]]
+
+    assert await results(full_id, ADMIN) == courses
+    assert await results(full_id, {"Authorization": "Bearer demo-service"}) == courses
+    assert await results(full_id, TEACHER) == [courses[0], courses[2]]
+    prof2_headers = {**PLUGIN, "X-Fusion-Acting-User": "prof2"}
+    assert await results(full_id, prof2_headers) == [courses[1]]
+    # A run of every course is not a teacher's to read, nor anything without an acting user.
+    assert (await client.get(f"/sync/v1/runs/{full_id}", headers=TEACHER)).status_code == 403
+    nobody = await client.get(f"/sync/v1/runs/{full_id}/courses", headers=PLUGIN)
+    assert nobody.json()["error"]["code"] == "not_course_teacher"
+    assert (await client.get(f"/sync/v1/runs/{full_id}", headers=ADMIN)).status_code == 200
+    # The run of a course: its teacher reads it, another teacher does not.
+    world.apogee.codes["ELS0"].members["21919999"] = ("N", "P")
+    mine = await client.post(f"/sync/v1/courses/{courses[0]}:sync", json={}, headers=TEACHER)
+    await services.runner.idle()
+    mine_id = mine.json()["run"]["id"]
+    assert (await client.get(f"/sync/v1/runs/{mine_id}", headers=TEACHER)).status_code == 200
+    other = await client.get(f"/sync/v1/runs/{mine_id}", headers=prof2_headers)
+    assert (other.status_code, other.json()["error"]["code"]) == (403, "not_course_teacher")
+    assert await results(mine_id, prof2_headers) == []
 
 
 async def test_runs_list_needs_an_operator_and_unknown_run_is_404(
@@ -152,6 +206,7 @@ async def test_registered_event_creates_the_method_once(
         apogee_code="ELP42",
         year=2026,
         with_groups=True,
+        course_created_empty=True,
     )
     envelope = Envelope.of(event)
     await bus.publish(envelope)
@@ -161,9 +216,9 @@ async def test_registered_event_creates_the_method_once(
         if methods["count"]:
             break
         await asyncio.sleep(0)
-    assert [(m["course_id"], m["code"], m["year"]) for m in methods["data"]] == [
-        (42, "ELP42", 2026)
-    ]
+    assert [
+        (m["course_id"], m["code"], m["year"], m["course_created_empty"]) for m in methods["data"]
+    ] == [(42, "ELP42", 2026, True)]
 
 
 async def test_sync_run_command_is_executed_after_its_commit(

@@ -286,22 +286,88 @@ async def test_each_schedule_slot_is_launched_once(world: World) -> None:
             await create_run(session, kind="full", trigger="schedule", slot="2026-12-01T02:30")
 
 
-async def test_students_a_teacher_enrolled_first_can_be_left_to_the_teacher(world: World) -> None:
-    world.settings.leave_existing_enrolments = True
-    course, users = await seeded(world)
-    by_teacher = users[STUDENTS[5]]
+def roster_reads(world: World) -> int:
+    return world.sim.counters("target").get("core_enrol_get_enrolled_users", {"calls": 0})["calls"]
+
+
+async def test_restored_course_keeps_the_enrolments_it_came_with(world: World) -> None:
+    """A restore brought students along: the sync neither rewrites nor ever suspends them."""
+    course, users = await seeded(world)  # the default settings: not known to be empty
+    restored = [users[s] for s in STUDENTS[:4]]
     await world.moodle.call(
         "enrol_manual_enrol_users",
-        {"enrolments": [{"roleid": 5, "userid": by_teacher, "courseid": course}]},
+        {"enrolments": [{"roleid": 5, "userid": u, "courseid": course} for u in restored]},
     )
     world.sim.reset_counters()
     first = await start(world, "full")
-    assert first.counts["adds"] == 11
-    assert world.writes()["enrol_manual_enrol_users"] == 11  # no write for what is right
-    del world.apogee.codes["ELP1"].members[STUDENTS[5]]
-    world.apogee.codes["ELP1"].groups["TD1"][1].discard(STUDENTS[5])
-    await start(world)
-    assert enrolment(world, course, by_teacher) == UE_ACTIVE  # not ours to suspend
+    assert (first.counts["adds"], first.counts["existing_left_alone"]) == (8, 4)
+    assert roster_reads(world) == 1  # one id-only read, before the course's first write
+    assert world.writes()["enrol_manual_enrol_users"] == 8  # no write for what is right
+    async with world.db.session() as session:
+        held = {r.user_id for r in (await session.execute(select(LedgerEnrolment))).scalars()}
+    assert held == {users[s] for s in STUDENTS[4:]}
+    # Two restored students and one of ours leave Apogée: only ours is suspended.
+    for student in (STUDENTS[0], STUDENTS[1], STUDENTS[4]):
+        del world.apogee.codes["ELP1"].members[student]
+    world.sim.reset_counters()
+    second = await start(world)
+    assert (second.counts["adds"], second.counts["removals"]) == (0, 1)
+    assert roster_reads(world) == 0  # the course is known now: no read, and no adoption
+    assert enrolment(world, course, users[STUDENTS[4]]) == UE_SUSPENDED
+    # Even emptying the code, forced past the safeguard, leaves the restored students alone.
+    world.apogee.codes["ELP1"].members.clear()
+    world.apogee.codes["ELP1"].groups.clear()
+    emptied = await start(world, "full", forced=True)
+    assert emptied.counts["removals"] == 7
+    assert all(enrolment(world, course, u) == UE_ACTIVE for u in restored)
+
+
+async def test_course_created_empty_is_not_read_before_its_first_sync(world: World) -> None:
+    course, users = await seeded(world)
+    async with world.db.unit_of_work() as session:
+        await add_method(
+            session,
+            course_id=course,
+            code="ELP1",
+            year=None,
+            role="student",
+            groups=True,
+            source="test",
+            course_created_empty=True,
+        )
+    world.sim.reset_counters()
+    run = await start(world, "full")
+    assert run.counts["adds"] == 12
+    assert roster_reads(world) == 0
+    assert all(enrolment(world, course, u) == UE_ACTIVE for u in users.values())
+    # A course fed only by the service's meta link (none in Moodle), with no method of its
+    # own, is not known to be empty: it is read before its first write.
+    child = world.add_course("CHILD")
+    async with world.db.unit_of_work() as session:
+        await add_meta_link(session, parent=course, child=child, in_moodle=False, source="test")
+    world.sim.reset_counters()
+    linked = await start(world, "full")
+    assert linked.counts["adds"] == 12
+    assert roster_reads(world) == 1
+
+
+async def test_one_method_not_known_empty_is_enough_to_read_the_course(world: World) -> None:
+    course, _ = await seeded(world)
+    world.apogee.codes["ELP2"] = FakeCode(members=dict.fromkeys(STUDENTS[:2], ("Nom", "P")))
+    async with world.db.unit_of_work() as session:
+        await add_method(
+            session,
+            course_id=course,
+            code="ELP2",
+            year=None,
+            role="student",
+            groups=False,
+            source="form",
+            course_created_empty=True,
+        )
+    world.sim.reset_counters()
+    await start(world, "full")
+    assert roster_reads(world) == 1
 
 
 async def test_a_code_apogee_does_not_know_is_explained(world: World) -> None:
@@ -311,3 +377,24 @@ async def test_a_code_apogee_does_not_know_is_explained(world: World) -> None:
     report = (await course_reports(world, run))[course]
     assert report.errors == [{"kind": "unknown_code", "code": "GHOST1"}]
     assert report.reason_fr == "Apogée ne connaît pas GHOST1 : aucun étudiant n'en provient."
+
+
+async def test_restored_student_unenrolled_by_hand_is_enrolled_after_the_ledger_check(
+    world: World,
+) -> None:
+    course, users = await seeded(world)
+    restored = users[STUDENTS[0]]
+    await world.moodle.call(
+        "enrol_manual_enrol_users",
+        {"enrolments": [{"roleid": 5, "userid": restored, "courseid": course}]},
+    )
+    await start(world, "full")
+    await world.moodle.call(
+        "enrol_manual_unenrol_users", {"enrolments": [{"userid": restored, "courseid": course}]}
+    )
+    async with world.db.unit_of_work() as session:
+        run = await create_run(session, kind="full", trigger="test", verify=True)
+    assert run.id is not None
+    checked = await world.execute(run.id)
+    assert checked.counts["adds"] == 1  # now the sync's own: Apogée still has the student
+    assert enrolment(world, course, restored) == UE_ACTIVE

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import gc
 import uuid
 
 import aio_pika
@@ -250,3 +251,12 @@ async def test_rabbit_bus_reports_an_unreachable_broker_at_start(tcp_proxy: TcpP
     with pytest.raises(BusUnavailable):
         await bus.start()
     assert not bus.is_connected
+    # The failed attempt is closed, not left to a finaliser that would schedule its close()
+    # from wherever the garbage collector happens to run.
+    gc.collect()
+    attempts = [
+        o
+        for o in gc.get_objects()
+        if isinstance(o, aio_pika.RobustConnection) and o.url.port == tcp_proxy.port
+    ]
+    assert attempts == [] or all(o.is_closed for o in attempts)

@@ -1,0 +1,126 @@
+"""Which courses the user a plugin acts for teaches: a teacher sees and syncs only those.
+
+Admins and services see every course; a plugin (the Moodle block, the course-creation form)
+acts for one user, named by the acting-user header. Teaching means holding
+``moodle/course:update`` in the course, as Moodle itself decides who may edit it. Answers are
+kept a minute so that a teacher's page polling a run does not read Moodle at every poll.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Callable, Collection
+
+from fusion.auth import Principal
+from fusion.errors import Forbidden
+from fusion.moodle.client import MoodleClient
+from services.enrolment_sync.models import SyncRun
+
+TEACHING_CAPABILITY = "moodle/course:update"
+# Up to this many courses, asking each course is cheaper than finding the user's courses.
+_ASK_EACH_UP_TO = 3
+_MAX_CACHED = 10_000
+
+
+class TeacherDirectory:
+    def __init__(
+        self,
+        *,
+        moodle: MoodleClient,
+        ttl_seconds: float = 60.0,
+        concurrency: int = 4,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self._moodle = moodle
+        self._ttl = ttl_seconds
+        self._gate = asyncio.Semaphore(concurrency)
+        self._clock = clock
+        self._known: dict[tuple[str, int], tuple[float, bool]] = {}
+
+    async def teaches(self, username: str, course: int) -> bool:
+        now = self._clock()
+        cached = self._known.get((username, course))
+        if cached is not None and cached[0] > now:
+            return cached[1]
+        async with self._gate:
+            teachers = await self._moodle.get_enrolled_users(
+                course, userfields=("id", "username"), withcapability=TEACHING_CAPABILITY
+            )
+        answer = username in {str(t.get("username")) for t in teachers}
+        if len(self._known) >= _MAX_CACHED:
+            self._known.clear()
+        self._known[(username, course)] = (now + self._ttl, answer)
+        return answer
+
+    async def taught_among(self, username: str, courses: Collection[int]) -> set[int]:
+        """The courses of ``courses`` that ``username`` teaches."""
+        wanted = set(courses)
+        if len(wanted) > _ASK_EACH_UP_TO:
+            # Only the courses the user is enrolled in can be taught by them: two reads narrow
+            # thousands of courses (a full run's) down to a handful.
+            wanted &= await self._courses_of(username)
+        ordered = sorted(wanted)
+        answers = await asyncio.gather(*(self.teaches(username, c) for c in ordered))
+        return {course for course, yes in zip(ordered, answers, strict=True) if yes}
+
+    async def _courses_of(self, username: str) -> set[int]:
+        users = await self._moodle.get_users_by_field("username", [username])
+        if not users:
+            return set()
+        answer = await self._moodle.call(
+            "core_enrol_get_users_courses",
+            {"userid": int(users[0]["id"]), "returnusercount": False},
+        )
+        return {int(course["id"]) for course in answer or ()}
+
+
+class NotCourseTeacher(Forbidden):
+    code = "not_course_teacher"
+
+
+def _acting_user(principal: Principal) -> str:
+    if principal.acting_user is None:
+        raise NotCourseTeacher(
+            "A plugin must name the user it acts for.",
+            message_fr="Le plugin doit indiquer l'utilisateur pour lequel il agit.",
+        )
+    return principal.acting_user
+
+
+async def check_teaches(principal: Principal, course: int, *, teachers: TeacherDirectory) -> None:
+    """Operators act on any course; a plugin acts for a user who must teach this one."""
+    if principal.role != "plugin":
+        return
+    if not await teachers.teaches(_acting_user(principal), course):
+        raise NotCourseTeacher(
+            f"Only a teacher of course {course} may synchronise it or see its results.",
+            message_fr=f"Seul un enseignant du cours {course} peut le synchroniser ou en voir "
+            "les résultats.",
+        )
+
+
+async def check_run_visible(
+    run: SyncRun, principal: Principal, *, teachers: TeacherDirectory
+) -> None:
+    """A teacher sees the runs of one of their courses; a run of every course is not one."""
+    if principal.role != "plugin":
+        return
+    if run.kind != "course" or run.course_id is None:
+        _acting_user(principal)
+        raise NotCourseTeacher(
+            f"Run {run.id} covers every course: a teacher sees only the results of their own "
+            f"courses, at /sync/v1/runs/{run.id}/courses.",
+            message_fr=f"La synchronisation n°{run.id} porte sur tous les cours : un enseignant "
+            f"ne voit que les résultats de ses cours, sur /sync/v1/runs/{run.id}/courses.",
+        )
+    await check_teaches(principal, run.course_id, teachers=teachers)
+
+
+async def visible_courses(
+    principal: Principal, courses: Collection[int], *, teachers: TeacherDirectory
+) -> set[int] | None:
+    """The courses of ``courses`` the caller may see; None: every course (operators)."""
+    if principal.role != "plugin":
+        return None
+    return await teachers.taught_among(_acting_user(principal), courses)
