@@ -26,6 +26,7 @@ import asyncpg
 import httpx
 from fastapi import FastAPI
 
+from bench._apogee_codes import codes_by_size
 from bench.report import write_report
 from fusion.testing.paths import REPO
 from fusion.testing.processes import free_port, running_server
@@ -68,28 +69,7 @@ def _database_url() -> str:
 
 
 async def _busiest_codes(url: str) -> list[str]:
-    dsn = url.replace("postgresql+asyncpg://", "postgresql://")
-    connection = await asyncpg.connect(dsn)
-    try:
-        rows = await connection.fetch("""
-            SELECT code, n FROM (
-              SELECT c.cod_elp AS code, count(DISTINCT c.cod_ind) AS n
-              FROM ind_contrat_elp c
-              JOIN ins_adm_etp i USING (cod_ind, cod_anu, cod_etp, cod_vrs_vet)
-              JOIN element_pedagogi e ON e.cod_elp = c.cod_elp
-              JOIN nature_elp n ON n.cod_nel = e.cod_nel
-              WHERE c.cod_anu = (SELECT max(cod_anu) FROM annee_uni WHERE eta_anu_iae = 'O')
-                AND c.tem_prc_ice = 'N' AND i.eta_iae = 'E' AND e.eta_elp = 'O'
-                AND e.tem_sus_elp = 'N' AND n.tem_fictif = 'N'
-              GROUP BY c.cod_elp
-              UNION ALL
-              SELECT cod_etp || '-' || cod_vrs_vet, count(DISTINCT cod_ind) FROM ins_adm_etp
-              WHERE cod_anu = (SELECT max(cod_anu) FROM annee_uni WHERE eta_anu_iae = 'O')
-                AND eta_iae = 'E' GROUP BY cod_etp, cod_vrs_vet) AS t
-            ORDER BY n DESC, code LIMIT $1""", BUSIEST)
-    finally:
-        await connection.close()
-    return [row["code"] for row in rows]
+    return (await codes_by_size(url, with_vets=True))[:BUSIEST]
 
 
 async def _throughput(base: str, paths: list[str], headers: dict[str, str]) -> float:

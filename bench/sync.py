@@ -26,6 +26,7 @@ import asyncpg
 import httpx
 from fastapi import FastAPI
 
+from bench._apogee_codes import codes_by_size
 from bench.report import write_report
 from fusion.db import Database
 from fusion.moodle.client import MoodleClient
@@ -123,22 +124,8 @@ async def _method_codes() -> list[str]:
     That gives ≈230,000 enrolments, as at Bordeaux; the 5,300 busiest codes would give twice
     as many.
     """
-    connection = await asyncpg.connect(ADMIN_DSN.rsplit("/", 1)[0] + f"/{APOGEE_DB}")
-    try:
-        rows = await connection.fetch("""
-            SELECT c.cod_elp AS code, count(DISTINCT c.cod_ind) AS n
-            FROM ind_contrat_elp c
-            JOIN ins_adm_etp i USING (cod_ind, cod_anu, cod_etp, cod_vrs_vet)
-            JOIN element_pedagogi e ON e.cod_elp = c.cod_elp
-            JOIN nature_elp n ON n.cod_nel = e.cod_nel
-            WHERE c.cod_anu = (SELECT max(cod_anu) FROM annee_uni WHERE eta_anu_iae = 'O')
-              AND c.tem_prc_ice = 'N' AND i.eta_iae = 'E' AND e.eta_elp = 'O'
-              AND e.tem_sus_elp = 'N' AND n.tem_fictif = 'N'
-            GROUP BY c.cod_elp
-            ORDER BY n DESC, code""")
-    finally:
-        await connection.close()
-    return [row["code"] for row in rows][::CODE_STEP][:METHODS]
+    dsn = ADMIN_DSN.rsplit("/", 1)[0] + f"/{APOGEE_DB}"
+    return (await codes_by_size(dsn, with_vets=False))[::CODE_STEP][:METHODS]
 
 
 async def _rosters(base: str, codes: list[str]) -> dict[str, Any]:
