@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 import asyncio
+import importlib.resources
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
+from pathlib import Path
 from typing import Any
 
 from fastapi import APIRouter, FastAPI, Request
-from fastapi.responses import JSONResponse, Response
+from fastapi.openapi.docs import get_swagger_ui_html
+from fastapi.responses import HTMLResponse, JSONResponse, Response
+from fastapi.staticfiles import StaticFiles
 
 from fusion.auth import AuthConfig
 from fusion.errors import install_error_handlers
@@ -50,11 +54,34 @@ def health_router(*, name: str, prefix: str) -> APIRouter:
     async def metrics() -> Response:
         return metrics_response()
 
-    for base in (prefix, ""):
-        router.add_api_route(f"{base}/healthz", healthz, methods=["GET"])
-        router.add_api_route(f"{base}/readyz", readiness, methods=["GET"])
+    for base in (prefix, ""):  # the bare paths serve a probe that knows only the process
+        documented = base == prefix
+        router.add_api_route(f"{base}/healthz", healthz, methods=["GET"],
+                             include_in_schema=documented)
+        router.add_api_route(f"{base}/readyz", readiness, methods=["GET"],
+                             include_in_schema=documented)
         router.add_api_route(f"{base}/metrics", metrics, methods=["GET"],
                              include_in_schema=False)
+    return router
+
+
+DOCS_ASSETS = Path(str(importlib.resources.files("fastapi_offline") / "static"))
+
+
+def docs_router(*, prefix: str, title: str) -> APIRouter:
+    """Swagger UI served from our own assets: the university's network may not reach a CDN."""
+    router = APIRouter(include_in_schema=False)
+
+    async def docs() -> HTMLResponse:
+        return get_swagger_ui_html(
+            openapi_url=f"{prefix}/openapi.json",
+            title=title,
+            swagger_js_url=f"{prefix}/docs-assets/swagger-ui-bundle.js",
+            swagger_css_url=f"{prefix}/docs-assets/swagger-ui.css",
+            swagger_favicon_url=f"{prefix}/docs-assets/favicon.png",
+        )
+
+    router.add_api_route(f"{prefix}/docs", docs, methods=["GET"])
     return router
 
 
@@ -90,10 +117,12 @@ def create_service_app(
         description=description,
         lifespan=app_lifespan,
         openapi_url=f"{prefix}/openapi.json",
-        docs_url=f"{prefix}/docs",
+        docs_url=None,
         redoc_url=None,
     )
     install_error_handlers(app)
+    app.include_router(docs_router(prefix=prefix, title=app.title))
+    app.mount(f"{prefix}/docs-assets", StaticFiles(directory=DOCS_ASSETS), name="docs-assets")
     app.include_router(health_router(name=name, prefix=prefix))
     for router in routers:
         app.include_router(router)

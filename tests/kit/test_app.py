@@ -75,3 +75,14 @@ async def test_readyz_is_503_when_the_database_is_unreachable() -> None:
     assert response.status_code == 503
     assert response.json()["status"] == "not_ready"
     assert health.status_code == 200
+
+
+async def test_api_docs_are_served_without_a_cdn() -> None:
+    async with asgi_client(_demo_app()) as client:
+        page = await client.get("/demo/docs")
+        script = await client.get("/demo/docs-assets/swagger-ui-bundle.js")
+    assert page.status_code == 200
+    assert "/demo/docs-assets/swagger-ui-bundle.js" in page.text
+    assert "cdn" not in page.text.lower()
+    assert script.status_code == 200
+    assert "SwaggerUIBundle" in script.text[:2000]
