@@ -6,19 +6,13 @@ from typing import ClassVar, Literal
 
 from pydantic import Field, SecretStr
 
-from fusion.settings import (
-    BusFragment,
-    DatabaseFragment,
-    FusionSettings,
-    HttpClientFragment,
-    env_prefix,
-)
+from fusion.settings import ServiceSettings, env_prefix
 
 RemovalPolicy = Literal["suspend", "unenrol", "keep"]
 MissingUserPolicy = Literal["report", "create"]
 
 
-class Settings(FusionSettings, DatabaseFragment, BusFragment, HttpClientFragment):
+class Settings(ServiceSettings):
     service_name: ClassVar[str] = "enrolment_sync"
     model_config = env_prefix("sync")
 
