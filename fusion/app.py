@@ -15,7 +15,7 @@ from fastapi.responses import HTMLResponse, JSONResponse, Response
 from fastapi.staticfiles import StaticFiles
 
 from fusion.auth import AuthConfig
-from fusion.errors import install_error_handlers
+from fusion.errors import COMMON_ERRORS, install_error_handlers
 from fusion.observability import ObservabilityMiddleware, metrics_response
 from fusion.settings import FusionSettings
 
@@ -59,7 +59,8 @@ def health_router(*, name: str, prefix: str) -> APIRouter:
         router.add_api_route(f"{base}/healthz", healthz, methods=["GET"],
                              include_in_schema=documented)
         router.add_api_route(f"{base}/readyz", readiness, methods=["GET"],
-                             include_in_schema=documented)
+                             include_in_schema=documented,
+                             responses={503: {"description": "A dependency does not answer"}})
         router.add_api_route(f"{base}/metrics", metrics, methods=["GET"],
                              include_in_schema=False)
     return router
@@ -125,6 +126,6 @@ def create_service_app(
     app.mount(f"{prefix}/docs-assets", StaticFiles(directory=DOCS_ASSETS), name="docs-assets")
     app.include_router(health_router(name=name, prefix=prefix))
     for router in routers:
-        app.include_router(router)
+        app.include_router(router, responses=COMMON_ERRORS)
     app.add_middleware(ObservabilityMiddleware, service=name)
     return app

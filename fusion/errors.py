@@ -22,7 +22,9 @@ from typing import Any, ClassVar
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from pydantic import BaseModel
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.routing import Match
 
 
 class FusionError(Exception):
@@ -83,6 +85,10 @@ class TooManyRequests(FusionError):
     code = "too_many_requests"
 
 
+class MalformedBody(BadRequest):
+    code = "malformed_body"
+
+
 class UpstreamError(FusionError):
     status_code = 502
     code = "upstream_error"
@@ -117,11 +123,69 @@ async def _validation_handler(_: Request, exc: Exception) -> JSONResponse:
     return JSONResponse(body, status_code=422)
 
 
-async def _http_handler(_: Request, exc: Exception) -> JSONResponse:
+# FastAPI's answer when a body cannot be decoded at all (not UTF-8, not form data...).
+_UNPARSABLE_BODY = "There was an error parsing the body"
+_HTTP_MESSAGES_FR = {
+    404: "Cette adresse n'existe pas.",
+    405: "Cette méthode n'est pas permise sur cette adresse.",
+}
+
+
+_METHODS = ("DELETE", "GET", "HEAD", "OPTIONS", "PATCH", "POST", "PUT")
+
+
+def _allowed_methods(request: Request) -> str:
+    """Every method some route serves at this path: Starlette's 405 names only the methods of
+    the first route that matched the path, though several (GET and POST...) may share it."""
+    routes = request.app.router.routes
+    allowed = [method for method in _METHODS
+               if any(route.matches({**request.scope, "method": method})[0] == Match.FULL
+                      for route in routes)]
+    return ", ".join(allowed)
+
+
+async def _http_handler(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, StarletteHTTPException)
+    headers = exc.headers
+    if exc.status_code == 405:
+        headers = {**(headers or {}), "Allow": _allowed_methods(request)}
+    if exc.status_code == 400 and exc.detail == _UNPARSABLE_BODY:
+        return error_response(MalformedBody(
+            "The request body cannot be read: send UTF-8 JSON as documented.",
+            message_fr="Le corps de la requête est illisible : envoyez du JSON en UTF-8 "
+                       "comme documenté."))
+    message_fr = _HTTP_MESSAGES_FR.get(exc.status_code, str(exc.detail))
     body = {"error": {"code": f"http_{exc.status_code}", "message": str(exc.detail),
-                      "message_fr": str(exc.detail)}}
-    return JSONResponse(body, status_code=exc.status_code, headers=exc.headers)
+                      "message_fr": message_fr}}
+    return JSONResponse(body, status_code=exc.status_code, headers=headers)
+
+
+class ErrorDetail(BaseModel):
+    code: str
+    message: str
+    message_fr: str
+    details: Any = None
+
+
+class ErrorEnvelope(BaseModel):
+    """The body of every error answer, documented on every operation."""
+
+    error: ErrorDetail
+
+
+def error_doc(description: str) -> dict[str, Any]:
+    """An OpenAPI ``responses=`` entry answered with the error envelope."""
+    return {"model": ErrorEnvelope, "description": description}
+
+
+# Documented on every service operation (``create_service_app`` adds them to its routers);
+# routes add the statuses of their own (404, 409, 413, 429...) with ``error_doc``.
+COMMON_ERRORS: dict[int | str, dict[str, Any]] = {
+    400: error_doc("Bad request: unreadable body or a value the service refuses"),
+    401: error_doc("No or bad bearer token"),
+    403: error_doc("The token's role may not do this"),
+    422: error_doc("The request does not match this document (code validation_error)"),
+}
 
 
 def install_error_handlers(app: FastAPI) -> None:

@@ -6,7 +6,7 @@ from fastapi import APIRouter, Depends, Header, Path, Query, Response
 from fastapi.responses import StreamingResponse
 
 from fusion.auth import require_role
-from fusion.errors import BadRequest
+from fusion.errors import error_doc
 from services.apogee_api import bulk, codes, rosters
 from services.apogee_api.catalogue import Kind
 from services.apogee_api.deps import CodeDep, DatabaseDep, SettingsDep, SnapshotDep, YearDep
@@ -27,8 +27,7 @@ router = APIRouter(prefix="/apogee/v1", tags=["apogee"],
                    dependencies=[Depends(require_role("admin", "service", "plugin"))])
 
 ERRORS: dict[int | str, dict[str, Any]] = {
-    401: {"description": "No or bad bearer token"},
-    404: {"description": "Unknown code, year or student (error envelope)"},
+    404: error_doc("Unknown code, year or student"),
 }
 NDJSON_EXAMPLE = (
     '{"code": "AU000012", "status": "ok", "kind": "elp", "etag": "5f1d…", "members": '
@@ -93,9 +92,6 @@ def _not_modified(etag: str) -> Response:
 async def members_bulk(body: BulkRequest, snapshot: SnapshotDep, database: DatabaseDep,
                        settings: SettingsDep) -> StreamingResponse:
     year = codes.resolve_year(snapshot.catalogue, body.year)
-    if any(len(code) > 24 for code in body.codes):
-        raise BadRequest("Codes are at most 24 characters.",
-                         message_fr="Un code Apogée fait au plus 24 caractères.")
     lines = bulk.bulk_lines(
         database, snapshot.catalogue, body.codes, year=year, if_none_match=body.if_none_match,
         with_groups=body.with_groups, payment_states=settings.payment_states,

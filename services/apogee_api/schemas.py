@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from fusion.bodies import RequestBody
 from services.apogee_api.catalogue import Kind
 
 CODE_PATTERN = r"^[A-Za-z0-9_\-]{1,24}$"
+MAX_CODE_LENGTH = 24
 MAX_BULK_CODES = 10_000
 MAX_VALIDATE_CODES = 1_000
 
@@ -65,7 +67,7 @@ class SearchResults(BaseModel):
     results: list[SearchHit]
 
 
-class ValidateRequest(BaseModel):
+class ValidateRequest(RequestBody):
     model_config = ConfigDict(json_schema_extra={"examples": [
         {"codes": ["L1A001-1", "AU000012", "NOPE"], "year": 2026}]})
 
@@ -107,13 +109,15 @@ class MembersPublic(BaseModel):
     members: list[MemberPublic]
 
 
-class BulkRequest(BaseModel):
+class BulkRequest(RequestBody):
     model_config = ConfigDict(json_schema_extra={"examples": [{
         "year": 2026, "codes": ["L1A001-1", "AU000012"],
         "if_none_match": {"AU000012": "5f1d0c2e9a7b4c3d8e6f1a2b3c4d5e6f"}, "with_groups": True}]})
 
     year: int | None = None
-    codes: list[str] = Field(min_length=1, max_length=MAX_BULK_CODES)
+    # Any spelling up to a code's length (an unknown one gets its "unknown" line).
+    codes: list[Annotated[str, Field(max_length=MAX_CODE_LENGTH)]] = Field(
+        min_length=1, max_length=MAX_BULK_CODES)
     if_none_match: dict[str, str] = Field(default_factory=dict)
     with_groups: bool = True
 

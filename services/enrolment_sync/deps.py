@@ -5,11 +5,12 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from typing import Annotated
 
-from fastapi import Depends, Request
+from fastapi import Depends, Path, Request
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from fusion.auth import Principal, require_role
 from services.enrolment_sync.resources import SyncServices
+from services.enrolment_sync.schemas import MAX_DB_INT
 from services.enrolment_sync.teachers import check_teaches
 
 
@@ -31,7 +32,11 @@ Operator = Annotated[Principal, Depends(require_role("admin", "service"))]
 AnyCaller = Annotated[Principal, Depends(require_role("admin", "service", "plugin"))]
 
 
-async def _course_actor(course_id: int, request: Request, principal: AnyCaller) -> Principal:
+# A path id: positive and within the 32-bit columns that store it.
+PathId = Annotated[int, Path(ge=1, le=MAX_DB_INT)]
+
+
+async def _course_actor(course_id: PathId, request: Request, principal: AnyCaller) -> Principal:
     """Operators act on any course; a plugin acts for a user who must teach this course."""
     await check_teaches(principal, course_id, teachers=_services(request).teachers)
     return principal

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Response, status
 from pydantic import BaseModel
@@ -10,11 +10,13 @@ from sqlalchemy import func, select
 from sqlmodel import col
 
 from fusion.auth import Principal
+from fusion.errors import error_doc
 from services.enrolment_sync import methods as service
 from services.enrolment_sync.deps import (
     AnyCaller,
     CourseActor,
     Operator,
+    PathId,
     ServicesDep,
     SessionDep,
 )
@@ -23,6 +25,7 @@ from services.enrolment_sync.plan import load_graph
 from services.enrolment_sync.runs import check_resumable, create_run, get_run
 from services.enrolment_sync.schedule import check_course_rate
 from services.enrolment_sync.schemas import (
+    MAX_DB_INT,
     CourseSyncRequest,
     MetaLinkCreate,
     MetaLinkPublic,
@@ -40,7 +43,15 @@ from services.enrolment_sync.teachers import check_run_visible, visible_courses
 
 router = APIRouter(prefix="/sync/v1", tags=["enrolment_sync"])
 Limit = Annotated[int, Query(ge=1, le=1000)]
-Offset = Annotated[int, Query(ge=0)]
+Offset = Annotated[int, Query(ge=0, le=MAX_DB_INT)]
+CourseFilter = Annotated[int | None, Query(ge=1, le=MAX_DB_INT)]
+
+Responses = dict[int | str, dict[str, Any]]
+NOT_FOUND: Responses = {404: error_doc("No such method, meta link or run")}
+UPSTREAM: Responses = {502: error_doc("Apogée or Moodle refused the request"),
+            503: error_doc("Apogée or Moodle cannot be reached")}
+BUSY: Responses = {409: error_doc("The run is in progress elsewhere or cannot be resumed")}
+TOO_SOON: Responses = {429: error_doc("This course was synchronised too recently")}
 
 
 class RunPreview(BaseModel):
@@ -48,7 +59,7 @@ class RunPreview(BaseModel):
     courses: list[RunCoursePublic]
 
 
-@router.post("/methods", status_code=status.HTTP_201_CREATED)
+@router.post("/methods", status_code=status.HTTP_201_CREATED, responses=UPSTREAM)
 async def create_method(
     body: MethodCreate, session: SessionDep, services: ServicesDep, _: AnyCaller
 ) -> MethodPublic:
@@ -61,7 +72,7 @@ async def create_method(
 async def list_methods(
     session: SessionDep,
     _: AnyCaller,
-    course_id: int | None = None,
+    course_id: CourseFilter = None,
     limit: Limit = 100,
     offset: Offset = 0,
 ) -> MethodsPublic:
@@ -69,13 +80,14 @@ async def list_methods(
     return MethodsPublic(data=[MethodPublic.model_validate(m) for m in rows], count=len(rows))
 
 
-@router.get("/methods/{method_id}")
-async def read_method(method_id: int, session: SessionDep, _: AnyCaller) -> MethodPublic:
+@router.get("/methods/{method_id}", responses=NOT_FOUND)
+async def read_method(method_id: PathId, session: SessionDep, _: AnyCaller) -> MethodPublic:
     return MethodPublic.model_validate(await service.get_method(session, method_id))
 
 
-@router.delete("/methods/{method_id}", status_code=status.HTTP_204_NO_CONTENT)
-async def delete_method(method_id: int, session: SessionDep, _: Operator) -> Response:
+@router.delete("/methods/{method_id}", status_code=status.HTTP_204_NO_CONTENT,
+               responses=NOT_FOUND)
+async def delete_method(method_id: PathId, session: SessionDep, _: Operator) -> Response:
     await service.delete_method(session, await service.get_method(session, method_id))
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 
@@ -104,13 +116,14 @@ async def create_meta_link(
     return MetaLinkPublic.model_validate(link)
 
 
-@router.delete("/meta-links/{link_id}", status_code=status.HTTP_204_NO_CONTENT)
-async def delete_meta_link(link_id: int, session: SessionDep, _: Operator) -> Response:
+@router.delete("/meta-links/{link_id}", status_code=status.HTTP_204_NO_CONTENT,
+               responses=NOT_FOUND)
+async def delete_meta_link(link_id: PathId, session: SessionDep, _: Operator) -> Response:
     await service.delete_meta_link(session, await service.get_meta_link(session, link_id))
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 
-@router.post("/runs", status_code=status.HTTP_202_ACCEPTED)
+@router.post("/runs", status_code=status.HTTP_202_ACCEPTED, responses={**UPSTREAM, **BUSY})
 async def start_run(body: RunCreate, services: ServicesDep, _: Operator) -> RunPreview:
     async with services.db.unit_of_work() as session:
         run = await create_run(
@@ -124,9 +137,10 @@ async def start_run(body: RunCreate, services: ServicesDep, _: Operator) -> RunP
     return await _launch(services, run.id or 0, dry_run=body.dry_run, urgent=False)
 
 
-@router.post("/courses/{course_id}:sync", status_code=status.HTTP_202_ACCEPTED)
+@router.post("/courses/{course_id}:sync", status_code=status.HTTP_202_ACCEPTED,
+             responses={**UPSTREAM, **BUSY, **TOO_SOON})
 async def sync_course(
-    course_id: int, body: CourseSyncRequest, services: ServicesDep, principal: CourseActor
+    course_id: PathId, body: CourseSyncRequest, services: ServicesDep, principal: CourseActor
 ) -> RunPreview:
     async with services.db.unit_of_work() as session:
         if not body.dry_run:
@@ -188,25 +202,26 @@ async def list_runs(
     return RunsPublic(data=[RunPublic.model_validate(r) for r in runs], count=len(runs))
 
 
-@router.post("/runs/{run_id}:resume", status_code=status.HTTP_202_ACCEPTED)
-async def resume(run_id: int, services: ServicesDep, _: Operator) -> RunPreview:
+@router.post("/runs/{run_id:int}:resume", status_code=status.HTTP_202_ACCEPTED,
+             responses={**NOT_FOUND, **BUSY})
+async def resume(run_id: PathId, services: ServicesDep, _: Operator) -> RunPreview:
     async with services.db.session() as session:
         check_resumable(await get_run(session, run_id))
     return await _launch(services, run_id, dry_run=False, urgent=True)
 
 
-@router.get("/runs/{run_id}")
+@router.get("/runs/{run_id:int}", responses=NOT_FOUND)
 async def read_run(
-    run_id: int, session: SessionDep, services: ServicesDep, principal: AnyCaller
+    run_id: PathId, session: SessionDep, services: ServicesDep, principal: AnyCaller
 ) -> RunPublic:
     run = await get_run(session, run_id)
     await check_run_visible(run, principal, teachers=services.teachers)
     return RunPublic.model_validate(run)
 
 
-@router.get("/runs/{run_id}/courses")
+@router.get("/runs/{run_id:int}/courses", responses=NOT_FOUND)
 async def read_run_courses(
-    run_id: int,
+    run_id: PathId,
     session: SessionDep,
     services: ServicesDep,
     principal: AnyCaller,

@@ -7,14 +7,16 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from fusion.bodies import RequestBody
+
 APOGEE_CODE = r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,39}$"
+# Ids and offsets are stored in 32-bit integer columns: a larger one is refused up front.
+MAX_DB_INT = 2_147_483_647
 Role = Literal["student", "teacher", "editingteacher"]
 
 
-class MethodCreate(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-    course_id: int = Field(gt=0, description="Moodle id of the target course")
+class MethodCreate(RequestBody):
+    course_id: int = Field(gt=0, le=MAX_DB_INT, description="Moodle id of the target course")
     code: str = Field(pattern=APOGEE_CODE, examples=["UE1BIO"])
     year: int | None = Field(default=None, ge=1990, le=2200, description="null: current year")
     role: Role = "student"
@@ -45,11 +47,11 @@ class MethodsPublic(BaseModel):
     count: int
 
 
-class MetaLinkCreate(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-    parent_course_id: int = Field(gt=0, description="course whose enrolments flow out")
-    child_course_id: int = Field(gt=0, description="course that receives them")
+class MetaLinkCreate(RequestBody):
+    parent_course_id: int = Field(
+        gt=0, le=MAX_DB_INT, description="course whose enrolments flow out"
+    )
+    child_course_id: int = Field(gt=0, le=MAX_DB_INT, description="course that receives them")
     in_moodle: bool = Field(default=True, description="Moodle holds it as an enrol_meta instance")
 
 
@@ -69,18 +71,14 @@ class MetaLinksPublic(BaseModel):
     cycles: list[list[int]] = Field(description="courses caught in a cycle: reported, not followed")
 
 
-class RunCreate(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
+class RunCreate(RequestBody):
     kind: Literal["full", "incremental"] = "incremental"
     dry_run: bool = False
     force: bool = Field(default=False, description="apply even where the safeguard would stop")
     verify: bool = Field(default=False, description="check the ledger against Moodle first")
 
 
-class CourseSyncRequest(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
+class CourseSyncRequest(RequestBody):
     dry_run: bool = False
     force: bool = False
 

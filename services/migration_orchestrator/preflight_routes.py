@@ -10,6 +10,7 @@ import anyio.to_thread
 from fastapi import APIRouter, Depends, Query, Request
 
 from fusion.auth import require_role
+from fusion.errors import error_doc
 from services.migration_orchestrator.archive import ArchiveLimits
 from services.migration_orchestrator.backup_errors import BackupTooLarge
 from services.migration_orchestrator.preflight import analyse_backup
@@ -57,6 +58,9 @@ def create_preflight_router(*, limits: ArchiveLimits) -> APIRouter:
     @router.post(
         "/migrations/v1/backups:analyse",
         dependencies=[Depends(require_role("admin", "service", "plugin"))],
+        responses={400: error_doc("Not a sound Moodle backup (code backup_*; the file is "
+                                  "left as it was)"),
+                   413: error_doc("Upload, member or total size beyond the limits")},
         openapi_extra={"requestBody": {"content": {"application/vnd.moodle.backup": {
             "schema": {"type": "string", "format": "binary"}}}, "required": True}},
     )

@@ -245,3 +245,33 @@ async def test_sync_run_command_is_executed_after_its_commit(
         ("course", "event", "completed")
     ]
     assert world.target.enrolled_userids(course) == set(users)
+
+
+async def test_out_of_range_ids_and_coerced_bodies_are_refused_not_crashed(
+    api: tuple[httpx.AsyncClient, SyncServices, MemoryBus],
+) -> None:
+    client, _, _ = api
+    too_big = 2**63
+    for url in (f"/sync/v1/runs?offset={too_big}", f"/sync/v1/methods?course_id={too_big}",
+                f"/sync/v1/runs/{too_big}", f"/sync/v1/methods/{too_big}"):
+        answer = await client.get(url, headers=ADMIN)
+        assert answer.status_code == 422, url
+    answer = await client.post("/sync/v1/courses/2:sync", json={"force": 0}, headers=ADMIN)
+    assert answer.status_code == 422
+    answer = await client.post("/sync/v1/meta-links", headers=ADMIN,
+                               json={"parent_course_id": 1, "child_course_id": too_big})
+    assert answer.status_code == 422
+    assert (await client.get("/sync/v1/runs", headers=ADMIN)).json()["count"] == 0
+
+
+async def test_a_wrong_method_names_every_allowed_one(
+    api: tuple[httpx.AsyncClient, SyncServices, MemoryBus],
+) -> None:
+    client, _, _ = api
+    answer = await client.get("/sync/v1/runs/1:resume", headers=ADMIN)
+    assert answer.status_code == 405
+    assert answer.headers["allow"] == "POST"
+    answer = await client.put("/sync/v1/methods", headers=ADMIN)
+    assert answer.status_code == 405
+    assert set(answer.headers["allow"].split(", ")) == {"GET", "POST"}
+    assert answer.json()["error"]["message_fr"].startswith("Cette méthode")
