@@ -3,6 +3,7 @@
 from sim.mbz.spec import (
     QUIZ_REFERENCES_VERSION,
     SITE_COURSE_ID,
+    STANDARD_ROLES,
     ActivitySpec,
     BackupSpec,
     CourseSpec,
@@ -10,6 +11,8 @@ from sim.mbz.spec import (
     FileSpec,
     LtiToolSpec,
     QuestionSpec,
+    RoleAssignmentSpec,
+    RoleSpec,
     SectionSpec,
     SiteSpec,
     UserSpec,
@@ -19,6 +22,7 @@ from sim.mbz.writer import Container, content_hash, write_course_backup
 __all__ = [
     "QUIZ_REFERENCES_VERSION",
     "SITE_COURSE_ID",
+    "STANDARD_ROLES",
     "ActivitySpec",
     "BackupSpec",
     "Container",
@@ -27,6 +31,8 @@ __all__ = [
     "FileSpec",
     "LtiToolSpec",
     "QuestionSpec",
+    "RoleAssignmentSpec",
+    "RoleSpec",
     "SectionSpec",
     "SiteSpec",
     "UserSpec",

@@ -111,6 +111,42 @@ class UserSpec:
     mnethosturl: str | None = None
 
 
+@dataclass(frozen=True, kw_only=True, slots=True)
+class RoleSpec:
+    """A role definition as `roles.xml` carries it; restore maps it by shortname, then archetype."""
+
+    id: int
+    shortname: str
+    archetype: str
+    name: str = ""
+    sortorder: int = 0
+
+
+# Moodle's standard roles with their install ids: a backup names them unless the spec overrides.
+STANDARD_ROLES = {
+    role.id: role for role in (
+        RoleSpec(id=1, shortname="manager", archetype="manager", sortorder=1),
+        RoleSpec(id=2, shortname="coursecreator", archetype="coursecreator", sortorder=2),
+        RoleSpec(id=3, shortname="editingteacher", archetype="editingteacher", sortorder=3),
+        RoleSpec(id=4, shortname="teacher", archetype="teacher", sortorder=4),
+        RoleSpec(id=5, shortname="student", archetype="student", sortorder=5),
+        RoleSpec(id=6, shortname="guest", archetype="guest", sortorder=6),
+        RoleSpec(id=7, shortname="user", archetype="user", sortorder=7),
+    )
+}
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class RoleAssignmentSpec:
+    """A role held in the course context; component "" is a manual assignment, an
+    `enrol_<plugin>` component ties it to the enrolment instance `itemid` (e.g. enrol_meta)."""
+
+    user_id: int
+    role_id: int
+    component: str = ""
+    itemid: int = 0
+
+
 EnrolMethod = Literal["manual", "self", "guest", "meta", "cohort", "database"]
 
 
@@ -151,6 +187,10 @@ class BackupSpec:
     questions: tuple[QuestionSpec, ...] = ()
     users: tuple[UserSpec, ...] = ()
     enrolments: tuple[EnrolSpec, ...] = ()
+    # course-context role assignments (written only with users); `roles` adds or overrides
+    # definitions beyond STANDARD_ROLES
+    role_assignments: tuple[RoleAssignmentSpec, ...] = ()
+    roles: tuple[RoleSpec, ...] = ()
     course_files: tuple[FileSpec, ...] = ()
     with_archive_index: bool = True
 

@@ -15,6 +15,7 @@ from typing import BinaryIO, Literal
 
 from sim.mbz import activities as act
 from sim.mbz import documents as doc
+from sim.mbz import roles
 from sim.mbz.spec import BackupSpec, FileSpec
 
 Container = Literal["tar.gz", "zip"]
@@ -26,9 +27,9 @@ _ACTIVITY_EMPTIES = (("calendar.xml", "events"), ("comments.xml", "comments"),
                      ("grades.xml", "activity_gradebook"), ("grade_history.xml", "grade_history"))
 _COURSE_EMPTIES = (("contentbank.xml", "contents"), ("calendar.xml", "events"),
                    ("comments.xml", "comments"), ("filters.xml", "filters"),
-                   ("inforef.xml", "inforef"), ("roles.xml", "roles"),
+                   ("inforef.xml", "inforef"),
                    ("completiondefaults.xml", "course_completion_defaults"))
-_ROOT_EMPTIES = (("groups.xml", "groups"), ("roles.xml", "roles_definition"),
+_ROOT_EMPTIES = (("groups.xml", "groups"),
                  ("gradebook.xml", "gradebook"), ("grade_history.xml", "grade_history"),
                  ("outcomes.xml", "outcomes_definition"), ("scales.xml", "scales_definition"),
                  ("completion.xml", "course_completion"), ("badges.xml", "badges"))
@@ -136,6 +137,7 @@ def _course_members(spec: BackupSpec) -> Iterator[_Member]:
         return
     yield _bytes("course/course.xml", doc.course_xml(spec))
     yield _bytes("course/enrolments.xml", doc.enrolments_xml(spec))
+    yield _bytes("course/roles.xml", roles.course_roles_xml(spec))
     for leaf, root in _COURSE_EMPTIES:
         yield _bytes(f"course/{leaf}", doc.empty_document(root))
     for section in spec.sections:
@@ -150,7 +152,8 @@ def _members(spec: BackupSpec) -> list[_Member]:
     stored = _stored_files(spec)
     members = [*_activity_members(spec, stored), *_course_members(spec), _files_xml(stored)]
     members += [_bytes("moodle_backup.xml", doc.manifest_xml(spec)),
-                _bytes("questions.xml", doc.questions_xml(spec))]
+                _bytes("questions.xml", doc.questions_xml(spec)),
+                _bytes("roles.xml", roles.roles_definition_xml(spec))]
     members += [_bytes(leaf, doc.empty_document(root)) for leaf, root in _ROOT_EMPTIES]
     if spec.users_included:
         users = list(doc.users_xml(spec))

@@ -13,9 +13,12 @@ import re
 import time
 
 from sim.mbz import (
+    STANDARD_ROLES,
     BackupSpec,
     CourseSpec,
     EnrolSpec,
+    RoleAssignmentSpec,
+    RoleSpec,
     SectionSpec,
     SiteSpec,
     UserSpec,
@@ -87,10 +90,34 @@ def _generate(platform: Platform, course: Course) -> bytes:
                       user_ids=tuple(sorted(i.users)))
             for i in platform.course_instances(course.id)
         ),
+        role_assignments=_role_assignments(course),
+        roles=_custom_roles(platform),
     )
     buffer = io.BytesIO()
     write_course_backup(buffer, spec=spec)
     return buffer.getvalue()
+
+
+def _role_assignments(course: Course) -> tuple[RoleAssignmentSpec, ...]:
+    """The course context's assignments: itemid 0 is manual, any other is the meta instance
+    that made it (component enrol_meta), as Moodle records them."""
+    return tuple(
+        RoleAssignmentSpec(user_id=userid, role_id=roleid,
+                           component="enrol_meta" if itemid else "", itemid=itemid)
+        for userid in sorted(course.roles)
+        for roleid, itemid in sorted(course.roles[userid])
+    )
+
+
+def _custom_roles(platform: Platform) -> tuple[RoleSpec, ...]:
+    """Definitions of the platform's roles that differ from Moodle's standard install."""
+    return tuple(
+        RoleSpec(id=role.id, shortname=role.shortname, archetype=role.archetype,
+                 sortorder=role.id)
+        for role in platform.roles.values()
+        if (standard := STANDARD_ROLES.get(role.id)) is None
+        or (standard.shortname, standard.archetype) != (role.shortname, role.archetype)
+    )
 
 
 def _user_spec(platform: Platform, userid: int) -> UserSpec:

@@ -105,6 +105,9 @@ class Role:
     id: int
     shortname: str
     capabilities: frozenset[str] = frozenset()
+    archetype: str = ""
+    # role_context_levels: whether the role can be assigned in a course context
+    course_assignable: bool = True
 
 
 @dataclass
@@ -116,11 +119,13 @@ class Token:
 
 
 DEFAULT_ROLES = (
-    Role(1, "manager", frozenset({"*"})),
-    Role(2, "coursecreator", frozenset({"moodle/course:create"})),
-    Role(3, "editingteacher", frozenset({"moodle/course:update", "moodle/course:managegroups"})),
-    Role(4, "teacher", frozenset({"moodle/course:viewparticipants"})),
-    Role(5, "student", frozenset()),
-    Role(6, "guest", frozenset()),
-    Role(7, "user", frozenset()),
+    Role(1, "manager", frozenset({"*"}), "manager"),
+    Role(2, "coursecreator", frozenset({"moodle/course:create"}), "coursecreator",
+         course_assignable=False),
+    Role(3, "editingteacher", frozenset({"moodle/course:update", "moodle/course:managegroups"}),
+         "editingteacher"),
+    Role(4, "teacher", frozenset({"moodle/course:viewparticipants"}), "teacher"),
+    Role(5, "student", frozenset(), "student"),
+    Role(6, "guest", frozenset(), "guest", course_assignable=False),
+    Role(7, "user", frozenset(), "user", course_assignable=False),
 )

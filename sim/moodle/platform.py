@@ -36,6 +36,11 @@ class SiteInfo:
     site_identifier: str = "simulated-site"
     max_input_vars: int = 5000
     clock: int = 1796011500
+    # restore settings: backup | import_general_duplicate_admin_allowed (MDL-21912),
+    # $CFG->forcedifferentsitecheckingusersonrestore, $CFG->disableusercreationonrestore
+    duplicate_admin_allowed: bool = False
+    force_different_site_checking: bool = False
+    disable_user_creation_on_restore: bool = False
 
 
 @dataclass

@@ -1,8 +1,7 @@
-"""What ``admin/cli/restore_backup.php`` does, including the user-matching precheck.
+"""What ``admin/cli/restore_backup.php`` does: placeholder course, prechecks, then the course.
 
-User matching follows ``restore_dbops::precheck_user`` (reference §9) for the cases Fusion
-meets: same site 1A/1E/1F and other site 2A1/2D/2E. Deleted-user cases (1C/1D, 2B/2C) and the
-admin-conflict option are not simulated: such users fall through to "create" or "conflict".
+User matching is ``restore_dbops::precheck_user`` (``sim.moodle.restore_users``); enrolments and
+role assignments are restored by ``sim.moodle.restore_roles``.
 """
 
 from __future__ import annotations
@@ -12,10 +11,11 @@ import uuid
 from dataclasses import dataclass
 from typing import Any
 
-from sim.moodle.archive import NotABackup, int_of, read_documents, text_of
-from sim.moodle.enrolments import enrol_user
+from sim.moodle.archive import NotABackup, read_documents, text_of
 from sim.moodle.entities import Course
 from sim.moodle.platform import Platform
+from sim.moodle.restore_roles import restore_enrolments, root_setting
+from sim.moodle.restore_users import BackupUser, Matching, backup_users, match_users
 
 PLACEHOLDER_FULLNAME = "Course restoration in progress"
 PLACEHOLDER_SHORTNAME = "restoring"
@@ -26,18 +26,6 @@ class RestoreOutcome:
     stdout: str
     exit_code: int
     courseid: int | None
-
-
-@dataclass(frozen=True)
-class BackupUser:
-    id: int
-    username: str
-    email: str
-    firstname: str
-    lastname: str
-    idnumber: str
-    auth: str
-    firstaccess: int
 
 
 def restore_backup(platform: Platform, data: bytes, *, categoryid: int) -> RestoreOutcome:
@@ -51,11 +39,15 @@ def restore_backup(platform: Platform, data: bytes, *, categoryid: int) -> Resto
         documents = read_documents(data)
     except NotABackup:
         return _failed(lines, "cannot_precheck_wrong_status")
-    users = _backup_users(documents.get("users.xml"))
-    mapping, conflicts = _match_users(platform, documents["moodle_backup.xml"], users)
-    if conflicts:
+    manifest = documents["moodle_backup.xml"]
+    # users are only checked when the restore's `users` setting is on (it follows the backup's)
+    users = backup_users(platform, documents.get("users.xml")) \
+        if root_setting(documents, "users") else []
+    matching = match_users(platform, users, same_site=_same_site(platform, manifest),
+                           site_hash=text_of(manifest, "information/original_site_identifier_hash"))
+    if matching.problems:
         return _failed(lines, "restore_not_executable_awaiting_required")
-    _apply(platform, course, documents, users, mapping)
+    _apply(platform, course, documents, users, matching)
     lines.append(f"== Restored course ID: {course.id} ==")
     return RestoreOutcome("\n".join(lines), 0, course.id)
 
@@ -84,55 +76,25 @@ def _placeholder(platform: Platform, categoryid: int) -> Course:
     return course
 
 
-def _backup_users(root: Any) -> list[BackupUser]:
-    if root is None:
-        return []
-    return [
-        BackupUser(int(u.get("id")), text_of(u, "username"), text_of(u, "email"),
-                   text_of(u, "firstname"), text_of(u, "lastname"), text_of(u, "idnumber"),
-                   text_of(u, "auth", "manual"), int_of(u, "firstaccess"))
-        for u in root.findall("user")
-        if text_of(u, "deleted", "0") == "0"
-    ]
-
-
 def _same_site(platform: Platform, manifest: Any) -> bool:
+    """``backup_is_samesite()``: the site identifier hash, or the wwwroot when it is absent."""
+    theirs = text_of(manifest, "information/original_site_identifier_hash")
+    if not theirs:
+        return text_of(manifest, "information/original_wwwroot") == platform.site.wwwroot
     ours = hashlib.md5(platform.site.site_identifier.encode(), usedforsecurity=False)
-    return text_of(manifest, "information/original_site_identifier_hash") == ours.hexdigest()
-
-
-def _match_users(platform: Platform, manifest: Any,
-                 users: list[BackupUser]) -> tuple[dict[int, int | None], list[str]]:
-    """Backup user id -> local user id (None: to create), and the conflicting usernames."""
-    same_site = _same_site(platform, manifest)
-    mapping: dict[int, int | None] = {}
-    conflicts: list[str] = []
-    for user in users:
-        local_id = platform.user_by_username.get(user.username)
-        local = platform.live_user(local_id) if local_id is not None else None
-        if local is None:
-            mapping[user.id] = None  # 1F / 2E: create
-        elif same_site:
-            if local.id == user.id:
-                mapping[user.id] = local.id  # 1A
-            else:
-                conflicts.append(user.username)  # 1E
-        elif local.email.lower() == user.email.lower() or (
-            user.firstaccess != 0 and local.firstaccess == user.firstaccess
-        ):
-            mapping[user.id] = local.id  # 2A1
-        else:
-            conflicts.append(user.username)  # 2D
-    return mapping, conflicts
+    return theirs == ours.hexdigest()
 
 
 def _apply(platform: Platform, course: Course, documents: dict[str, Any],
-           users: list[BackupUser], mapping: dict[int, int | None]) -> None:
+           users: list[BackupUser], matching: Matching) -> None:
+    mapping = dict(matching.mapping)
     for user in users:
         if mapping[user.id] is None:
-            created = platform.add_user(user.username, user.firstname, user.lastname,
-                                        user.email, idnumber=user.idnumber, auth=user.auth,
-                                        firstaccess=user.firstaccess)
+            # a user deleted in the backup comes back as a deleted account (inference)
+            created = platform.add_user(matching.renamed.get(user.id, user.username),
+                                        user.firstname, user.lastname, user.email,
+                                        idnumber=user.idnumber, auth=user.auth,
+                                        firstaccess=user.firstaccess, deleted=user.deleted)
             mapping[user.id] = created.id
     info = documents["moodle_backup.xml"].find("information")
     if documents.get("course/course.xml") is not None and info is not None:
@@ -141,38 +103,4 @@ def _apply(platform: Platform, course: Course, documents: dict[str, Any],
         platform.course_by_shortname.pop(course.shortname, None)
         course.fullname, course.shortname, course.visible = full, short, 1
         platform.course_by_shortname[short] = course.id
-    _restore_enrolments(platform, course, documents, mapping)
-
-
-def _restore_enrolments(platform: Platform, course: Course, documents: dict[str, Any],
-                        mapping: dict[int, int | None]) -> None:
-    enrolments = documents.get("course/enrolments.xml")
-    if enrolments is None:
-        platform.add_instance(course.id, "manual")
-        return
-    roles = _role_assignments(documents.get("course/roles.xml"))
-    for enrol in enrolments.findall("enrols/enrol"):
-        method = text_of(enrol, "enrol")
-        if method == "meta":
-            continue  # cross-site restore maps meta instances to nothing (reference §3)
-        instance = platform.add_instance(course.id, method, status=int_of(enrol, "status"))
-        default_role = int_of(enrol, "roleid", 5)
-        for ue in enrol.findall("user_enrolments/enrolment"):
-            local = mapping.get(int_of(ue, "userid"))
-            if local is None:
-                continue  # the user is not in users.xml: Moodle skips the enrolment
-            for roleid in roles.get(int_of(ue, "userid"), [default_role]):
-                enrol_user(platform, instance, local, roleid=roleid,
-                           status=int_of(ue, "status"), timestart=int_of(ue, "timestart"),
-                           timeend=int_of(ue, "timeend"))
-
-
-def _role_assignments(root: Any) -> dict[int, list[int]]:
-    assigned: dict[int, list[int]] = {}
-    if root is None:
-        return assigned
-    for assignment in root.findall("role_assignments/assignment"):
-        if text_of(assignment, "component") == "":
-            assigned.setdefault(int_of(assignment, "userid"), []).append(
-                int_of(assignment, "roleid"))
-    return assigned
+    restore_enrolments(platform, course, documents, mapping)
