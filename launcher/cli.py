@@ -16,6 +16,7 @@ DELEGATED: dict[str, tuple[str, str]] = {
     "apogee": ("sim.apogee.cli", "Generate a synthetic Apogée database."),
     "backup": ("services.migration_orchestrator.preflight_cli", "Analyse a Moodle backup."),
     "sync": ("services.enrolment_sync.cli", "Run an enrolment synchronisation."),
+    "bus": ("fusion.bus.admin", "Bus administration: list or replay dead letters."),
 }
 
 

@@ -10,9 +10,13 @@ from fusion.bus.base import (
     BusUnavailable,
     DeadLetter,
     Handler,
+    HeldDeadLetter,
     MessageUnroutable,
     PoisonMessage,
     QueueSpec,
+    Replay,
+    UnknownQueue,
+    dead_letter_queue_name,
     topic_matches,
 )
 from fusion.bus.memory import MemoryBus
@@ -24,12 +28,16 @@ __all__ = [
     "BusUnavailable",
     "DeadLetter",
     "Handler",
+    "HeldDeadLetter",
     "MemoryBus",
     "MessageUnroutable",
     "PoisonMessage",
     "QueueSpec",
     "RabbitBus",
+    "Replay",
+    "UnknownQueue",
     "create_bus",
+    "dead_letter_queue_name",
     "topic_matches",
 ]
 

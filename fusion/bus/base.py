@@ -3,20 +3,29 @@
     BusError
      ├── BusUnavailable      the broker cannot be reached or did not confirm: retry later
      ├── MessageUnroutable   no queue is bound to the routing key (publish is mandatory)
+     ├── UnknownQueue        no such queue (or dead-letter queue) has been declared
      └── PoisonMessage       raised by a handler: never retry, dead-letter at once
 
 A handler returns normally to acknowledge. Any other exception rejects the delivery so the
 broker redelivers it; once a message has failed ``delivery_limit`` times more than its first
 attempt it moves to the queue's dead-letter queue.
+
+Dead letters are read through ``hold_dead_letters``: the implementation lends up to ``limit``
+of them and puts back every one not explicitly removed when the block ends, however it ends.
+Peeking, taking and replaying are built on that, so a crash never loses a dead letter.
 """
 
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from collections.abc import Awaitable, Callable
+from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
+from datetime import datetime
 from types import TracebackType
 from typing import Self
+
+from pydantic import ValidationError
 
 from fusion.contracts import Envelope
 
@@ -35,18 +44,59 @@ class MessageUnroutable(BusError):
     pass
 
 
+class UnknownQueue(BusError):
+    pass
+
+
 class PoisonMessage(BusError):
     """A message that can never succeed (malformed payload): retrying would only delay the DLQ."""
 
 
 @dataclass(frozen=True)
 class DeadLetter:
-    """A message the queue gave up on; its body may not even parse, hence kept raw."""
+    """A message the queue gave up on; its body may not even parse, hence kept raw.
+
+    ``routing_key`` is the key it was first published with, ``first_failed_at`` when it was
+    first dead-lettered and ``reason`` why (``rejected``: poison or unparseable,
+    ``delivery_limit``: failed too often), when the implementation knows them.
+    """
 
     body: bytes
+    routing_key: str | None = None
+    first_failed_at: datetime | None = None
+    reason: str | None = None
 
     def envelope(self) -> Envelope:
         return Envelope.from_bytes(self.body)
+
+    def parsed(self) -> Envelope | None:
+        """The envelope, or ``None`` for a body no Fusion consumer could ever read."""
+        try:
+            return self.envelope()
+        except ValidationError:
+            return None
+
+
+class HeldDeadLetter(ABC):
+    """A dead letter lent by ``hold_dead_letters``: still in its DLQ until ``remove`` is awaited."""
+
+    def __init__(self, letter: DeadLetter) -> None:
+        self.letter = letter
+
+    @abstractmethod
+    async def remove(self) -> None: ...
+
+
+@dataclass(frozen=True)
+class Replay:
+    """What ``replay_dead_letters`` did: ``left`` are bodies no consumer can parse, kept."""
+
+    replayed: list[DeadLetter]
+    left: list[DeadLetter]
+
+
+def dead_letter_queue_name(queue: str) -> str:
+    return f"{queue}.dlq"
 
 
 @dataclass(frozen=True)
@@ -66,7 +116,7 @@ class QueueSpec:
 
     @property
     def dead_letter_queue(self) -> str:
-        return f"{self.name}.dlq"
+        return dead_letter_queue_name(self.name)
 
 
 def _words_match(pattern: tuple[str, ...], words: tuple[str, ...]) -> bool:
@@ -107,8 +157,51 @@ class Bus(ABC):
         """Declare the queue, its dead-letter queue and bindings, then start consuming."""
 
     @abstractmethod
+    def hold_dead_letters(
+        self, queue: str, *, limit: int
+    ) -> AbstractAsyncContextManager[list[HeldDeadLetter]]:
+        """Lend up to ``limit`` of the named queue's dead letters, oldest first; those not
+        removed go back to the DLQ when the block exits. ``UnknownQueue`` if never declared."""
+
+    @abstractmethod
+    async def republish(self, queue: str, letter: DeadLetter) -> None:
+        """Put ``letter`` back on the named queue only (not the exchange: other consumers
+        already have it), same body and message id; return once the broker has confirmed."""
+
     async def take_dead_letters(self, queue: QueueSpec, *, limit: int = 100) -> list[DeadLetter]:
-        """Remove up to ``limit`` messages from the queue's DLQ, e.g. to inspect or replay."""
+        """Remove up to ``limit`` messages from the queue's DLQ (none if it was never declared)."""
+        try:
+            async with self.hold_dead_letters(queue.name, limit=limit) as held:
+                for each in held:
+                    await each.remove()
+                return [each.letter for each in held]
+        except UnknownQueue:
+            return []
+
+    async def peek_dead_letters(self, queue: str, *, limit: int = 100) -> list[DeadLetter]:
+        """Up to ``limit`` of the queue's dead letters, all left in place."""
+        async with self.hold_dead_letters(queue, limit=limit) as held:
+            return [each.letter for each in held]
+
+    async def replay_dead_letters(self, queue: str, *, limit: int = 100) -> Replay:
+        """Send up to ``limit`` dead letters back to their queue, one at a time.
+
+        Publish, wait for the confirm, then remove from the DLQ, never the reverse: a crash in
+        between leaves the message both replayed and still dead, a duplicate the consumer's
+        inbox absorbs, rather than lost. Bodies that are not envelopes stay in the DLQ: they
+        would only be dead-lettered again.
+        """
+        replayed: list[DeadLetter] = []
+        left: list[DeadLetter] = []
+        async with self.hold_dead_letters(queue, limit=limit) as held:
+            for each in held:
+                if each.letter.parsed() is None:
+                    left.append(each.letter)
+                    continue
+                await self.republish(queue, each.letter)
+                await each.remove()
+                replayed.append(each.letter)
+        return Replay(replayed=replayed, left=left)
 
     async def __aenter__(self) -> Self:
         await self.start()

@@ -13,6 +13,7 @@ from collections import deque
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 
 from fusion.bus.base import (
     Bus,
@@ -20,8 +21,10 @@ from fusion.bus.base import (
     BusUnavailable,
     DeadLetter,
     Handler,
+    HeldDeadLetter,
     MessageUnroutable,
     QueueSpec,
+    UnknownQueue,
     topic_matches,
 )
 from fusion.bus.delivery import Outcome, handle_delivery
@@ -31,7 +34,14 @@ from fusion.contracts import Envelope
 @dataclass
 class _Delivery:
     body: bytes
+    routing_key: str
     failures: int = 0
+    # Kept across replays, as RabbitMQ keeps a message's x-death history.
+    first_failed_at: datetime | None = None
+
+    def dead(self, reason: str) -> DeadLetter:
+        failed_at = self.first_failed_at or datetime.now(UTC)
+        return DeadLetter(self.body, self.routing_key, failed_at, reason)
 
 
 @dataclass
@@ -39,7 +49,7 @@ class _Queue:
     spec: QueueSpec
     bindings: set[str]
     ready: asyncio.Queue[_Delivery] = field(default_factory=asyncio.Queue)
-    dead: deque[bytes] = field(default_factory=deque)
+    dead: deque[DeadLetter] = field(default_factory=deque)
 
     def routes(self, routing_key: str) -> bool:
         return any(topic_matches(pattern, routing_key) for pattern in self.bindings)
@@ -85,7 +95,7 @@ class MemoryBus(Bus):
             raise MessageUnroutable(f"no queue is bound to {envelope.type!r}")
         body = envelope.to_bytes()
         for queue in targets:
-            queue.ready.put_nowait(_Delivery(body))
+            queue.ready.put_nowait(_Delivery(body, envelope.type))
 
     async def subscribe(self, queue: QueueSpec, handler: Handler) -> None:
         if not self._started:
@@ -96,12 +106,31 @@ class MemoryBus(Bus):
             self._consumers.add(task)
             task.add_done_callback(self._consumers.discard)
 
-    async def take_dead_letters(self, queue: QueueSpec, *, limit: int = 100) -> list[DeadLetter]:
-        declared = self._queues.get(queue.name)
+    @asynccontextmanager
+    async def hold_dead_letters(
+        self, queue: str, *, limit: int
+    ) -> AsyncIterator[list[HeldDeadLetter]]:
+        dead = self._declared(queue).dead
+        # Lent letters leave the deque, as unacked messages are invisible to other channels.
+        lent = [_MemoryHeld(dead.popleft()) for _ in range(min(limit, len(dead)))]
+        held: list[HeldDeadLetter] = list(lent)
+        try:
+            yield held
+        finally:
+            dead.extendleft(reversed([each.letter for each in lent if not each.removed]))
+
+    async def republish(self, queue: str, letter: DeadLetter) -> None:
+        if not self.is_connected:
+            raise BusUnavailable("the in-process bus is not running")
+        routing_key = letter.routing_key or letter.envelope().type
+        delivery = _Delivery(letter.body, routing_key, first_failed_at=letter.first_failed_at)
+        self._declared(queue).ready.put_nowait(delivery)
+
+    def _declared(self, name: str) -> _Queue:
+        declared = self._queues.get(name)
         if declared is None:
-            return []
-        count = min(limit, len(declared.dead))
-        return [DeadLetter(declared.dead.popleft()) for _ in range(count)]
+            raise UnknownQueue(f"no queue {name!r} has been declared on this bus")
+        return declared
 
     def _declare(self, spec: QueueSpec) -> _Queue:
         existing = self._queues.get(spec.name)
@@ -126,7 +155,7 @@ class MemoryBus(Bus):
             queue.ready.put_nowait(delivery)
             raise
         if outcome is Outcome.DEAD_LETTER:
-            queue.dead.append(delivery.body)
+            queue.dead.append(delivery.dead("rejected"))
         elif outcome is Outcome.RETRY:
             self._return(queue, delivery)
 
@@ -134,6 +163,15 @@ class MemoryBus(Bus):
     def _return(queue: _Queue, delivery: _Delivery) -> None:
         delivery.failures += 1
         if delivery.failures > queue.spec.delivery_limit:
-            queue.dead.append(delivery.body)
+            queue.dead.append(delivery.dead("delivery_limit"))
         else:
             queue.ready.put_nowait(delivery)
+
+
+class _MemoryHeld(HeldDeadLetter):
+    def __init__(self, letter: DeadLetter) -> None:
+        super().__init__(letter)
+        self.removed = False
+
+    async def remove(self) -> None:
+        self.removed = True

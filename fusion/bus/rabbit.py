@@ -8,7 +8,10 @@ never dropped on the way to its DLQ. All dead letters go through one direct exch
 
 from __future__ import annotations
 
+import contextlib
 import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from typing import Any
 
 import aio_pika
@@ -22,6 +25,7 @@ from aio_pika.abc import (
 from aio_pika.connection import make_url
 from aio_pika.exceptions import (
     CONNECTION_EXCEPTIONS,
+    ChannelNotFoundEntity,
     ChannelPreconditionFailed,
     DeliveryError,
     PublishError,
@@ -33,9 +37,13 @@ from fusion.bus.base import (
     BusUnavailable,
     DeadLetter,
     Handler,
+    HeldDeadLetter,
     MessageUnroutable,
     QueueSpec,
+    UnknownQueue,
+    dead_letter_queue_name,
 )
+from fusion.bus.dead_letters import FIRST_FAILED_HEADER, dead_letter_of
 from fusion.bus.delivery import Outcome, handle_delivery
 from fusion.contracts import Envelope
 
@@ -80,6 +88,7 @@ class RabbitBus(Bus):
         self._reconnect_interval = reconnect_interval
         self._publish_timeout = publish_timeout
         self._connection: AbstractRobustConnection | None = None
+        self._channel: AbstractChannel | None = None
         self._exchange: AbstractExchange | None = None
 
     @property
@@ -97,6 +106,7 @@ class RabbitBus(Bus):
                 publisher_confirms=True, on_return_raises=True
             )
             self._exchange = await self._declare_exchanges(channel)
+            self._channel = channel
         except BaseException:
             # An unclosed robust connection would be closed by its finaliser outside the loop.
             await self.close()
@@ -125,7 +135,7 @@ class RabbitBus(Bus):
     async def close(self) -> None:
         if self._connection is not None:
             await self._connection.close()
-        self._connection = self._exchange = None
+        self._connection = self._channel = self._exchange = None
 
     @property
     def is_connected(self) -> bool:
@@ -165,22 +175,47 @@ class RabbitBus(Bus):
 
         await declared.consume(on_message)
 
-    async def take_dead_letters(self, queue: QueueSpec, *, limit: int = 100) -> list[DeadLetter]:
+    @asynccontextmanager
+    async def hold_dead_letters(
+        self, queue: str, *, limit: int
+    ) -> AsyncIterator[list[HeldDeadLetter]]:
+        # Fetched unacknowledged on a channel of their own: closing it returns every message
+        # not acked, whether the block ends normally, raises, or the process dies.
         channel = await self._open_channel()
         try:
-            await self._declare_exchanges(channel)
-            await self._declare_queue(channel, queue)
-            dead = await channel.get_queue(queue.dead_letter_queue, ensure=True)
-            letters: list[DeadLetter] = []
-            while len(letters) < limit:
+            try:
+                dead = await channel.get_queue(dead_letter_queue_name(queue), ensure=True)
+            except ChannelNotFoundEntity as error:
+                raise UnknownQueue(f"no dead-letter queue for {queue!r} on the broker") from error
+            held: list[HeldDeadLetter] = []
+            while len(held) < limit:
                 message = await dead.get(no_ack=False, fail=False)
                 if message is None:
                     break
-                letters.append(DeadLetter(message.body))
-                await message.ack()
-            return letters
+                held.append(_RabbitHeld(message))
+            yield held
         finally:
-            await channel.close()
+            with contextlib.suppress(*CONNECTION_EXCEPTIONS):
+                await channel.close()
+
+    async def republish(self, queue: str, letter: DeadLetter) -> None:
+        if self._channel is None:
+            raise BusUnavailable("start the bus before replaying")
+        message = to_amqp(letter.envelope())
+        if letter.first_failed_at is not None:
+            # x-death is the broker's to write; this survives the replay on any version.
+            message.headers[FIRST_FAILED_HEADER] = letter.first_failed_at.isoformat()
+        try:
+            # The default exchange routes by queue name: only this consumer gets it again.
+            await self._channel.default_exchange.publish(
+                message, routing_key=queue, mandatory=True, timeout=self._publish_timeout
+            )
+        except PublishError as error:
+            raise UnknownQueue(f"queue {queue!r} no longer exists") from error
+        except DeliveryError as error:
+            raise BusUnavailable(f"the broker refused the replay of {queue!r}") from error
+        except CONNECTION_EXCEPTIONS as error:
+            raise BusUnavailable(f"replaying failed: {error!r}") from error
 
     async def _open_channel(self) -> AbstractChannel:
         if self._connection is None:
@@ -205,6 +240,18 @@ class RabbitBus(Bus):
         await dead.bind(self.dead_letter_exchange, routing_key=spec.name)
         arguments = queue_arguments(spec, dead_letter_exchange=self.dead_letter_exchange)
         return await channel.declare_queue(spec.name, durable=True, arguments=arguments)
+
+
+class _RabbitHeld(HeldDeadLetter):
+    def __init__(self, message: AbstractIncomingMessage) -> None:
+        super().__init__(dead_letter_of(message.body, message.headers))
+        self._message = message
+
+    async def remove(self) -> None:
+        try:
+            await self._message.ack()
+        except CONNECTION_EXCEPTIONS as error:
+            raise BusUnavailable(f"could not remove a dead letter: {error!r}") from error
 
 
 async def _process(message: AbstractIncomingMessage, handler: Handler, *, queue_name: str) -> None:

@@ -20,7 +20,7 @@ from services.enrolment_sync.deps import (
     ServicesDep,
     SessionDep,
 )
-from services.enrolment_sync.models import RunCourse, SyncRun
+from services.enrolment_sync.models import EnrolmentMethod, RunCourse, SyncRun
 from services.enrolment_sync.plan import load_graph
 from services.enrolment_sync.runs import check_resumable, create_run, get_run
 from services.enrolment_sync.schedule import check_course_rate
@@ -71,13 +71,29 @@ async def create_method(
 @router.get("/methods")
 async def list_methods(
     session: SessionDep,
-    _: AnyCaller,
+    services: ServicesDep,
+    principal: AnyCaller,
     course_id: CourseFilter = None,
     limit: Limit = 100,
     offset: Offset = 0,
 ) -> MethodsPublic:
-    rows = await service.list_methods(session, course_id=course_id, limit=limit, offset=offset)
+    """Operators see every method; a plugin acting for a teacher, those of their courses."""
+    candidates = {course_id} if course_id is not None else await _method_course_ids(session)
+    only = await visible_courses(principal, candidates, teachers=services.teachers)
+    if only is None:
+        rows = await service.list_methods(session, course_id=course_id, limit=limit, offset=offset)
+    else:
+        query = select(EnrolmentMethod).where(col(EnrolmentMethod.course_id).in_(sorted(only)))
+        result = await session.execute(
+            query.order_by(col(EnrolmentMethod.id)).limit(limit).offset(offset)
+        )
+        rows = result.scalars().all()
     return MethodsPublic(data=[MethodPublic.model_validate(m) for m in rows], count=len(rows))
+
+
+async def _method_course_ids(session: SessionDep) -> set[int]:
+    rows = await session.execute(select(col(EnrolmentMethod.course_id)).distinct())
+    return set(rows.scalars())
 
 
 @router.get("/methods/{method_id}", responses=NOT_FOUND)

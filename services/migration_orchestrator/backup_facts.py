@@ -19,6 +19,11 @@ from services.migration_orchestrator.preflight_report import (
     MoodleFacts,
     SectionFacts,
 )
+from services.migration_orchestrator.rich_text import (
+    Embedding,
+    RichTextScanner,
+    ScannedStream,
+)
 
 _ACTIVITY = re.compile(r"^activities/([a-z0-9_]+?)_(\d+)/([a-z0-9_]+)\.xml$")
 _SECTION = re.compile(r"^sections/section_(\d+)/section\.xml$")
@@ -43,6 +48,7 @@ class DeclaredFile:
     contextid: int | None
     component: str
     filearea: str
+    filepath: str
     filename: str
     size: int
 
@@ -74,6 +80,7 @@ class BackupFacts:
     declared_bytes: int = 0
     declared_hashes: set[str] = field(default_factory=set)
     h5p_files: list[DeclaredFile] = field(default_factory=list)
+    h5p_embeddings: list[Embedding] = field(default_factory=list)
     bodies: set[str] = field(default_factory=set)
     body_bytes: int = 0
     index_entries: int | None = None
@@ -104,18 +111,32 @@ class BackupFacts:
         elif match := _ACTIVITY.match(name):
             _activity_member(self, name, stream, match)
         elif match := _SECTION.match(name):
-            section = self.document(stream, name, "section")
+            scanned = self.scanned(stream, name)
+            section = self.document(scanned, name, "section")
             self.section_numbers[int(match.group(1))] = bx.integer(section, "number") or 0
+            self.embedded(scanned, section_id=int(match.group(1)))
         elif match := _BODY.match(name):
             stream.drain()
             self.bodies.add(match.group(1))
             self.body_bytes += stream.read_bytes
 
-    def document(self, stream: MemberStream, name: str, root: str) -> Element:
+    def scanned(self, stream: bx.Readable, name: str) -> ScannedStream:
+        """`stream`, with rich text scanned for embedded H5P as the reader goes through it."""
+        return ScannedStream(stream, RichTextScanner(member=name,
+                                                     max_depth=self.limits.max_xml_depth))
+
+    def embedded(self, scanned: ScannedStream, *, cmid: int | None = None,
+                 section_id: int | None = None) -> None:
+        scanner = scanned.finish()
+        contextid = _int_attr_of(scanner.root_attributes, "contextid")
+        self.h5p_embeddings += [Embedding(cmid, section_id, contextid, reference)
+                                for reference in scanner.references]
+
+    def document(self, stream: bx.Readable, name: str, root: str) -> Element:
         return bx.document(stream, member=name, max_depth=self.limits.max_xml_depth,
                            max_bytes=self.limits.max_xml_document_bytes, root=root)
 
-    def records(self, stream: MemberStream, name: str,
+    def records(self, stream: bx.Readable, name: str,
                 *paths: bx.Path) -> Iterator[tuple[bx.Path, Element]]:
         return bx.records(stream, paths=paths, member=name,
                           max_depth=self.limits.max_xml_depth)
@@ -207,7 +228,8 @@ def _files(facts: BackupFacts, name: str, stream: MemberStream) -> None:
         area = (bx.text(entry, "component") or "", bx.text(entry, "filearea") or "")
         if area in _H5P_AREAS or filename.lower().endswith(".h5p"):
             facts.h5p_files.append(DeclaredFile(bx.integer(entry, "contextid"), area[0],
-                                                area[1], filename, size))
+                                                area[1], bx.text(entry, "filepath") or "/",
+                                                filename, size))
 
 
 def _archive_index(facts: BackupFacts, _: str, stream: MemberStream) -> None:
@@ -232,11 +254,15 @@ def _activity_member(facts: BackupFacts, name: str, stream: MemberStream,
     if leaf == "module":
         module = facts.document(stream, name, "module")
         facts.module_versions[cmid] = _int_attr(module, "version") or 0
-    elif leaf == modname and modname in _ACTIVITY_READERS:
-        _ACTIVITY_READERS[modname](facts, name, stream, cmid)
+    elif leaf == modname:
+        # every module's own document may carry rich text (intro, page content, label...)
+        scanned = facts.scanned(stream, name)
+        if modname in _ACTIVITY_READERS:
+            _ACTIVITY_READERS[modname](facts, name, scanned, cmid)
+        facts.embedded(scanned, cmid=cmid)
 
 
-def _quiz(facts: BackupFacts, name: str, stream: MemberStream, cmid: int) -> None:
+def _quiz(facts: BackupFacts, name: str, stream: bx.Readable, cmid: int) -> None:
     path = ("activity", "quiz", "question_instances", "question_instance")
     slots = facts.quiz_slots.setdefault(cmid, [])
     for _, instance in facts.records(stream, name, path):
@@ -246,7 +272,7 @@ def _quiz(facts: BackupFacts, name: str, stream: MemberStream, cmid: int) -> Non
             slots.append(question_id)
 
 
-def _lti(facts: BackupFacts, name: str, stream: MemberStream, cmid: int) -> None:
+def _lti(facts: BackupFacts, name: str, stream: bx.Readable, cmid: int) -> None:
     lti = facts.document(stream, name, "activity").find("lti")
     if lti is None:
         return
@@ -258,20 +284,24 @@ def _lti(facts: BackupFacts, name: str, stream: MemberStream, cmid: int) -> None
                                 bx.text(lti, "toolurl"), tool)
 
 
-def _hvp(facts: BackupFacts, name: str, stream: MemberStream, cmid: int) -> None:
+def _hvp(facts: BackupFacts, name: str, stream: bx.Readable, cmid: int) -> None:
     activity = facts.document(stream, name, "activity")
     facts.module_contexts[_int_attr(activity, "contextid") or 0] = cmid
     hvp = activity.find("hvp")
     facts.hvp_machine_names[cmid] = "" if hvp is None else bx.text(hvp, "machine_name") or ""
 
 
-def _h5pactivity(facts: BackupFacts, name: str, stream: MemberStream, cmid: int) -> None:
+def _h5pactivity(facts: BackupFacts, name: str, stream: bx.Readable, cmid: int) -> None:
     activity = facts.document(stream, name, "activity")
     facts.module_contexts[_int_attr(activity, "contextid") or 0] = cmid
 
 
 def _int_attr(element: Element, name: str) -> int | None:
-    value = element.get(name)
+    return _int_attr_of(element.attrib, name)
+
+
+def _int_attr_of(attributes: dict[str, str], name: str) -> int | None:
+    value = attributes.get(name)
     return int(value) if value and value.isdigit() else None
 
 

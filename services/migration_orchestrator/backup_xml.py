@@ -55,7 +55,7 @@ def records(
                 stack.append(element)
                 names.append(element.tag)
                 if len(stack) > max_depth:
-                    raise _too_deep(member, max_depth)
+                    raise too_deep(member, max_depth)
                 if not kept and tuple(names) in wanted:
                     kept = len(stack)
                 continue
@@ -115,7 +115,7 @@ def document(
     )
 
 
-def _too_deep(member: str, max_depth: int) -> NestingTooDeep:
+def too_deep(member: str, max_depth: int) -> NestingTooDeep:
     return NestingTooDeep(
         f"{member} nests elements more than {max_depth} levels deep.",
         message_fr=f"{member} imbrique des éléments sur plus de {max_depth} niveaux.",

@@ -103,6 +103,27 @@ def h5p(items: list[H5pItem]) -> list[Finding]:
     return found
 
 
+def h5p_missing(items: list[H5pItem], *, places: dict[str, str]) -> list[Finding]:
+    """An H5P package a text embeds, but which the backup does not carry: broken after restore."""
+    found = []
+    for item in items:
+        if item.kind != "html" or item.present:
+            continue
+        subject = f"cmid:{item.cmid}" if item.cmid is not None else f"section:{item.section_id}"
+        place = places.get(subject, subject)
+        found.append(_finding(
+            "h5p.embedded_package_missing", "warning",
+            f"The text ({item.field}) of \"{place}\" embeds the H5P content \"{item.title}\", "
+            "which is not in the backup (it comes from another course or was deleted): it will "
+            "show as a broken embed. Add the package to the text again after the restore.",
+            f"Le texte ({item.field}) de « {place} » intègre le contenu H5P « {item.title} », "
+            "absent de la sauvegarde (il vient d'un autre cours ou a été supprimé) : il "
+            "s'affichera comme une intégration cassée. Ajoutez de nouveau le paquet au texte "
+            "après la restauration.",
+            subject))
+    return found
+
+
 def meta_links(links: list[MetaLink]) -> list[Finding]:
     return [
         _finding(

@@ -11,7 +11,7 @@ from typing import IO
 from services.migration_orchestrator import findings as rules
 from services.migration_orchestrator.archive import ArchiveLimits, ArchiveReader
 from services.migration_orchestrator.backup_errors import NotAMoodleBackup
-from services.migration_orchestrator.backup_facts import BackupFacts
+from services.migration_orchestrator.backup_facts import BackupFacts, DeclaredFile
 from services.migration_orchestrator.preflight_report import (
     ActivityFacts,
     ArchiveFacts,
@@ -25,6 +25,7 @@ from services.migration_orchestrator.preflight_report import (
     SharedRandomQuestion,
     UserFacts,
 )
+from services.migration_orchestrator.rich_text import Embedding
 
 SITE_COURSE_ID = 1
 QUIZ_REFERENCES_VERSION = 2022020300  # quiz.xml written with question references (4.0+)
@@ -62,7 +63,8 @@ def _report(facts: BackupFacts, reader: ArchiveReader, *, target_release: str | 
     missing = len(facts.declared_hashes - facts.bodies)
     findings = [
         *rules.shared_random(shared, fixed=rules.target_has_random_fix(target_release)),
-        *rules.lti(lti), *rules.h5p(h5p), *rules.meta_links(meta),
+        *rules.lti(lti), *rules.h5p(h5p), *rules.h5p_missing(h5p, places=_places(facts)),
+        *rules.meta_links(meta),
         *rules.users(facts.users, included=users_included),
         *rules.archive(index_disagreements=facts.index_disagreements, missing_bodies=missing),
         *rules.backup_kind(facts.backup_type, facts.bank_format),
@@ -89,6 +91,15 @@ def _report(facts: BackupFacts, reader: ArchiveReader, *, target_release: str | 
                         bodies=len(facts.bodies), body_bytes=facts.body_bytes),
         findings=findings, blocking=any(f.severity == "blocking" for f in findings),
     )
+
+
+def _places(facts: BackupFacts) -> dict[str, str]:
+    """What a teacher calls each place rich text sits in, keyed like finding subjects."""
+    places = {f"cmid:{a.cmid}": a.title for a in facts.activities}
+    for section in facts.sections:
+        number = facts.section_numbers.get(section.id)
+        places[f"section:{section.id}"] = section.title or f"section {number}"
+    return places
 
 
 def _shared_random(facts: BackupFacts) -> list[SharedRandomQuestion]:
@@ -135,12 +146,41 @@ def _h5p(facts: BackupFacts, activities: list[ActivityFacts]) -> list[H5pItem]:
                 package_bytes=sizes.get(a.cmid, 0))
         for a in activities if a.modname in ("h5pactivity", "hvp")
     ]
+    html, referenced = _h5p_in_html(facts)
     items += [
         H5pItem(kind="contentbank" if f.component == "contentbank" else "embedded", cmid=None,
                 title=f.filename, package_bytes=f.size)
-        for f in facts.h5p_files if f.component not in ("mod_h5pactivity", "mod_hvp")
+        for f in facts.h5p_files
+        if f.component not in ("mod_h5pactivity", "mod_hvp") and id(f) not in referenced
     ]
-    return items
+    return items + html
+
+
+def _h5p_in_html(facts: BackupFacts) -> tuple[list[H5pItem], set[int]]:
+    """Packages referenced from rich text, and the files.xml entries they point to (by id, so
+    that the same package is not counted again as a loose `.h5p` file)."""
+    items, referenced = [], set()
+    for embedding in facts.h5p_embeddings:
+        file = next((f for f in facts.h5p_files if _points_to(embedding, f)), None)
+        if file is not None:
+            referenced.add(id(file))
+        ref = embedding.reference
+        items.append(H5pItem(
+            kind="html", cmid=embedding.cmid, section_id=embedding.section_id,
+            title=ref.filename, field=ref.field, reference=ref.reference,
+            present=file is not None, package_bytes=file.size if file else 0))
+    return items, referenced
+
+
+def _points_to(embedding: Embedding, file: DeclaredFile) -> bool:
+    ref = embedding.reference
+    if (file.filename, file.filepath) != (ref.filename, ref.filepath):
+        return False
+    if ref.contextid is not None:  # an absolute pluginfile.php link names its own area
+        return (file.contextid, file.component) == (ref.contextid, ref.component)
+    if embedding.section_id is not None:  # @@PLUGINFILE@@ of a section summary
+        return (file.component, file.filearea) == ("course", "section")
+    return file.contextid == embedding.contextid
 
 
 def _meta_links(facts: BackupFacts) -> list[MetaLink]:

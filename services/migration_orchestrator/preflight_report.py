@@ -70,11 +70,19 @@ class LtiActivity(BaseModel):
 
 
 class H5pItem(BaseModel):
-    kind: Literal["h5pactivity", "hvp", "contentbank", "embedded"]
+    """An H5P package. `html`: referenced from rich text of the activity `cmid` or the section
+    `section_id`, in its `field` (intro, content, summary...); `present` says whether the
+    backup carries the package. `embedded`: a `.h5p` file no text of the backup refers to."""
+
+    kind: Literal["h5pactivity", "hvp", "contentbank", "embedded", "html"]
     cmid: int | None
     title: str
     machine_name: str | None = None
     package_bytes: int
+    section_id: int | None = None
+    field: str | None = None
+    reference: str | None = None
+    present: bool | None = None
 
 
 class QuestionFacts(BaseModel):

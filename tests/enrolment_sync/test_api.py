@@ -63,7 +63,7 @@ async def test_method_with_unknown_code_is_refused_in_french_and_english(
     error = answer.json()["error"]
     assert error["code"] == "apogee_code_rejected"
     assert "code Apogée" in error["message_fr"]
-    assert (await client.get("/sync/v1/methods", headers=PLUGIN)).json()["count"] == 0
+    assert (await client.get("/sync/v1/methods", headers=ADMIN)).json()["count"] == 0
 
 
 async def test_course_sync_preview_then_apply_then_rate_limit(
@@ -212,7 +212,7 @@ async def test_registered_event_creates_the_method_once(
     await bus.publish(envelope)
     await bus.publish(envelope)  # a duplicate delivery
     for _ in range(200):  # bounded: the in-process consumer runs on this loop
-        methods = (await client.get("/sync/v1/methods", headers=PLUGIN)).json()
+        methods = (await client.get("/sync/v1/methods", headers=ADMIN)).json()
         if methods["count"]:
             break
         await asyncio.sleep(0)
@@ -275,3 +275,46 @@ async def test_a_wrong_method_names_every_allowed_one(
     assert answer.status_code == 405
     assert set(answer.headers["allow"].split(", ")) == {"GET", "POST"}
     assert answer.json()["error"]["message_fr"].startswith("Cette méthode")
+
+
+async def test_teachers_list_only_the_methods_of_their_courses(
+    world: World,
+    api: tuple[httpx.AsyncClient, SyncServices, MemoryBus],
+) -> None:
+    client, _, _ = api
+    prof1 = world.target.add_user("prof1", "Ada", "Prof", "prof1@example.edu")
+    prof2 = world.target.add_user("prof2", "Bob", "Prof", "prof2@example.edu")
+    courses = [world.add_course(f"METH{n}") for n in range(4)]
+    for n, course in enumerate(courses):
+        world.apogee.codes[f"MTH{n}"] = FakeCode(members=dict.fromkeys(STUDENTS, ("N", "P")))
+        created = await client.post(
+            "/sync/v1/methods", json={"course_id": course, "code": f"MTH{n}"}, headers=ADMIN
+        )
+        assert created.status_code == 201, created.text
+    # prof1 teaches courses 0 and 2 and is a student in course 3; prof2 teaches course 1.
+    roles = [(3, prof1.id, 0), (3, prof1.id, 2), (5, prof1.id, 3), (3, prof2.id, 1)]
+    await world.moodle.call(
+        "enrol_manual_enrol_users",
+        {"enrolments": [{"roleid": r, "userid": u, "courseid": courses[c]} for r, u, c in roles]},
+    )
+
+    async def listed(headers: dict[str, str], query: str = "") -> list[int]:
+        answer = await client.get(f"/sync/v1/methods{query}", headers=headers)
+        assert answer.status_code == 200, answer.text
+        body = answer.json()
+        assert body["count"] == len(body["data"])
+        return [row["course_id"] for row in body["data"]]
+
+    assert await listed(ADMIN) == courses
+    assert await listed({"Authorization": "Bearer demo-service"}) == courses
+    assert await listed(TEACHER) == [courses[0], courses[2]]
+    assert await listed({**PLUGIN, "X-Fusion-Acting-User": "prof2"}) == [courses[1]]
+    assert await listed({**PLUGIN, "X-Fusion-Acting-User": "nobody"}) == []
+    # Filtering on a course the teacher does not teach gives nothing, not someone else's.
+    assert await listed(TEACHER, f"?course_id={courses[1]}") == []
+    assert await listed(TEACHER, f"?course_id={courses[2]}") == [courses[2]]
+    assert await listed(TEACHER, "?limit=1&offset=1") == [courses[2]]
+    # A plugin that names nobody sees nothing at all.
+    anonymous = await client.get("/sync/v1/methods", headers=PLUGIN)
+    assert (anonymous.status_code, anonymous.json()["error"]["code"]) == (
+        403, "not_course_teacher")
