@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack, asynccontextmanager
 from datetime import datetime
@@ -38,6 +39,7 @@ from services.enrolment_sync.schedule import SyncRunner, schedule_loop
 from services.enrolment_sync.settings import Settings
 
 PREFIX = "/sync"
+log = logging.getLogger(__name__)
 
 
 def create_app(
@@ -62,6 +64,7 @@ def create_app(
             services.runner.start()
             stack.push_async_callback(services.runner.stop)
             await _resume_interrupted(services)
+            _start_lease_watch(stack, services)
             events: Bus = (
                 bus if bus is not None else await stack.enter_async_context(open_bus(settings))
             )
@@ -121,15 +124,41 @@ async def _resume_interrupted(services: SyncServices) -> None:
             .where(col(SyncRun.status) == "planning", is_free())
             .values(status="failed", error="interrupted while planning")
         )
+    await _resume_abandoned(services)
+
+
+async def _resume_abandoned(services: SyncServices) -> None:
+    async with services.db.session() as session:
         runs = await session.execute(
-            select(col(SyncRun.id)).where(
-                col(SyncRun.status) == "applying",
-                is_free(),
-            )
+            select(col(SyncRun.id)).where(col(SyncRun.status) == "applying", is_free())
         )
-        for run_id in runs.scalars():
-            if services.runner is not None and run_id is not None:
-                services.runner.submit(run_id)
+        abandoned = [run_id for run_id in runs.scalars() if run_id is not None]
+    for run_id in abandoned:
+        if services.runner is not None:
+            services.runner.submit(run_id)
+
+
+def _start_lease_watch(stack: AsyncExitStack, services: SyncServices) -> None:
+    """A process restarted right after a crash finds its predecessor's lease still running:
+    without looking again, the run would wait for the next restart. Half a lease apart, a run
+    resumes at most 1.5 leases after its executor died."""
+
+    async def watch() -> None:
+        while True:
+            await asyncio.sleep(services.settings.run_lease_seconds / 2)
+            try:
+                await _resume_abandoned(services)
+            except Exception:  # the database may be away for a while: look again later
+                log.exception("looking for abandoned sync runs failed")
+
+    task = asyncio.create_task(watch(), name="enrolment-sync-lease-watch")
+
+    async def stop() -> None:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+
+    stack.push_async_callback(stop)
 
 
 def _start_schedule(stack: AsyncExitStack, services: SyncServices) -> None:

@@ -48,6 +48,7 @@ async def apply_run(
     db: Database,
     moodle: MoodleClient,
     concurrency: int,
+    lease_seconds: float,
     should_stop: Callable[[], bool] = lambda: False,
     progress: Progress | None = None,
 ) -> int:
@@ -72,7 +73,7 @@ async def apply_run(
         async def work(batch: PendingBatch) -> None:
             nonlocal done
             outcome = await send_batch(batch.kind, batch.rows, moodle=moodle, groups=groups)
-            await record_batch(run_id, batch, outcome, db=db)
+            await record_batch(run_id, batch, outcome, db=db, lease_seconds=lease_seconds)
             done += 1
             if progress is not None:
                 progress(done, total)
@@ -199,7 +200,9 @@ async def _members(
     return outcome
 
 
-async def record_batch(run_id: int, batch: PendingBatch, outcome: Outcome, *, db: Database) -> None:
+async def record_batch(
+    run_id: int, batch: PendingBatch, outcome: Outcome, *, db: Database, lease_seconds: float
+) -> None:
     async with db.unit_of_work() as session:
         await _record_ledger(session, batch.kind, outcome.applied, run_id=run_id)
         await session.execute(
@@ -216,7 +219,7 @@ async def record_batch(run_id: int, batch: PendingBatch, outcome: Outcome, *, db
             .where(col(SyncRun.id) == run_id)
             .values(
                 batches_applied=col(SyncRun.batches_applied) + 1,
-                lease_until=lease_expiry(),
+                lease_until=lease_expiry(lease_seconds),
             )
         )
         await _record_failures(session, run_id, batch.kind, outcome.failed)

@@ -1,7 +1,8 @@
 """Which process is executing a run: a lease renewed at every batch.
 
 With several replicas, a run must be applied by one process at a time; a process that dies
-leaves a lease that expires, and the run can then be resumed by any replica.
+leaves a lease that expires, and the run can then be resumed by any replica, including the dead
+process's own successor (``watch_leases`` looks again every lease period).
 """
 
 from __future__ import annotations
@@ -18,7 +19,6 @@ from fusion.db import Database
 from fusion.errors import Conflict
 from services.enrolment_sync.models import SyncRun, utcnow
 
-LEASE_SECONDS = 300.0
 # Names this process in the runs it holds (readable by an operator, unique per start).
 PROCESS = f"{socket.gethostname()}:{os.getpid()}:{uuid4().hex[:8]}"
 
@@ -27,8 +27,8 @@ class RunBusy(Conflict):
     code = "run_in_progress"
 
 
-def lease_expiry() -> datetime:
-    return utcnow() + timedelta(seconds=LEASE_SECONDS)
+def lease_expiry(seconds: float) -> datetime:
+    return utcnow() + timedelta(seconds=seconds)
 
 
 def is_free() -> ColumnElement[bool]:
@@ -36,13 +36,13 @@ def is_free() -> ColumnElement[bool]:
     return or_(col(SyncRun.lease_until).is_(None), col(SyncRun.lease_until) < utcnow())
 
 
-async def claim(db: Database, run_id: int, *, owner: str = PROCESS) -> None:
+async def claim(db: Database, run_id: int, *, seconds: float, owner: str = PROCESS) -> None:
     async with db.unit_of_work() as session:
         claimed = await session.execute(
             update(SyncRun)
             .where(col(SyncRun.id) == run_id)
             .where(or_(is_free(), col(SyncRun.lease_owner) == owner))
-            .values(lease_owner=owner, lease_until=lease_expiry())
+            .values(lease_owner=owner, lease_until=lease_expiry(seconds))
         )
     if getattr(claimed, "rowcount", 0) != 1:
         raise RunBusy(

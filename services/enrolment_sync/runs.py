@@ -107,7 +107,7 @@ async def execute_run(
 ) -> SyncRun:
     """Plan the run if it is new, then apply what is pending; also the way to resume one."""
     started = time.perf_counter()
-    await claim(db, run_id)
+    await claim(db, run_id, seconds=settings.run_lease_seconds)
     async with db.session() as session:
         run = await get_run(session, run_id)
     try:
@@ -127,6 +127,7 @@ async def execute_run(
                 db=db,
                 moodle=moodle,
                 concurrency=settings.moodle_concurrency,
+                lease_seconds=settings.run_lease_seconds,
                 should_stop=should_stop,
                 progress=progress,
             )

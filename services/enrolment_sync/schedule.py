@@ -46,9 +46,15 @@ class SyncRunner:
         self._queue: asyncio.PriorityQueue[_Job] = asyncio.PriorityQueue()
         self._seq = itertools.count()
         self._worker: asyncio.Task[None] | None = None
+        self._active: set[int] = set()  # queued or executing here
         self.stopping = False
 
     def submit(self, run_id: int, *, urgent: bool = False) -> None:
+        """Queue a run, unless this process already has it queued or executing: the lease
+        watcher and a resume request may both name a run whose lease ran out."""
+        if run_id in self._active:
+            return
+        self._active.add(run_id)
         self._queue.put_nowait(_Job(URGENT if urgent else SCHEDULED, next(self._seq), run_id))
 
     def start(self) -> None:
@@ -74,6 +80,7 @@ class SyncRunner:
             except Exception:  # one broken run must not stop the ones behind it
                 log.exception("sync run %s crashed", job.run_id)
             finally:
+                self._active.discard(job.run_id)
                 self._queue.task_done()
 
 

@@ -50,3 +50,7 @@ class Settings(ServiceSettings):
     schedule_enabled: bool = True
     verify_weekday: int = Field(default=6, ge=0, le=6)  # Sunday's full run checks the ledger
     course_sync_min_interval_seconds: float = Field(default=60.0, ge=0)
+    # A run's executor renews its lease at every batch; when it dies, any replica (or the
+    # restarted process) resumes the run once the lease has run out, within one more lease.
+    # Keep it well above the time of one batch, or a slow batch lets a second replica in.
+    run_lease_seconds: float = Field(default=300.0, ge=1.0, le=86_400.0)

@@ -272,7 +272,7 @@ async def test_a_run_held_by_another_process_is_not_executed_twice(world: World)
     async with world.db.unit_of_work() as session:
         run = await create_run(session, kind="full", trigger="test")
     assert run.id is not None
-    await claim(world.db, run.id, owner="other-replica")
+    await claim(world.db, run.id, owner="other-replica", seconds=300)
     with pytest.raises(RunBusy):
         await world.execute(run.id)
     assert world.writes() == {}

@@ -1,0 +1,82 @@
+"""A run whose executor died: resumed by the running service once the dead lease runs out.
+
+Regression: a service restarted right after a crash found its predecessor's lease still running,
+skipped the run at startup and never looked again, so the run stayed "applying" until another
+restart (and ``:resume`` was accepted but then refused by the lease, silently).
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import httpx
+from sqlalchemy import update
+from sqlmodel import col
+
+from fusion.asgi import HostedApp
+from fusion.bus import MemoryBus
+from fusion.testing.rabbit import wait_until
+from services.enrolment_sync.app import create_app
+from services.enrolment_sync.models import SyncRun, utcnow
+from services.enrolment_sync.runs import create_run, get_run
+from services.enrolment_sync.schedule import SyncRunner
+from services.enrolment_sync.settings import Settings
+from sim.moodle.app import create_sim_app
+from sim.moodle.entities import UE_ACTIVE
+
+from .conftest import World
+from .test_runs import STUDENTS, enrolment, seeded
+
+LEASE_SECONDS = 1.0
+
+
+async def test_a_run_left_by_a_dead_process_resumes_once_its_lease_runs_out(
+    world: World,
+) -> None:
+    course, users = await seeded(world)
+    async with world.db.unit_of_work() as session:
+        run = await create_run(session, kind="full", trigger="test")
+    assert run.id is not None
+    planned = await world.execute(run.id, should_stop=lambda: True)  # planned, nothing applied
+    assert (planned.status, planned.batches_applied) == ("stopped", 0)
+    async with world.db.unit_of_work() as session:  # as a process killed mid-run leaves it
+        await session.execute(
+            update(SyncRun)
+            .where(col(SyncRun.id) == run.id)
+            .values(status="applying", lease_owner="dead-host:1234:0",
+                    lease_until=utcnow() + timedelta(seconds=LEASE_SECONDS))
+        )
+    settings = Settings(environment="test", database_url=world.settings.database_url,
+                        schedule_enabled=False, moodle_url="http://sim/target",
+                        apogee_url="http://apogee", run_lease_seconds=LEASE_SECONDS)
+    bus = MemoryBus()
+    app = create_app(settings, apogee_transport=world.apogee.transport(),
+                     moodle_transport=httpx.ASGITransport(app=create_sim_app(world.sim)),
+                     bus=bus)
+    async with bus, HostedApp(app).running():  # started while the dead lease still runs
+
+        async def finished() -> SyncRun | None:
+            async with world.db.session() as session:
+                current = await get_run(session, run.id or 0)
+            return current if current.status not in ("applying", "stopped") else None
+
+        resumed = await wait_until(finished, seconds=30)
+    assert resumed.status == "completed"
+    assert all(enrolment(world, course, users[s]) == UE_ACTIVE for s in STUDENTS)
+
+
+async def test_a_run_is_queued_once_however_often_it_is_named() -> None:
+    executed: list[int] = []
+
+    async def execute(run_id: int) -> None:
+        executed.append(run_id)
+
+    runner = SyncRunner(execute=execute)
+    runner.submit(7)
+    runner.submit(7, urgent=True)  # the lease watcher and a resume request, say
+    runner.start()
+    await runner.idle()
+    runner.submit(7)  # once done, it may be named again
+    await runner.idle()
+    await runner.stop()
+    assert executed == [7, 7]
