@@ -85,6 +85,11 @@ async def purge_sent(session: AsyncSession, *, outbox: Table, older_than: timede
     return int(getattr(result, "rowcount", 0) or 0)
 
 
+# A generator of our own: a relay in the background must not draw from the process-wide one,
+# which other code (and property-based tests) may seed or watch.
+_jitter = random.Random()
+
+
 @dataclass(frozen=True)
 class Backoff:
     base_seconds: float = 0.5
@@ -93,7 +98,7 @@ class Backoff:
     def delay(self, attempts: int) -> timedelta:
         seconds = min(self.max_seconds, self.base_seconds * 2 ** max(0, attempts - 1))
         # Jitter spreads the retries of many rows (and replicas) after an outage.
-        return timedelta(seconds=seconds * random.uniform(0.8, 1.0))
+        return timedelta(seconds=seconds * _jitter.uniform(0.8, 1.0))
 
 
 class OutboxRelay:
