@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import os
 import socket
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from uuid import uuid4
 
 from sqlalchemy import ColumnElement, or_, update
@@ -25,6 +25,21 @@ PROCESS = f"{socket.gethostname()}:{os.getpid()}:{uuid4().hex[:8]}"
 
 class RunBusy(Conflict):
     code = "run_in_progress"
+
+
+def check_not_held_elsewhere(run: SyncRun) -> None:
+    """A run another live process holds is not ours to resume: say so instead of queueing it."""
+    until = run.lease_until
+    if until is None or run.lease_owner in (None, PROCESS):
+        return
+    if until.tzinfo is None:
+        until = until.replace(tzinfo=UTC)
+    if until > utcnow():
+        raise RunBusy(
+            f"Run {run.id} is being applied by {run.lease_owner} until {until:%H:%M:%S} UTC.",
+            message_fr=f"La synchronisation n°{run.id} est en cours sur {run.lease_owner} "
+            f"jusqu'à {until:%H:%M:%S} UTC.",
+        )
 
 
 def lease_expiry(seconds: float) -> datetime:

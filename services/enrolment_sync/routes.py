@@ -20,6 +20,7 @@ from services.enrolment_sync.deps import (
     ServicesDep,
     SessionDep,
 )
+from services.enrolment_sync.leases import check_not_held_elsewhere
 from services.enrolment_sync.models import EnrolmentMethod, RunCourse, SyncRun
 from services.enrolment_sync.plan import load_graph
 from services.enrolment_sync.runs import check_resumable, create_run, get_run
@@ -222,7 +223,9 @@ async def list_runs(
              responses={**NOT_FOUND, **BUSY})
 async def resume(run_id: PathId, services: ServicesDep, _: Operator) -> RunPreview:
     async with services.db.session() as session:
-        check_resumable(await get_run(session, run_id))
+        run = await get_run(session, run_id)
+    check_resumable(run)
+    check_not_held_elsewhere(run)
     return await _launch(services, run_id, dry_run=False, urgent=True)
 
 

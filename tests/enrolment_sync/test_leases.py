@@ -10,6 +10,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 import httpx
+import pytest
 from sqlalchemy import update
 from sqlmodel import col
 
@@ -17,6 +18,7 @@ from fusion.asgi import HostedApp
 from fusion.bus import MemoryBus
 from fusion.testing.rabbit import wait_until
 from services.enrolment_sync.app import create_app
+from services.enrolment_sync.leases import RunBusy, check_not_held_elsewhere
 from services.enrolment_sync.models import SyncRun, utcnow
 from services.enrolment_sync.runs import create_run, get_run
 from services.enrolment_sync.schedule import SyncRunner
@@ -80,3 +82,16 @@ async def test_a_run_is_queued_once_however_often_it_is_named() -> None:
     await runner.idle()
     await runner.stop()
     assert executed == [7, 7]
+
+
+def test_resuming_a_run_another_live_process_holds_is_a_conflict() -> None:
+    held = SyncRun(id=7, kind="full", trigger="api", status="applying",
+                   lease_owner="other-host:99:abcd", lease_until=utcnow() + timedelta(minutes=5))
+    with pytest.raises(RunBusy) as caught:
+        check_not_held_elsewhere(held)
+    assert caught.value.status_code == 409
+    assert "other-host" in caught.value.message_fr
+    expired = SyncRun(id=8, kind="full", trigger="api", status="applying",
+                      lease_owner="other-host:99:abcd",
+                      lease_until=(utcnow() - timedelta(seconds=1)).replace(tzinfo=None))
+    check_not_held_elsewhere(expired)  # a dead process's lease ran out: resumable
