@@ -119,6 +119,8 @@ class DatabaseFragment(BaseSettings):
 class BusFragment(BaseSettings):
     bus_url: SecretStr = SecretStr("memory://")
     bus_exchange: str = "fusion.events"
+    # Queue names are per deployment: two Fusions (or test runs) sharing a vhost must not meet.
+    bus_queue_prefix: str = Field(default="", pattern=r"^[A-Za-z0-9._-]{0,64}$")
     bus_prefetch: int = Field(default=100, ge=1, le=1000)
     bus_delivery_limit: int = Field(default=5, ge=1, le=100)
 

@@ -25,9 +25,9 @@ from fusion.inbox import idempotent_consumer
 from fusion.outbox import OutboxRelay
 from fusion.resources import bus_ready, open_bus
 from services.enrolment_sync.consumers import (
-    METHODS_QUEUE,
-    RUNS_QUEUE,
+    methods_queue,
     on_method_registered,
+    runs_queue,
     sync_run_handler,
 )
 from services.enrolment_sync.leases import is_free
@@ -92,22 +92,23 @@ async def _subscribe(events: Bus, services: SyncServices) -> None:
         if services.runner is not None:
             services.runner.submit(run_id, urgent=urgent)
 
+    prefix = services.settings.bus_queue_prefix
     await events.subscribe(
-        METHODS_QUEUE,
+        methods_queue(prefix),
         idempotent_consumer(
             on_method_registered,
             EnrolmentMethodRegistered,
-            consumer=METHODS_QUEUE.name,
+            consumer=methods_queue().name,  # the inbox is the service's own: no prefix
             sessions=services.db.session,
             inbox=messaging.inbox,
         ),
     )
     await events.subscribe(
-        RUNS_QUEUE,
+        runs_queue(prefix),
         idempotent_consumer(
             sync_run_handler(submit),
             SyncRunCommand,
-            consumer=RUNS_QUEUE.name,
+            consumer=runs_queue().name,
             sessions=services.db.session,
             inbox=messaging.inbox,
         ),

@@ -16,7 +16,11 @@ from services.enrolment_sync.methods import add_method
 from services.enrolment_sync.models import SyncRun
 from services.enrolment_sync.runs import create_run
 
-METHODS_QUEUE = QueueSpec(name="enrolment_sync.methods", bindings=(EnrolmentMethodRegistered.type,))
+
+def methods_queue(prefix: str = "") -> QueueSpec:
+    return QueueSpec(
+        name=f"{prefix}enrolment_sync.methods", bindings=(EnrolmentMethodRegistered.type,)
+    )
 
 
 async def on_method_registered(
@@ -40,7 +44,8 @@ async def on_method_registered(
     )
 
 
-RUNS_QUEUE = QueueSpec(name="enrolment_sync.runs", bindings=(SyncRunCommand.type,))
+def runs_queue(prefix: str = "") -> QueueSpec:
+    return QueueSpec(name=f"{prefix}enrolment_sync.runs", bindings=(SyncRunCommand.type,))
 
 
 def sync_run_handler(

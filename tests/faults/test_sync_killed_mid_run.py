@@ -33,7 +33,7 @@ from fusion.testing.paths import REPO
 from fusion.testing.plugin import NewDatabase
 from fusion.testing.processes import free_port, running_server
 from fusion.testing.rabbit import RABBIT_URL, wait_until
-from services.enrolment_sync.consumers import METHODS_QUEUE, RUNS_QUEUE
+from services.enrolment_sync.consumers import methods_queue, runs_queue
 from sim.apogee.generator import generate
 
 log = logging.getLogger(__name__)
@@ -88,7 +88,6 @@ async def test_killed_sync_resumes_and_loses_nothing(
     await generate(apogee_db, scale="demo")
     codes = (await codes_by_size(apogee_db, with_vets=False))[::CODE_STEP][:METHODS]
     exchange = f"fusion_test.{uuid.uuid4().hex[:10]}.events"
-    await _delete_bus_objects()
     sync = SyncProcess(
         args=["launcher.cli", "serve", "enrolment_sync"],
         env=await _sync_env(new_pg_database, exchange=exchange),
@@ -256,6 +255,7 @@ async def _sync_env(new_pg_database: NewDatabase, *, exchange: str) -> dict[str,
         "FUSION_LOG_LEVEL": "WARNING",
         "FUSION_BUS_URL": RABBIT_URL,
         "FUSION_SYNC_BUS_EXCHANGE": exchange,
+        "FUSION_SYNC_BUS_QUEUE_PREFIX": f"{exchange}.",
         "FUSION_SYNC_DATABASE_URL": await new_pg_database("sync"),
         "FUSION_SYNC_DATABASE_CREATE_TABLES": "true",
         "FUSION_SYNC_SCHEDULE_ENABLED": "false",
@@ -299,14 +299,13 @@ def _simulator(apogee_db: str, logs: Path) -> Iterator[tuple[str, list[int]]]:
         yield base, courses
 
 
-async def _delete_bus_objects(exchange: str | None = None) -> None:
-    """The service's queues have fixed names but dead-letter into ``<exchange>.dlx``: a queue
-    left by a run on another exchange would refuse this one's declaration, so they go too."""
+async def _delete_bus_objects(exchange: str) -> None:
+    """This run's own exchange and queues (named after it), so the broker keeps nothing."""
     connection = await aio_pika.connect(RABBIT_URL)
     async with connection:
         channel = await connection.channel()
-        for queue in (METHODS_QUEUE.name, RUNS_QUEUE.name):
+        for queue in (methods_queue(f"{exchange}.").name, runs_queue(f"{exchange}.").name):
             for name in (queue, f"{queue}.dlq"):
                 await channel.queue_delete(name)
-        for name in (exchange, f"{exchange}.dlx") if exchange else ():
+        for name in (exchange, f"{exchange}.dlx"):
             await channel.exchange_delete(name)
