@@ -39,17 +39,12 @@ def _run(args: argparse.Namespace) -> int:
 
 def _serve(args: argparse.Namespace) -> int:
     import uvicorn
-    from pydantic import ValidationError
 
     from fusion.observability import configure_logging
     from launcher.registry import SERVICES
 
     entry = SERVICES[args.service]
-    try:
-        settings = entry.settings_class()()
-    except ValidationError as error:
-        print(f"fusion serve {entry.name}: invalid settings\n{error}", file=sys.stderr)
-        return 2
+    settings = entry.settings_class()()
     configure_logging(level=settings.log_level, json_logs=settings.log_json)
     uvicorn.run(entry.create_app(settings), host=args.host, port=args.port, workers=1,
                 log_level=settings.log_level.lower(), access_log=False)
@@ -118,7 +113,16 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    argv = list(sys.argv[1:] if argv is None else argv)
+    from pydantic import ValidationError
+
+    try:
+        return _dispatch(list(sys.argv[1:] if argv is None else argv))
+    except ValidationError as error:  # settings from the environment: say which, no traceback
+        print(f"fusion: invalid settings\n{error}", file=sys.stderr)
+        return 2
+
+
+def _dispatch(argv: list[str]) -> int:
     if argv and argv[0] in DELEGATED:
         module = importlib.import_module(DELEGATED[argv[0]][0])
         delegate: Callable[[list[str]], int] = module.main

@@ -34,3 +34,22 @@ async def test_demo_scale_loads_and_answers(database_url: str) -> None:
     assert len(members) == described["member_count"] > 0
     assert isinstance(bulk, httpx.Response)
     assert bulk.text.count("\n") == 1
+
+
+@pytest.mark.parametrize(
+    ("url", "says"),
+    [
+        ("bogus://x", "use one of"),
+        ("not a url", "not a database URL"),
+        ("postgresql+asyncpg://postgres@127.0.0.1:1/none", "cannot load the database"),
+    ],
+)
+def test_generate_command_refuses_a_bad_database_clearly(
+    url: str, says: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from sim.apogee.cli import main
+
+    assert main(["generate", "--scale", "demo", "--database", url]) == 2
+    err = capsys.readouterr().err
+    assert says in err
+    assert "Traceback" not in err

@@ -59,3 +59,16 @@ def test_demo_tokens_are_refused_when_serving_one_service(tmp_path: Path) -> Non
     with pytest.raises(RuntimeError, match="exited"), server:
         pass
     assert "demo tokens" in (tmp_path / "server.log").read_text()
+
+
+def test_a_command_with_invalid_settings_says_so_without_a_traceback(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from launcher.cli import main
+
+    monkeypatch.setenv("FUSION_ENVIRONMENT", "production")
+    assert main(["sync", "run", "--dry-run"]) == 2
+    err = capsys.readouterr().err
+    assert "invalid settings" in err
+    assert "apogee_token" in err
+    assert "Traceback" not in err
