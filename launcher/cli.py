@@ -52,6 +52,8 @@ def _serve(args: argparse.Namespace) -> int:
 
 
 def _migrate(args: argparse.Namespace) -> int:
+    from sqlalchemy.exc import SQLAlchemyError
+
     from fusion.migrations import upgrade
     from launcher.registry import SERVICES
 
@@ -61,7 +63,11 @@ def _migrate(args: argparse.Namespace) -> int:
         print(f"{entry.name} owns no tables: nothing to migrate")
         return 0
     url = args.database_url or entry.settings_class()().database_url  # type: ignore[attr-defined]
-    upgrade(location, url)
+    try:
+        upgrade(location, url)
+    except (OSError, SQLAlchemyError) as error:  # unreachable server, refused login ...
+        print(f"fusion migrate {entry.name}: cannot reach the database: {error}", file=sys.stderr)
+        return 2
     print(f"{entry.name}: migrated to head")
     return 0
 

@@ -72,3 +72,31 @@ def test_a_command_with_invalid_settings_says_so_without_a_traceback(
     assert "invalid settings" in err
     assert "apogee_token" in err
     assert "Traceback" not in err
+
+
+def test_migrate_against_an_unreachable_database_says_so(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    from launcher.cli import main
+
+    url = "postgresql+asyncpg://postgres@127.0.0.1:1/none"
+    assert main(["migrate", "enrolment_sync", "--database-url", url]) == 2
+    assert "cannot reach the database" in capsys.readouterr().err
+
+
+async def test_migrate_creates_the_service_tables(new_pg_database: NewDatabase) -> None:
+    import asyncio
+
+    import asyncpg
+
+    from launcher.cli import main
+
+    url = await new_pg_database()
+    assert await asyncio.to_thread(main, ["migrate", "enrolment_sync", "--database-url", url]) == 0
+    connection = await asyncpg.connect(url.replace("postgresql+asyncpg://", "postgresql://"))
+    try:
+        tables = {row["tablename"] for row in await connection.fetch(
+            "SELECT tablename FROM pg_tables WHERE schemaname = 'public'")}
+    finally:
+        await connection.close()
+    assert {"sync_enrolment_method", "sync_run", "alembic_version"} <= tables
