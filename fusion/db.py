@@ -15,8 +15,6 @@ from sqlalchemy.ext.asyncio import (
     async_sessionmaker,
     create_async_engine,
 )
-from sqlalchemy.orm import registry
-from sqlmodel import SQLModel
 
 NAMING_CONVENTION = {
     "ix": "ix_%(table_name)s_%(column_0_N_name)s",
@@ -29,15 +27,6 @@ NAMING_CONVENTION = {
 
 def new_metadata() -> MetaData:
     return MetaData(naming_convention=NAMING_CONVENTION)
-
-
-def model_base(metadata: MetaData) -> type[SQLModel]:
-    """A SQLModel base whose tables live in ``metadata``, so each service owns its own tables."""
-
-    class ServiceModel(SQLModel, registry=registry(metadata=metadata)):
-        pass
-
-    return ServiceModel
 
 
 def is_sqlite(url: str) -> bool:

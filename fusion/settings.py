@@ -7,7 +7,7 @@ Environment convention: ``FUSION_<SETTING>`` is shared by every service and
 
 from __future__ import annotations
 
-from typing import Any, ClassVar, Literal
+from typing import ClassVar, Literal
 
 from pydantic import BaseModel, Field, SecretStr, model_validator
 from pydantic_settings import (
@@ -134,12 +134,6 @@ class HttpClientFragment(BaseSettings):
 class MoodleFragment(BaseSettings):
     platforms: list[MoodlePlatform] = Field(default_factory=list)
 
-    def platform(self, name: str) -> MoodlePlatform:
-        for platform in self.platforms:
-            if platform.name == name:
-                return platform
-        raise KeyError(name)
-
 
 class ServiceSettings(FusionSettings, DatabaseFragment, BusFragment, HttpClientFragment):
     """The usual composition: a service with its own database, the bus and HTTP clients."""
@@ -148,8 +142,3 @@ class ServiceSettings(FusionSettings, DatabaseFragment, BusFragment, HttpClientF
 def env_prefix(service: str) -> SettingsConfigDict:
     """The ``model_config`` of a service's settings: its own prefix, unknown keys ignored."""
     return SettingsConfigDict(env_prefix=f"FUSION_{service.upper()}_", extra="ignore")
-
-
-def describe(settings: BaseSettings) -> dict[str, Any]:
-    """Settings safe to log: secrets stay masked by ``SecretStr``."""
-    return settings.model_dump(mode="json", exclude={"tokens"})

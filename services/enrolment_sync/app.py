@@ -22,8 +22,7 @@ from fusion.bus import Bus
 from fusion.contracts import EnrolmentMethodRegistered
 from fusion.contracts import SyncRun as SyncRunCommand
 from fusion.inbox import idempotent_consumer
-from fusion.outbox import OutboxRelay
-from fusion.resources import bus_ready, open_bus
+from fusion.resources import bus_ready, open_bus, running_relay
 from services.enrolment_sync.consumers import (
     methods_queue,
     on_method_registered,
@@ -69,9 +68,9 @@ def create_app(
                 bus if bus is not None else await stack.enter_async_context(open_bus(settings))
             )
             await _subscribe(events, services)
-            relay = OutboxRelay(sessions=db.session, bus=events, outbox=messaging.outbox)
-            relay.start()
-            stack.push_async_callback(relay.stop)
+            await stack.enter_async_context(
+                running_relay(database=db, bus=events, outbox=messaging.outbox)
+            )
             if settings.schedule_enabled:
                 _start_schedule(stack, services)
             readiness = {"database": db.ping, "broker": partial(bus_ready, events)}

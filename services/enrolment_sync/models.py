@@ -16,7 +16,7 @@ from fusion.db import new_metadata
 metadata = new_metadata()
 
 
-# Declared here rather than with ``fusion.db.model_base`` so that mypy sees a real class.
+# A base of its own, so the service's tables live in its own MetaData.
 class SyncModel(SQLModel, registry=registry(metadata=metadata)):
     pass
 

@@ -94,3 +94,20 @@ async def test_tokens_never_reach_the_logs(caplog: pytest.LogCaptureFixture) -> 
         await client.get("/demo/v1/admin-only", headers=headers)
         await client.get("/demo/v1/plugin", headers=headers)
     assert PLUGIN_TOKEN not in caplog.text
+
+
+def test_sso_user_header_is_believed_only_from_a_trusted_proxy() -> None:
+    from starlette.requests import Request
+
+    from fusion.auth import AuthConfig, sso_user
+
+    config = AuthConfig.from_settings(_settings(trusted_proxies=["10.0.0.0/8"]))
+
+    def request_from(host: str) -> Request:
+        scope = {"type": "http", "headers": [(b"x-remote-user", b"jdupont")],
+                 "client": (host, 5000), "state": {"auth": config}}
+        return Request(scope)
+
+    assert sso_user(request_from("10.1.2.3")) == "jdupont"
+    assert sso_user(request_from("192.0.2.7")) is None
+    assert sso_user(request_from("not-an-address")) is None

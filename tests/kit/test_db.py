@@ -1,14 +1,18 @@
 from sqlalchemy import select
-from sqlmodel import Field
+from sqlalchemy.orm import registry
+from sqlmodel import Field, SQLModel
 
-from fusion.db import Database, model_base, new_metadata
+from fusion.db import Database, new_metadata
 from fusion.testing.plugin import rollback_session
 
 metadata = new_metadata()
-Base = model_base(metadata)
 
 
-class Note(Base, table=True):  # type: ignore[call-arg,misc]
+class Base(SQLModel, registry=registry(metadata=metadata)):
+    pass
+
+
+class Note(Base, table=True):
     id: int | None = Field(default=None, primary_key=True)
     text: str = Field(max_length=200, unique=True)
 
