@@ -25,7 +25,7 @@ from typing import Any
 
 from fusion.db import Database
 from services.apogee_api.catalogue import Catalogue, CodeEntry
-from services.apogee_api.etags import roster_etag
+from services.apogee_api.etags import matches, roster_etag
 from services.apogee_api.queries import Filters, Member, fetch_memberships, fetch_people
 
 FLUSH_CHARS = 1 << 20  # hand the socket about 1 MB at a time rather than a whole chunk
@@ -91,7 +91,7 @@ async def _read_chunk(database: Database, read: BulkRead, codes: Sequence[str]) 
     etags = {code: _etag(code, memberships, groups, with_groups=read.with_groups)
              for code in {entry.code for entry in known.values()}}
     changed = {entry.code for code, entry in known.items()
-               if not _matches(read.if_none_match.get(code), etags[entry.code])}
+               if not matches(read.if_none_match.get(code), etags[entry.code])}
     return _Chunk(codes, known, groups, memberships, etags, changed)
 
 
@@ -114,10 +114,6 @@ def _etag(code: str, memberships: dict[str, list[str]], groups: dict[str, list[C
         return roster_etag(memberships[code])
     return roster_etag(memberships[code],
                        [(group.code, memberships[group.code]) for group in groups.get(code, ())])
-
-
-def _matches(if_none_match: str | None, etag: str) -> bool:
-    return if_none_match is not None and if_none_match.strip('"') == etag
 
 
 def _encode(read: BulkRead, chunk: _Chunk) -> list[bytes]:
@@ -143,7 +139,7 @@ def _line(read: BulkRead, chunk: _Chunk, code: str) -> str:
     etag = chunk.etags[entry.code]
     # Only a closed or suspended ELP is "closed"; "not offered this year" still answers "ok".
     status = "closed" if entry.closed is not None else "ok"
-    if _matches(read.if_none_match.get(code), etag):
+    if matches(read.if_none_match.get(code), etag):
         status = "not_modified"
     head = _dumps({"code": code, "status": status, "kind": entry.kind, "etag": etag})
     if status == "not_modified":

@@ -149,9 +149,9 @@ class ArchiveReader:
         limits, stats = self.limits, self.stats
         stats.uncompressed_bytes += new_bytes
         if member_bytes > limits.max_member_bytes:
-            raise _too_large(f"member {name}", f"l'élément {name}", limits.max_member_bytes)
+            raise too_large(f"member {name}", f"l'élément {name}", limits.max_member_bytes)
         if stats.uncompressed_bytes > limits.max_total_bytes:
-            raise _too_large("archive content", "le contenu de l'archive", limits.max_total_bytes)
+            raise too_large("archive content", "le contenu de l'archive", limits.max_total_bytes)
         if stats.uncompressed_bytes > limits.ratio_check_after_bytes:
             _check_ratio(stats.uncompressed_bytes, self._compressed_so_far(), limits)
 
@@ -176,7 +176,7 @@ class ArchiveReader:
         self._check_count()
         clean = _safe_name(name, max_depth=self.limits.max_path_depth)
         if declared_size > self.limits.max_member_bytes:
-            raise _too_large(f"member {clean}", f"l'élément {clean}", self.limits.max_member_bytes)
+            raise too_large(f"member {clean}", f"l'élément {clean}", self.limits.max_member_bytes)
         if clean in self.stats.names:
             raise _unsafe(clean, "appears twice", "apparaît deux fois")
         self.stats.names.add(clean)
@@ -253,7 +253,7 @@ def _unsafe(name: str, reason: str, reason_fr: str) -> UnsafeMember:
     )
 
 
-def _too_large(what: str, what_fr: str, limit: int) -> BackupTooLarge:
+def too_large(what: str, what_fr: str, limit: int) -> BackupTooLarge:
     return BackupTooLarge(
         f"The {what} exceeds the limit of {limit} bytes.",
         message_fr=f"La taille de {what_fr} dépasse la limite de {limit} octets.",

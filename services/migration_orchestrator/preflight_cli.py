@@ -10,7 +10,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TextIO
 
-from services.migration_orchestrator.archive import ArchiveLimits
+from services.migration_orchestrator.archive import ArchiveLimits, too_large
 from services.migration_orchestrator.backup_errors import BackupRejected, BackupTooLarge
 from services.migration_orchestrator.preflight import analyse_backup
 from services.migration_orchestrator.preflight_report import BackupReport
@@ -62,17 +62,12 @@ def main(argv: Sequence[str] | None = None, *, out: TextIO | None = None,
     limits = limits or ArchiveLimits()
     try:
         if args.file.stat().st_size > limits.max_archive_bytes:
-            raise BackupTooLarge(f"{args.file} exceeds {limits.max_archive_bytes} bytes.",
-                                 message_fr=f"{args.file} dépasse {limits.max_archive_bytes} "
-                                 "octets.")
+            raise too_large("backup file", "le fichier de sauvegarde", limits.max_archive_bytes)
         with args.file.open("rb") as source:
             report = analyse_backup(source, limits=limits, target_release=args.target_release)
-    except BackupRejected as error:
+    except (BackupRejected, BackupTooLarge) as error:
         print(f"Refusé / Refused [{error.code}] : {error.message_fr}\n{error.message}",
               file=stream)
-        return 2
-    except BackupTooLarge as error:
-        print(f"Refusé / Refused [{error.code}] : {error.message_fr}", file=stream)
         return 2
     except OSError as error:
         print(f"Lecture impossible / Cannot read {args.file}: {error.strerror}", file=stream)

@@ -11,7 +11,7 @@ from fastapi import APIRouter, Depends, Query, Request
 
 from fusion.auth import require_role
 from fusion.errors import error_doc
-from services.migration_orchestrator.archive import ArchiveLimits
+from services.migration_orchestrator.archive import ArchiveLimits, too_large
 from services.migration_orchestrator.backup_errors import BackupTooLarge
 from services.migration_orchestrator.preflight import analyse_backup
 from services.migration_orchestrator.preflight_report import BackupReport
@@ -26,11 +26,7 @@ TargetRelease = Annotated[
 
 
 def _upload_too_large(limit: int) -> BackupTooLarge:
-    return BackupTooLarge(
-        f"The backup file exceeds the upload limit of {limit} bytes.",
-        message_fr=f"Le fichier de sauvegarde dépasse la limite d'envoi de {limit} octets.",
-        details={"limit_bytes": limit},
-    )
+    return too_large("backup file", "le fichier de sauvegarde", limit)
 
 
 async def spool_body(request: Request, target: IO[bytes], *, limit: int) -> int:

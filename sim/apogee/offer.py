@@ -46,10 +46,6 @@ class Vet:
     recruits: tuple[int, int]
     previous: Vet | None = None  # the same mention one level below
 
-    @property
-    def code(self) -> str:
-        return f"{self.cod_etp}-{self.cod_vrs_vet}"
-
     def offered(self, year: int) -> bool:
         return self.recruits[0] <= year <= self.recruits[1]
 
@@ -58,9 +54,6 @@ class Vet:
 class Offer:
     year: int
     vets: list[Vet] = field(default_factory=list)
-    elp_groups: dict[str, list[int]] = field(default_factory=dict)  # elp -> cod_gpe (valid)
-    old_groups: dict[str, int] = field(default_factory=dict)  # elp -> group closed last year
-    series: dict[str, list[int]] = field(default_factory=dict)  # vet code -> cod_gpe
 
 
 class _Codes:
@@ -69,8 +62,6 @@ class _Codes:
     def __init__(self) -> None:
         self.elp = 0
         self.lse = 0
-        self.gpe = 0
-        self.gpo = 0
 
     def next_elp(self, cmp_letter: str, nature: str) -> str:
         self.elp += 1

@@ -55,11 +55,7 @@ OTHER_MOODLE_FUNCTIONS = frozenset(
     {
         "core_user_delete_users",
         "core_course_delete_courses",
-        "core_course_get_courses",
-        "core_course_get_categories",
-        "core_group_get_group_members",
         "core_group_delete_groups",
-        "enrol_meta_delete_instances",
         "core_enrol_unenrol_user_enrolment",
         "core_cohort_create_cohorts",
         "core_role_assign_roles",
