@@ -12,23 +12,21 @@ import sys
 from collections.abc import Sequence
 from typing import TextIO
 
-from pydantic import SecretStr, ValidationError
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import ValidationError
+from pydantic_settings import SettingsConfigDict
 
 from fusion.bus import create_bus
 from fusion.bus.base import Bus, BusError, DeadLetter
 from fusion.bus.memory import MemoryBus
+from fusion.settings import BusFragment
 
 MAX_LIMIT = 10_000
 
 
-class BusAdminSettings(BaseSettings):
+class BusAdminSettings(BusFragment):
     """The shared bus settings, read from ``FUSION_BUS_URL`` and ``FUSION_BUS_EXCHANGE``."""
 
     model_config = SettingsConfigDict(env_prefix="FUSION_", extra="ignore")
-
-    bus_url: SecretStr = SecretStr("memory://")
-    bus_exchange: str = "fusion.events"
 
 
 def describe(letter: DeadLetter) -> str:

@@ -91,9 +91,8 @@ async def _subscribe(events: Bus, services: SyncServices) -> None:
         if services.runner is not None:
             services.runner.submit(run_id, urgent=urgent)
 
-    prefix = services.settings.bus_queue_prefix
     await events.subscribe(
-        methods_queue(prefix),
+        methods_queue(services.settings),
         idempotent_consumer(
             on_method_registered,
             EnrolmentMethodRegistered,
@@ -103,7 +102,7 @@ async def _subscribe(events: Bus, services: SyncServices) -> None:
         ),
     )
     await events.subscribe(
-        runs_queue(prefix),
+        runs_queue(services.settings),
         idempotent_consumer(
             sync_run_handler(submit),
             SyncRunCommand,

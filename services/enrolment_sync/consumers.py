@@ -12,15 +12,15 @@ from fusion.bus import QueueSpec
 from fusion.contracts import EnrolmentMethodRegistered, Envelope
 from fusion.contracts import SyncRun as SyncRunCommand
 from fusion.inbox import PayloadHandler
+from fusion.settings import BusFragment
 from services.enrolment_sync.methods import add_method
 from services.enrolment_sync.models import SyncRun
 from services.enrolment_sync.runs import create_run
 
 
-def methods_queue(prefix: str = "") -> QueueSpec:
-    return QueueSpec(
-        name=f"{prefix}enrolment_sync.methods", bindings=(EnrolmentMethodRegistered.type,)
-    )
+def methods_queue(settings: BusFragment | None = None) -> QueueSpec:
+    """Without settings: the queue's own name, which the inbox uses to know its consumer."""
+    return _queue("enrolment_sync.methods", (EnrolmentMethodRegistered.type,), settings)
 
 
 async def on_method_registered(
@@ -44,8 +44,19 @@ async def on_method_registered(
     )
 
 
-def runs_queue(prefix: str = "") -> QueueSpec:
-    return QueueSpec(name=f"{prefix}enrolment_sync.runs", bindings=(SyncRunCommand.type,))
+def runs_queue(settings: BusFragment | None = None) -> QueueSpec:
+    return _queue("enrolment_sync.runs", (SyncRunCommand.type,), settings)
+
+
+def _queue(name: str, bindings: tuple[str, ...], settings: BusFragment | None) -> QueueSpec:
+    if settings is None:
+        return QueueSpec(name=name, bindings=bindings)
+    return QueueSpec(
+        name=f"{settings.bus_queue_prefix}{name}",
+        bindings=bindings,
+        delivery_limit=settings.bus_delivery_limit,
+        prefetch=settings.bus_prefetch,
+    )
 
 
 def sync_run_handler(

@@ -304,7 +304,7 @@ async def _delete_bus_objects(exchange: str) -> None:
     connection = await aio_pika.connect(RABBIT_URL)
     async with connection:
         channel = await connection.channel()
-        for queue in (methods_queue(f"{exchange}.").name, runs_queue(f"{exchange}.").name):
+        for queue in (f"{exchange}.{methods_queue().name}", f"{exchange}.{runs_queue().name}"):
             for name in (queue, f"{queue}.dlq"):
                 await channel.queue_delete(name)
         for name in (exchange, f"{exchange}.dlx"):
