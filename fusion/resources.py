@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from datetime import timedelta
 from functools import partial
 from typing import Any
 from urllib.parse import urlsplit
@@ -11,9 +15,13 @@ from urllib.parse import urlsplit
 from sqlalchemy import MetaData, Table
 
 from fusion.bus import Bus, BusUnavailable, MemoryBus, create_bus
+from fusion.bus.tables import MessagingTables
 from fusion.db import Database
-from fusion.outbox import OutboxRelay
+from fusion.inbox import purge_processed
+from fusion.outbox import OutboxRelay, purge_sent
 from fusion.settings import BusFragment, DatabaseFragment, ServiceSettings
+
+logger = logging.getLogger(__name__)
 
 
 @asynccontextmanager
@@ -102,3 +110,39 @@ async def standard_resources(
     async with open_database(settings, metadata=metadata) as database, open_bus(settings) as bus:
         readiness = {"database": database.ping, "broker": partial(bus_ready, bus)}
         yield {"db": database, "bus": bus, "readiness": readiness}
+
+
+async def purge_messaging(database: Database, tables: MessagingTables, *, keep: timedelta) -> int:
+    """Forget sent outbox rows and processed inbox ids older than ``keep``; how many went."""
+    async with database.unit_of_work() as session:
+        sent = await purge_sent(session, outbox=tables.outbox, older_than=keep)
+        seen = await purge_processed(session, inbox=tables.inbox, older_than=keep)
+    return sent + seen
+
+
+@asynccontextmanager
+async def running_housekeeping(
+    database: Database,
+    tables: MessagingTables,
+    *,
+    keep: timedelta = timedelta(days=30),
+    every_seconds: float = 3600.0,
+) -> AsyncIterator[None]:
+    """Outbox and inbox stay bounded. ``keep`` must outlast any redelivery (outbox retries, DLQ
+    replays), or the inbox forgets an id before its late duplicate arrives."""
+
+    async def loop() -> None:
+        while True:
+            try:
+                await purge_messaging(database, tables, keep=keep)
+            except Exception:  # a failed purge is retried next time; the service goes on
+                logger.exception("purging the outbox and inbox failed")
+            await asyncio.sleep(every_seconds)
+
+    task = asyncio.create_task(loop(), name="messaging-housekeeping")
+    try:
+        yield
+    finally:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task

@@ -22,7 +22,7 @@ from fusion.bus import Bus
 from fusion.contracts import EnrolmentMethodRegistered
 from fusion.contracts import SyncRun as SyncRunCommand
 from fusion.inbox import idempotent_consumer
-from fusion.resources import bus_ready, open_bus, running_relay
+from fusion.resources import bus_ready, open_bus, running_housekeeping, running_relay
 from services.enrolment_sync.consumers import (
     methods_queue,
     on_method_registered,
@@ -71,6 +71,7 @@ def create_app(
             await stack.enter_async_context(
                 running_relay(database=db, bus=events, outbox=messaging.outbox)
             )
+            await stack.enter_async_context(running_housekeeping(db, messaging))
             if settings.schedule_enabled:
                 _start_schedule(stack, services)
             readiness = {"database": db.ping, "broker": partial(bus_ready, events)}
