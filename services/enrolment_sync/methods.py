@@ -3,7 +3,7 @@ orchestrator's events; every change marks the courses it touches for the next ru
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -85,11 +85,19 @@ async def get_method(session: AsyncSession, method_id: int) -> EnrolmentMethod:
 
 
 async def list_methods(
-    session: AsyncSession, *, course_id: int | None, limit: int, offset: int
+    session: AsyncSession,
+    *,
+    course_id: int | None,
+    limit: int,
+    offset: int,
+    only: Collection[int] | None = None,
 ) -> Sequence[EnrolmentMethod]:
+    """``only``: restrict to these courses (a teacher's); None: no restriction."""
     query = select(EnrolmentMethod).order_by(col(EnrolmentMethod.id))
     if course_id is not None:
         query = query.where(col(EnrolmentMethod.course_id) == course_id)
+    if only is not None:
+        query = query.where(col(EnrolmentMethod.course_id).in_(sorted(only)))
     return (await session.execute(query.limit(limit).offset(offset))).scalars().all()
 
 

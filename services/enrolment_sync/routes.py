@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from functools import partial
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Response, status
@@ -79,16 +80,13 @@ async def list_methods(
     offset: Offset = 0,
 ) -> MethodsPublic:
     """Operators see every method; a plugin acting for a teacher, those of their courses."""
-    candidates = {course_id} if course_id is not None else await _method_course_ids(session)
+    async def candidates() -> set[int]:
+        return {course_id} if course_id is not None else await _method_course_ids(session)
+
     only = await visible_courses(principal, candidates, teachers=services.teachers)
-    if only is None:
-        rows = await service.list_methods(session, course_id=course_id, limit=limit, offset=offset)
-    else:
-        query = select(EnrolmentMethod).where(col(EnrolmentMethod.course_id).in_(sorted(only)))
-        result = await session.execute(
-            query.order_by(col(EnrolmentMethod.id)).limit(limit).offset(offset)
-        )
-        rows = result.scalars().all()
+    rows = await service.list_methods(
+        session, course_id=course_id, only=only, limit=limit, offset=offset
+    )
     return MethodsPublic(data=[MethodPublic.model_validate(m) for m in rows], count=len(rows))
 
 
@@ -198,7 +196,8 @@ async def _launch(
             only = None
             if principal is not None:
                 only = await visible_courses(
-                    principal, await _run_course_ids(session, run_id), teachers=services.teachers
+                    principal, partial(_run_course_ids, session, run_id),
+                    teachers=services.teachers,
                 )
             courses = await _courses(session, run_id, limit=1000, offset=0, only=only)
     return RunPreview(run=RunPublic.model_validate(run), courses=courses)
@@ -250,7 +249,7 @@ async def read_run_courses(
     """Per-course results; a teacher gets those of the courses they teach, in any run."""
     await get_run(session, run_id)
     only = await visible_courses(
-        principal, await _run_course_ids(session, run_id), teachers=services.teachers
+        principal, partial(_run_course_ids, session, run_id), teachers=services.teachers
     )
     query = select(func.count()).select_from(RunCourse).where(col(RunCourse.run_id) == run_id)
     if only is not None:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Callable, Collection
+from collections.abc import Awaitable, Callable, Collection
 
 from fusion.auth import Principal
 from fusion.errors import Forbidden
@@ -118,9 +118,13 @@ async def check_run_visible(
 
 
 async def visible_courses(
-    principal: Principal, courses: Collection[int], *, teachers: TeacherDirectory
+    principal: Principal,
+    courses: Callable[[], Awaitable[Collection[int]]],
+    *,
+    teachers: TeacherDirectory,
 ) -> set[int] | None:
-    """The courses of ``courses`` the caller may see; None: every course (operators)."""
+    """The courses among ``await courses()`` the caller may see; None: every course (operators,
+    for whom the candidates are never read)."""
     if principal.role != "plugin":
         return None
-    return await teachers.taught_among(_acting_user(principal), courses)
+    return await teachers.taught_among(_acting_user(principal), await courses())

@@ -199,7 +199,7 @@ async def test_runs_list_needs_an_operator_and_unknown_run_is_404(
 async def test_registered_event_creates_the_method_once(
     api: tuple[httpx.AsyncClient, SyncServices, MemoryBus],
 ) -> None:
-    client, _, bus = api
+    client, services, bus = api
     event = EnrolmentMethodRegistered(
         method_id=uuid.uuid4(),
         target_course_id=42,
@@ -219,6 +219,10 @@ async def test_registered_event_creates_the_method_once(
     assert [
         (m["course_id"], m["code"], m["year"], m["course_created_empty"]) for m in methods["data"]
     ] == [(42, "ELP42", 2026, True)]
+    # The delivery went through the inbox (which the kit's tests prove deduplicates): one id.
+    async with services.db.session() as session:
+        seen = (await session.execute(select(messaging.inbox.c.message_id))).scalars().all()
+    assert seen == [envelope.message_id]
 
 
 async def test_sync_run_command_is_executed_after_its_commit(
