@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import asyncpg
 
+from fusion.testing.postgres import asyncpg_dsn
+
 _LIVE_ELP_SIZES = """
     SELECT c.cod_elp AS code, count(DISTINCT c.cod_ind) AS n
     FROM ind_contrat_elp c
@@ -25,7 +27,7 @@ async def codes_by_size(dsn: str, *, with_vets: bool) -> list[str]:
     """Live ELP codes (and VET codes) of the current year, busiest first."""
     query = f"({_LIVE_ELP_SIZES} UNION ALL {_LIVE_VET_SIZES})" if with_vets else \
         f"({_LIVE_ELP_SIZES})"
-    connection = await asyncpg.connect(dsn.replace("postgresql+asyncpg://", "postgresql://"))
+    connection = await asyncpg.connect(asyncpg_dsn(dsn))
     try:
         rows = await connection.fetch(f"SELECT code FROM {query} AS t ORDER BY n DESC, code")
     finally:

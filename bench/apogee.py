@@ -29,10 +29,10 @@ from fastapi import FastAPI
 from bench._apogee_codes import codes_by_size
 from bench.report import write_report
 from fusion.testing.paths import REPO
+from fusion.testing.postgres import ADMIN_DSN, sqlalchemy_url
 from fusion.testing.processes import free_port, running_server
 from sim.apogee.generator import generate
 
-ADMIN_DSN = os.environ.get("FUSION_TEST_PG_DSN", "postgresql://postgres@127.0.0.1:5432/postgres")
 DATABASE = "fusion_bench_apogee"
 LOOKUPS = 4_000
 CONCURRENCY = 32
@@ -64,8 +64,7 @@ async def _fresh_database() -> str:
 
 
 def _database_url() -> str:
-    return ADMIN_DSN.rsplit("/", 1)[0].replace("postgresql://", "postgresql+asyncpg://") + \
-        f"/{DATABASE}"
+    return sqlalchemy_url(DATABASE)
 
 
 async def _busiest_codes(url: str) -> list[str]:

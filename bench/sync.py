@@ -31,6 +31,7 @@ from bench.report import write_report
 from fusion.db import Database
 from fusion.moodle.client import MoodleClient
 from fusion.testing.paths import REPO
+from fusion.testing.postgres import ADMIN_DSN, asyncpg_dsn, sqlalchemy_url
 from fusion.testing.processes import free_port, running_server
 from services.enrolment_sync.apogee_client import ApogeeClient
 from services.enrolment_sync.diff import Ledger, diff_enrolments, pack
@@ -43,7 +44,6 @@ from sim.moodle.app import create_sim_app
 from sim.moodle.platform import Platform
 from sim.moodle.state import SimMoodle, all_functions
 
-ADMIN_DSN = os.environ.get("FUSION_TEST_PG_DSN", "postgresql://postgres@127.0.0.1:5432/postgres")
 APOGEE_DB, SYNC_DB = "fusion_bench_sync_apogee", "fusion_bench_sync"
 METHODS = 5_300
 CODE_STEP = 6
@@ -75,10 +75,7 @@ def apogee_app() -> FastAPI:
 
 
 def _url(database: str) -> str:
-    return (
-        ADMIN_DSN.rsplit("/", 1)[0].replace("postgresql://", "postgresql+asyncpg://")
-        + f"/{database}"
-    )
+    return sqlalchemy_url(database)
 
 
 async def _database(name: str, *, keep: bool) -> bool:
@@ -107,7 +104,7 @@ async def _apogee_ready() -> float:
 
 
 async def _has_students() -> bool:
-    connection = await asyncpg.connect(ADMIN_DSN.rsplit("/", 1)[0] + f"/{APOGEE_DB}")
+    connection = await asyncpg.connect(asyncpg_dsn(_url(APOGEE_DB)))
     try:
         return bool(
             await connection.fetchval(
@@ -124,7 +121,7 @@ async def _method_codes() -> list[str]:
     That gives ≈230,000 enrolments, as at Bordeaux; the 5,300 busiest codes would give twice
     as many.
     """
-    dsn = ADMIN_DSN.rsplit("/", 1)[0] + f"/{APOGEE_DB}"
+    dsn = _url(APOGEE_DB)
     return (await codes_by_size(dsn, with_vets=False))[::CODE_STEP][:METHODS]
 
 

@@ -10,9 +10,15 @@ import asyncpg
 ADMIN_DSN = os.environ.get("FUSION_TEST_PG_DSN", "postgresql://postgres@127.0.0.1:5432/postgres")
 
 
-def _sqlalchemy_url(dsn: str, database: str) -> str:
+def sqlalchemy_url(database: str, *, dsn: str = ADMIN_DSN) -> str:
+    """The async SQLAlchemy URL of ``database`` on the server that ``dsn`` names."""
     base = dsn.rsplit("/", 1)[0].replace("postgresql://", "postgresql+asyncpg://", 1)
     return f"{base}/{database}"
+
+
+def asyncpg_dsn(url: str) -> str:
+    """The plain DSN asyncpg takes, from an async SQLAlchemy URL."""
+    return url.replace("postgresql+asyncpg://", "postgresql://", 1)
 
 
 class PgDatabases:
@@ -30,7 +36,7 @@ class PgDatabases:
         finally:
             await connection.close()
         self.created.append(name)
-        return _sqlalchemy_url(self.dsn, name)
+        return sqlalchemy_url(name, dsn=self.dsn)
 
     async def drop_all(self) -> None:
         connection = await asyncpg.connect(self.dsn)

@@ -17,6 +17,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from dataclasses import dataclass
 from typing import TypeVar
+from urllib.parse import urlsplit
 
 import aio_pika
 import pytest
@@ -27,8 +28,9 @@ from fusion.bus import Bus, MemoryBus, QueueSpec, RabbitBus
 T = TypeVar("T")
 
 RABBIT_URL = os.environ.get("FUSION_TEST_AMQP_URL", "amqp://guest:guest@127.0.0.1:5672/")
-RABBIT_HOST = "127.0.0.1"
-RABBIT_PORT = 5672
+_BROKER = urlsplit(RABBIT_URL)
+RABBIT_HOST = _BROKER.hostname or "127.0.0.1"
+RABBIT_PORT = _BROKER.port or 5672
 
 
 class RabbitNamespace:
@@ -64,6 +66,12 @@ class RabbitNamespace:
                     await channel.exchange_delete(name)
 
 
+def _credentials() -> str:
+    if _BROKER.username is None:
+        return ""
+    return f"{_BROKER.username}:{_BROKER.password or ''}@"
+
+
 class TcpProxy:
     """Forwards 127.0.0.1:<port> to the broker; ``cut`` drops every link and refuses new ones."""
 
@@ -73,10 +81,10 @@ class TcpProxy:
         self._writers: set[asyncio.StreamWriter] = set()
         self._accepting = True
         self.port = 0
-        self.links_accepted = 0
 
-    def url(self, user: str = "guest", password: str = "guest") -> str:
-        return f"amqp://{user}:{password}@127.0.0.1:{self.port}/"
+    def url(self) -> str:
+        """The broker's URL (same credentials and vhost), reached through this proxy."""
+        return _BROKER._replace(netloc=f"{_credentials()}127.0.0.1:{self.port}").geturl()
 
     async def start(self) -> None:
         self._server = await asyncio.start_server(self._accept, "127.0.0.1", 0)
@@ -105,7 +113,6 @@ class TcpProxy:
         except OSError:
             writer.transport.abort()
             return
-        self.links_accepted += 1
         pair = {writer, upstream_writer}
         self._writers |= pair
         try:

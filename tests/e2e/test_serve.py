@@ -89,11 +89,12 @@ async def test_migrate_creates_the_service_tables(new_pg_database: NewDatabase) 
 
     import asyncpg
 
+    from fusion.testing.postgres import asyncpg_dsn
     from launcher.cli import main
 
     url = await new_pg_database()
     assert await asyncio.to_thread(main, ["migrate", "enrolment_sync", "--database-url", url]) == 0
-    connection = await asyncpg.connect(url.replace("postgresql+asyncpg://", "postgresql://"))
+    connection = await asyncpg.connect(asyncpg_dsn(url))
     try:
         tables = {row["tablename"] for row in await connection.fetch(
             "SELECT tablename FROM pg_tables WHERE schemaname = 'public'")}

@@ -17,6 +17,7 @@ from pathlib import Path
 import asyncpg
 import uvicorn
 
+from fusion.testing.postgres import asyncpg_dsn
 from sim.moodle.app import create_sim_app
 from sim.moodle.demo import seed_demo
 from sim.moodle.platform import Platform
@@ -28,7 +29,7 @@ _STUDENTS = """
 
 
 async def read_students(url: str) -> list[tuple[str, str, str]]:
-    connection = await asyncpg.connect(url.replace("postgresql+asyncpg://", "postgresql://"))
+    connection = await asyncpg.connect(asyncpg_dsn(url))
     try:
         rows = await connection.fetch(_STUDENTS)
     finally:

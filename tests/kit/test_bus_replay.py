@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import argparse
 import io
 import uuid
 from collections.abc import AsyncIterator
@@ -307,8 +306,7 @@ def test_admin_command_refuses_the_in_process_bus_and_bad_limits(
     assert "FUSION_BUS_URL" in err.getvalue()
     with pytest.raises(SystemExit):
         parser().parse_args(["dead-letters", "replay", "--queue", "sync", "--limit", "0"])
-    assert isinstance(parser().parse_args(["dead-letters", "list", "--queue", "q"]),
-                      argparse.Namespace)
+    assert parser().parse_args(["dead-letters", "list", "--queue", "q"]).limit > 0
 
 
 @pytest.mark.rabbitmq
