@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import httpx
 
-from fusion.moodle.cli_runner import CliTemplates, MoodleCliRunner
 from fusion.moodle.client import MoodleClient
 from fusion.settings import MoodlePlatform
 
@@ -16,13 +15,3 @@ def moodle_client(platform: MoodlePlatform, *, http: httpx.AsyncClient) -> Moodl
         http=http,
         max_input_vars=platform.max_input_vars,
     )
-
-
-def cli_runner(platform: MoodlePlatform) -> MoodleCliRunner:
-    templates = CliTemplates(
-        backup=platform.backup_command,
-        restore=platform.restore_command,
-        remote_shell=platform.remote_shell,
-        timeout_seconds=platform.cli_timeout_seconds,
-    )
-    return MoodleCliRunner(templates=templates)

@@ -8,7 +8,7 @@ encoded fields from its attributes, without building the dict that ``dataclasses
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import asdict, dataclass, field, fields
+from dataclasses import asdict, dataclass, fields
 from typing import Any
 
 JsonDict = dict[str, Any]
@@ -169,7 +169,3 @@ class UserCriterion(_Row):
     value: str
 
 
-@dataclass(frozen=True)
-class CreatedRecord:
-    id: int
-    row: Any = field(compare=False)

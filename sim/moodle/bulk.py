@@ -10,9 +10,8 @@ import random
 from dataclasses import dataclass
 
 from sim.moodle.enrolments import enrol_user
+from sim.moodle.entities import STUDENT
 from sim.moodle.platform import Platform
-
-STUDENT = 5
 
 
 @dataclass(frozen=True)

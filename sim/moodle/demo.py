@@ -19,13 +19,13 @@ import random
 from pathlib import Path
 
 from sim.moodle.enrolments import enrol_user
+from sim.moodle.entities import EDITINGTEACHER, STUDENT
 from sim.moodle.platform import Platform
 from sim.moodle.state import SimMoodle, all_functions
 
 DEMO_TOKENS = {"ub1": "ub1-token", "ub2": "ub2-token", "ub4": "ub4-token",
                "target": "target-token"}
 HISTORICAL = ("ub1", "ub2", "ub4")
-STUDENT, EDITINGTEACHER = 5, 3
 _CATEGORIES = ("Sciences et technologies", "Droit et science politique", "Sciences humaines",
                "Santé")
 _SUBJECTS = ("Algèbre", "Analyse", "Chimie organique", "Droit civil", "Histoire moderne",

@@ -118,6 +118,9 @@ class Token:
     capabilities: frozenset[str] | None = None  # None: site administrator, every capability
 
 
+# Moodle's standard role ids, as on a fresh 4.1 site.
+MANAGER, COURSECREATOR, EDITINGTEACHER, TEACHER, STUDENT, GUEST, USER = range(1, 8)
+
 DEFAULT_ROLES = (
     Role(1, "manager", frozenset({"*"}), "manager"),
     Role(2, "coursecreator", frozenset({"moodle/course:create"}), "coursecreator",

@@ -7,7 +7,7 @@ belonging to the site administrator and limited to the recorded "golden" externa
 from __future__ import annotations
 
 from sim.moodle.enrolments import add_meta_instance, enrol_user
-from sim.moodle.entities import UE_SUSPENDED
+from sim.moodle.entities import EDITINGTEACHER, STUDENT, UE_SUSPENDED
 from sim.moodle.platform import Platform
 from sim.moodle.state import SimMoodle
 
@@ -29,7 +29,6 @@ _PEOPLE = (
     (5, "gstudent3", "Carol", "Chen"), (6, "gteacher1", "Dave", "Diaz"),
     (7, "gstudent4", "Eve", "Evans"),
 )
-STUDENT, EDITINGTEACHER = 5, 3
 
 
 def seed_golden(sim: SimMoodle, *, wwwroot: str = "http://127.0.0.1:8081") -> Platform:

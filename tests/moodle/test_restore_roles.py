@@ -26,13 +26,12 @@ from sim.mbz import (
 )
 from sim.moodle.app import create_sim_app
 from sim.moodle.enrolments import enrol_user
+from sim.moodle.entities import EDITINGTEACHER, STUDENT, TEACHER
 from sim.moodle.platform import Platform
 from sim.moodle.restore import restore_backup
 from sim.moodle.state import SimMoodle
 
 from .conftest import serving
-
-EDITINGTEACHER, TEACHER, STUDENT = 3, 4, 5
 
 
 def _seed_ub1(sim: SimMoodle) -> int:
