@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed
 BENCH ?=
 PYTEST_ARGS ?=
 
-.PHONY: install run test lint bench migrate clean
+.PHONY: install system-packages run test lint bench migrate clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -16,10 +16,15 @@ $(STAMP): pyproject.toml
 
 install: $(STAMP)
 
+# Debian packages some tests need (listed in .ci/packages.d/); needs root, installs only what is missing.
+system-packages:
+	.ci/install-packages
+
 run: $(STAMP)
 	$(BIN)/fusion run
 
 test: $(STAMP)
+	@.ci/install-packages || echo "(tests that need the missing Debian packages will say so)"
 	$(BIN)/pytest $(PYTEST_ARGS)
 
 lint: $(STAMP)

@@ -25,8 +25,9 @@ _LIVE_VET_SIZES = """
 
 async def codes_by_size(dsn: str, *, with_vets: bool) -> list[str]:
     """Live ELP codes (and VET codes) of the current year, busiest first."""
-    query = f"({_LIVE_ELP_SIZES} UNION ALL {_LIVE_VET_SIZES})" if with_vets else \
-        f"({_LIVE_ELP_SIZES})"
+    query = (
+        f"({_LIVE_ELP_SIZES} UNION ALL {_LIVE_VET_SIZES})" if with_vets else f"({_LIVE_ELP_SIZES})"
+    )
     connection = await asyncpg.connect(asyncpg_dsn(dsn))
     try:
         rows = await connection.fetch(f"SELECT code FROM {query} AS t ORDER BY n DESC, code")

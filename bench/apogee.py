@@ -39,8 +39,23 @@ CONCURRENCY = 32
 SEARCHES = 400
 BUSIEST = 5_300
 AUTH = {"Authorization": "Bearer demo-service"}
-QUERIES = ("math", "informatique", "L1A", "droit pr", "écon", "oeno", "UE1", "analyse",
-           "probabilités", "AU0001", "licence 1re", "master gestion", "anglais", "TD", "géo")
+QUERIES = (
+    "math",
+    "informatique",
+    "L1A",
+    "droit pr",
+    "écon",
+    "oeno",
+    "UE1",
+    "analyse",
+    "probabilités",
+    "AU0001",
+    "licence 1re",
+    "master gestion",
+    "anglais",
+    "TD",
+    "géo",
+)
 
 
 def baseline_app() -> FastAPI:
@@ -74,6 +89,7 @@ async def _busiest_codes(url: str) -> list[str]:
 async def _throughput(base: str, paths: list[str], headers: dict[str, str]) -> float:
     queue = iter(paths)
     async with httpx.AsyncClient(base_url=base, headers=headers, timeout=30) as client:
+
         async def worker() -> None:
             for path in queue:
                 response = await client.get(path)
@@ -98,15 +114,18 @@ async def _search_latencies(base: str) -> list[float]:
     return latencies
 
 
-async def _bulk(base: str, codes: list[str],
-                if_none_match: dict[str, str] | None = None) -> dict[str, Any]:
+async def _bulk(
+    base: str, codes: list[str], if_none_match: dict[str, str] | None = None
+) -> dict[str, Any]:
     lines = members = 0
     etags: dict[str, str] = {}
     statuses: Counter[str] = Counter()
     started = time.perf_counter()
     body = {"codes": codes, "with_groups": True, "if_none_match": if_none_match or {}}
-    async with (httpx.AsyncClient(base_url=base, headers=AUTH, timeout=120) as client,
-                client.stream("POST", "/apogee/v1/members:bulk", json=body) as response):
+    async with (
+        httpx.AsyncClient(base_url=base, headers=AUTH, timeout=120) as client,
+        client.stream("POST", "/apogee/v1/members:bulk", json=body) as response,
+    ):
         response.raise_for_status()
         async for line in response.aiter_lines():
             if line:
@@ -116,8 +135,13 @@ async def _bulk(base: str, codes: list[str],
                 statuses[answer["status"]] += 1
                 if "etag" in answer:
                     etags[answer["code"]] = answer["etag"]
-    return {"seconds": time.perf_counter() - started, "codes": lines, "members": members,
-            "statuses": dict(statuses), "etags": etags}
+    return {
+        "seconds": time.perf_counter() - started,
+        "codes": lines,
+        "members": members,
+        "statuses": dict(statuses),
+        "etags": etags,
+    }
 
 
 def _percentile(values: list[float], share: float) -> float:
@@ -137,31 +161,54 @@ def main() -> int:
     codes = asyncio.run(_busiest_codes(url))
     rng = random.Random(1)
     lookups = [f"/apogee/v1/codes/{rng.choice(codes)}" for _ in range(LOOKUPS)]
-    env = {"FUSION_APOGEE_DATABASE_URL": url, "FUSION_DEMO_TOKENS": "true",
-           "FUSION_ENVIRONMENT": "development", "FUSION_LOG_LEVEL": "WARNING"}
+    env = {
+        "FUSION_APOGEE_DATABASE_URL": url,
+        "FUSION_DEMO_TOKENS": "true",
+        "FUSION_ENVIRONMENT": "development",
+        "FUSION_LOG_LEVEL": "WARNING",
+    }
     logs = REPO / "var" / "bench"
     logs.mkdir(parents=True, exist_ok=True)
     port = free_port()
-    uvicorn = ["uvicorn", "--factory", "--workers", "1", "--host", "127.0.0.1",
-               "--log-level", "warning", "--no-access-log", "--port", str(port)]
+    uvicorn = [
+        "uvicorn",
+        "--factory",
+        "--workers",
+        "1",
+        "--host",
+        "127.0.0.1",
+        "--log-level",
+        "warning",
+        "--no-access-log",
+        "--port",
+        str(port),
+    ]
     base = f"http://127.0.0.1:{port}"
-    with running_server([*uvicorn, "bench.apogee:baseline_app"], health_url=f"{base}/constant",
-                        cwd=REPO, log_path=logs / "apogee-baseline.log"):
+    with running_server(
+        [*uvicorn, "bench.apogee:baseline_app"],
+        health_url=f"{base}/constant",
+        cwd=REPO,
+        log_path=logs / "apogee-baseline.log",
+    ):
         baseline = asyncio.run(_throughput(base, ["/constant"] * LOOKUPS, {}))
     serve = ["launcher.cli", "serve", "apogee_api", "--host", "127.0.0.1", "--port", str(port)]
-    with running_server(serve, env=env, cwd=REPO,
-                        health_url=f"{base}/apogee/healthz", log_path=logs / "apogee.log"):
+    with running_server(
+        serve, env=env, cwd=REPO, health_url=f"{base}/apogee/healthz", log_path=logs / "apogee.log"
+    ):
         lookup = asyncio.run(_throughput(base, lookups, AUTH))
         search = asyncio.run(_search_latencies(base))
         bulk = asyncio.run(_bulk(base, codes))
         unchanged = asyncio.run(_bulk(base, codes, bulk["etags"]))
     figures = {
-        "dataset": "ub", "generation_seconds": generation,
-        "baseline_rps": round(baseline), "lookup_rps": round(lookup),
+        "dataset": "ub",
+        "generation_seconds": generation,
+        "baseline_rps": round(baseline),
+        "lookup_rps": round(lookup),
         "lookup_ratio": round(lookup / baseline, 2),
         "search_p50_ms": round(statistics.median(search) * 1000, 2),
         "search_p99_ms": round(_percentile(search, 0.99) * 1000, 2),
-        "bulk_codes": bulk["codes"], "bulk_members": bulk["members"],
+        "bulk_codes": bulk["codes"],
+        "bulk_members": bulk["members"],
         "bulk_seconds": round(bulk["seconds"], 2),
         "bulk_not_modified_seconds": round(unchanged["seconds"], 2),
         "bulk_not_modified_statuses": unchanged["statuses"],

@@ -50,7 +50,6 @@ META_PARENTS, META_CHAINS = 300, 100  # Health: shared courses feeding others, s
 TOKEN, AUTH = "bench-token", "demo-service"
 
 
-
 def apogee_app() -> FastAPI:
     """uvicorn factory for apogee_api on the bench database (FUSION_APOGEE_* variables)."""
     from services.apogee_api.app import create_app

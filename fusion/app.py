@@ -56,13 +56,17 @@ def health_router(*, name: str, prefix: str) -> APIRouter:
 
     for base in (prefix, ""):  # the bare paths serve a probe that knows only the process
         documented = base == prefix
-        router.add_api_route(f"{base}/healthz", healthz, methods=["GET"],
-                             include_in_schema=documented)
-        router.add_api_route(f"{base}/readyz", readiness, methods=["GET"],
-                             include_in_schema=documented,
-                             responses={503: {"description": "A dependency does not answer"}})
-        router.add_api_route(f"{base}/metrics", metrics, methods=["GET"],
-                             include_in_schema=False)
+        router.add_api_route(
+            f"{base}/healthz", healthz, methods=["GET"], include_in_schema=documented
+        )
+        router.add_api_route(
+            f"{base}/readyz",
+            readiness,
+            methods=["GET"],
+            include_in_schema=documented,
+            responses={503: {"description": "A dependency does not answer"}},
+        )
+        router.add_api_route(f"{base}/metrics", metrics, methods=["GET"], include_in_schema=False)
     return router
 
 

@@ -80,8 +80,9 @@ class AuthConfig:
             address = ipaddress.ip_address(host)
         except ValueError:
             return False
-        return any(address in ipaddress.ip_network(net, strict=False)
-                   for net in self.trusted_proxies)
+        return any(
+            address in ipaddress.ip_network(net, strict=False) for net in self.trusted_proxies
+        )
 
 
 def _config(request: Request) -> AuthConfig:

@@ -31,9 +31,7 @@ class FusionError(Exception):
     status_code: ClassVar[int] = 500
     code: ClassVar[str] = "internal_error"
 
-    def __init__(
-        self, message: str, *, message_fr: str | None = None, details: Any = None
-    ) -> None:
+    def __init__(self, message: str, *, message_fr: str | None = None, details: Any = None) -> None:
         super().__init__(message)
         self.message = message
         self.message_fr = message_fr or message
@@ -138,9 +136,13 @@ def _allowed_methods(request: Request) -> str:
     """Every method some route serves at this path: Starlette's 405 names only the methods of
     the first route that matched the path, though several (GET and POST...) may share it."""
     routes = request.app.router.routes
-    allowed = [method for method in _METHODS
-               if any(route.matches({**request.scope, "method": method})[0] == Match.FULL
-                      for route in routes)]
+    allowed = [
+        method
+        for method in _METHODS
+        if any(
+            route.matches({**request.scope, "method": method})[0] == Match.FULL for route in routes
+        )
+    ]
     return ", ".join(allowed)
 
 
@@ -150,13 +152,21 @@ async def _http_handler(request: Request, exc: Exception) -> JSONResponse:
     if exc.status_code == 405:
         headers = {**(headers or {}), "Allow": _allowed_methods(request)}
     if exc.status_code == 400 and exc.detail == _UNPARSABLE_BODY:
-        return error_response(MalformedBody(
-            "The request body cannot be read: send UTF-8 JSON as documented.",
-            message_fr="Le corps de la requête est illisible : envoyez du JSON en UTF-8 "
-                       "comme documenté."))
+        return error_response(
+            MalformedBody(
+                "The request body cannot be read: send UTF-8 JSON as documented.",
+                message_fr="Le corps de la requête est illisible : envoyez du JSON en UTF-8 "
+                "comme documenté.",
+            )
+        )
     message_fr = _HTTP_MESSAGES_FR.get(exc.status_code, str(exc.detail))
-    body = {"error": {"code": f"http_{exc.status_code}", "message": str(exc.detail),
-                      "message_fr": message_fr}}
+    body = {
+        "error": {
+            "code": f"http_{exc.status_code}",
+            "message": str(exc.detail),
+            "message_fr": message_fr,
+        }
+    }
     return JSONResponse(body, status_code=exc.status_code, headers=headers)
 
 

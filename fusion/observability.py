@@ -72,9 +72,7 @@ class ObservabilityMiddleware:
             route = route_template(scope)
             method = scope.get("method", "GET")
             HTTP_REQUESTS.labels(self.service, method, route, f"{status // 100}xx").inc()
-            HTTP_DURATION.labels(self.service, method, route).observe(
-                time.perf_counter() - started
-            )
+            HTTP_DURATION.labels(self.service, method, route).observe(time.perf_counter() - started)
             correlation_id.reset(token)
 
 

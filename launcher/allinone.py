@@ -72,15 +72,18 @@ def demo_platforms(config: AllInOne) -> list[MoodlePlatform]:
     for name, token in DEMO_TOKENS.items():
         stand_in = f"{sys.executable} -m sim.moodle.cli_{{}} --sim-url={config.base_url}/sim "
         stand_in += f"--platform={name} "
-        platforms.append(MoodlePlatform(
-            name=name,
-            label=f"Moodle {name.upper()} (simulateur)",
-            url=f"{config.base_url}/sim/{name}",
-            token=SecretStr(token),
-            backup_command=stand_in.format("backup")
-            + "--courseid={courseid} --destination={destination}",
-            restore_command=stand_in.format("restore") + "--file={file} --categoryid={categoryid}",
-        ))
+        platforms.append(
+            MoodlePlatform(
+                name=name,
+                label=f"Moodle {name.upper()} (simulateur)",
+                url=f"{config.base_url}/sim/{name}",
+                token=SecretStr(token),
+                backup_command=stand_in.format("backup")
+                + "--courseid={courseid} --destination={destination}",
+                restore_command=stand_in.format("restore")
+                + "--file={file} --categoryid={categoryid}",
+            )
+        )
     return platforms
 
 
@@ -158,8 +161,14 @@ def seed_target_students(target: Platform, apogee_db: Path, *, without_account: 
     for index, (cod_etu, first, last) in enumerate(rows):
         if index % without_account == without_account - 1:
             continue
-        target.add_user(f"e{cod_etu}", first.title(), last.title(), f"e{cod_etu}@etu.univ-demo.fr",
-                        idnumber=str(cod_etu), auth="cas")
+        target.add_user(
+            f"e{cod_etu}",
+            first.title(),
+            last.title(),
+            f"e{cod_etu}@etu.univ-demo.fr",
+            idnumber=str(cod_etu),
+            auth="cas",
+        )
 
 
 def build(config: AllInOne) -> PrefixDispatcher:

@@ -14,7 +14,7 @@ from pathlib import Path
 DELEGATED: dict[str, tuple[str, str]] = {
     "sim": ("sim.cli", "Development stand-ins: the Moodle simulator."),
     "apogee": ("sim.apogee.cli", "Generate a synthetic Apogée database."),
-    "backup": ("services.migration_orchestrator.preflight_cli", "Analyse a Moodle backup."),
+    "backup": ("services.migration_orchestrator.preflight.cli", "Analyse a Moodle backup."),
     "sync": ("services.enrolment_sync.cli", "Run an enrolment synchronisation."),
     "bus": ("fusion.bus.admin", "Bus administration: list or replay dead letters."),
 }
@@ -30,8 +30,10 @@ def _run(args: argparse.Namespace) -> int:
     configure_logging(level="INFO", json_logs=False)
     config = AllInOne(host=args.host, port=args.port, data_dir=Path(args.data_dir))
     asyncio.run(prepare_demo_data(config))
-    print(f"Fusion all-in-one on {config.base_url}  (demo tokens: demo-admin, "
-          "demo-plugin, demo-service)")
+    print(
+        f"Fusion all-in-one on {config.base_url}  (demo tokens: demo-admin, "
+        "demo-plugin, demo-service)"
+    )
     print(demo_banner(f"{config.base_url}/sim"))
     uvicorn.run(build(config), host=args.host, port=args.port, log_level="info")
     return 0
@@ -46,8 +48,14 @@ def _serve(args: argparse.Namespace) -> int:
     entry = SERVICES[args.service]
     settings = entry.settings_class()()
     configure_logging(level=settings.log_level, json_logs=settings.log_json)
-    uvicorn.run(entry.create_app(settings), host=args.host, port=args.port, workers=1,
-                log_level=settings.log_level.lower(), access_log=False)
+    uvicorn.run(
+        entry.create_app(settings),
+        host=args.host,
+        port=args.port,
+        workers=1,
+        log_level=settings.log_level.lower(),
+        access_log=False,
+    )
     return 0
 
 

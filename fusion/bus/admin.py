@@ -33,20 +33,25 @@ def describe(letter: DeadLetter) -> str:
     envelope = letter.parsed()
     failed = letter.first_failed_at.isoformat() if letter.first_failed_at else "unknown"
     if envelope is None:
-        return (f"id=? type=? routing_key={letter.routing_key or '?'} first_failed_at={failed} "
-                f"reason={letter.reason or '?'} (not a Fusion envelope, {len(letter.body)} bytes)")
-    return (f"id={envelope.message_id} type={envelope.type} "
-            f"routing_key={letter.routing_key or envelope.type} "
-            f"correlation_id={envelope.correlation_id} first_failed_at={failed} "
-            f"reason={letter.reason or '?'}")
+        return (
+            f"id=? type=? routing_key={letter.routing_key or '?'} first_failed_at={failed} "
+            f"reason={letter.reason or '?'} (not a Fusion envelope, {len(letter.body)} bytes)"
+        )
+    return (
+        f"id={envelope.message_id} type={envelope.type} "
+        f"routing_key={letter.routing_key or envelope.type} "
+        f"correlation_id={envelope.correlation_id} first_failed_at={failed} "
+        f"reason={letter.reason or '?'}"
+    )
 
 
 async def list_letters(bus: Bus, *, queue: str, limit: int, out: TextIO) -> None:
     letters = await bus.peek_dead_letters(queue, limit=limit)
     for letter in letters:
         print(describe(letter), file=out)
-    print(f"{len(letters)} dead letter(s) shown for {queue} (limit {limit}); none removed",
-          file=out)
+    print(
+        f"{len(letters)} dead letter(s) shown for {queue} (limit {limit}); none removed", file=out
+    )
 
 
 async def replay_letters(bus: Bus, *, queue: str, limit: int, out: TextIO) -> None:
@@ -55,15 +60,18 @@ async def replay_letters(bus: Bus, *, queue: str, limit: int, out: TextIO) -> No
         print(f"replayed {describe(letter)}", file=out)
     for letter in replay.left:
         print(f"left {describe(letter)}", file=out)
-    print(f"{len(replay.replayed)} replayed to {queue}, {len(replay.left)} left in its DLQ",
-          file=out)
+    print(
+        f"{len(replay.replayed)} replayed to {queue}, {len(replay.left)} left in its DLQ", file=out
+    )
 
 
 async def run(args: argparse.Namespace, *, bus: Bus, out: TextIO, err: TextIO) -> int:
     """Run one parsed command on a bus that is not started yet; the exit status."""
     if isinstance(bus, MemoryBus):
-        print("the in-process bus lives inside `fusion run`: set FUSION_BUS_URL to the broker",
-              file=err)
+        print(
+            "the in-process bus lives inside `fusion run`: set FUSION_BUS_URL to the broker",
+            file=err,
+        )
         return 2
     action = list_letters if args.action == "list" else replay_letters
     try:

@@ -102,9 +102,7 @@ class RabbitBus(Bus):
     async def start(self) -> None:
         self._connection = await self._connect()
         try:
-            channel = await self._connection.channel(
-                publisher_confirms=True, on_return_raises=True
-            )
+            channel = await self._connection.channel(publisher_confirms=True, on_return_raises=True)
             self._exchange = await self._declare_exchanges(channel)
             self._channel = channel
         except BaseException:

@@ -1,14 +1,14 @@
 """Errors of Moodle's backup/restore CLI scripts, each carrying the run (argv, output, status).
 
-    UpstreamError (fusion.errors)
-     └── MoodleCliError                 the script failed; ``run`` keeps its output for the log
-          ├── MoodleCliTimeout              killed after the configured timeout
-          ├── MoodleCliUsage                the script printed its help (bad arguments)
-          ├── MoodleCliCourseNotFound       backup: the course does not exist
-          ├── MoodleCliDestinationUnwritable backup: printed with exit status 0 (sic)
-          └── MoodleCliRestoreFailed        restore: ``Exception - error/<errorcode>``
-               └── MoodleCliRestorePrecheckFailed   restore_not_executable_awaiting_required:
-                                                    a precheck error, e.g. a user conflict (2D)
+UpstreamError (fusion.errors)
+ └── MoodleCliError                 the script failed; ``run`` keeps its output for the log
+      ├── MoodleCliTimeout              killed after the configured timeout
+      ├── MoodleCliUsage                the script printed its help (bad arguments)
+      ├── MoodleCliCourseNotFound       backup: the course does not exist
+      ├── MoodleCliDestinationUnwritable backup: printed with exit status 0 (sic)
+      └── MoodleCliRestoreFailed        restore: ``Exception - error/<errorcode>``
+           └── MoodleCliRestorePrecheckFailed   restore_not_executable_awaiting_required:
+                                                a precheck error, e.g. a user conflict (2D)
 """
 
 from __future__ import annotations
@@ -28,8 +28,13 @@ class CliRun:
     seconds: float
 
     def log(self) -> dict[str, Any]:
-        return {"argv": list(self.argv), "exit_code": self.exit_code, "stdout": self.stdout,
-                "stderr": self.stderr, "seconds": round(self.seconds, 3)}
+        return {
+            "argv": list(self.argv),
+            "exit_code": self.exit_code,
+            "stdout": self.stdout,
+            "stderr": self.stderr,
+            "seconds": round(self.seconds, 3),
+        }
 
 
 class MoodleCliError(UpstreamError):

@@ -45,7 +45,8 @@ def parse_backup(run: CliRun) -> Path:
     if abort and "database table course." in abort.group("message"):
         raise MoodleCliCourseNotFound(
             "backup.php: the course does not exist",
-            message_fr="backup.php : le cours n'existe pas.", run=run,
+            message_fr="backup.php : le cours n'existe pas.",
+            run=run,
         )
     raise _generic(run, "backup.php")
 
@@ -60,12 +61,17 @@ def parse_restore(run: CliRun) -> int:
         errorcode = failure.group("code")
         precheck = errorcode == PRECHECK_FAILED
         cls = MoodleCliRestorePrecheckFailed if precheck else MoodleCliRestoreFailed
-        hint_fr = (" Moodle n'en donne pas la raison (souvent un conflit d'utilisateurs) et "
-                   "laisse un cours vide et caché." if precheck else "")
+        hint_fr = (
+            " Moodle n'en donne pas la raison (souvent un conflit d'utilisateurs) et "
+            "laisse un cours vide et caché."
+            if precheck
+            else ""
+        )
         raise cls(
             f"restore_backup.php failed: {errorcode}",
             message_fr=f"La restauration a échoué : {errorcode}.{hint_fr}",
-            run=run, errorcode=errorcode,
+            run=run,
+            errorcode=errorcode,
         )
     raise _generic(run, "restore_backup.php")
 
@@ -74,7 +80,8 @@ def _generic(run: CliRun, script: str) -> MoodleCliError:
     if any(marker in run.stdout for marker in _HELP):
         return MoodleCliUsage(
             f"{script} printed its help: the arguments were not accepted",
-            message_fr=f"{script} a affiché son aide : les arguments ont été refusés.", run=run,
+            message_fr=f"{script} a affiché son aide : les arguments ont été refusés.",
+            run=run,
         )
     abort = _ABORT.search(run.stdout)
     detail = abort.group("message") if abort else f"exit status {run.exit_code}"

@@ -89,8 +89,12 @@ class MoodleCliRunner:
     async def run(self, argv: list[str]) -> CliRun:
         started = time.monotonic()
         process = await asyncio.create_subprocess_exec(
-            *argv, stdin=asyncio.subprocess.DEVNULL, stdout=asyncio.subprocess.PIPE,
-            stderr=asyncio.subprocess.PIPE, env=self._env, start_new_session=True,
+            *argv,
+            stdin=asyncio.subprocess.DEVNULL,
+            stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.PIPE,
+            env=self._env,
+            start_new_session=True,
         )
         assert process.stdout is not None
         assert process.stderr is not None
@@ -112,10 +116,16 @@ class MoodleCliRunner:
         return _run(argv, process.returncode, out, err, started)
 
 
-def _run(argv: list[str], code: int | None, out: bytearray, err: bytearray,
-         started: float) -> CliRun:
-    return CliRun(tuple(argv), code, out.decode("utf-8", "replace"),
-                  err.decode("utf-8", "replace"), time.monotonic() - started)
+def _run(
+    argv: list[str], code: int | None, out: bytearray, err: bytearray, started: float
+) -> CliRun:
+    return CliRun(
+        tuple(argv),
+        code,
+        out.decode("utf-8", "replace"),
+        err.decode("utf-8", "replace"),
+        time.monotonic() - started,
+    )
 
 
 async def _drain(stream: asyncio.StreamReader, kept: bytearray) -> None:

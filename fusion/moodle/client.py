@@ -170,9 +170,7 @@ class MoodleClient:
     async def add_group_members(self, rows: Sequence[GroupMember]) -> BatchResult[GroupMember]:
         return await self._write("core_group_add_group_members", "members", rows)
 
-    async def delete_group_members(
-        self, rows: Sequence[GroupMember]
-    ) -> BatchResult[GroupMember]:
+    async def delete_group_members(self, rows: Sequence[GroupMember]) -> BatchResult[GroupMember]:
         return await self._write("core_group_delete_group_members", "members", rows)
 
     # --- users ----------------------------------------------------------------------------

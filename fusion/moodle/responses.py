@@ -21,7 +21,9 @@ def warnings_by_item(answer: Any, wsfunction: str) -> dict[int, MoodleError]:
     for warning in warnings:
         code = str(warning.get("warningcode", ""))
         error = MoodleError(
-            str(warning.get("message", "")), exception="warning", errorcode=code,
+            str(warning.get("message", "")),
+            exception="warning",
+            errorcode=code,
             wsfunction=wsfunction,
         )
         refused[int(warning.get("itemid", 0) or 0)] = error

@@ -167,5 +167,3 @@ class UserUpdate(_Row):
 class UserCriterion(_Row):
     key: str
     value: str
-
-

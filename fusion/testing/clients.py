@@ -16,9 +16,9 @@ DEMO_HEADERS = {
 
 
 @asynccontextmanager
-async def asgi_client(app: Any, *, base_url: str = "http://testserver") -> AsyncIterator[
-    httpx.AsyncClient
-]:
+async def asgi_client(
+    app: Any, *, base_url: str = "http://testserver"
+) -> AsyncIterator[httpx.AsyncClient]:
     """An httpx client on the app through the ASGI transport, with its lifespan running."""
     async with HostedApp(app).running() as hosted:
         transport = httpx.ASGITransport(app=hosted)

@@ -25,10 +25,15 @@ def create_app(settings: Settings) -> FastAPI:
             store = CatalogueStore(database=database, payment_states=settings.payment_states)
             await store.refresh()
             refresher = asyncio.create_task(
-                store.refresh_forever(settings.catalogue_refresh_seconds))
+                store.refresh_forever(settings.catalogue_refresh_seconds)
+            )
             try:
-                yield {"db": database, "catalogue": store, "settings": settings,
-                       "readiness": {"database": database.ping}}
+                yield {
+                    "db": database,
+                    "catalogue": store,
+                    "settings": settings,
+                    "readiness": {"database": database.ping},
+                }
             finally:
                 refresher.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
@@ -42,5 +47,5 @@ def create_app(settings: Settings) -> FastAPI:
         routers=[router],
         title="Fusion — Apogée API",
         description="Apogée codes, students and groups, read-only, for Moodle plugins and "
-                    "Fusion's services.",
+        "Fusion's services.",
     )

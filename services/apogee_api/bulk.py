@@ -54,13 +54,20 @@ class _Chunk:
     changed: set[str]  # entry codes whose ETag some requested spelling does not hold
 
 
-async def bulk_lines(database: Database, catalogue: Catalogue, codes: Sequence[str], *,
-                     year: int, if_none_match: Mapping[str, str], with_groups: bool,
-                     payment_states: Sequence[str],
-                     chunk_size: int) -> AsyncGenerator[bytes, None]:
+async def bulk_lines(
+    database: Database,
+    catalogue: Catalogue,
+    codes: Sequence[str],
+    *,
+    year: int,
+    if_none_match: Mapping[str, str],
+    with_groups: bool,
+    payment_states: Sequence[str],
+    chunk_size: int,
+) -> AsyncGenerator[bytes, None]:
     """One NDJSON line per requested code, in request order, a few queries per chunk."""
     read = BulkRead(catalogue, Filters(year, tuple(payment_states)), if_none_match, with_groups)
-    chunks = deque(codes[start:start + chunk_size] for start in range(0, len(codes), chunk_size))
+    chunks = deque(codes[start : start + chunk_size] for start in range(0, len(codes), chunk_size))
     pending: deque[asyncio.Task[_Chunk]] = deque()
     try:
         while chunks or pending:
@@ -82,16 +89,28 @@ async def bulk_lines(database: Database, catalogue: Catalogue, codes: Sequence[s
 async def _read_chunk(database: Database, read: BulkRead, codes: Sequence[str]) -> _Chunk:
     catalogue, year = read.catalogue, read.filters.year
     known = {code: entry for code in codes if (entry := catalogue.get(code)) is not None}
-    groups = ({entry.code: catalogue.groups(entry.code, year) for entry in known.values()
-               if entry.kind in ("vet", "elp")} if read.with_groups else {})
+    groups = (
+        {
+            entry.code: catalogue.groups(entry.code, year)
+            for entry in known.values()
+            if entry.kind in ("vet", "elp")
+        }
+        if read.with_groups
+        else {}
+    )
     wanted = {entry.code: entry for entry in known.values()}
     wanted.update({group.code: group for found in groups.values() for group in found})
     async with database.engine.connect() as connection:
         memberships = await fetch_memberships(connection, wanted.values(), read.filters)
-    etags = {code: _etag(code, memberships, groups, with_groups=read.with_groups)
-             for code in {entry.code for entry in known.values()}}
-    changed = {entry.code for code, entry in known.items()
-               if not matches(read.if_none_match.get(code), etags[entry.code])}
+    etags = {
+        code: _etag(code, memberships, groups, with_groups=read.with_groups)
+        for code in {entry.code for entry in known.values()}
+    }
+    changed = {
+        entry.code
+        for code, entry in known.items()
+        if not matches(read.if_none_match.get(code), etags[entry.code])
+    }
     return _Chunk(codes, known, groups, memberships, etags, changed)
 
 
@@ -99,8 +118,7 @@ async def _read_people(database: Database, read: BulkRead, chunk: _Chunk) -> Non
     """Names of the students listed by the chunk's changed codes, unless already encoded.
 
     Done in request order (not in the read-ahead tasks) so that no student is read twice."""
-    missing = {c for code in chunk.changed for c in chunk.memberships[code]
-               if c not in read.people}
+    missing = {c for code in chunk.changed for c in chunk.memberships[code] if c not in read.people}
     if not missing:
         return
     async with database.engine.connect() as connection:
@@ -108,12 +126,18 @@ async def _read_people(database: Database, read: BulkRead, chunk: _Chunk) -> Non
     read.people.update((cod_etu, _person(member)) for cod_etu, member in found.items())
 
 
-def _etag(code: str, memberships: dict[str, list[str]], groups: dict[str, list[CodeEntry]], *,
-          with_groups: bool) -> str:
+def _etag(
+    code: str,
+    memberships: dict[str, list[str]],
+    groups: dict[str, list[CodeEntry]],
+    *,
+    with_groups: bool,
+) -> str:
     if not with_groups:
         return roster_etag(memberships[code])
-    return roster_etag(memberships[code],
-                       [(group.code, memberships[group.code]) for group in groups.get(code, ())])
+    return roster_etag(
+        memberships[code], [(group.code, memberships[group.code]) for group in groups.get(code, ())]
+    )
 
 
 def _encode(read: BulkRead, chunk: _Chunk) -> list[bytes]:
@@ -146,20 +170,41 @@ def _line(read: BulkRead, chunk: _Chunk, code: str) -> str:
         return head + "\n"
     # .get: a student whose INDIVIDU row went away between the two reads is left out, not fatal.
     people = read.people
-    members = ",".join([person for cod_etu in chunk.memberships[entry.code]
-                        if (person := people.get(cod_etu)) is not None])
+    members = ",".join(
+        [
+            person
+            for cod_etu in chunk.memberships[entry.code]
+            if (person := people.get(cod_etu)) is not None
+        ]
+    )
     line = f'{head[:-1]},"members":[{members}]'
     if read.with_groups:
-        groups = ",".join([_dumps({"code": group.code, "label": group.label, "kind": group.kind,
-                                   "members": chunk.memberships[group.code]})
-                           for group in chunk.groups.get(entry.code, ())])
+        groups = ",".join(
+            [
+                _dumps(
+                    {
+                        "code": group.code,
+                        "label": group.label,
+                        "kind": group.kind,
+                        "members": chunk.memberships[group.code],
+                    }
+                )
+                for group in chunk.groups.get(entry.code, ())
+            ]
+        )
         line += f',"groups":[{groups}]'
     return line + "}\n"
 
 
 def _person(member: Member) -> str:
-    return _dumps({"cod_etu": member.cod_etu, "last_name": member.last_name,
-                   "first_name": member.first_name, "ine": member.ine})
+    return _dumps(
+        {
+            "cod_etu": member.cod_etu,
+            "last_name": member.last_name,
+            "first_name": member.first_name,
+            "ine": member.ine,
+        }
+    )
 
 
 def _dumps(value: dict[str, Any]) -> str:

@@ -43,8 +43,10 @@ class CodeEntry:
     cod_gpe: int | None = None
 
     def in_window(self, year: int) -> bool:
-        return any((start is None or start <= year) and (end is None or year <= end)
-                   for start, end in self.windows)
+        return any(
+            (start is None or start <= year) and (end is None or year <= end)
+            for start, end in self.windows
+        )
 
 
 @dataclass(frozen=True)
@@ -93,24 +95,40 @@ def normalise_code(code: str) -> str:
 
 
 _CLOSED: dict[str, Verdict] = {
-    "closed": Verdict("closed", "This teaching element is closed in Apogée.",
-                      "Cet élément pédagogique est fermé dans Apogée."),
-    "suspended": Verdict("closed", "This teaching element is suspended in Apogée.",
-                         "Cet élément pédagogique est suspendu dans Apogée."),
-    "technical": Verdict("closed",
-                         "This is a technical element (e.g. jury points), not a course.",
-                         "Il s'agit d'un élément technique (points jury…), pas d'un enseignement."),
+    "closed": Verdict(
+        "closed",
+        "This teaching element is closed in Apogée.",
+        "Cet élément pédagogique est fermé dans Apogée.",
+    ),
+    "suspended": Verdict(
+        "closed",
+        "This teaching element is suspended in Apogée.",
+        "Cet élément pédagogique est suspendu dans Apogée.",
+    ),
+    "technical": Verdict(
+        "closed",
+        "This is a technical element (e.g. jury points), not a course.",
+        "Il s'agit d'un élément technique (points jury…), pas d'un enseignement.",
+    ),
 }
 
 
 def _not_offered(entry: CodeEntry, year: int, year_label: str) -> Verdict:
     if entry.kind == "vet":
-        return Verdict("not_offered", f"This VET takes no students in {year_label}.",
-                       f"Cette étape (VET) ne recrute pas en {year_label}.")
+        return Verdict(
+            "not_offered",
+            f"This VET takes no students in {year_label}.",
+            f"Cette étape (VET) ne recrute pas en {year_label}.",
+        )
     if entry.kind == "elp":
-        return Verdict("not_offered",
-                       f"This element belongs to no VET open in {year_label}.",
-                       f"Cet élément n'est rattaché à aucune étape ouverte en {year_label}.")
+        return Verdict(
+            "not_offered",
+            f"This element belongs to no VET open in {year_label}.",
+            f"Cet élément n'est rattaché à aucune étape ouverte en {year_label}.",
+        )
     del year
-    return Verdict("not_offered", f"This group is not valid in {year_label}.",
-                   f"Ce groupe n'est pas valide en {year_label}.")
+    return Verdict(
+        "not_offered",
+        f"This group is not valid in {year_label}.",
+        f"Ce groupe n'est pas valide en {year_label}.",
+    )

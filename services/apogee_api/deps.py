@@ -32,15 +32,32 @@ DatabaseDep = Annotated[Database, Depends(_database)]
 SettingsDep = Annotated[Settings, Depends(_settings)]
 
 
-def _year(snapshot: SnapshotDep, year: Annotated[int | None, Query(
-        ge=1900, le=2999, description="Academic year (COD_ANU); the current one if omitted",
-        examples=[2026])] = None) -> int:
+def _year(
+    snapshot: SnapshotDep,
+    year: Annotated[
+        int | None,
+        Query(
+            ge=1900,
+            le=2999,
+            description="Academic year (COD_ANU); the current one if omitted",
+            examples=[2026],
+        ),
+    ] = None,
+) -> int:
     return resolve_year(snapshot.catalogue, year)
 
 
-def _code(snapshot: SnapshotDep, code: Annotated[str, Path(
-        pattern=CODE_PATTERN, description="VET (COD_ETP-COD_VRS_VET), ELP, group or série",
-        examples=["L1A001-1"])]) -> CodeEntry:
+def _code(
+    snapshot: SnapshotDep,
+    code: Annotated[
+        str,
+        Path(
+            pattern=CODE_PATTERN,
+            description="VET (COD_ETP-COD_VRS_VET), ELP, group or série",
+            examples=["L1A001-1"],
+        ),
+    ],
+) -> CodeEntry:
     return find_code(snapshot.catalogue, code)
 
 

@@ -10,8 +10,9 @@ import hashlib
 from collections.abc import Iterable, Sequence
 
 
-def roster_etag(cod_etus: Iterable[str],
-                groups: Sequence[tuple[str, Iterable[str]]] | None = None) -> str:
+def roster_etag(
+    cod_etus: Iterable[str], groups: Sequence[tuple[str, Iterable[str]]] | None = None
+) -> str:
     digest = hashlib.blake2b(digest_size=16)
     # One update of "a\nb\n…" hashes the same bytes as one update per COD_ETU, much faster.
     ordered = sorted(cod_etus)

@@ -57,8 +57,14 @@ class Filters:
     payment_states: tuple[str, ...] = ()
 
 
-PERSON = (individu.c.cod_etu, individu.c.lib_nom_usu_ind, individu.c.lib_nom_pat_ind,
-          individu.c.lib_pr1_ind, individu.c.cod_nne_ind, individu.c.cod_cle_nne_ind)
+PERSON = (
+    individu.c.cod_etu,
+    individu.c.lib_nom_usu_ind,
+    individu.c.lib_nom_pat_ind,
+    individu.c.lib_pr1_ind,
+    individu.c.cod_nne_ind,
+    individu.c.cod_cle_nne_ind,
+)
 
 
 def live_ia(filters: Filters) -> list[ColumnElement[bool]]:
@@ -69,10 +75,15 @@ def live_ia(filters: Filters) -> list[ColumnElement[bool]]:
 
 
 def followed_contracts(filters: Filters) -> list[ColumnElement[bool]]:
-    return [contract.c.cod_anu == str(filters.year), contract.c.tem_prc_ice == "N",
-            ia.c.cod_ind == contract.c.cod_ind, ia.c.cod_anu == contract.c.cod_anu,
-            ia.c.cod_etp == contract.c.cod_etp, ia.c.cod_vrs_vet == contract.c.cod_vrs_vet,
-            *live_ia(filters)]
+    return [
+        contract.c.cod_anu == str(filters.year),
+        contract.c.tem_prc_ice == "N",
+        ia.c.cod_ind == contract.c.cod_ind,
+        ia.c.cod_anu == contract.c.cod_anu,
+        ia.c.cod_etp == contract.c.cod_etp,
+        ia.c.cod_vrs_vet == contract.c.cod_vrs_vet,
+        *live_ia(filters),
+    ]
 
 
 def has_live_ia(filters: Filters) -> ColumnElement[bool]:
@@ -81,36 +92,58 @@ def has_live_ia(filters: Filters) -> ColumnElement[bool]:
 
 def has_followed_ia(filters: Filters) -> ColumnElement[bool]:
     """The contract's own VET enrolment is in force (an EXISTS, so no row is multiplied)."""
-    return exists().where(ia.c.cod_ind == contract.c.cod_ind, ia.c.cod_anu == contract.c.cod_anu,
-                          ia.c.cod_etp == contract.c.cod_etp,
-                          ia.c.cod_vrs_vet == contract.c.cod_vrs_vet, *live_ia(filters))
+    return exists().where(
+        ia.c.cod_ind == contract.c.cod_ind,
+        ia.c.cod_anu == contract.c.cod_anu,
+        ia.c.cod_etp == contract.c.cod_etp,
+        ia.c.cod_vrs_vet == contract.c.cod_vrs_vet,
+        *live_ia(filters),
+    )
 
 
 # The membership statements answer (key..., COD_ETU) rows without DISTINCT: the rare duplicate
 # (two IA occurrences, one ELP followed through two VETs) is dropped in Python, which is much
 # cheaper than making the server sort every row of a bulk read.
 
+
 def vet_members(keys: Sequence[tuple[str, int]], filters: Filters) -> Select[Any]:
-    return (select(ia.c.cod_etp, ia.c.cod_vrs_vet, individu.c.cod_etu)
-            .join(individu, individu.c.cod_ind == ia.c.cod_ind)
-            .where(tuple_(ia.c.cod_etp, ia.c.cod_vrs_vet).in_(keys), *live_ia(filters),
-                   individu.c.cod_etu.is_not(None)))
+    return (
+        select(ia.c.cod_etp, ia.c.cod_vrs_vet, individu.c.cod_etu)
+        .join(individu, individu.c.cod_ind == ia.c.cod_ind)
+        .where(
+            tuple_(ia.c.cod_etp, ia.c.cod_vrs_vet).in_(keys),
+            *live_ia(filters),
+            individu.c.cod_etu.is_not(None),
+        )
+    )
 
 
 def elp_members(cod_elps: Sequence[str], filters: Filters) -> Select[Any]:
-    return (select(contract.c.cod_elp, individu.c.cod_etu).select_from(contract)
-            .join(individu, individu.c.cod_ind == contract.c.cod_ind)
-            .where(contract.c.cod_anu == str(filters.year), contract.c.cod_elp.in_(cod_elps),
-                   contract.c.tem_prc_ice == "N", has_followed_ia(filters),
-                   individu.c.cod_etu.is_not(None)))
+    return (
+        select(contract.c.cod_elp, individu.c.cod_etu)
+        .select_from(contract)
+        .join(individu, individu.c.cod_ind == contract.c.cod_ind)
+        .where(
+            contract.c.cod_anu == str(filters.year),
+            contract.c.cod_elp.in_(cod_elps),
+            contract.c.tem_prc_ice == "N",
+            has_followed_ia(filters),
+            individu.c.cod_etu.is_not(None),
+        )
+    )
 
 
 def group_members(cod_gpes: Sequence[int], filters: Filters) -> Select[Any]:
-    return (select(assignment.c.cod_gpe, individu.c.cod_etu)
-            .join(individu, individu.c.cod_ind == assignment.c.cod_ind)
-            .where(assignment.c.cod_anu == str(filters.year),
-                   assignment.c.cod_gpe.in_(cod_gpes), has_live_ia(filters),
-                   individu.c.cod_etu.is_not(None)))
+    return (
+        select(assignment.c.cod_gpe, individu.c.cod_etu)
+        .join(individu, individu.c.cod_ind == assignment.c.cod_ind)
+        .where(
+            assignment.c.cod_anu == str(filters.year),
+            assignment.c.cod_gpe.in_(cod_gpes),
+            has_live_ia(filters),
+            individu.c.cod_etu.is_not(None),
+        )
+    )
 
 
 def people(cod_etus: Sequence[int]) -> Select[Any]:
@@ -120,12 +153,14 @@ def people(cod_etus: Sequence[int]) -> Select[Any]:
 def _member(row: Sequence[object]) -> Member:
     cod_etu, usual, birth, first, nne, key = row
     ine = f"{nne}{key or ''}" if nne else None
-    return Member(cod_etu=str(cod_etu), last_name=str(usual or birth), first_name=str(first),
-                  ine=ine)
+    return Member(
+        cod_etu=str(cod_etu), last_name=str(usual or birth), first_name=str(first), ine=ine
+    )
 
 
-async def fetch_memberships(connection: AsyncConnection, entries: Iterable[CodeEntry],
-                            filters: Filters) -> dict[str, list[str]]:
+async def fetch_memberships(
+    connection: AsyncConnection, entries: Iterable[CodeEntry], filters: Filters
+) -> dict[str, list[str]]:
     """The COD_ETUs of every entry, deduplicated and sorted; one query per kind of code and
     per ``IN_LIMIT`` keys."""
     codes_of: dict[object, list[str]] = defaultdict(list)
@@ -139,8 +174,10 @@ async def fetch_memberships(connection: AsyncConnection, entries: Iterable[CodeE
     for batch in _batches(vets):
         for etp, vrs, cod_etu in await connection.execute(vet_members(batch, filters)):
             found[(etp, vrs)].add(cod_etu)
-    statements = [*(elp_members(batch, filters) for batch in _batches(elps)),
-                  *(group_members(batch, filters) for batch in _batches(gpes))]
+    statements = [
+        *(elp_members(batch, filters) for batch in _batches(elps)),
+        *(group_members(batch, filters) for batch in _batches(gpes)),
+    ]
     for statement in statements:
         # Iterating a result is several times cheaper than Result.all() on 100k rows.
         for key, cod_etu in await connection.execute(statement):
@@ -154,7 +191,7 @@ async def fetch_memberships(connection: AsyncConnection, entries: Iterable[CodeE
 
 
 def _batches(keys: Sequence[_Key]) -> list[Sequence[_Key]]:
-    return [keys[start:start + IN_LIMIT] for start in range(0, len(keys), IN_LIMIT)]
+    return [keys[start : start + IN_LIMIT] for start in range(0, len(keys), IN_LIMIT)]
 
 
 def _key(entry: CodeEntry) -> object:
@@ -166,20 +203,20 @@ def _key(entry: CodeEntry) -> object:
     return entry.cod_gpe
 
 
-async def fetch_people(connection: AsyncConnection,
-                       cod_etus: Collection[str]) -> dict[str, Member]:
+async def fetch_people(connection: AsyncConnection, cod_etus: Collection[str]) -> dict[str, Member]:
     """Names and INE of the given students, ``IN_LIMIT`` per query."""
     wanted = [int(cod_etu) for cod_etu in cod_etus]
     found: dict[str, Member] = {}
     for start in range(0, len(wanted), IN_LIMIT):
-        for row in await connection.execute(people(wanted[start:start + IN_LIMIT])):
+        for row in await connection.execute(people(wanted[start : start + IN_LIMIT])):
             member = _member(row)
             found[member.cod_etu] = member
     return found
 
 
-async def fetch_rosters(connection: AsyncConnection, entries: Sequence[CodeEntry],
-                        filters: Filters) -> dict[str, list[Member]]:
+async def fetch_rosters(
+    connection: AsyncConnection, entries: Sequence[CodeEntry], filters: Filters
+) -> dict[str, list[Member]]:
     """Members of every entry, sorted by COD_ETU."""
     memberships = await fetch_memberships(connection, entries, filters)
     known = await fetch_people(connection, {c for ids in memberships.values() for c in ids})
@@ -190,10 +227,13 @@ def count_statements(filters: Filters) -> tuple[Select[Any], Select[Any], Select
     """Members per code for one year (VETs, ELPs, groups by COD_EXT_GPE), for the catalogue."""
     return (
         select(ia.c.cod_etp, ia.c.cod_vrs_vet, func.count(ia.c.cod_ind.distinct()))
-        .where(*live_ia(filters)).group_by(ia.c.cod_etp, ia.c.cod_vrs_vet),
+        .where(*live_ia(filters))
+        .group_by(ia.c.cod_etp, ia.c.cod_vrs_vet),
         select(contract.c.cod_elp, func.count(contract.c.cod_ind.distinct()))
-        .select_from(contract).join(ia, ia.c.cod_ind == contract.c.cod_ind)
-        .where(*followed_contracts(filters)).group_by(contract.c.cod_elp),
+        .select_from(contract)
+        .join(ia, ia.c.cod_ind == contract.c.cod_ind)
+        .where(*followed_contracts(filters))
+        .group_by(contract.c.cod_elp),
         select(groupe.c.cod_ext_gpe, func.count(assignment.c.cod_ind))
         .join(groupe, groupe.c.cod_gpe == assignment.c.cod_gpe)
         .where(assignment.c.cod_anu == str(filters.year), has_live_ia(filters))

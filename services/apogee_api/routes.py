@@ -23,8 +23,11 @@ from services.apogee_api.schemas import (
     YearPublic,
 )
 
-router = APIRouter(prefix="/apogee/v1", tags=["apogee"],
-                   dependencies=[Depends(require_role("admin", "service", "plugin"))])
+router = APIRouter(
+    prefix="/apogee/v1",
+    tags=["apogee"],
+    dependencies=[Depends(require_role("admin", "service", "plugin"))],
+)
 
 ERRORS: dict[int | str, dict[str, Any]] = {
     404: error_doc("Unknown code, year or student"),
@@ -33,19 +36,24 @@ NDJSON_EXAMPLE = (
     '{"code": "AU000012", "status": "ok", "kind": "elp", "etag": "5f1d…", "members": '
     '[{"cod_etu": "21900001", "last_name": "DUPONT", "first_name": "Léa", "ine": null}], '
     '"groups": [{"code": "AU000012TD1", "label": "TD 1", "kind": "group", '
-    '"members": ["21900001"]}]}\n{"code": "NOPE", "status": "unknown"}\n')
+    '"members": ["21900001"]}]}\n{"code": "NOPE", "status": "unknown"}\n'
+)
 
 
 @router.get("/years/current", responses=ERRORS)
 async def current_year(snapshot: SnapshotDep) -> YearPublic:
     catalogue = snapshot.catalogue
-    return YearPublic(year=catalogue.current_year, label=catalogue.years[catalogue.current_year],
-                      years=sorted(catalogue.years))
+    return YearPublic(
+        year=catalogue.current_year,
+        label=catalogue.years[catalogue.current_year],
+        years=sorted(catalogue.years),
+    )
 
 
 @router.get("/codes", responses=ERRORS)
 async def search_codes(
-    snapshot: SnapshotDep, year: YearDep,
+    snapshot: SnapshotDep,
+    year: YearDep,
     q: Annotated[str, Query(min_length=1, max_length=100, examples=["math analyse"])],
     kind: Kind | None = None,
     limit: Annotated[int, Query(ge=1, le=50)] = 20,
@@ -59,8 +67,9 @@ async def search_codes(
 @router.post("/codes:validate", responses=ERRORS)
 async def validate_codes(body: ValidateRequest, snapshot: SnapshotDep) -> ValidateResponse:
     year = codes.resolve_year(snapshot.catalogue, body.year)
-    return ValidateResponse(year=year, results=[codes.check(snapshot.catalogue, code, year=year)
-                                                for code in body.codes])
+    return ValidateResponse(
+        year=year, results=[codes.check(snapshot.catalogue, code, year=year) for code in body.codes]
+    )
 
 
 # FAST003: `{code}` is read by the CodeDep dependency, which answers 404 for unknown codes.
@@ -69,13 +78,24 @@ async def get_code(entry: CodeDep, year: YearDep, snapshot: SnapshotDep) -> Code
     return codes.describe(snapshot.catalogue, entry, year=year)
 
 
-@router.get("/codes/{code}/members", responses={  # noqa: FAST003
-    **ERRORS, 304: {"description": "The roster's ETag matches If-None-Match"}})
-async def get_members(entry: CodeDep, year: YearDep, database: DatabaseDep,
-                      settings: SettingsDep, response: Response,
-                      if_none_match: Annotated[str | None, Header()] = None) -> MembersPublic:
-    roster = await rosters.members(database, entry, year=year,
-                                   payment_states=settings.payment_states)
+@router.get(
+    "/codes/{code}/members",
+    responses={  # noqa: FAST003
+        **ERRORS,
+        304: {"description": "The roster's ETag matches If-None-Match"},
+    },
+)
+async def get_members(
+    entry: CodeDep,
+    year: YearDep,
+    database: DatabaseDep,
+    settings: SettingsDep,
+    response: Response,
+    if_none_match: Annotated[str | None, Header()] = None,
+) -> MembersPublic:
+    roster = await rosters.members(
+        database, entry, year=year, payment_states=settings.payment_states
+    )
     response.headers["ETag"] = header_value(roster.etag)
     if matches(if_none_match, roster.etag):
         return _not_modified(roster.etag)  # type: ignore[return-value]
@@ -86,29 +106,49 @@ def _not_modified(etag: str) -> Response:
     return Response(status_code=304, headers={"ETag": header_value(etag)})
 
 
-@router.post("/members:bulk", response_class=StreamingResponse, responses={
-    **ERRORS, 200: {"content": {"application/x-ndjson": {"example": NDJSON_EXAMPLE}},
-                    "description": "One JSON line per requested code, in request order"}})
-async def members_bulk(body: BulkRequest, snapshot: SnapshotDep, database: DatabaseDep,
-                       settings: SettingsDep) -> StreamingResponse:
+@router.post(
+    "/members:bulk",
+    response_class=StreamingResponse,
+    responses={
+        **ERRORS,
+        200: {
+            "content": {"application/x-ndjson": {"example": NDJSON_EXAMPLE}},
+            "description": "One JSON line per requested code, in request order",
+        },
+    },
+)
+async def members_bulk(
+    body: BulkRequest, snapshot: SnapshotDep, database: DatabaseDep, settings: SettingsDep
+) -> StreamingResponse:
     year = codes.resolve_year(snapshot.catalogue, body.year)
     lines = bulk.bulk_lines(
-        database, snapshot.catalogue, body.codes, year=year, if_none_match=body.if_none_match,
-        with_groups=body.with_groups, payment_states=settings.payment_states,
-        chunk_size=settings.bulk_chunk_size)
+        database,
+        snapshot.catalogue,
+        body.codes,
+        year=year,
+        if_none_match=body.if_none_match,
+        with_groups=body.with_groups,
+        payment_states=settings.payment_states,
+        chunk_size=settings.bulk_chunk_size,
+    )
     return StreamingResponse(lines, media_type="application/x-ndjson")
 
 
 @router.get("/codes/{code}/groups", responses=ERRORS)  # noqa: FAST003
 async def get_groups(entry: CodeDep, year: YearDep, snapshot: SnapshotDep) -> GroupsPublic:
-    return GroupsPublic(code=entry.code, year=year,
-                        groups=codes.groups(snapshot.catalogue, entry, year=year))
+    return GroupsPublic(
+        code=entry.code, year=year, groups=codes.groups(snapshot.catalogue, entry, year=year)
+    )
 
 
 @router.get("/students/{cod_etu}", responses=ERRORS)
 async def get_student(
     cod_etu: Annotated[int, Path(ge=1, le=99_999_999, examples=[21900001])],
-    year: YearDep, snapshot: SnapshotDep, database: DatabaseDep, settings: SettingsDep,
+    year: YearDep,
+    snapshot: SnapshotDep,
+    database: DatabaseDep,
+    settings: SettingsDep,
 ) -> StudentPublic:
-    return await rosters.student(database, snapshot.catalogue, cod_etu, year=year,
-                                 payment_states=settings.payment_states)
+    return await rosters.student(
+        database, snapshot.catalogue, cod_etu, year=year, payment_states=settings.payment_states
+    )

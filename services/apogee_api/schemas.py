@@ -20,8 +20,9 @@ CheckStatus = Literal["valid", "unknown", "closed", "not_offered"]
 class YearPublic(BaseModel):
     year: int = Field(examples=[2026])
     label: str = Field(examples=["2026/2027"])
-    years: list[int] = Field(description="Every academic year Apogée knows",
-                             examples=[[2025, 2026]])
+    years: list[int] = Field(
+        description="Every academic year Apogée knows", examples=[[2025, 2026]]
+    )
 
 
 class CodeRef(BaseModel):
@@ -36,12 +37,28 @@ class ComponentPublic(BaseModel):
 
 
 class CodePublic(CodeRef):
-    model_config = ConfigDict(json_schema_extra={"examples": [{
-        "code": "AU000012", "kind": "elp", "label": "UE1 Analyse", "short_label": "UE1 Analyse",
-        "nature": "UE", "component": {"code": "A00", "label": "UFR Sciences et technologies"},
-        "parents": [{"code": "AS000011", "kind": "elp", "label": "S1 Mathématiques"}],
-        "period": "S1", "year": 2026, "status": "valid", "open": True, "reason": None,
-        "reason_fr": None, "member_count": 87}]})
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "code": "AU000012",
+                    "kind": "elp",
+                    "label": "UE1 Analyse",
+                    "short_label": "UE1 Analyse",
+                    "nature": "UE",
+                    "component": {"code": "A00", "label": "UFR Sciences et technologies"},
+                    "parents": [{"code": "AS000011", "kind": "elp", "label": "S1 Mathématiques"}],
+                    "period": "S1",
+                    "year": 2026,
+                    "status": "valid",
+                    "open": True,
+                    "reason": None,
+                    "reason_fr": None,
+                    "member_count": 87,
+                }
+            ]
+        }
+    )
 
     short_label: str | None = None
     nature: str | None = Field(default=None, description="COD_NEL of an ELP, COD_TGR of a group")
@@ -68,18 +85,29 @@ class SearchResults(BaseModel):
 
 
 class ValidateRequest(RequestBody):
-    model_config = ConfigDict(json_schema_extra={"examples": [
-        {"codes": ["L1A001-1", "AU000012", "NOPE"], "year": 2026}]})
+    model_config = ConfigDict(
+        json_schema_extra={"examples": [{"codes": ["L1A001-1", "AU000012", "NOPE"], "year": 2026}]}
+    )
 
     codes: list[str] = Field(min_length=1, max_length=MAX_VALIDATE_CODES)
     year: int | None = None
 
 
 class CodeCheck(BaseModel):
-    model_config = ConfigDict(json_schema_extra={"examples": [{
-        "code": "AU000013", "status": "closed", "kind": "elp", "label": "UE2 Algèbre",
-        "reason": "This teaching element is closed in Apogée.",
-        "reason_fr": "Cet élément pédagogique est fermé dans Apogée."}]})
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "code": "AU000013",
+                    "status": "closed",
+                    "kind": "elp",
+                    "label": "UE2 Algèbre",
+                    "reason": "This teaching element is closed in Apogée.",
+                    "reason_fr": "Cet élément pédagogique est fermé dans Apogée.",
+                }
+            ]
+        }
+    )
 
     code: str
     status: CheckStatus
@@ -110,14 +138,24 @@ class MembersPublic(BaseModel):
 
 
 class BulkRequest(RequestBody):
-    model_config = ConfigDict(json_schema_extra={"examples": [{
-        "year": 2026, "codes": ["L1A001-1", "AU000012"],
-        "if_none_match": {"AU000012": "5f1d0c2e9a7b4c3d8e6f1a2b3c4d5e6f"}, "with_groups": True}]})
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "year": 2026,
+                    "codes": ["L1A001-1", "AU000012"],
+                    "if_none_match": {"AU000012": "5f1d0c2e9a7b4c3d8e6f1a2b3c4d5e6f"},
+                    "with_groups": True,
+                }
+            ]
+        }
+    )
 
     year: int | None = None
     # Any spelling up to a code's length (an unknown one gets its "unknown" line).
     codes: list[Annotated[str, Field(max_length=MAX_CODE_LENGTH)]] = Field(
-        min_length=1, max_length=MAX_BULK_CODES)
+        min_length=1, max_length=MAX_BULK_CODES
+    )
     if_none_match: dict[str, str] = Field(default_factory=dict)
     with_groups: bool = True
 

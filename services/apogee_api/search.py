@@ -43,8 +43,9 @@ class SearchIndex:
         self._words = sorted(postings)
         self._postings = {word: frozenset(ranks) for word, ranks in postings.items()}
 
-    def search(self, query: str, *, kind: Kind | None = None, year: int | None = None,
-               limit: int = 20) -> list[CodeEntry]:
+    def search(
+        self, query: str, *, kind: Kind | None = None, year: int | None = None, limit: int = 20
+    ) -> list[CodeEntry]:
         found: list[CodeEntry] = []
         seen: set[int] = set()
         for rank in self._ranked(query):

@@ -50,8 +50,10 @@ CourseFilter = Annotated[int | None, Query(ge=1, le=MAX_DB_INT)]
 
 Responses = dict[int | str, dict[str, Any]]
 NOT_FOUND: Responses = {404: error_doc("No such method, meta link or run")}
-UPSTREAM: Responses = {502: error_doc("Apogée or Moodle refused the request"),
-            503: error_doc("Apogée or Moodle cannot be reached")}
+UPSTREAM: Responses = {
+    502: error_doc("Apogée or Moodle refused the request"),
+    503: error_doc("Apogée or Moodle cannot be reached"),
+}
 BUSY: Responses = {409: error_doc("The run is in progress elsewhere or cannot be resumed")}
 TOO_SOON: Responses = {429: error_doc("This course was synchronised too recently")}
 
@@ -80,6 +82,7 @@ async def list_methods(
     offset: Offset = 0,
 ) -> MethodsPublic:
     """Operators see every method; a plugin acting for a teacher, those of their courses."""
+
     async def candidates() -> set[int]:
         return {course_id} if course_id is not None else await _method_course_ids(session)
 
@@ -100,8 +103,7 @@ async def read_method(method_id: PathId, session: SessionDep, _: AnyCaller) -> M
     return MethodPublic.model_validate(await service.get_method(session, method_id))
 
 
-@router.delete("/methods/{method_id}", status_code=status.HTTP_204_NO_CONTENT,
-               responses=NOT_FOUND)
+@router.delete("/methods/{method_id}", status_code=status.HTTP_204_NO_CONTENT, responses=NOT_FOUND)
 async def delete_method(method_id: PathId, session: SessionDep, _: Operator) -> Response:
     await service.delete_method(session, await service.get_method(session, method_id))
     return Response(status_code=status.HTTP_204_NO_CONTENT)
@@ -131,8 +133,7 @@ async def create_meta_link(
     return MetaLinkPublic.model_validate(link)
 
 
-@router.delete("/meta-links/{link_id}", status_code=status.HTTP_204_NO_CONTENT,
-               responses=NOT_FOUND)
+@router.delete("/meta-links/{link_id}", status_code=status.HTTP_204_NO_CONTENT, responses=NOT_FOUND)
 async def delete_meta_link(link_id: PathId, session: SessionDep, _: Operator) -> Response:
     await service.delete_meta_link(session, await service.get_meta_link(session, link_id))
     return Response(status_code=status.HTTP_204_NO_CONTENT)
@@ -152,8 +153,11 @@ async def start_run(body: RunCreate, services: ServicesDep, _: Operator) -> RunP
     return await _launch(services, run.id or 0, dry_run=body.dry_run, urgent=False)
 
 
-@router.post("/courses/{course_id}:sync", status_code=status.HTTP_202_ACCEPTED,
-             responses={**UPSTREAM, **BUSY, **TOO_SOON})
+@router.post(
+    "/courses/{course_id}:sync",
+    status_code=status.HTTP_202_ACCEPTED,
+    responses={**UPSTREAM, **BUSY, **TOO_SOON},
+)
 async def sync_course(
     course_id: PathId, body: CourseSyncRequest, services: ServicesDep, principal: CourseActor
 ) -> RunPreview:
@@ -196,7 +200,8 @@ async def _launch(
             only = None
             if principal is not None:
                 only = await visible_courses(
-                    principal, partial(_run_course_ids, session, run_id),
+                    principal,
+                    partial(_run_course_ids, session, run_id),
                     teachers=services.teachers,
                 )
             courses = await _courses(session, run_id, limit=1000, offset=0, only=only)
@@ -218,8 +223,11 @@ async def list_runs(
     return RunsPublic(data=[RunPublic.model_validate(r) for r in runs], count=len(runs))
 
 
-@router.post("/runs/{run_id:int}:resume", status_code=status.HTTP_202_ACCEPTED,
-             responses={**NOT_FOUND, **BUSY})
+@router.post(
+    "/runs/{run_id:int}:resume",
+    status_code=status.HTTP_202_ACCEPTED,
+    responses={**NOT_FOUND, **BUSY},
+)
 async def resume(run_id: PathId, services: ServicesDep, _: Operator) -> RunPreview:
     async with services.db.session() as session:
         run = await get_run(session, run_id)

@@ -9,7 +9,7 @@ from fastapi import FastAPI
 from fusion.app import create_service_app
 from fusion.http import create_http_client
 from fusion.resources import standard_resources
-from services.migration_orchestrator.preflight_routes import create_preflight_router
+from services.migration_orchestrator.preflight.routes import create_preflight_router
 from services.migration_orchestrator.routes import create_router
 from services.migration_orchestrator.settings import Settings
 

@@ -33,22 +33,32 @@ class PlatformsPublic(BaseModel):
 
 async def check_platform(platform: MoodlePlatform, *, http: httpx.AsyncClient) -> PlatformStatus:
     """``core_webservice_get_site_info`` with the platform's token: reachable, right version."""
-    status = PlatformStatus(name=platform.name, label=platform.label or platform.name,
-                            url=platform.url, reachable=False)
+    status = PlatformStatus(
+        name=platform.name, label=platform.label or platform.name, url=platform.url, reachable=False
+    )
     try:
         async with asyncio.timeout(CHECK_TIMEOUT_SECONDS):
             info = await moodle_client(platform, http=http).get_site_info()
     except FusionError as error:
-        return status.model_copy(update={
-            "error_code": error.code, "error": error.message, "error_fr": error.message_fr})
+        return status.model_copy(
+            update={"error_code": error.code, "error": error.message, "error_fr": error.message_fr}
+        )
     except TimeoutError:
-        return status.model_copy(update={
-            "error_code": "moodle_timeout",
-            "error": f"No answer within {CHECK_TIMEOUT_SECONDS:.0f} s.",
-            "error_fr": f"Pas de réponse en {CHECK_TIMEOUT_SECONDS:.0f} s."})
-    return status.model_copy(update={
-        "reachable": True, "sitename": _text(info.get("sitename")),
-        "release": _text(info.get("release")), "version": _text(info.get("version"))})
+        return status.model_copy(
+            update={
+                "error_code": "moodle_timeout",
+                "error": f"No answer within {CHECK_TIMEOUT_SECONDS:.0f} s.",
+                "error_fr": f"Pas de réponse en {CHECK_TIMEOUT_SECONDS:.0f} s.",
+            }
+        )
+    return status.model_copy(
+        update={
+            "reachable": True,
+            "sitename": _text(info.get("sitename")),
+            "release": _text(info.get("release")),
+            "version": _text(info.get("version")),
+        }
+    )
 
 
 async def check_platforms(

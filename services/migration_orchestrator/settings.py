@@ -1,7 +1,7 @@
 from __future__ import annotations
 
 from fusion.settings import MoodleFragment, ServiceSettings, env_prefix
-from services.migration_orchestrator.archive import ArchiveLimits
+from services.migration_orchestrator.preflight.archive import ArchiveLimits
 
 
 class Settings(ServiceSettings, MoodleFragment):

@@ -22,11 +22,18 @@ def _parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", required=True)
     gen = commands.add_parser("generate", help="(re)create the Apogée tables and fill them")
     gen.add_argument("--scale", choices=sorted(SCALES), default="demo")
-    gen.add_argument("--database", required=True,
-                     help="async URL: postgresql+asyncpg://… or sqlite+aiosqlite:///…")
+    gen.add_argument(
+        "--database",
+        required=True,
+        help="async URL: postgresql+asyncpg://… or sqlite+aiosqlite:///…",
+    )
     gen.add_argument("--seed", type=int, default=DEFAULT_SEED)
-    gen.add_argument("--year", type=int, default=DEFAULT_YEAR,
-                     help="the year open for enrolment (the previous one is generated too)")
+    gen.add_argument(
+        "--year",
+        type=int,
+        default=DEFAULT_YEAR,
+        help="the year open for enrolment (the previous one is generated too)",
+    )
     return parser
 
 
@@ -48,15 +55,18 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     started = time.perf_counter()
     try:
-        counts = asyncio.run(generate(args.database, scale=args.scale, year=args.year,
-                                      seed=args.seed))
+        counts = asyncio.run(
+            generate(args.database, scale=args.scale, year=args.year, seed=args.seed)
+        )
     except (OSError, SQLAlchemyError) as error:  # unreachable server, unknown database ...
         print(f"apogee generate: cannot load the database: {error}", file=sys.stderr)
         return 2
     for table, count in counts.items():
         print(f"{table:24} {count:>10,}")
-    print(f"generated scale={args.scale} year={args.year} seed={args.seed} "
-          f"in {time.perf_counter() - started:.1f} s")
+    print(
+        f"generated scale={args.scale} year={args.year} seed={args.seed} "
+        f"in {time.perf_counter() - started:.1f} s"
+    )
     return 0
 
 

@@ -14,8 +14,9 @@ DEFAULT_YEAR = 2026
 DEFAULT_SEED = 20260901
 
 
-def generate_dataset(*, scale: Scale, year: int = DEFAULT_YEAR,
-                     seed: int = DEFAULT_SEED) -> Dataset:
+def generate_dataset(
+    *, scale: Scale, year: int = DEFAULT_YEAR, seed: int = DEFAULT_SEED
+) -> Dataset:
     rng = random.Random(seed)
     dataset = Dataset()
     offer = build_offer(dataset, scale=scale, year=year, rng=rng)
@@ -23,8 +24,9 @@ def generate_dataset(*, scale: Scale, year: int = DEFAULT_YEAR,
     return dataset
 
 
-async def generate(url: str, *, scale: str = "demo", year: int = DEFAULT_YEAR,
-                   seed: int = DEFAULT_SEED) -> dict[str, int]:
+async def generate(
+    url: str, *, scale: str = "demo", year: int = DEFAULT_YEAR, seed: int = DEFAULT_SEED
+) -> dict[str, int]:
     """Generates the ``scale`` dataset and loads it at ``url``; returns rows per table."""
     dataset = generate_dataset(scale=SCALES[scale], year=year, seed=seed)
     return await load_dataset(url, dataset)

@@ -47,10 +47,12 @@ async def _load_table(connection: AsyncConnection, table: Table, rows: TableRows
     if connection.dialect.name == "postgresql":
         raw = await connection.get_raw_connection()
         driver: Any = raw.driver_connection
-        await driver.copy_records_to_table(table.name, records=rows.rows,
-                                           columns=list(rows.columns))
+        await driver.copy_records_to_table(
+            table.name, records=rows.rows, columns=list(rows.columns)
+        )
         return
     for start in range(0, len(rows.rows), SQLITE_CHUNK):
-        chunk = rows.rows[start:start + SQLITE_CHUNK]
-        await connection.execute(table.insert(), [dict(zip(rows.columns, row, strict=True))
-                                                  for row in chunk])
+        chunk = rows.rows[start : start + SQLITE_CHUNK]
+        await connection.execute(
+            table.insert(), [dict(zip(rows.columns, row, strict=True)) for row in chunk]
+        )

@@ -79,27 +79,59 @@ def build_offer(dataset: Dataset, *, scale: Scale, year: int, rng: random.Random
     for index, (label, short) in enumerate(names.COMPONENTS[: scale.components]):
         letter = string.ascii_uppercase[index]
         cod_cmp = f"{letter}{index:02d}"
-        dataset.add("composante", cod_cmp=cod_cmp, lib_cmp=label, lic_cmp=short, cod_tpc="INT",
-                    tem_en_sve_cmp="O")
+        dataset.add(
+            "composante",
+            cod_cmp=cod_cmp,
+            lib_cmp=label,
+            lic_cmp=short,
+            cod_tpc="INT",
+            tem_en_sve_cmp="O",
+        )
         for mention in range(scale.mentions_per_component):
-            _mention(dataset, offer, codes, rng=rng, scale=scale, letter=letter,
-                     cod_cmp=cod_cmp, mention=mention)
+            _mention(
+                dataset,
+                offer,
+                codes,
+                rng=rng,
+                scale=scale,
+                letter=letter,
+                cod_cmp=cod_cmp,
+                mention=mention,
+            )
     return offer
 
 
 def _reference_rows(dataset: Dataset, *, year: int) -> None:
     for cod_anu, iae, res in ((year - 2, "N", "N"), (year - 1, "N", "O"), (year, "O", "N")):
-        dataset.add("annee_uni", cod_anu=str(cod_anu), lib_anu=f"{cod_anu}/{cod_anu + 1}",
-                    eta_anu_iae=iae, eta_anu_res=res)
-    for cod_nel, lib, fictif in (("SEM", "Semestre", "N"), ("UE", "Unité d'enseignement", "N"),
-                                 ("ECUE", "Élément constitutif d'UE", "N"),
-                                 ("TECH", "Élément technique (jury)", "O")):
-        dataset.add("nature_elp", cod_nel=cod_nel, lib_nel=lib, tem_fictif=fictif,
-                    tem_en_sve_nel="O")
+        dataset.add(
+            "annee_uni",
+            cod_anu=str(cod_anu),
+            lib_anu=f"{cod_anu}/{cod_anu + 1}",
+            eta_anu_iae=iae,
+            eta_anu_res=res,
+        )
+    for cod_nel, lib, fictif in (
+        ("SEM", "Semestre", "N"),
+        ("UE", "Unité d'enseignement", "N"),
+        ("ECUE", "Élément constitutif d'UE", "N"),
+        ("TECH", "Élément technique (jury)", "O"),
+    ):
+        dataset.add(
+            "nature_elp", cod_nel=cod_nel, lib_nel=lib, tem_fictif=fictif, tem_en_sve_nel="O"
+        )
 
 
-def _mention(dataset: Dataset, offer: Offer, codes: _Codes, *, rng: random.Random,
-             scale: Scale, letter: str, cod_cmp: str, mention: int) -> None:
+def _mention(
+    dataset: Dataset,
+    offer: Offer,
+    codes: _Codes,
+    *,
+    rng: random.Random,
+    scale: Scale,
+    letter: str,
+    cod_cmp: str,
+    mention: int,
+) -> None:
     discipline = rng.choice(names.DISCIPLINES)
     track = rng.choice(names.TRACKS)
     popularity = rng.uniform(0.3, 2.5)
@@ -107,16 +139,36 @@ def _mention(dataset: Dataset, offer: Offer, codes: _Codes, *, rng: random.Rando
     for level, level_label, share in LEVELS:
         cod_etp = f"{level}{letter}{mention:03d}"
         title = f"{level_label} {discipline} {track}".strip()
-        dataset.add("etape", cod_etp=cod_etp, lib_etp=title[:60],
-                    lic_etp=f"{level} {discipline}"[:25],
-                    cod_cyc="1" if level[0] == "L" else "2", cod_cur=level[0])
-        tree = _tree(dataset, codes, rng=rng, scale=scale, letter=letter, cod_cmp=cod_cmp,
-                     level=level, discipline=discipline)
+        dataset.add(
+            "etape",
+            cod_etp=cod_etp,
+            lib_etp=title[:60],
+            lic_etp=f"{level} {discipline}"[:25],
+            cod_cyc="1" if level[0] == "L" else "2",
+            cod_cur=level[0],
+        )
+        tree = _tree(
+            dataset,
+            codes,
+            rng=rng,
+            scale=scale,
+            letter=letter,
+            cod_cmp=cod_cmp,
+            level=level,
+            discipline=discipline,
+        )
         versions = _versions(rng, year=offer.year, scale=scale)
         for vrs, recruits in versions:
-            vet = Vet(cod_etp=cod_etp, cod_vrs_vet=vrs, cod_cmp=cod_cmp,
-                      cod_dip=f"{level[0]}{letter}{mention:03d}"[:7], weight=share * popularity,
-                      tree=tree, recruits=recruits, previous=previous)
+            vet = Vet(
+                cod_etp=cod_etp,
+                cod_vrs_vet=vrs,
+                cod_cmp=cod_cmp,
+                cod_dip=f"{level[0]}{letter}{mention:03d}"[:7],
+                weight=share * popularity,
+                tree=tree,
+                recruits=recruits,
+                previous=previous,
+            )
             _vet_rows(dataset, vet=vet, title=title)
             offer.vets.append(vet)
         previous = offer.vets[-1]
@@ -131,40 +183,103 @@ def _versions(rng: random.Random, *, year: int, scale: Scale) -> list[tuple[int,
 
 def _vet_rows(dataset: Dataset, *, vet: Vet, title: str) -> None:
     label = title if vet.cod_vrs_vet == 1 else f"{title} (nouvelle maquette)"
-    dataset.add("version_etape", cod_etp=vet.cod_etp, cod_vrs_vet=vet.cod_vrs_vet,
-                lib_web_vet=label[:120], cod_cmp=vet.cod_cmp)
+    dataset.add(
+        "version_etape",
+        cod_etp=vet.cod_etp,
+        cod_vrs_vet=vet.cod_vrs_vet,
+        lib_web_vet=label[:120],
+        cod_cmp=vet.cod_cmp,
+    )
     first, last = vet.recruits
-    dataset.add("vdi_fractionner_vet", cod_dip=vet.cod_dip, cod_vrs_vdi=vet.cod_vrs_vet,
-                cod_etp=vet.cod_etp, cod_vrs_vet=vet.cod_vrs_vet, daa_deb_rct_vet=str(first),
-                daa_fin_rct_vet=str(last), daa_deb_val_vet=str(first),
-                daa_fin_val_vet=str(last + 1 if last < 2099 else last))
-    dataset.add("vet_regroupe_lse", cod_etp=vet.cod_etp, cod_vrs_vet=vet.cod_vrs_vet,
-                cod_lse=vet.tree.top_lse, dat_cre_rel_lse_vet=None, dat_frm_rel_lse_vet=None)
+    dataset.add(
+        "vdi_fractionner_vet",
+        cod_dip=vet.cod_dip,
+        cod_vrs_vdi=vet.cod_vrs_vet,
+        cod_etp=vet.cod_etp,
+        cod_vrs_vet=vet.cod_vrs_vet,
+        daa_deb_rct_vet=str(first),
+        daa_fin_rct_vet=str(last),
+        daa_deb_val_vet=str(first),
+        daa_fin_val_vet=str(last + 1 if last < 2099 else last),
+    )
+    dataset.add(
+        "vet_regroupe_lse",
+        cod_etp=vet.cod_etp,
+        cod_vrs_vet=vet.cod_vrs_vet,
+        cod_lse=vet.tree.top_lse,
+        dat_cre_rel_lse_vet=None,
+        dat_frm_rel_lse_vet=None,
+    )
 
 
-def _tree(dataset: Dataset, codes: _Codes, *, rng: random.Random, scale: Scale, letter: str,
-          cod_cmp: str, level: str, discipline: str) -> Tree:
+def _tree(
+    dataset: Dataset,
+    codes: _Codes,
+    *,
+    rng: random.Random,
+    scale: Scale,
+    letter: str,
+    cod_cmp: str,
+    level: str,
+    discipline: str,
+) -> Tree:
     top = codes.next_lse()
     tree = Tree(top_lse=top)
     for semester in (1, 2):
         period = f"S{_semester_number(level, semester)}"
-        sem = _elp(dataset, codes, letter=letter, cod_cmp=cod_cmp, nature="SEM",
-                   label=f"{period} {discipline}", period=period)
+        sem = _elp(
+            dataset,
+            codes,
+            letter=letter,
+            cod_cmp=cod_cmp,
+            nature="SEM",
+            label=f"{period} {discipline}",
+            period=period,
+        )
         _link(dataset, top, None, sem, "O")
         tree.mandatory.append((sem, top))
         mandatory_lse = codes.next_lse()
         for number in range(scale.mandatory_ues):
-            ue = _ue(dataset, codes, rng=rng, tree=tree, letter=letter, cod_cmp=cod_cmp,
-                     period=period, parent=sem, lse=mandatory_lse, typ="O", number=number)
+            ue = _ue(
+                dataset,
+                codes,
+                rng=rng,
+                tree=tree,
+                letter=letter,
+                cod_cmp=cod_cmp,
+                period=period,
+                parent=sem,
+                lse=mandatory_lse,
+                typ="O",
+                number=number,
+            )
             tree.mandatory.extend(ue)
             if number < 2:
                 tree.grouped[ue[0][0]] = ("TD", 25)
             if number == 0 and len(ue) > 1:
                 tree.grouped[ue[1][0]] = ("TP", 16)
-        tree.choices.append(_choice(dataset, codes, rng=rng, tree=tree, letter=letter,
-                                    cod_cmp=cod_cmp, period=period, parent=sem, scale=scale))
-    jury = _elp(dataset, codes, letter=letter, cod_cmp=cod_cmp, nature="TECH",
-                label=f"Points jury {level} {discipline}", period=None)
+        tree.choices.append(
+            _choice(
+                dataset,
+                codes,
+                rng=rng,
+                tree=tree,
+                letter=letter,
+                cod_cmp=cod_cmp,
+                period=period,
+                parent=sem,
+                scale=scale,
+            )
+        )
+    jury = _elp(
+        dataset,
+        codes,
+        letter=letter,
+        cod_cmp=cod_cmp,
+        nature="TECH",
+        label=f"Points jury {level} {discipline}",
+        period=None,
+    )
     _link(dataset, top, None, jury, "O")
     tree.mandatory.append((jury, top))
     return tree
@@ -175,19 +290,45 @@ def _semester_number(level: str, semester: int) -> int:
     return 2 * (year_in_cycle - 1) + semester
 
 
-def _ue(dataset: Dataset, codes: _Codes, *, rng: random.Random, tree: Tree, letter: str,
-        cod_cmp: str, period: str, parent: str, lse: str, typ: str, number: int,
-        closed: bool = False) -> list[ElpLink]:
+def _ue(
+    dataset: Dataset,
+    codes: _Codes,
+    *,
+    rng: random.Random,
+    tree: Tree,
+    letter: str,
+    cod_cmp: str,
+    period: str,
+    parent: str,
+    lse: str,
+    typ: str,
+    number: int,
+    closed: bool = False,
+) -> list[ElpLink]:
     subject = rng.choice(names.SUBJECTS)
-    ue = _elp(dataset, codes, letter=letter, cod_cmp=cod_cmp, nature="UE",
-              label=f"UE{number + 1} {subject}", period=period, closed=closed)
+    ue = _elp(
+        dataset,
+        codes,
+        letter=letter,
+        cod_cmp=cod_cmp,
+        nature="UE",
+        label=f"UE{number + 1} {subject}",
+        period=period,
+        closed=closed,
+    )
     _link(dataset, lse, parent, ue, typ)
     links: list[ElpLink] = [(ue, lse)]
     ecue_lse = codes.next_lse()
     for part in range(rng.randint(1, 3)):
-        ecue = _elp(dataset, codes, letter=letter, cod_cmp=cod_cmp, nature="ECUE",
-                    label=f"{subject} {('CM', 'TD', 'TP')[part]} – partie {part + 1}",
-                    period=period)
+        ecue = _elp(
+            dataset,
+            codes,
+            letter=letter,
+            cod_cmp=cod_cmp,
+            nature="ECUE",
+            label=f"{subject} {('CM', 'TD', 'TP')[part]} – partie {part + 1}",
+            period=period,
+        )
         _link(dataset, ecue_lse, ue, ecue, "O")
         links.append((ecue, ecue_lse))
     if closed:
@@ -195,31 +336,80 @@ def _ue(dataset: Dataset, codes: _Codes, *, rng: random.Random, tree: Tree, lett
     return links
 
 
-def _choice(dataset: Dataset, codes: _Codes, *, rng: random.Random, tree: Tree, letter: str,
-            cod_cmp: str, period: str, parent: str, scale: Scale) -> list[list[ElpLink]]:
+def _choice(
+    dataset: Dataset,
+    codes: _Codes,
+    *,
+    rng: random.Random,
+    tree: Tree,
+    letter: str,
+    cod_cmp: str,
+    period: str,
+    parent: str,
+    scale: Scale,
+) -> list[list[ElpLink]]:
     lse = codes.next_lse()
     options = []
     for number in range(rng.randint(2, scale.max_options)):
         closed = rng.random() < scale.closed_elp_share
-        options.append(_ue(dataset, codes, rng=rng, tree=tree, letter=letter, cod_cmp=cod_cmp,
-                           period=period, parent=parent, lse=lse, typ="X", number=10 + number,
-                           closed=closed))
+        options.append(
+            _ue(
+                dataset,
+                codes,
+                rng=rng,
+                tree=tree,
+                letter=letter,
+                cod_cmp=cod_cmp,
+                period=period,
+                parent=parent,
+                lse=lse,
+                typ="X",
+                number=10 + number,
+                closed=closed,
+            )
+        )
     return options
 
 
-def _elp(dataset: Dataset, codes: _Codes, *, letter: str, cod_cmp: str, nature: str, label: str,
-         period: str | None, closed: bool = False) -> str:
+def _elp(
+    dataset: Dataset,
+    codes: _Codes,
+    *,
+    letter: str,
+    cod_cmp: str,
+    nature: str,
+    label: str,
+    period: str | None,
+    closed: bool = False,
+) -> str:
     cod_elp = codes.next_elp(letter, nature)
     suspended = not closed and cod_elp.endswith("97")  # a few suspended ELPs, deterministically
-    dataset.add("element_pedagogi", cod_elp=cod_elp, lib_elp=label[:60], lic_elp=label[:25],
-                cod_nel=nature, cod_pel=period, cod_cmp=cod_cmp,
-                eta_elp="F" if closed else "O", tem_sus_elp="O" if suspended else "N",
-                nbr_crd_elp=6 if nature == "UE" else None)
+    dataset.add(
+        "element_pedagogi",
+        cod_elp=cod_elp,
+        lib_elp=label[:60],
+        lic_elp=label[:25],
+        cod_nel=nature,
+        cod_pel=period,
+        cod_cmp=cod_cmp,
+        eta_elp="F" if closed else "O",
+        tem_sus_elp="O" if suspended else "N",
+        nbr_crd_elp=6 if nature == "UE" else None,
+    )
     return cod_elp
 
 
 def _link(dataset: Dataset, lse: str, parent: str | None, child: str, typ: str) -> None:
-    dataset.add("elp_regroupe_elp", cod_lse=lse, cod_elp_pere=parent, cod_elp_fils=child,
-                cod_typ_lse=typ, eta_lse="O", eta_elp_pere="O" if parent else None,
-                eta_elp_fils="O", tem_sus_elp_pere="N" if parent else None,
-                tem_sus_elp_fils="N", date_fermeture_lien=None)
+    dataset.add(
+        "elp_regroupe_elp",
+        cod_lse=lse,
+        cod_elp_pere=parent,
+        cod_elp_fils=child,
+        cod_typ_lse=typ,
+        eta_lse="O",
+        eta_elp_pere="O" if parent else None,
+        eta_elp_fils="O",
+        tem_sus_elp_pere="N" if parent else None,
+        tem_sus_elp_fils="N",
+        date_fermeture_lien=None,
+    )

@@ -29,10 +29,19 @@ def referenced_roles(spec: BackupSpec) -> list[RoleSpec]:
 
 def roles_definition_xml(spec: BackupSpec) -> bytes:
     roles = "".join(
-        element("role", 2, {"name": role.name, "shortname": role.shortname,
-                            "nameincourse": None, "description": "",
-                            "sortorder": role.sortorder, "archetype": role.archetype},
-                attrs={"id": role.id})
+        element(
+            "role",
+            2,
+            {
+                "name": role.name,
+                "shortname": role.shortname,
+                "nameincourse": None,
+                "description": "",
+                "sortorder": role.sortorder,
+                "archetype": role.archetype,
+            },
+            attrs={"id": role.id},
+        )
         for role in referenced_roles(spec)
     )
     return document(open_tag("roles_definition", 0) + roles + close_tag("roles_definition", 0))
@@ -41,13 +50,27 @@ def roles_definition_xml(spec: BackupSpec) -> bytes:
 def course_roles_xml(spec: BackupSpec) -> bytes:
     assignments = spec.role_assignments if spec.users_included else ()
     body = "".join(
-        element("assignment", 4, {"roleid": a.role_id, "userid": a.user_id,
-                                  "timemodified": spec.backup_date, "modifierid": 2,
-                                  "component": a.component, "itemid": a.itemid,
-                                  "sortorder": 0},
-                attrs={"id": n})
+        element(
+            "assignment",
+            4,
+            {
+                "roleid": a.role_id,
+                "userid": a.user_id,
+                "timemodified": spec.backup_date,
+                "modifierid": 2,
+                "component": a.component,
+                "itemid": a.itemid,
+                "sortorder": 0,
+            },
+            attrs={"id": n},
+        )
         for n, a in enumerate(assignments, start=1)
     )
-    return document(open_tag("roles", 0) + empty("role_overrides", 2)
-                    + open_tag("role_assignments", 2) + body + close_tag("role_assignments", 2)
-                    + close_tag("roles", 0))
+    return document(
+        open_tag("roles", 0)
+        + empty("role_overrides", 2)
+        + open_tag("role_assignments", 2)
+        + body
+        + close_tag("role_assignments", 2)
+        + close_tag("roles", 0)
+    )

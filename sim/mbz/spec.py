@@ -124,7 +124,8 @@ class RoleSpec:
 
 # Moodle's standard roles with their install ids: a backup names them unless the spec overrides.
 STANDARD_ROLES = {
-    role.id: role for role in (
+    role.id: role
+    for role in (
         RoleSpec(id=1, shortname="manager", archetype="manager", sortorder=1),
         RoleSpec(id=2, shortname="coursecreator", archetype="coursecreator", sortorder=2),
         RoleSpec(id=3, shortname="editingteacher", archetype="editingteacher", sortorder=3),

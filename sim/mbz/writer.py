@@ -22,17 +22,31 @@ Container = Literal["tar.gz", "zip"]
 _BLOCK = 64 * 1024
 _MTIME = 1_700_000_000
 # documents that Moodle always writes, empty for what the spec doesn't describe
-_ACTIVITY_EMPTIES = (("calendar.xml", "events"), ("comments.xml", "comments"),
-                     ("completion.xml", "completions"), ("filters.xml", "filters"),
-                     ("grades.xml", "activity_gradebook"), ("grade_history.xml", "grade_history"))
-_COURSE_EMPTIES = (("contentbank.xml", "contents"), ("calendar.xml", "events"),
-                   ("comments.xml", "comments"), ("filters.xml", "filters"),
-                   ("inforef.xml", "inforef"),
-                   ("completiondefaults.xml", "course_completion_defaults"))
-_ROOT_EMPTIES = (("groups.xml", "groups"),
-                 ("gradebook.xml", "gradebook"), ("grade_history.xml", "grade_history"),
-                 ("outcomes.xml", "outcomes_definition"), ("scales.xml", "scales_definition"),
-                 ("completion.xml", "course_completion"), ("badges.xml", "badges"))
+_ACTIVITY_EMPTIES = (
+    ("calendar.xml", "events"),
+    ("comments.xml", "comments"),
+    ("completion.xml", "completions"),
+    ("filters.xml", "filters"),
+    ("grades.xml", "activity_gradebook"),
+    ("grade_history.xml", "grade_history"),
+)
+_COURSE_EMPTIES = (
+    ("contentbank.xml", "contents"),
+    ("calendar.xml", "events"),
+    ("comments.xml", "comments"),
+    ("filters.xml", "filters"),
+    ("inforef.xml", "inforef"),
+    ("completiondefaults.xml", "course_completion_defaults"),
+)
+_ROOT_EMPTIES = (
+    ("groups.xml", "groups"),
+    ("gradebook.xml", "gradebook"),
+    ("grade_history.xml", "grade_history"),
+    ("outcomes.xml", "outcomes_definition"),
+    ("scales.xml", "scales_definition"),
+    ("completion.xml", "course_completion"),
+    ("badges.xml", "badges"),
+)
 
 
 def iter_body(file: FileSpec) -> Iterator[bytes]:
@@ -106,13 +120,33 @@ def _stored_files(spec: BackupSpec) -> list[_StoredFile]:
 def _files_xml(stored: list[_StoredFile]) -> _Member:
     parts = [doc.files_xml_open()]
     for s in stored:
-        parts.append(doc.file_entry(s.file_id, {
-            "contenthash": s.hash, "contextid": s.contextid, "component": s.spec.component,
-            "filearea": s.spec.filearea, "itemid": s.spec.itemid, "filepath": s.spec.filepath,
-            "filename": s.spec.filename, "userid": None, "filesize": s.spec.length,
-            "mimetype": s.spec.mimetype, "status": 0, "timecreated": 0, "timemodified": 0,
-            "source": s.spec.filename, "author": None, "license": None, "sortorder": 0,
-            "repositorytype": None, "repositoryid": None, "reference": None}))
+        parts.append(
+            doc.file_entry(
+                s.file_id,
+                {
+                    "contenthash": s.hash,
+                    "contextid": s.contextid,
+                    "component": s.spec.component,
+                    "filearea": s.spec.filearea,
+                    "itemid": s.spec.itemid,
+                    "filepath": s.spec.filepath,
+                    "filename": s.spec.filename,
+                    "userid": None,
+                    "filesize": s.spec.length,
+                    "mimetype": s.spec.mimetype,
+                    "status": 0,
+                    "timecreated": 0,
+                    "timemodified": 0,
+                    "source": s.spec.filename,
+                    "author": None,
+                    "license": None,
+                    "sortorder": 0,
+                    "repositorytype": None,
+                    "repositoryid": None,
+                    "reference": None,
+                },
+            )
+        )
     parts.append(doc.files_xml_close())
     return _bytes("files.xml", b"".join(parts))
 
@@ -142,25 +176,28 @@ def _course_members(spec: BackupSpec) -> Iterator[_Member]:
         yield _bytes(f"course/{leaf}", doc.empty_document(root))
     for section in spec.sections:
         sequence = [a.cmid for a in spec.activities if a.section_id == section.id]
-        yield _bytes(f"sections/section_{section.id}/section.xml",
-                     doc.section_xml(section, sequence))
-        yield _bytes(f"sections/section_{section.id}/inforef.xml",
-                     doc.empty_document("inforef"))
+        yield _bytes(
+            f"sections/section_{section.id}/section.xml", doc.section_xml(section, sequence)
+        )
+        yield _bytes(f"sections/section_{section.id}/inforef.xml", doc.empty_document("inforef"))
 
 
 def _members(spec: BackupSpec) -> list[_Member]:
     stored = _stored_files(spec)
     members = [*_activity_members(spec, stored), *_course_members(spec), _files_xml(stored)]
-    members += [_bytes("moodle_backup.xml", doc.manifest_xml(spec)),
-                _bytes("questions.xml", doc.questions_xml(spec)),
-                _bytes("roles.xml", roles.roles_definition_xml(spec))]
+    members += [
+        _bytes("moodle_backup.xml", doc.manifest_xml(spec)),
+        _bytes("questions.xml", doc.questions_xml(spec)),
+        _bytes("roles.xml", roles.roles_definition_xml(spec)),
+    ]
     members += [_bytes(leaf, doc.empty_document(root)) for leaf, root in _ROOT_EMPTIES]
     if spec.users_included:
         users = list(doc.users_xml(spec))
         members.append(_Member("users.xml", sum(map(len, users)), users))
     unique = {s.hash: s for s in stored}
-    members += [_Member(f"files/{h[:2]}/{h}", s.spec.length, iter_body(s.spec))
-                for h, s in unique.items()]
+    members += [
+        _Member(f"files/{h[:2]}/{h}", s.spec.length, iter_body(s.spec)) for h, s in unique.items()
+    ]
     members.append(_bytes("moodle_backup.log", b"generated by sim.mbz\n"))
     return members
 
@@ -195,8 +232,9 @@ def _with_directories(members: list[_Member]) -> Iterator[str | _Member]:
 
 
 def _write_tar(out: BinaryIO, members: list[_Member], compresslevel: int) -> None:
-    with tarfile.open(fileobj=out, mode="w:gz", compresslevel=compresslevel,
-                      format=tarfile.PAX_FORMAT) as tar:
+    with tarfile.open(
+        fileobj=out, mode="w:gz", compresslevel=compresslevel, format=tarfile.PAX_FORMAT
+    ) as tar:
         for entry in _with_directories(members):
             if isinstance(entry, str):
                 info = tarfile.TarInfo(entry)

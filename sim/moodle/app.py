@@ -59,23 +59,26 @@ def _router(sim: SimMoodle) -> APIRouter:
         if platform is None:
             return JSONResponse({"error": "unknown platform"}, status_code=404)
         try:
-            filename, data = backup_course(platform, courseid=courseid,
-                                           shortname=courseshortname)
+            filename, data = backup_course(platform, courseid=courseid, shortname=courseshortname)
         except BackupRefused as refused:
-            return JSONResponse({"stdout": refused.stdout, "exit_code": refused.exit_code},
-                                status_code=422)
-        return Response(data, media_type="application/vnd.moodle.backup",
-                        headers={"x-sim-filename": filename})
+            return JSONResponse(
+                {"stdout": refused.stdout, "exit_code": refused.exit_code}, status_code=422
+            )
+        return Response(
+            data, media_type="application/vnd.moodle.backup", headers={"x-sim-filename": filename}
+        )
 
     @router.post("/{name}/_sim/restore")
-    async def restore(name: str, request: Request,
-                      categoryid: Annotated[int, Query()]) -> JSONResponse:
+    async def restore(
+        name: str, request: Request, categoryid: Annotated[int, Query()]
+    ) -> JSONResponse:
         platform = _platform(sim, name)
         if platform is None:
             return JSONResponse({"error": "unknown platform"}, status_code=404)
         outcome = restore_backup(platform, await request.body(), categoryid=categoryid)
-        return JSONResponse({"stdout": outcome.stdout, "exit_code": outcome.exit_code,
-                             "courseid": outcome.courseid})
+        return JSONResponse(
+            {"stdout": outcome.stdout, "exit_code": outcome.exit_code, "courseid": outcome.courseid}
+        )
 
     @router.get("/{name}/_sim/counters")
     async def counters(name: str) -> JSONResponse:

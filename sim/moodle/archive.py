@@ -10,8 +10,14 @@ from typing import Any
 from defusedxml import ElementTree
 
 NULL = "$@NULL@$"
-_WANTED = ("moodle_backup.xml", "users.xml", "roles.xml", "course/enrolments.xml",
-           "course/roles.xml", "course/course.xml")
+_WANTED = (
+    "moodle_backup.xml",
+    "users.xml",
+    "roles.xml",
+    "course/enrolments.xml",
+    "course/roles.xml",
+    "course/course.xml",
+)
 _MAX_XML_BYTES = 64 * 1024 * 1024
 
 

@@ -28,8 +28,7 @@ from sim.moodle.entities import Course
 from sim.moodle.platform import Platform
 from sim.moodle.restore import RestoreOutcome, restore_backup
 
-__all__ = ["BackupRefused", "RestoreOutcome", "backup_course", "backup_filename",
-           "restore_backup"]
+__all__ = ["BackupRefused", "RestoreOutcome", "backup_course", "backup_filename", "restore_backup"]
 
 
 class BackupRefused(Exception):
@@ -39,8 +38,9 @@ class BackupRefused(Exception):
         self.exit_code = exit_code
 
 
-def backup_course(platform: Platform, *, courseid: int | None,
-                  shortname: str | None) -> tuple[str, bytes]:
+def backup_course(
+    platform: Platform, *, courseid: int | None, shortname: str | None
+) -> tuple[str, bytes]:
     course = _find(platform, courseid, shortname)
     if course is None:
         raise BackupRefused("!!! Can't find data record in database table course. !!!", 1)
@@ -71,23 +71,34 @@ def _generate(platform: Platform, course: Course) -> bytes:
     category = platform.categories.get(course.category)
     spec = BackupSpec(
         course=CourseSpec(
-            id=course.id, shortname=course.shortname, fullname=course.fullname,
-            format=course.format, idnumber=course.idnumber, category_id=course.category,
-            category_name=category.name if category else "", startdate=course.startdate,
+            id=course.id,
+            shortname=course.shortname,
+            fullname=course.fullname,
+            format=course.format,
+            idnumber=course.idnumber,
+            category_id=course.category,
+            category_name=category.name if category else "",
+            startdate=course.startdate,
         ),
         site=SiteSpec(
-            moodle_version=platform.site.version, moodle_release=platform.site.release,
-            backup_version="2022112800", backup_release="4.1", wwwroot=platform.site.wwwroot,
+            moodle_version=platform.site.version,
+            moodle_release=platform.site.release,
+            backup_version="2022112800",
+            backup_release="4.1",
+            wwwroot=platform.site.wwwroot,
             identifier_hash=site_identifier_hash(platform),
         ),
         backup_date=int(time.time()),
         sections=(SectionSpec(id=course.id * 100, number=0),),
         users=tuple(_user_spec(platform, u) for u in userids),
         enrolments=tuple(
-            EnrolSpec(id=i.id, method=i.enrol,  # type: ignore[arg-type]
-                      enabled=i.status == 0,
-                      linked_course_id=i.customint1 if i.enrol == "meta" else None,
-                      user_ids=tuple(sorted(i.users)))
+            EnrolSpec(
+                id=i.id,
+                method=i.enrol,  # type: ignore[arg-type]
+                enabled=i.status == 0,
+                linked_course_id=i.customint1 if i.enrol == "meta" else None,
+                user_ids=tuple(sorted(i.users)),
+            )
             for i in platform.course_instances(course.id)
         ),
         role_assignments=_role_assignments(course),
@@ -102,8 +113,9 @@ def _role_assignments(course: Course) -> tuple[RoleAssignmentSpec, ...]:
     """The course context's assignments: itemid 0 is manual, any other is the meta instance
     that made it (component enrol_meta), as Moodle records them."""
     return tuple(
-        RoleAssignmentSpec(user_id=userid, role_id=roleid,
-                           component="enrol_meta" if itemid else "", itemid=itemid)
+        RoleAssignmentSpec(
+            user_id=userid, role_id=roleid, component="enrol_meta" if itemid else "", itemid=itemid
+        )
         for userid in sorted(course.roles)
         for roleid, itemid in sorted(course.roles[userid])
     )
@@ -112,8 +124,7 @@ def _role_assignments(course: Course) -> tuple[RoleAssignmentSpec, ...]:
 def _custom_roles(platform: Platform) -> tuple[RoleSpec, ...]:
     """Definitions of the platform's roles that differ from Moodle's standard install."""
     return tuple(
-        RoleSpec(id=role.id, shortname=role.shortname, archetype=role.archetype,
-                 sortorder=role.id)
+        RoleSpec(id=role.id, shortname=role.shortname, archetype=role.archetype, sortorder=role.id)
         for role in platform.roles.values()
         if (standard := STANDARD_ROLES.get(role.id)) is None
         or (standard.shortname, standard.archetype) != (role.shortname, role.archetype)
@@ -122,6 +133,14 @@ def _custom_roles(platform: Platform) -> tuple[RoleSpec, ...]:
 
 def _user_spec(platform: Platform, userid: int) -> UserSpec:
     user = platform.users[userid]
-    return UserSpec(id=user.id, username=user.username, email=user.email,
-                    firstname=user.firstname, lastname=user.lastname, idnumber=user.idnumber,
-                    auth=user.auth, firstaccess=user.firstaccess, deleted=user.deleted)
+    return UserSpec(
+        id=user.id,
+        username=user.username,
+        email=user.email,
+        firstname=user.firstname,
+        lastname=user.lastname,
+        idnumber=user.idnumber,
+        auth=user.auth,
+        firstaccess=user.firstaccess,
+        deleted=user.deleted,
+    )

@@ -21,21 +21,30 @@ class BulkSeeded:
     enrolments: int
 
 
-def seed_bulk(platform: Platform, *, users: int, courses: int, enrolments: int,
-              seed: int = 0, category: int | None = None) -> BulkSeeded:
+def seed_bulk(
+    platform: Platform,
+    *,
+    users: int,
+    courses: int,
+    enrolments: int,
+    seed: int = 0,
+    category: int | None = None,
+) -> BulkSeeded:
     rng = random.Random(seed)
     if category is None:
         category = platform.add_category("Bulk").id
     userids = [
-        platform.add_user(f"b{n:07d}", "Bulk", f"User {n}", f"b{n:07d}@bulk.example",
-                          idnumber=f"{21000000 + n}").id
+        platform.add_user(
+            f"b{n:07d}", "Bulk", f"User {n}", f"b{n:07d}@bulk.example", idnumber=f"{21000000 + n}"
+        ).id
         for n in range(users)
     ]
     courseids = []
     manuals = []
     for n in range(courses):
-        course = platform.add_course(f"BULK{n:05d}", f"Bulk course {n}", category,
-                                     idnumber=f"BULK{n:05d}-ID")
+        course = platform.add_course(
+            f"BULK{n:05d}", f"Bulk course {n}", category, idnumber=f"BULK{n:05d}-ID"
+        )
         courseids.append(course.id)
         manuals.append(platform.add_instance(course.id, "manual"))
     done = 0

@@ -18,13 +18,18 @@ DEFAULT_FIXTURES = Path(__file__).resolve().parents[2].parent / "shared" / "fixt
 
 
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="fusion sim moodle",
-                                     description="Serve the Moodle simulator alone.")
+    parser = argparse.ArgumentParser(
+        prog="fusion sim moodle", description="Serve the Moodle simulator alone."
+    )
     parser.add_argument("--scenario", choices=("demo", "moodle-golden"), default="demo")
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=8081)
-    parser.add_argument("--fixtures", type=Path, default=DEFAULT_FIXTURES,
-                        help="folder of real .mbz files the demo courses back up to")
+    parser.add_argument(
+        "--fixtures",
+        type=Path,
+        default=DEFAULT_FIXTURES,
+        help="folder of real .mbz files the demo courses back up to",
+    )
     return parser
 
 
@@ -44,7 +49,9 @@ def main(argv: Sequence[str]) -> int:
         seed_demo(sim, base_url=base, fixtures=fixtures)
         app = create_sim_app(sim)
         print(demo_banner(base))
-    print(f"CLI stand-ins: FUSION_SIM_MOODLE_URL={base} python -m sim.moodle.cli_backup "
-          "--platform=<platform> --courseid=N --destination=DIR")
+    print(
+        f"CLI stand-ins: FUSION_SIM_MOODLE_URL={base} python -m sim.moodle.cli_backup "
+        "--platform=<platform> --courseid=N --destination=DIR"
+    )
     uvicorn.run(app, host=options.host, port=options.port, log_level="warning")
     return 0

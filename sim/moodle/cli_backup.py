@@ -29,8 +29,9 @@ $sudo -u www-data /usr/bin/php admin/cli/backup.php --courseid=2 --destination=/
 
 
 def main(argv: Sequence[str]) -> int:
-    args = parse(argv, known=("courseid", "courseshortname", "destination", "help"),
-                 short={"h": "help"})
+    args = parse(
+        argv, known=("courseid", "courseshortname", "destination", "help"), short={"h": "help"}
+    )
     if args.unrecognised:
         return unrecognised(args)
     options = args.options
@@ -48,8 +49,7 @@ def _writable_dir(path: Path) -> bool:
     return path.is_dir() and os.access(path, os.W_OK)
 
 
-def _backup(sim_url: str, platform: str, options: dict[str, str],
-            destination: str | None) -> int:
+def _backup(sim_url: str, platform: str, options: dict[str, str], destination: str | None) -> int:
     query: dict[str, str] = {k: options[k] for k in ("courseid", "courseshortname") if k in options}
     url = f"{sim_url}/{platform}/_sim/backup"
     with httpx.Client(timeout=120.0) as http, http.stream("POST", url, params=query) as answer:

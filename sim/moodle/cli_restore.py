@@ -28,8 +28,11 @@ $sudo -u www-data /usr/bin/php admin/cli/restore_backup.php \\
 
 
 def main(argv: Sequence[str]) -> int:
-    args = parse(argv, known=("file", "categoryid", "showdebugging", "help"),
-                 short={"f": "file", "c": "categoryid", "s": "showdebugging", "h": "help"})
+    args = parse(
+        argv,
+        known=("file", "categoryid", "showdebugging", "help"),
+        short={"f": "file", "c": "categoryid", "s": "showdebugging", "h": "help"},
+    )
     if args.unrecognised:
         return unrecognised(args)
     options = args.options
@@ -45,8 +48,9 @@ def main(argv: Sequence[str]) -> int:
         return 1
     url = f"{args.sim_url}/{args.platform}/_sim/restore"
     with httpx.Client(timeout=600.0) as http:
-        answer = http.post(url, params={"categoryid": options["categoryid"]},
-                           content=backup.read_bytes())
+        answer = http.post(
+            url, params={"categoryid": options["categoryid"]}, content=backup.read_bytes()
+        )
     answer.raise_for_status()
     outcome = answer.json()
     say(outcome["stdout"])

@@ -23,41 +23,80 @@ from sim.moodle.entities import EDITINGTEACHER, STUDENT
 from sim.moodle.platform import Platform
 from sim.moodle.state import SimMoodle, all_functions
 
-DEMO_TOKENS = {"ub1": "ub1-token", "ub2": "ub2-token", "ub4": "ub4-token",
-               "target": "target-token"}
+DEMO_TOKENS = {"ub1": "ub1-token", "ub2": "ub2-token", "ub4": "ub4-token", "target": "target-token"}
 HISTORICAL = ("ub1", "ub2", "ub4")
-_CATEGORIES = ("Sciences et technologies", "Droit et science politique", "Sciences humaines",
-               "Santé")
-_SUBJECTS = ("Algèbre", "Analyse", "Chimie organique", "Droit civil", "Histoire moderne",
-             "Anatomie", "Statistiques", "Programmation", "Physique", "Sociologie")
+_CATEGORIES = (
+    "Sciences et technologies",
+    "Droit et science politique",
+    "Sciences humaines",
+    "Santé",
+)
+_SUBJECTS = (
+    "Algèbre",
+    "Analyse",
+    "Chimie organique",
+    "Droit civil",
+    "Histoire moderne",
+    "Anatomie",
+    "Statistiques",
+    "Programmation",
+    "Physique",
+    "Sociologie",
+)
 _FIRST = ("Camille", "Léa", "Hugo", "Manon", "Lucas", "Chloé", "Nathan", "Inès", "Théo", "Jade")
-_LAST = ("Martin", "Bernard", "Dubois", "Thomas", "Robert", "Richard", "Petit", "Durand",
-         "Leroy", "Moreau")
+_LAST = (
+    "Martin",
+    "Bernard",
+    "Dubois",
+    "Thomas",
+    "Robert",
+    "Richard",
+    "Petit",
+    "Durand",
+    "Leroy",
+    "Moreau",
+)
 # fixture file -> (platform, shortname, fullname, [(username, email, firstaccess)])
 _FIXTURE_COURSES = {
     "question_attempts_missing_users.mbz": (
-        "ub1", "CS01", "Course 01",
-        [("user01", "user01@example.com", 1634751270), ("user04", "user04@example.com",
-                                                          1634751339)]),
+        "ub1",
+        "CS01",
+        "Course 01",
+        [
+            ("user01", "user01@example.com", 1634751270),
+            ("user04", "user04@example.com", 1634751339),
+        ],
+    ),
     "backup-moodle2-course-with-studentquiz-m311.mbz": (
-        "ub2", "Course Three", "Course Three", [("teacher", "teacher@gmail.com", 1651732159)]),
+        "ub2",
+        "Course Three",
+        "Course Three",
+        [("teacher", "teacher@gmail.com", 1651732159)],
+    ),
     "moodle_311_quiz.mbz": ("ub4", "QUIZ311", "Quiz (3.11, random questions)", []),
     "moodle_28_quiz.mbz": ("ub4", "QUIZ28", "Quiz (2.8, ZIP backup)", []),
 }
 
 
-def seed_demo(sim: SimMoodle, *, base_url: str, fixtures: Path | None = None,
-              students: int = 120, courses_per_platform: int = 6, seed: int = 0) -> None:
+def seed_demo(
+    sim: SimMoodle,
+    *,
+    base_url: str,
+    fixtures: Path | None = None,
+    students: int = 120,
+    courses_per_platform: int = 6,
+    seed: int = 0,
+) -> None:
     """``base_url`` is where the platforms are served, e.g. ``http://127.0.0.1:8000/sim``."""
     rng = random.Random(seed)
     people = [_person(n, rng) for n in range(1, students + 1)]
     for name in (*HISTORICAL, "target"):
-        platform = sim.add_platform(name, sitename=f"Moodle {name.upper()}",
-                                    wwwroot=f"{base_url.rstrip('/')}/{name}")
+        platform = sim.add_platform(
+            name, sitename=f"Moodle {name.upper()}", wwwroot=f"{base_url.rstrip('/')}/{name}"
+        )
         _base(platform, name)
     for index, name in enumerate(HISTORICAL):
-        _historical(sim[name], people, rng, courses_per_platform, drift=name == "ub2",
-                    offset=index)
+        _historical(sim[name], people, rng, courses_per_platform, drift=name == "ub2", offset=index)
     if fixtures is not None:
         _fixture_courses(sim, fixtures)
     sim["target"].add_user("user01", "User", "01", "user01@univ-demo.fr", firstaccess=1700000000)
@@ -76,12 +115,20 @@ def _base(platform: Platform, name: str) -> None:
     for index, label in enumerate(_CATEGORIES, start=1):
         platform.add_category(label, idnumber=f"CAT{index}", id=index)
     for n in range(1, 6):
-        platform.add_user(f"prof{n}", _FIRST[n], _LAST[-n], f"prof{n}@univ-demo.fr",
-                          idnumber=f"P{n:04d}")
+        platform.add_user(
+            f"prof{n}", _FIRST[n], _LAST[-n], f"prof{n}@univ-demo.fr", idnumber=f"P{n:04d}"
+        )
 
 
-def _historical(platform: Platform, people: list[tuple[str, str, str, str]],
-                rng: random.Random, courses: int, *, drift: bool, offset: int) -> None:
+def _historical(
+    platform: Platform,
+    people: list[tuple[str, str, str, str]],
+    rng: random.Random,
+    courses: int,
+    *,
+    drift: bool,
+    offset: int,
+) -> None:
     userids = []
     for username, first, last, cod_etu in people:
         if rng.random() < 0.3:
@@ -94,8 +141,12 @@ def _historical(platform: Platform, people: list[tuple[str, str, str, str]],
     for n in range(courses):
         subject = _SUBJECTS[(n + offset * 3) % len(_SUBJECTS)]
         shortname = f"{platform.name.upper()}-{n + 1:03d}"
-        course = platform.add_course(shortname, f"{subject} ({platform.name})",
-                                     1 + n % len(_CATEGORIES), idnumber=f"{shortname}-ID")
+        course = platform.add_course(
+            shortname,
+            f"{subject} ({platform.name})",
+            1 + n % len(_CATEGORIES),
+            idnumber=f"{shortname}-ID",
+        )
         manual = platform.add_instance(course.id, "manual")
         platform.add_instance(course.id, "self", status=1)
         enrol_user(platform, manual, teachers[n % len(teachers)], roleid=EDITINGTEACHER)
@@ -112,8 +163,7 @@ def _fixture_courses(sim: SimMoodle, fixtures: Path) -> None:
         course = platform.add_course(shortname, fullname, 1, backup_file=path)
         manual = platform.add_instance(course.id, "manual")
         for username, email, firstaccess in users:
-            user = platform.add_user(username, "Fixture", username, email,
-                                     firstaccess=firstaccess)
+            user = platform.add_user(username, "Fixture", username, email, firstaccess=firstaccess)
             enrol_user(platform, manual, user.id, roleid=STUDENT)
 
 

@@ -20,8 +20,16 @@ from sim.moodle.entities import (
 from sim.moodle.platform import Platform
 
 
-def enrol_user(platform: Platform, instance: EnrolInstance, userid: int, *, roleid: int | None,
-               status: int = UE_ACTIVE, timestart: int = 0, timeend: int = 0) -> None:
+def enrol_user(
+    platform: Platform,
+    instance: EnrolInstance,
+    userid: int,
+    *,
+    roleid: int | None,
+    status: int = UE_ACTIVE,
+    timestart: int = 0,
+    timeend: int = 0,
+) -> None:
     _set_enrolment(platform, instance, userid, UserEnrolment(userid, status, timestart, timeend))
     if roleid is not None:
         itemid = instance.id if instance.enrol == "meta" else NON_META
@@ -47,8 +55,9 @@ def assign_role(platform: Platform, courseid: int, userid: int, roleid: int, ite
     _set_roles(platform, courseid, userid, current | {(roleid, itemid)})
 
 
-def add_meta_instance(platform: Platform, childid: int, parentid: int, *,
-                      groupid: int = 0) -> EnrolInstance:
+def add_meta_instance(
+    platform: Platform, childid: int, parentid: int, *, groupid: int = 0
+) -> EnrolInstance:
     instance = platform.add_instance(childid, "meta", customint1=parentid)
     instance.customint2 = groupid
     children = platform.meta_children.setdefault(parentid, [])
@@ -73,8 +82,9 @@ def sync_meta_user(platform: Platform, meta: EnrolInstance, userid: int) -> None
             _set_enrolment(platform, meta, userid, suspended)
             _replace_roles(platform, meta.courseid, userid, meta.id, set())
         return
-    active = any(i.status == ENROL_ENABLED and ue.status == UE_ACTIVE
-                 for i, ue in parent_enrolments)
+    active = any(
+        i.status == ENROL_ENABLED and ue.status == UE_ACTIVE for i, ue in parent_enrolments
+    )
     status = UE_ACTIVE if active else UE_SUSPENDED
     if existing is None or existing.status != status:
         _set_enrolment(platform, meta, userid, UserEnrolment(userid, status))
@@ -113,15 +123,17 @@ def _non_meta_userids(platform: Platform, courseid: int) -> set[int]:
     return userids
 
 
-def _set_enrolment(platform: Platform, instance: EnrolInstance, userid: int,
-                   value: UserEnrolment | None) -> None:
+def _set_enrolment(
+    platform: Platform, instance: EnrolInstance, userid: int, value: UserEnrolment | None
+) -> None:
     previous = instance.users.get(userid)
     _store_enrolment(platform, instance, userid, value)
     platform.record(lambda: _store_enrolment(platform, instance, userid, previous))
 
 
-def _store_enrolment(platform: Platform, instance: EnrolInstance, userid: int,
-                     value: UserEnrolment | None) -> None:
+def _store_enrolment(
+    platform: Platform, instance: EnrolInstance, userid: int, value: UserEnrolment | None
+) -> None:
     if value is None:
         instance.users.pop(userid, None)
         if not any(userid in i.users for i in platform.course_instances(instance.courseid)):
@@ -131,15 +143,15 @@ def _store_enrolment(platform: Platform, instance: EnrolInstance, userid: int,
         platform.user_courses.setdefault(userid, set()).add(instance.courseid)
 
 
-def _replace_roles(platform: Platform, courseid: int, userid: int, itemid: int,
-                   roleids: set[int]) -> None:
+def _replace_roles(
+    platform: Platform, courseid: int, userid: int, itemid: int, roleids: set[int]
+) -> None:
     current = platform.courses[courseid].roles.get(userid, set())
     kept = {(r, item) for r, item in current if item != itemid}
     _set_roles(platform, courseid, userid, kept | {(r, itemid) for r in roleids})
 
 
-def _set_roles(platform: Platform, courseid: int, userid: int,
-               value: set[tuple[int, int]]) -> None:
+def _set_roles(platform: Platform, courseid: int, userid: int, value: set[tuple[int, int]]) -> None:
     roles = platform.courses[courseid].roles
     previous = roles.get(userid)
     if previous == value or (previous is None and not value):
@@ -148,8 +160,9 @@ def _set_roles(platform: Platform, courseid: int, userid: int,
     platform.record(lambda: _store_roles(roles, userid, previous))
 
 
-def _store_roles(roles: dict[int, set[tuple[int, int]]], userid: int,
-                 value: set[tuple[int, int]] | None) -> None:
+def _store_roles(
+    roles: dict[int, set[tuple[int, int]]], userid: int, value: set[tuple[int, int]] | None
+) -> None:
     if value:
         roles[userid] = value
     else:

@@ -123,10 +123,19 @@ MANAGER, COURSECREATOR, EDITINGTEACHER, TEACHER, STUDENT, GUEST, USER = range(1,
 
 DEFAULT_ROLES = (
     Role(1, "manager", frozenset({"*"}), "manager"),
-    Role(2, "coursecreator", frozenset({"moodle/course:create"}), "coursecreator",
-         course_assignable=False),
-    Role(3, "editingteacher", frozenset({"moodle/course:update", "moodle/course:managegroups"}),
-         "editingteacher"),
+    Role(
+        2,
+        "coursecreator",
+        frozenset({"moodle/course:create"}),
+        "coursecreator",
+        course_assignable=False,
+    ),
+    Role(
+        3,
+        "editingteacher",
+        frozenset({"moodle/course:update", "moodle/course:managegroups"}),
+        "editingteacher",
+    ),
     Role(4, "teacher", frozenset({"moodle/course:viewparticipants"}), "teacher"),
     Role(5, "student", frozenset(), "student"),
     Role(6, "guest", frozenset(), "guest", course_assignable=False),

@@ -109,8 +109,9 @@ class Platform:
         table[key] = value
         self.record(lambda: table.pop(key, None))
 
-    def add_category(self, name: str, *, idnumber: str | None = None, id: int | None = None,
-                     parent: int = 0) -> Category:
+    def add_category(
+        self, name: str, *, idnumber: str | None = None, id: int | None = None, parent: int = 0
+    ) -> Category:
         category = Category(id or self.next_id("category"), name, idnumber, parent, self.clock)
         self._insert(self.categories, category.id, category)  # type: ignore[arg-type]
         if id is not None:
@@ -121,10 +122,19 @@ class Platform:
     def clock(self) -> int:
         return self.site.clock
 
-    def add_user(self, username: str, firstname: str, lastname: str, email: str, *,
-                 id: int | None = None, **extra: object) -> User:
-        user = User(id or self.next_id("user", at_least=2), username, firstname, lastname,
-                    email, **extra)  # type: ignore[arg-type]
+    def add_user(
+        self,
+        username: str,
+        firstname: str,
+        lastname: str,
+        email: str,
+        *,
+        id: int | None = None,
+        **extra: object,
+    ) -> User:
+        user = User(
+            id or self.next_id("user", at_least=2), username, firstname, lastname, email, **extra
+        )  # type: ignore[arg-type]
         self._insert(self.users, user.id, user)  # type: ignore[arg-type]
         self.user_by_username[username] = user.id
         self.record(lambda: self.user_by_username.pop(username, None))
@@ -132,11 +142,24 @@ class Platform:
             self.reserve_ids("user", id)
         return user
 
-    def add_course(self, shortname: str, fullname: str, category: int, *,
-                   id: int | None = None, **extra: object) -> Course:
-        course = Course(id or self.next_id("course", at_least=2), category, fullname, shortname,
-                        timecreated=self.clock, timemodified=self.clock,
-                        **extra)  # type: ignore[arg-type]
+    def add_course(
+        self,
+        shortname: str,
+        fullname: str,
+        category: int,
+        *,
+        id: int | None = None,
+        **extra: object,
+    ) -> Course:
+        course = Course(
+            id or self.next_id("course", at_least=2),
+            category,
+            fullname,
+            shortname,
+            timecreated=self.clock,
+            timemodified=self.clock,
+            **extra,
+        )  # type: ignore[arg-type]
         self._insert(self.courses, course.id, course)  # type: ignore[arg-type]
         self._index_course(course)
         if id is not None:
@@ -151,8 +174,15 @@ class Platform:
             self.course_by_idnumber[idnumber] = course.id
             self.record(lambda: self.course_by_idnumber.pop(idnumber, None))
 
-    def add_instance(self, courseid: int, enrol: str, *, status: int = 0,
-                     customint1: int = 0, id: int | None = None) -> EnrolInstance:
+    def add_instance(
+        self,
+        courseid: int,
+        enrol: str,
+        *,
+        status: int = 0,
+        customint1: int = 0,
+        id: int | None = None,
+    ) -> EnrolInstance:
         instance = EnrolInstance(id or self.next_id("enrol"), courseid, enrol, status, customint1)
         self._insert(self.instances, instance.id, instance)  # type: ignore[arg-type]
         ids = self.courses[courseid].instance_ids
@@ -162,10 +192,24 @@ class Platform:
             self.reserve_ids("enrol", id)
         return instance
 
-    def add_group(self, courseid: int, name: str, *, idnumber: str = "", description: str = "",
-                  id: int | None = None, enrolmentkey: str | None = None) -> Group:
-        group = Group(id or self.next_id("groups"), courseid, name, idnumber, description,
-                      enrolmentkey=enrolmentkey)
+    def add_group(
+        self,
+        courseid: int,
+        name: str,
+        *,
+        idnumber: str = "",
+        description: str = "",
+        id: int | None = None,
+        enrolmentkey: str | None = None,
+    ) -> Group:
+        group = Group(
+            id or self.next_id("groups"),
+            courseid,
+            name,
+            idnumber,
+            description,
+            enrolmentkey=enrolmentkey,
+        )
         self._insert(self.groups, group.id, group)  # type: ignore[arg-type]
         ids = self.courses[courseid].group_ids
         ids.append(group.id)
@@ -174,8 +218,14 @@ class Platform:
             self.reserve_ids("groups", id)
         return group
 
-    def add_token(self, token: str, *, userid: int, functions: tuple[str, ...],
-                  capabilities: frozenset[str] | None = None) -> Token:
+    def add_token(
+        self,
+        token: str,
+        *,
+        userid: int,
+        functions: tuple[str, ...],
+        capabilities: frozenset[str] | None = None,
+    ) -> Token:
         self.tokens[token] = Token(token, userid, functions, capabilities)
         return self.tokens[token]
 

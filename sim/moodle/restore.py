@@ -41,10 +41,17 @@ def restore_backup(platform: Platform, data: bytes, *, categoryid: int) -> Resto
         return _failed(lines, "cannot_precheck_wrong_status")
     manifest = documents["moodle_backup.xml"]
     # users are only checked when the restore's `users` setting is on (it follows the backup's)
-    users = backup_users(platform, documents.get("users.xml")) \
-        if root_setting(documents, "users") else []
-    matching = match_users(platform, users, same_site=_same_site(platform, manifest),
-                           site_hash=text_of(manifest, "information/original_site_identifier_hash"))
+    users = (
+        backup_users(platform, documents.get("users.xml"))
+        if root_setting(documents, "users")
+        else []
+    )
+    matching = match_users(
+        platform,
+        users,
+        same_site=_same_site(platform, manifest),
+        site_hash=text_of(manifest, "information/original_site_identifier_hash"),
+    )
     if matching.problems:
         return _failed(lines, "restore_not_executable_awaiting_required")
     _apply(platform, course, documents, users, matching)
@@ -58,8 +65,9 @@ def _failed(lines: list[str], errorcode: str) -> RestoreOutcome:
     return RestoreOutcome("\n".join(lines), 1, None)
 
 
-def _unique_names(platform: Platform, fullname: str, shortname: str,
-                  own_id: int | None = None) -> tuple[str, str]:
+def _unique_names(
+    platform: Platform, fullname: str, shortname: str, own_id: int | None = None
+) -> tuple[str, str]:
     fullnames = {c.fullname for c in platform.courses.values() if c.id != own_id}
     counter = 0
     full, short = fullname, shortname
@@ -85,21 +93,36 @@ def _same_site(platform: Platform, manifest: Any) -> bool:
     return theirs == ours.hexdigest()
 
 
-def _apply(platform: Platform, course: Course, documents: dict[str, Any],
-           users: list[BackupUser], matching: Matching) -> None:
+def _apply(
+    platform: Platform,
+    course: Course,
+    documents: dict[str, Any],
+    users: list[BackupUser],
+    matching: Matching,
+) -> None:
     mapping = dict(matching.mapping)
     for user in users:
         if mapping[user.id] is None:
             # a user deleted in the backup comes back as a deleted account (inference)
-            created = platform.add_user(matching.renamed.get(user.id, user.username),
-                                        user.firstname, user.lastname, user.email,
-                                        idnumber=user.idnumber, auth=user.auth,
-                                        firstaccess=user.firstaccess, deleted=user.deleted)
+            created = platform.add_user(
+                matching.renamed.get(user.id, user.username),
+                user.firstname,
+                user.lastname,
+                user.email,
+                idnumber=user.idnumber,
+                auth=user.auth,
+                firstaccess=user.firstaccess,
+                deleted=user.deleted,
+            )
             mapping[user.id] = created.id
     info = documents["moodle_backup.xml"].find("information")
     if documents.get("course/course.xml") is not None and info is not None:
-        full, short = _unique_names(platform, text_of(info, "original_course_fullname"),
-                                    text_of(info, "original_course_shortname"), course.id)
+        full, short = _unique_names(
+            platform,
+            text_of(info, "original_course_fullname"),
+            text_of(info, "original_course_shortname"),
+            course.id,
+        )
         platform.course_by_shortname.pop(course.shortname, None)
         course.fullname, course.shortname, course.visible = full, short, 1
         platform.course_by_shortname[short] = course.id

@@ -25,16 +25,18 @@ def map_roles(platform: Platform, definitions: Any) -> dict[int, int]:
         return {}
     mapping: dict[int, int] = {}
     for role in definitions.findall("role"):
-        match = _best_assignable_role(platform, text_of(role, "shortname"),
-                                      text_of(role, "archetype"))
+        match = _best_assignable_role(
+            platform, text_of(role, "shortname"), text_of(role, "archetype")
+        )
         if match is not None:
             mapping[int(role.get("id"))] = match.id
     return mapping
 
 
 def _best_assignable_role(platform: Platform, shortname: str, archetype: str) -> Role | None:
-    assignable = sorted((r for r in platform.roles.values() if r.course_assignable),
-                        key=lambda r: r.id)
+    assignable = sorted(
+        (r for r in platform.roles.values() if r.course_assignable), key=lambda r: r.id
+    )
     tests: list[Callable[[Role], bool]] = [
         lambda r: r.shortname == shortname,
         lambda r: archetype != "" and r.archetype == archetype,
@@ -47,8 +49,9 @@ def _best_assignable_role(platform: Platform, shortname: str, archetype: str) ->
     return None
 
 
-def restore_enrolments(platform: Platform, course: Course, documents: dict[str, Any],
-                       users: dict[int, int | None]) -> None:
+def restore_enrolments(
+    platform: Platform, course: Course, documents: dict[str, Any], users: dict[int, int | None]
+) -> None:
     """Instances, user enrolments, then role assignments (``users``: backup -> local id)."""
     enrolments = documents.get("course/enrolments.xml")
     if enrolments is None:
@@ -65,14 +68,26 @@ def restore_enrolments(platform: Platform, course: Course, documents: dict[str, 
             local = _live(platform, users.get(int_of(ue, "userid")))
             if local is None:
                 continue  # not in users.xml (or deleted): Moodle has no user to enrol
-            enrol_user(platform, instance, local, roleid=None, status=int_of(ue, "status"),
-                       timestart=int_of(ue, "timestart"), timeend=int_of(ue, "timeend"))
+            enrol_user(
+                platform,
+                instance,
+                local,
+                roleid=None,
+                status=int_of(ue, "status"),
+                timestart=int_of(ue, "timestart"),
+                timeend=int_of(ue, "timeend"),
+            )
     if root_setting(documents, "role_assignments"):
         _restore_assignments(platform, course, documents, users, instances)
 
 
-def _restore_assignments(platform: Platform, course: Course, documents: dict[str, Any],
-                         users: dict[int, int | None], instances: dict[int, int]) -> None:
+def _restore_assignments(
+    platform: Platform,
+    course: Course,
+    documents: dict[str, Any],
+    users: dict[int, int | None],
+    instances: dict[int, int],
+) -> None:
     assignments = documents.get("course/roles.xml")
     if assignments is None:
         return

@@ -57,11 +57,18 @@ def backup_users(platform: Platform, root: Any) -> list[BackupUser]:
     if root is None:
         return []
     return [
-        BackupUser(int(u.get("id")), text_of(u, "username"), text_of(u, "email"),
-                   text_of(u, "firstname"), text_of(u, "lastname"), text_of(u, "idnumber"),
-                   text_of(u, "auth", "manual"), int_of(u, "firstaccess"),
-                   text_of(u, "deleted", "0") != "0",
-                   _mnethostid(platform, text_of(u, "mnethosturl")))
+        BackupUser(
+            int(u.get("id")),
+            text_of(u, "username"),
+            text_of(u, "email"),
+            text_of(u, "firstname"),
+            text_of(u, "lastname"),
+            text_of(u, "idnumber"),
+            text_of(u, "auth", "manual"),
+            int_of(u, "firstaccess"),
+            text_of(u, "deleted", "0") != "0",
+            _mnethostid(platform, text_of(u, "mnethosturl")),
+        )
         for u in root.findall("user")
     ]
 
@@ -73,8 +80,9 @@ def _mnethostid(platform: Platform, url: str) -> int:
     return LOCAL_MNETHOST
 
 
-def match_users(platform: Platform, users: list[BackupUser], *, same_site: bool,
-                site_hash: str) -> Matching:
+def match_users(
+    platform: Platform, users: list[BackupUser], *, same_site: bool, site_hash: str
+) -> Matching:
     """``precheck_included_users`` for a restore run as the site administrator."""
     matcher = _Matcher(platform, same_site=same_site, site_hash=site_hash)
     duplicate_admin = platform.site.duplicate_admin_allowed
@@ -95,8 +103,9 @@ def match_users(platform: Platform, users: list[BackupUser], *, same_site: bool,
     return matching
 
 
-def _plan_renamed_admin(matching: Matching, user: BackupUser, site_hash: str, *,
-                        can_create: bool) -> None:
+def _plan_renamed_admin(
+    matching: Matching, user: BackupUser, site_hash: str, *, can_create: bool
+) -> None:
     if not can_create:
         matching.problems.append(f"restorecannotcreateuser: {user.username}")
     if user.mnethostid != LOCAL_MNETHOST:
@@ -124,9 +133,13 @@ class _Matcher:
         by_id = local if local is not None and local.mnethostid == user.mnethostid else None
         if by_id is not None and by_id.username == user.username:
             return by_id  # 1A
-        if by_id is not None and by_id.deleted and (
-            _like_deleted_username(by_id.username, user.email)
-            or (by_id.email != "" and by_id.email == _md5(user.username))
+        if (
+            by_id is not None
+            and by_id.deleted
+            and (
+                _like_deleted_username(by_id.username, user.email)
+                or (by_id.email != "" and by_id.email == _md5(user.username))
+            )
         ):
             return by_id  # 1C
         if user.deleted and by_id is not None and _email_cut_equals(by_id.email, user.username):
@@ -137,27 +150,32 @@ class _Matcher:
     def _other_site(self, user: BackupUser) -> User | bool:
         same_name = self._by_username(user)
         if same_name is not None and (
-            same_name.email.upper() == user.email.upper()
-            or _same_first_access(same_name, user)
+            same_name.email.upper() == user.email.upper() or _same_first_access(same_name, user)
         ):
             return same_name  # 2A1
         admin = self._renamed_admin(user)
         if admin is not None:
             return admin  # 2A2
         for deleted in self._deleted_users(user.mnethostid):
-            if deleted.email != "" and deleted.email == _md5(user.username) and (
-                _like_deleted_username(deleted.username, user.email)
-                or _same_first_access(deleted, user)
+            if (
+                deleted.email != ""
+                and deleted.email == _md5(user.username)
+                and (
+                    _like_deleted_username(deleted.username, user.email)
+                    or _same_first_access(deleted, user)
+                )
             ):
                 return deleted  # 2B1
         for deleted in self._deleted_users(user.mnethostid):
-            if (_like_deleted_username(deleted.username, user.email)
-                    and _same_first_access(deleted, user)):
+            if _like_deleted_username(deleted.username, user.email) and _same_first_access(
+                deleted, user
+            ):
                 return deleted  # 2B2
         if user.deleted:
             for candidate in self._users(user.mnethostid):
-                if (_email_cut_equals(candidate.email, user.username)
-                        and _same_first_access(candidate, user)):
+                if _email_cut_equals(candidate.email, user.username) and _same_first_access(
+                    candidate, user
+                ):
                     return candidate  # 2C
         # 2D: the username exists but nothing else matches, a conflict (False); else 2E: create
         return same_name is None
@@ -168,8 +186,12 @@ class _Matcher:
         return local if local is not None and local.mnethostid == user.mnethostid else None
 
     def _renamed_admin(self, user: BackupUser) -> User | None:
-        if not (self.platform.site.duplicate_admin_allowed and user.username == "admin"
-                and self.site_hash and user.mnethostid == LOCAL_MNETHOST):
+        if not (
+            self.platform.site.duplicate_admin_allowed
+            and user.username == "admin"
+            and self.site_hash
+            and user.mnethostid == LOCAL_MNETHOST
+        ):
             return None
         local_id = self.platform.user_by_username.get(f"admin_{self.site_hash}")
         return None if local_id is None else self.platform.users.get(local_id)
@@ -182,8 +204,9 @@ class _Matcher:
     def _deleted_users(self, mnethostid: int) -> list[User]:
         # computed once per restore: a restore may check hundreds of users on a large site
         if self._deleted is None:
-            self._deleted = sorted((u for u in self.platform.users.values() if u.deleted),
-                                   key=lambda u: u.id)
+            self._deleted = sorted(
+                (u for u in self.platform.users.values() if u.deleted), key=lambda u: u.id
+            )
         return [u for u in self._deleted if u.mnethostid == mnethostid]
 
 

@@ -66,8 +66,9 @@ def _run(platform: Platform, request: dict[str, Any]) -> Any:
     function = FUNCTIONS.get(name)
     if function is None or name not in token.functions:
         raise access_exception()
-    raw = {k: v for k, v in request.items()
-           if k not in ("wstoken", "wsfunction", "moodlewsrestformat")}
+    raw = {
+        k: v for k, v in request.items() if k not in ("wstoken", "wsfunction", "moodlewsrestformat")
+    }
     params = validate(function.params, raw)
     call = Call(platform, token)
     if not function.transactional:

@@ -18,10 +18,12 @@ class FunctionCount(TypedDict):
 class SimMoodle:
     platforms: dict[str, Platform] = field(default_factory=dict)
 
-    def add_platform(self, name: str, *, sitename: str, wwwroot: str,
-                     max_input_vars: int = 5000) -> Platform:
-        site = SiteInfo(sitename, wwwroot, site_identifier=f"sim-{name}",
-                        max_input_vars=max_input_vars)
+    def add_platform(
+        self, name: str, *, sitename: str, wwwroot: str, max_input_vars: int = 5000
+    ) -> Platform:
+        site = SiteInfo(
+            sitename, wwwroot, site_identifier=f"sim-{name}", max_input_vars=max_input_vars
+        )
         platform = Platform(name, site)
         self.platforms[name] = platform
         return platform

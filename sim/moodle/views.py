@@ -8,8 +8,7 @@ from typing import Any
 from sim.moodle.entities import ENROL_ENABLED, Course, Group, User
 from sim.moodle.platform import Platform, SiteInfo
 
-_FILTERS = ("displayh5p", "activitynames", "mathjaxloader", "emoticon", "urltolink",
-            "mediaplugin")
+_FILTERS = ("displayh5p", "activitynames", "mathjaxloader", "emoticon", "urltolink", "mediaplugin")
 _ALWAYS = ("id", "fullname")  # core_enrol_get_enrolled_users returns these whatever userfields
 
 
@@ -52,26 +51,50 @@ def course_record(platform: Platform, course: Course, sortorder: int) -> dict[st
     site_course = course.category == 0
     category = platform.categories.get(course.category)
     record: dict[str, Any] = {
-        "id": course.id, "fullname": course.fullname, "displayname": course.fullname,
-        "shortname": course.shortname, "categoryid": course.category,
+        "id": course.id,
+        "fullname": course.fullname,
+        "displayname": course.fullname,
+        "shortname": course.shortname,
+        "categoryid": course.category,
         "categoryname": category.name if category else "",
-        "sortorder": sortorder, "summary": course.summary,
-        "summaryformat": 1, "summaryfiles": [], "overviewfiles": [],
-        "showactivitydates": False, "showcompletionconditions": None if site_course else True,
+        "sortorder": sortorder,
+        "summary": course.summary,
+        "summaryformat": 1,
+        "summaryfiles": [],
+        "overviewfiles": [],
+        "showactivitydates": False,
+        "showcompletionconditions": None if site_course else True,
         "contacts": course_contacts(platform, course),
         "enrollmentmethods": enrollment_methods(platform, course),
-        "idnumber": course.idnumber, "format": course.format, "showgrades": 1,
-        "newsitems": course.newsitems, "startdate": course.startdate, "enddate": course.enddate,
-        "maxbytes": 0, "showreports": 0, "visible": course.visible, "groupmode": 0,
-        "groupmodeforce": 0, "defaultgroupingid": 0, "enablecompletion": course.enablecompletion,
-        "completionnotify": 0, "lang": course.lang, "theme": "", "marker": 0, "legacyfiles": 0,
-        "calendartype": "", "timecreated": course.timecreated,
-        "timemodified": course.timemodified, "requested": 0, "cacherev": course.timemodified,
+        "idnumber": course.idnumber,
+        "format": course.format,
+        "showgrades": 1,
+        "newsitems": course.newsitems,
+        "startdate": course.startdate,
+        "enddate": course.enddate,
+        "maxbytes": 0,
+        "showreports": 0,
+        "visible": course.visible,
+        "groupmode": 0,
+        "groupmodeforce": 0,
+        "defaultgroupingid": 0,
+        "enablecompletion": course.enablecompletion,
+        "completionnotify": 0,
+        "lang": course.lang,
+        "theme": "",
+        "marker": 0,
+        "legacyfiles": 0,
+        "calendartype": "",
+        "timecreated": course.timecreated,
+        "timemodified": course.timemodified,
+        "requested": 0,
+        "cacherev": course.timemodified,
         "filters": [{"filter": f, "localstate": 0, "inheritedstate": 1} for f in _FILTERS],
     }
     if not site_course:
         record["courseformatoptions"] = [
-            {"name": "hiddensections", "value": 1}, {"name": "coursedisplay", "value": 0},
+            {"name": "hiddensections", "value": 1},
+            {"name": "coursedisplay", "value": 0},
             {"name": "indentation", "value": "1"},
         ]
     return record
@@ -79,36 +102,59 @@ def course_record(platform: Platform, course: Course, sortorder: int) -> dict[st
 
 def group_record(group: Group) -> dict[str, Any]:
     return {
-        "id": group.id, "courseid": group.courseid, "name": group.name,
-        "description": group.description, "descriptionformat": group.descriptionformat,
-        "enrolmentkey": group.enrolmentkey, "idnumber": group.idnumber,
+        "id": group.id,
+        "courseid": group.courseid,
+        "name": group.name,
+        "description": group.description,
+        "descriptionformat": group.descriptionformat,
+        "enrolmentkey": group.enrolmentkey,
+        "idnumber": group.idnumber,
     }
 
 
 def user_profile(user: User) -> dict[str, Any]:
     return {
-        "id": user.id, "username": user.username, "firstname": user.firstname,
-        "lastname": user.lastname, "fullname": user.fullname, "email": user.email,
-        "department": user.department, "idnumber": user.idnumber,
-        "firstaccess": user.firstaccess, "lastaccess": user.lastaccess,
+        "id": user.id,
+        "username": user.username,
+        "firstname": user.firstname,
+        "lastname": user.lastname,
+        "fullname": user.fullname,
+        "email": user.email,
+        "department": user.department,
+        "idnumber": user.idnumber,
+        "firstaccess": user.firstaccess,
+        "lastaccess": user.lastaccess,
     }
 
 
 def user_record(site: SiteInfo, user: User) -> dict[str, Any]:
     """core_user_get_users_by_field / core_user_get_users."""
     record = user_profile(user)
-    record.update({
-        "auth": user.auth, "suspended": user.suspended, "confirmed": True, "lang": user.lang,
-        "theme": "", "timezone": "99", "mailformat": 1, "description": "",
-        "descriptionformat": 1, "profileimageurlsmall": picture_url(site, "f2"),
-        "profileimageurl": picture_url(site, "f1"),
-    })
+    record.update(
+        {
+            "auth": user.auth,
+            "suspended": user.suspended,
+            "confirmed": True,
+            "lang": user.lang,
+            "theme": "",
+            "timezone": "99",
+            "mailformat": 1,
+            "description": "",
+            "descriptionformat": 1,
+            "profileimageurlsmall": picture_url(site, "f2"),
+            "profileimageurl": picture_url(site, "f1"),
+        }
+    )
     return record
 
 
-def participant_record(platform: Platform, course: Course, user: User,
-                       userfields: Collection[str] | None,
-                       enrolled_courses: list[Course]) -> dict[str, Any]:
+def participant_record(
+    platform: Platform,
+    course: Course,
+    user: User,
+    userfields: Collection[str] | None,
+    enrolled_courses: list[Course],
+) -> dict[str, Any]:
     """core_enrol_get_enrolled_users: empty groups/enrolledcourses are left out, as Moodle does."""
     record = user_profile(user)
     record["lastcourseaccess"] = 0
@@ -127,8 +173,7 @@ def participant_record(platform: Platform, course: Course, user: User,
     ]
     if enrolled_courses:
         record["enrolledcourses"] = [
-            {"id": c.id, "fullname": c.fullname, "shortname": c.shortname}
-            for c in enrolled_courses
+            {"id": c.id, "fullname": c.fullname, "shortname": c.shortname} for c in enrolled_courses
         ]
     if userfields is None:
         return record
@@ -139,19 +184,38 @@ def participant_record(platform: Platform, course: Course, user: User,
 def users_course_record(course: Course, usercount: int | None) -> dict[str, Any]:
     """core_enrol_get_users_courses."""
     record: dict[str, Any] = {
-        "id": course.id, "shortname": course.shortname, "fullname": course.fullname,
+        "id": course.id,
+        "shortname": course.shortname,
+        "fullname": course.fullname,
         "displayname": course.fullname,
     }
     if usercount is not None:
         record["enrolledusercount"] = usercount
-    record.update({
-        "idnumber": course.idnumber, "visible": course.visible, "summary": course.summary,
-        "summaryformat": 1, "format": course.format, "showgrades": True, "lang": course.lang,
-        "enablecompletion": bool(course.enablecompletion), "completionhascriteria": False,
-        "completionusertracked": False, "category": course.category, "progress": None,
-        "completed": None, "startdate": course.startdate, "enddate": course.enddate,
-        "marker": 0, "lastaccess": None, "isfavourite": False, "hidden": False,
-        "overviewfiles": [], "showactivitydates": False, "showcompletionconditions": True,
-        "timemodified": course.timemodified,
-    })
+    record.update(
+        {
+            "idnumber": course.idnumber,
+            "visible": course.visible,
+            "summary": course.summary,
+            "summaryformat": 1,
+            "format": course.format,
+            "showgrades": True,
+            "lang": course.lang,
+            "enablecompletion": bool(course.enablecompletion),
+            "completionhascriteria": False,
+            "completionusertracked": False,
+            "category": course.category,
+            "progress": None,
+            "completed": None,
+            "startdate": course.startdate,
+            "enddate": course.enddate,
+            "marker": 0,
+            "lastaccess": None,
+            "isfavourite": False,
+            "hidden": False,
+            "overviewfiles": [],
+            "showactivitydates": False,
+            "showcompletionconditions": True,
+            "timemodified": course.timemodified,
+        }
+    )
     return record

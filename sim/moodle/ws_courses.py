@@ -23,24 +23,46 @@ def get_site_info(call: Call, _: dict[str, Any]) -> dict[str, Any]:
         if name in FUNCTIONS
     ]
     return {
-        "sitename": site.sitename, "username": user.username, "firstname": user.firstname,
-        "lastname": user.lastname, "fullname": user.fullname, "lang": user.lang,
-        "userid": user.id, "siteurl": site.wwwroot, "userpictureurl": picture_url(site, "f1"),
-        "functions": functions, "downloadfiles": 0, "uploadfiles": 0, "release": site.release,
-        "version": site.version, "mobilecssurl": "",
+        "sitename": site.sitename,
+        "username": user.username,
+        "firstname": user.firstname,
+        "lastname": user.lastname,
+        "fullname": user.fullname,
+        "lang": user.lang,
+        "userid": user.id,
+        "siteurl": site.wwwroot,
+        "userpictureurl": picture_url(site, "f1"),
+        "functions": functions,
+        "downloadfiles": 0,
+        "uploadfiles": 0,
+        "release": site.release,
+        "version": site.version,
+        "mobilecssurl": "",
         "advancedfeatures": [
             {"name": name, "value": value}
             for name, value in (
-                ("usecomments", 1), ("usetags", 1), ("enablenotes", 1), ("messaging", 1),
-                ("enableblogs", 1), ("enablecompletion", 1), ("enablebadges", 1),
-                ("messagingallusers", 0), ("enablecustomreports", 1),
+                ("usecomments", 1),
+                ("usetags", 1),
+                ("enablenotes", 1),
+                ("messaging", 1),
+                ("enableblogs", 1),
+                ("enablecompletion", 1),
+                ("enablebadges", 1),
+                ("messagingallusers", 0),
+                ("enablecustomreports", 1),
                 ("mnet_dispatcher_mode", 0),
             )
         ],
-        "usercanmanageownfiles": True, "userquota": 0, "usermaxuploadfilesize": -1,
-        "userhomepage": 1, "userprivateaccesskey": f"{user.id:032x}", "siteid": 1,
-        "sitecalendartype": "gregorian", "usercalendartype": "gregorian",
-        "userissiteadmin": call.token.capabilities is None, "theme": "boost",
+        "usercanmanageownfiles": True,
+        "userquota": 0,
+        "usermaxuploadfilesize": -1,
+        "userhomepage": 1,
+        "userprivateaccesskey": f"{user.id:032x}",
+        "siteid": 1,
+        "sitecalendartype": "gregorian",
+        "usercalendartype": "gregorian",
+        "userissiteadmin": call.token.capabilities is None,
+        "theme": "boost",
         "limitconcurrentlogins": 0,
     }
 
@@ -83,23 +105,38 @@ def _php_int(value: str) -> int:
 
 _NEW_COURSE = Single(
     {
-        "fullname": text(), "shortname": text(), "categoryid": int_(),
-        "idnumber": text(OPTIONAL), "summary": text(OPTIONAL), "summaryformat": int_(DEFAULT, 1),
-        "format": text(OPTIONAL), "showgrades": int_(OPTIONAL), "newsitems": int_(OPTIONAL),
-        "startdate": int_(OPTIONAL), "enddate": int_(OPTIONAL), "numsections": int_(OPTIONAL),
-        "maxbytes": int_(OPTIONAL), "showreports": int_(OPTIONAL), "visible": int_(OPTIONAL),
-        "hiddensections": int_(OPTIONAL), "groupmode": int_(OPTIONAL),
-        "groupmodeforce": int_(OPTIONAL), "defaultgroupingid": int_(OPTIONAL),
-        "enablecompletion": int_(OPTIONAL), "completionnotify": int_(OPTIONAL),
-        "lang": text(OPTIONAL), "forcetheme": text(OPTIONAL),
+        "fullname": text(),
+        "shortname": text(),
+        "categoryid": int_(),
+        "idnumber": text(OPTIONAL),
+        "summary": text(OPTIONAL),
+        "summaryformat": int_(DEFAULT, 1),
+        "format": text(OPTIONAL),
+        "showgrades": int_(OPTIONAL),
+        "newsitems": int_(OPTIONAL),
+        "startdate": int_(OPTIONAL),
+        "enddate": int_(OPTIONAL),
+        "numsections": int_(OPTIONAL),
+        "maxbytes": int_(OPTIONAL),
+        "showreports": int_(OPTIONAL),
+        "visible": int_(OPTIONAL),
+        "hiddensections": int_(OPTIONAL),
+        "groupmode": int_(OPTIONAL),
+        "groupmodeforce": int_(OPTIONAL),
+        "defaultgroupingid": int_(OPTIONAL),
+        "enablecompletion": int_(OPTIONAL),
+        "completionnotify": int_(OPTIONAL),
+        "lang": text(OPTIONAL),
+        "forcetheme": text(OPTIONAL),
         "courseformatoptions": Multiple(Single({"name": text(), "value": text()}), OPTIONAL),
         "customfields": Multiple(Single({"shortname": text(), "value": text()}), OPTIONAL),
     }
 )
 
 
-@ws_function("core_course_create_courses", Single({"courses": Multiple(_NEW_COURSE)}),
-             rows_key="courses")
+@ws_function(
+    "core_course_create_courses", Single({"courses": Multiple(_NEW_COURSE)}), rows_key="courses"
+)
 def create_courses(call: Call, params: dict[str, Any]) -> list[dict[str, Any]]:
     return [_create_course(call, row) for row in params["courses"]]
 
@@ -115,19 +152,33 @@ def _create_course(call: Call, row: dict[str, Any]) -> dict[str, Any]:
         )
     call.require("moodle/course:create")
     check_unique_course(platform, row.get("shortname"), row.get("idnumber"))
-    copied = ("summary", "format", "startdate", "enddate", "lang", "visible", "newsitems",
-              "enablecompletion")
+    copied = (
+        "summary",
+        "format",
+        "startdate",
+        "enddate",
+        "lang",
+        "visible",
+        "newsitems",
+        "enablecompletion",
+    )
     extra: dict[str, Any] = {k: row[k] for k in copied if k in row}
-    course = platform.add_course(row["shortname"], row["fullname"], row["categoryid"],
-                                 idnumber=row.get("idnumber", ""), **extra)
+    course = platform.add_course(
+        row["shortname"],
+        row["fullname"],
+        row["categoryid"],
+        idnumber=row.get("idnumber", ""),
+        **extra,
+    )
     platform.tick()
     for enrol, status in (("manual", 0), ("guest", 1), ("self", 1)):
         platform.add_instance(course.id, enrol, status=status)
     return {"id": course.id, "shortname": course.shortname}
 
 
-def check_unique_course(platform: Platform, shortname: str | None, idnumber: str | None,
-                        courseid: int | None = None) -> None:
+def check_unique_course(
+    platform: Platform, shortname: str | None, idnumber: str | None, courseid: int | None = None
+) -> None:
     taken = platform.course_by_shortname.get(shortname or "")
     if shortname and taken is not None and taken != courseid:
         raise moodle_exception(
@@ -140,10 +191,15 @@ def check_unique_course(platform: Platform, shortname: str | None, idnumber: str
         )
 
 
-@ws_function("core_course_get_categories", Single({
-    "criteria": Multiple(Single({"key": text(), "value": text()}), DEFAULT, []),
-    "addsubcategories": Value("bool", DEFAULT, True),
-}))
+@ws_function(
+    "core_course_get_categories",
+    Single(
+        {
+            "criteria": Multiple(Single({"key": text(), "value": text()}), DEFAULT, []),
+            "addsubcategories": Value("bool", DEFAULT, True),
+        }
+    ),
+)
 def get_categories(call: Call, _: dict[str, Any]) -> list[dict[str, Any]]:
     platform = call.platform
     counts: dict[int, int] = {}
@@ -151,18 +207,33 @@ def get_categories(call: Call, _: dict[str, Any]) -> list[dict[str, Any]]:
         counts[course.category] = counts.get(course.category, 0) + 1
     return [
         {
-            "id": c.id, "name": c.name, "idnumber": c.idnumber, "description": "",
-            "descriptionformat": 1, "parent": c.parent, "sortorder": c.id * 10000,
-            "coursecount": counts.get(c.id, 0), "visible": 1, "visibleold": 1,
-            "timemodified": c.timemodified, "depth": 1, "path": f"/{c.id}", "theme": "",
+            "id": c.id,
+            "name": c.name,
+            "idnumber": c.idnumber,
+            "description": "",
+            "descriptionformat": 1,
+            "parent": c.parent,
+            "sortorder": c.id * 10000,
+            "coursecount": counts.get(c.id, 0),
+            "visible": 1,
+            "visibleold": 1,
+            "timemodified": c.timemodified,
+            "depth": 1,
+            "path": f"/{c.id}",
+            "theme": "",
         }
         for c in sorted(platform.categories.values(), key=lambda c: c.id)
     ]
 
 
-@ws_function("core_course_get_courses", Single({
-    "options": Single({"ids": Multiple(int_(), OPTIONAL)}, DEFAULT, {}),
-}))
+@ws_function(
+    "core_course_get_courses",
+    Single(
+        {
+            "options": Single({"ids": Multiple(int_(), OPTIONAL)}, DEFAULT, {}),
+        }
+    ),
+)
 def get_courses(call: Call, params: dict[str, Any]) -> list[dict[str, Any]]:
     ids = params["options"].get("ids")
     courses = call.platform.courses
@@ -170,21 +241,45 @@ def get_courses(call: Call, params: dict[str, Any]) -> list[dict[str, Any]]:
     return _records(call.platform, [courses[i] for i in chosen])
 
 
-_COURSE_UPDATE = Single({
-    "id": int_(), "fullname": text(OPTIONAL), "shortname": text(OPTIONAL),
-    "categoryid": int_(OPTIONAL), "idnumber": text(OPTIONAL), "summary": text(OPTIONAL),
-    "summaryformat": int_(OPTIONAL), "format": text(OPTIONAL), "visible": int_(OPTIONAL),
-    "startdate": int_(OPTIONAL), "enddate": int_(OPTIONAL), "lang": text(OPTIONAL),
-    "newsitems": int_(OPTIONAL), "enablecompletion": int_(OPTIONAL),
-    "courseformatoptions": Multiple(Single({"name": text(), "value": text()}), OPTIONAL),
-    "customfields": Multiple(Single({"shortname": text(), "value": text()}), OPTIONAL),
-})
-_UPDATABLE = ("fullname", "summary", "format", "visible", "startdate", "enddate", "lang",
-              "newsitems", "enablecompletion")
+_COURSE_UPDATE = Single(
+    {
+        "id": int_(),
+        "fullname": text(OPTIONAL),
+        "shortname": text(OPTIONAL),
+        "categoryid": int_(OPTIONAL),
+        "idnumber": text(OPTIONAL),
+        "summary": text(OPTIONAL),
+        "summaryformat": int_(OPTIONAL),
+        "format": text(OPTIONAL),
+        "visible": int_(OPTIONAL),
+        "startdate": int_(OPTIONAL),
+        "enddate": int_(OPTIONAL),
+        "lang": text(OPTIONAL),
+        "newsitems": int_(OPTIONAL),
+        "enablecompletion": int_(OPTIONAL),
+        "courseformatoptions": Multiple(Single({"name": text(), "value": text()}), OPTIONAL),
+        "customfields": Multiple(Single({"shortname": text(), "value": text()}), OPTIONAL),
+    }
+)
+_UPDATABLE = (
+    "fullname",
+    "summary",
+    "format",
+    "visible",
+    "startdate",
+    "enddate",
+    "lang",
+    "newsitems",
+    "enablecompletion",
+)
 
 
-@ws_function("core_course_update_courses", Single({"courses": Multiple(_COURSE_UPDATE)}),
-             rows_key="courses", transactional=False)
+@ws_function(
+    "core_course_update_courses",
+    Single({"courses": Multiple(_COURSE_UPDATE)}),
+    rows_key="courses",
+    transactional=False,
+)
 def update_courses(call: Call, params: dict[str, Any]) -> dict[str, Any]:
     """Each course in its own try/catch in Moodle: failures become warnings (code '1')."""
     warnings = []
@@ -193,8 +288,14 @@ def update_courses(call: Call, params: dict[str, Any]) -> dict[str, Any]:
             with call.platform.transaction():
                 _update_course(call, row)
         except WsException as error:
-            warnings.append({"item": "course", "itemid": row["id"], "warningcode": "1",
-                             "message": error.message})
+            warnings.append(
+                {
+                    "item": "course",
+                    "itemid": row["id"],
+                    "warningcode": "1",
+                    "message": error.message,
+                }
+            )
     return {"warnings": warnings}
 
 
@@ -212,8 +313,10 @@ def _update_course(call: Call, row: dict[str, Any]) -> None:
             setattr(course, key, row[key])
     if "categoryid" in row:
         course.category = row["categoryid"]
-    for key, index in (("shortname", platform.course_by_shortname),
-                       ("idnumber", platform.course_by_idnumber)):
+    for key, index in (
+        ("shortname", platform.course_by_shortname),
+        ("idnumber", platform.course_by_idnumber),
+    ):
         if key in row and row[key] != getattr(course, key):
             index.pop(getattr(course, key), None)
             setattr(course, key, row[key])

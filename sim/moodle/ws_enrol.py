@@ -44,21 +44,27 @@ def get_enrolled_users(call: Call, params: dict[str, Any]) -> list[dict[str, Any
     if options.get("onlyactive") in ("1", "true"):
         userids = [u for u in userids if is_active(platform, course.id, u)]
     if "withcapability" in options:
-        userids = [u for u in userids if _has_capability(platform, course, u,
-                                                         options["withcapability"])]
+        userids = [
+            u for u in userids if _has_capability(platform, course, u, options["withcapability"])
+        ]
     if "groupid" in options:
         group = platform.groups.get(int(options["groupid"] or 0))
         userids = [u for u in userids if group is not None and u in group.members]
     userids = _sorted(platform, userids, options)
     start = int(options.get("limitfrom", "0") or 0)
     count = int(options.get("limitnumber", "0") or 0)
-    userids = userids[start:start + count] if count else userids[start:]
+    userids = userids[start : start + count] if count else userids[start:]
     fields = options.get("userfields")
     wanted = [f.strip() for f in fields.split(",")] if fields else None
     full = wanted is None or "enrolledcourses" in wanted
     return [
-        participant_record(platform, course, platform.users[u], wanted,
-                           _active_courses(platform, u) if full else [])
+        participant_record(
+            platform,
+            course,
+            platform.users[u],
+            wanted,
+            _active_courses(platform, u) if full else [],
+        )
         for u in userids
     ]
 
@@ -84,16 +90,21 @@ def _active_courses(platform: Platform, userid: int) -> list[Course]:
     return [platform.courses[c] for c in ids if is_active(platform, c, userid)]
 
 
-@ws_function("core_enrol_get_users_courses", Single({
-    "userid": int_(), "returnusercount": Value("bool", DEFAULT, True),
-}))
+@ws_function(
+    "core_enrol_get_users_courses",
+    Single(
+        {
+            "userid": int_(),
+            "returnusercount": Value("bool", DEFAULT, True),
+        }
+    ),
+)
 def get_users_courses(call: Call, params: dict[str, Any]) -> list[dict[str, Any]]:
     platform = call.platform
     courses = _active_courses(platform, params["userid"])
     counted = params["returnusercount"]
     return [
-        users_course_record(c,
-                            len(platform.enrolled_userids(c.id)) if counted else None)
+        users_course_record(c, len(platform.enrolled_userids(c.id)) if counted else None)
         for c in courses
     ]
 
@@ -105,17 +116,29 @@ def get_course_enrolment_methods(call: Call, params: dict[str, Any]) -> list[dic
     platform = call.platform
     course = _course(platform, params["courseid"])
     return [
-        {"id": i.id, "courseid": course.id, "type": i.enrol, "name": i.name or i.enrol,
-         "status": True, "wsfunction": f"enrol_{i.enrol}_get_instance_info"}
+        {
+            "id": i.id,
+            "courseid": course.id,
+            "type": i.enrol,
+            "name": i.name or i.enrol,
+            "status": True,
+            "wsfunction": f"enrol_{i.enrol}_get_instance_info",
+        }
         for i in platform.course_instances(course.id)
         if i.enrol in ("self", "guest") and i.status == 0
     ]
 
 
-_ENROLMENT = Single({
-    "roleid": int_(), "userid": int_(), "courseid": int_(), "timestart": int_(OPTIONAL),
-    "timeend": int_(OPTIONAL), "suspend": int_(OPTIONAL),
-})
+_ENROLMENT = Single(
+    {
+        "roleid": int_(),
+        "userid": int_(),
+        "courseid": int_(),
+        "timestart": int_(OPTIONAL),
+        "timeend": int_(OPTIONAL),
+        "suspend": int_(OPTIONAL),
+    }
+)
 
 
 def _manual_instance(platform: Platform, courseid: int, *, enabled: bool) -> EnrolInstance:
@@ -129,8 +152,12 @@ def _manual_instance(platform: Platform, courseid: int, *, enabled: bool) -> Enr
     )
 
 
-@ws_function("enrol_manual_enrol_users", Single({"enrolments": Multiple(_ENROLMENT)}),
-             rows_key="enrolments", version=_ENROL_VERSION)
+@ws_function(
+    "enrol_manual_enrol_users",
+    Single({"enrolments": Multiple(_ENROLMENT)}),
+    rows_key="enrolments",
+    version=_ENROL_VERSION,
+)
 def enrol_users(call: Call, params: dict[str, Any]) -> None:
     platform = call.platform
     for row in params["enrolments"]:
@@ -147,15 +174,26 @@ def enrol_users(call: Call, params: dict[str, Any]) -> None:
         if platform.live_user(row["userid"]) is None:
             raise coding_error("User ID does not exist or is deleted!")
         status = UE_SUSPENDED if row.get("suspend") else UE_ACTIVE
-        enrol_user(platform, instance, row["userid"], roleid=row["roleid"], status=status,
-                   timestart=row.get("timestart", 0), timeend=row.get("timeend", 0))
+        enrol_user(
+            platform,
+            instance,
+            row["userid"],
+            roleid=row["roleid"],
+            status=status,
+            timestart=row.get("timestart", 0),
+            timeend=row.get("timeend", 0),
+        )
 
 
 _UNENROLMENT = Single({"userid": int_(), "courseid": int_(), "roleid": int_(OPTIONAL)})
 
 
-@ws_function("enrol_manual_unenrol_users", Single({"enrolments": Multiple(_UNENROLMENT)}),
-             rows_key="enrolments", version=_ENROL_VERSION)
+@ws_function(
+    "enrol_manual_unenrol_users",
+    Single({"enrolments": Multiple(_UNENROLMENT)}),
+    rows_key="enrolments",
+    version=_ENROL_VERSION,
+)
 def unenrol_users(call: Call, params: dict[str, Any]) -> None:
     platform = call.platform
     for row in params["enrolments"]:
@@ -168,13 +206,22 @@ def unenrol_users(call: Call, params: dict[str, Any]) -> None:
         unenrol_user(platform, instance, row["userid"])
 
 
-_META = Single({
-    "metacourseid": int_(), "courseid": int_(), "creategroup": Value("bool", DEFAULT, False),
-})
+_META = Single(
+    {
+        "metacourseid": int_(),
+        "courseid": int_(),
+        "creategroup": Value("bool", DEFAULT, False),
+    }
+)
 
 
-@ws_function("enrol_meta_add_instances", Single({"instances": Multiple(_META)}),
-             rows_key="instances", transactional=False, version=_ENROL_VERSION)
+@ws_function(
+    "enrol_meta_add_instances",
+    Single({"instances": Multiple(_META)}),
+    rows_key="instances",
+    transactional=False,
+    version=_ENROL_VERSION,
+)
 def meta_add_instances(call: Call, params: dict[str, Any]) -> list[dict[str, Any]]:
     # Not transactional in Moodle 4.1 (recordings): rows before a bad row stay created.
     platform = call.platform
@@ -195,9 +242,13 @@ def meta_add_instances(call: Call, params: dict[str, Any]) -> list[dict[str, Any
     return answers
 
 
-@ws_function("enrol_meta_delete_instances",
-             Single({"instances": Multiple(Single({"metacourseid": int_(), "courseid": int_()}))}),
-             rows_key="instances", transactional=False, version=_ENROL_VERSION)
+@ws_function(
+    "enrol_meta_delete_instances",
+    Single({"instances": Multiple(Single({"metacourseid": int_(), "courseid": int_()}))}),
+    rows_key="instances",
+    transactional=False,
+    version=_ENROL_VERSION,
+)
 def meta_delete_instances(call: Call, params: dict[str, Any]) -> list[dict[str, Any]]:
     platform = call.platform
     answers = []

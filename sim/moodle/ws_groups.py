@@ -10,16 +10,22 @@ from sim.moodle.registry import Call, ws_function
 from sim.moodle.views import group_record
 from sim.moodle.ws_errors import invalid_parameter, missing_record, moodle_exception
 
-_NEW_GROUP = Single({
-    "courseid": int_(), "name": text(), "description": text(),
-    "descriptionformat": int_(DEFAULT, 1), "enrolmentkey": text(OPTIONAL),
-    "idnumber": text(OPTIONAL),
-})
+_NEW_GROUP = Single(
+    {
+        "courseid": int_(),
+        "name": text(),
+        "description": text(),
+        "descriptionformat": int_(DEFAULT, 1),
+        "enrolmentkey": text(OPTIONAL),
+        "idnumber": text(OPTIONAL),
+    }
+)
 _MEMBER = Single({"groupid": int_(), "userid": int_()})
 
 
-@ws_function("core_group_create_groups", Single({"groups": Multiple(_NEW_GROUP)}),
-             rows_key="groups")
+@ws_function(
+    "core_group_create_groups", Single({"groups": Multiple(_NEW_GROUP)}), rows_key="groups"
+)
 def create_groups(call: Call, params: dict[str, Any]) -> list[dict[str, Any]]:
     platform = call.platform
     created = []
@@ -34,9 +40,13 @@ def create_groups(call: Call, params: dict[str, Any]) -> list[dict[str, Any]]:
         idnumber = row.get("idnumber", "")
         if idnumber and any(g.idnumber == idnumber for g in existing):
             raise moodle_exception("idnumbertaken", "ID number is already used")
-        group = platform.add_group(course.id, row["name"], idnumber=idnumber,
-                                   description=row["description"],
-                                   enrolmentkey=row.get("enrolmentkey"))
+        group = platform.add_group(
+            course.id,
+            row["name"],
+            idnumber=idnumber,
+            description=row["description"],
+            enrolmentkey=row.get("enrolmentkey"),
+        )
         group.descriptionformat = row["descriptionformat"]
         created.append(group_record(group))
     return created
@@ -52,8 +62,9 @@ def get_course_groups(call: Call, params: dict[str, Any]) -> list[dict[str, Any]
     return [group_record(platform.groups[g]) for g in course.group_ids]
 
 
-@ws_function("core_group_add_group_members", Single({"members": Multiple(_MEMBER)}),
-             rows_key="members")
+@ws_function(
+    "core_group_add_group_members", Single({"members": Multiple(_MEMBER)}), rows_key="members"
+)
 def add_group_members(call: Call, params: dict[str, Any]) -> None:
     platform = call.platform
     for row in params["members"]:
@@ -64,8 +75,9 @@ def add_group_members(call: Call, params: dict[str, Any]) -> None:
         _change_membership(platform, group.id, row["userid"], add=True)
 
 
-@ws_function("core_group_delete_group_members", Single({"members": Multiple(_MEMBER)}),
-             rows_key="members")
+@ws_function(
+    "core_group_delete_group_members", Single({"members": Multiple(_MEMBER)}), rows_key="members"
+)
 def delete_group_members(call: Call, params: dict[str, Any]) -> None:
     platform = call.platform
     for row in params["members"]:

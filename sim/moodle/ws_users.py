@@ -16,9 +16,16 @@ _CRITERIA_KEYS = ("id", "lastname", "firstname", "idnumber", "username", "email"
 _PAIRS = Multiple(Single({"type": text(), "value": text()}), OPTIONAL)
 
 
-@ws_function("core_user_get_users_by_field", Single({
-    "field": Value("alphanumext"), "values": Multiple(text()),
-}), rows_key="values")
+@ws_function(
+    "core_user_get_users_by_field",
+    Single(
+        {
+            "field": Value("alphanumext"),
+            "values": Multiple(text()),
+        }
+    ),
+    rows_key="values",
+)
 def get_users_by_field(call: Call, params: dict[str, Any]) -> list[dict[str, Any]]:
     field, values = params["field"], params["values"]
     if field not in _LOOKUP_FIELDS:
@@ -43,9 +50,14 @@ def _lookup(platform: Platform, field: str, values: list[str]) -> list[User]:
     return sorted((u for u in found if not u.deleted), key=lambda u: u.id)
 
 
-@ws_function("core_user_get_users", Single({
-    "criteria": Multiple(Single({"key": text(), "value": text()})),
-}))
+@ws_function(
+    "core_user_get_users",
+    Single(
+        {
+            "criteria": Multiple(Single({"key": text(), "value": text()})),
+        }
+    ),
+)
 def get_users(call: Call, params: dict[str, Any]) -> dict[str, Any]:
     criteria = params["criteria"]
     if not criteria:
@@ -55,14 +67,21 @@ def get_users(call: Call, params: dict[str, Any]) -> dict[str, Any]:
     if len(set(keys)) != len(keys):
         raise invalid_parameter_key_set()
     warnings = [
-        {"item": c["key"], "warningcode": "invalidfieldparameter",
-         "message": "The search key '" + c["key"] + "' is not supported, look at the web "
-                    "service documentation"}
-        for c in criteria if c["key"] not in _CRITERIA_KEYS
+        {
+            "item": c["key"],
+            "warningcode": "invalidfieldparameter",
+            "message": "The search key '" + c["key"] + "' is not supported, look at the web "
+            "service documentation",
+        }
+        for c in criteria
+        if c["key"] not in _CRITERIA_KEYS
     ]
     supported = [c for c in criteria if c["key"] in _CRITERIA_KEYS]
-    users = [u for u in call.platform.users.values()
-             if not u.deleted and all(_matches(u, c["key"], c["value"]) for c in supported)]
+    users = [
+        u
+        for u in call.platform.users.values()
+        if not u.deleted and all(_matches(u, c["key"], c["value"]) for c in supported)
+    ]
     ordered = sorted(users, key=lambda u: u.id)
     return {"users": [user_record(call.platform.site, u) for u in ordered], "warnings": warnings}
 
@@ -75,23 +94,39 @@ def _matches(user: User, key: str, value: str) -> bool:
     if key == "id":
         return str(user.id) == value
     actual = str(getattr(user, key))
-    return actual == value if key in ("username", "auth", "idnumber") else (
-        actual.lower() == value.lower())
+    return (
+        actual == value
+        if key in ("username", "auth", "idnumber")
+        else (actual.lower() == value.lower())
+    )
 
 
-_NEW_USER = Single({
-    "createpassword": Value("bool", OPTIONAL), "username": Value("username"),
-    "auth": text(DEFAULT, "manual"), "password": text(OPTIONAL), "firstname": text(),
-    "lastname": text(), "email": Value("email"), "maildisplay": text(OPTIONAL),
-    "city": text(OPTIONAL), "country": text(OPTIONAL), "timezone": text(OPTIONAL),
-    "description": text(OPTIONAL), "idnumber": text(DEFAULT, ""), "lang": text(OPTIONAL),
-    "calendartype": text(OPTIONAL), "theme": text(OPTIONAL), "mailformat": text(OPTIONAL),
-    "customfields": _PAIRS, "preferences": _PAIRS,
-})
+_NEW_USER = Single(
+    {
+        "createpassword": Value("bool", OPTIONAL),
+        "username": Value("username"),
+        "auth": text(DEFAULT, "manual"),
+        "password": text(OPTIONAL),
+        "firstname": text(),
+        "lastname": text(),
+        "email": Value("email"),
+        "maildisplay": text(OPTIONAL),
+        "city": text(OPTIONAL),
+        "country": text(OPTIONAL),
+        "timezone": text(OPTIONAL),
+        "description": text(OPTIONAL),
+        "idnumber": text(DEFAULT, ""),
+        "lang": text(OPTIONAL),
+        "calendartype": text(OPTIONAL),
+        "theme": text(OPTIONAL),
+        "mailformat": text(OPTIONAL),
+        "customfields": _PAIRS,
+        "preferences": _PAIRS,
+    }
+)
 
 
-@ws_function("core_user_create_users", Single({"users": Multiple(_NEW_USER)}),
-             rows_key="users")
+@ws_function("core_user_create_users", Single({"users": Multiple(_NEW_USER)}), rows_key="users")
 def create_users(call: Call, params: dict[str, Any]) -> list[dict[str, Any]]:
     platform = call.platform
     call.require("moodle/user:create")
@@ -102,24 +137,42 @@ def create_users(call: Call, params: dict[str, Any]) -> list[dict[str, Any]]:
         if row["auth"] == "manual" and not row.get("password") and not row.get("createpassword"):
             raise invalid_parameter()  # "Invalid password: you must provide a password ..."
         user = platform.add_user(
-            row["username"], row["firstname"], row["lastname"], row["email"],
-            idnumber=row["idnumber"], auth=row["auth"], lang=row.get("lang", "en"),
+            row["username"],
+            row["firstname"],
+            row["lastname"],
+            row["email"],
+            idnumber=row["idnumber"],
+            auth=row["auth"],
+            lang=row.get("lang", "en"),
         )
         created.append({"id": user.id, "username": user.username})
     return created
 
 
-_USER_UPDATE = Single({
-    "id": Value("int"), "username": Value("username", OPTIONAL), "auth": text(OPTIONAL),
-    "suspended": Value("bool", OPTIONAL), "password": text(OPTIONAL),
-    "firstname": text(OPTIONAL), "lastname": text(OPTIONAL), "email": text(OPTIONAL),
-    "idnumber": text(OPTIONAL), "lang": text(OPTIONAL), "customfields": _PAIRS,
-    "preferences": _PAIRS,
-})
+_USER_UPDATE = Single(
+    {
+        "id": Value("int"),
+        "username": Value("username", OPTIONAL),
+        "auth": text(OPTIONAL),
+        "suspended": Value("bool", OPTIONAL),
+        "password": text(OPTIONAL),
+        "firstname": text(OPTIONAL),
+        "lastname": text(OPTIONAL),
+        "email": text(OPTIONAL),
+        "idnumber": text(OPTIONAL),
+        "lang": text(OPTIONAL),
+        "customfields": _PAIRS,
+        "preferences": _PAIRS,
+    }
+)
 
 
-@ws_function("core_user_update_users", Single({"users": Multiple(_USER_UPDATE)}),
-             rows_key="users", transactional=False)
+@ws_function(
+    "core_user_update_users",
+    Single({"users": Multiple(_USER_UPDATE)}),
+    rows_key="users",
+    transactional=False,
+)
 def update_users(call: Call, params: dict[str, Any]) -> dict[str, Any]:
     """Row by row: bad rows come back as warnings, good rows are kept (recordings §13)."""
     platform = call.platform
@@ -130,8 +183,9 @@ def update_users(call: Call, params: dict[str, Any]) -> dict[str, Any]:
         problem = _update_problem(platform, row, emails)
         if problem is not None:
             code, message = problem
-            warnings.append({"item": "user", "itemid": row["id"], "warningcode": code,
-                             "message": message})
+            warnings.append(
+                {"item": "user", "itemid": row["id"], "warningcode": code, "message": message}
+            )
             continue
         user = platform.users[row["id"]]
         emails.pop(user.email.lower(), None)
@@ -140,8 +194,9 @@ def update_users(call: Call, params: dict[str, Any]) -> dict[str, Any]:
     return {"warnings": warnings}
 
 
-def _update_problem(platform: Platform, row: dict[str, Any],
-                    emails: dict[str, int]) -> tuple[str, str] | None:
+def _update_problem(
+    platform: Platform, row: dict[str, Any], emails: dict[str, int]
+) -> tuple[str, str] | None:
     user = platform.live_user(row["id"])
     if user is None:
         return "invaliduserid", "Invalid user ID"
@@ -158,8 +213,16 @@ def _update_problem(platform: Platform, row: dict[str, Any],
 
 def _apply_user_update(platform: Platform, user: User, row: dict[str, Any]) -> None:
     old_username = user.username
-    for key in ("username", "auth", "suspended", "firstname", "lastname", "email", "idnumber",
-                "lang"):
+    for key in (
+        "username",
+        "auth",
+        "suspended",
+        "firstname",
+        "lastname",
+        "email",
+        "idnumber",
+        "lang",
+    ):
         if key in row:
             setattr(user, key, row[key])
     if user.username != old_username:

@@ -16,8 +16,7 @@ AUTH = DEMO_HEADERS["plugin"]
 
 
 def settings_for(url: str, **overrides: object) -> Settings:
-    return Settings(database_url=url, demo_tokens=True, environment="test",
-                    **overrides)  # type: ignore[arg-type]
+    return Settings(database_url=url, demo_tokens=True, environment="test", **overrides)  # type: ignore[arg-type]
 
 
 @pytest.fixture

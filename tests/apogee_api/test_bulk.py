@@ -33,17 +33,23 @@ async def _lines(client: httpx.AsyncClient, **body: Any) -> list[dict[str, Any]]
 
 
 async def _etags(client: httpx.AsyncClient, codes: list[str]) -> dict[str, str]:
-    return {line["code"]: line["etag"] for line in await _lines(client, codes=codes)
-            if "etag" in line}
+    return {
+        line["code"]: line["etag"] for line in await _lines(client, codes=codes) if "etag" in line
+    }
 
 
-async def test_not_modified_lines_never_carry_members_or_groups(
-        api: httpx.AsyncClient) -> None:
+async def test_not_modified_lines_never_carry_members_or_groups(api: httpx.AsyncClient) -> None:
     etags = await _etags(api, CODES)
     lines = await _lines(api, codes=CODES, if_none_match=etags)
     assert [line["status"] for line in lines] == [
-        "not_modified", "unknown", "not_modified", "not_modified", "not_modified",
-        "not_modified", "not_modified"]
+        "not_modified",
+        "unknown",
+        "not_modified",
+        "not_modified",
+        "not_modified",
+        "not_modified",
+        "not_modified",
+    ]
     for line in lines:
         if line["status"] == "not_modified":
             assert set(line) == {"code", "status", "kind", "etag"}
@@ -57,7 +63,8 @@ async def test_quoted_etags_match_too(api: httpx.AsyncClient) -> None:
 
 
 async def test_all_not_modified_reads_no_names(
-        api: httpx.AsyncClient, monkeypatch: pytest.MonkeyPatch) -> None:
+    api: httpx.AsyncClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
     etags = await _etags(api, CODES)
     asked: list[Collection[str]] = []
     real = queries.fetch_people
@@ -75,8 +82,9 @@ async def test_all_not_modified_reads_no_names(
 
 async def test_each_requested_spelling_gets_its_own_answer(api: httpx.AsyncClient) -> None:
     etags = await _etags(api, ["UEMATH1"])
-    first, second = await _lines(api, codes=["UEMATH1", "uemath1"],
-                                 if_none_match={"UEMATH1": etags["UEMATH1"]})
+    first, second = await _lines(
+        api, codes=["UEMATH1", "uemath1"], if_none_match={"UEMATH1": etags["UEMATH1"]}
+    )
     assert (first["code"], first["status"]) == ("UEMATH1", "not_modified")
     assert (second["code"], second["status"]) == ("uemath1", "ok")
     assert second["etag"] == etags["UEMATH1"]
@@ -84,7 +92,8 @@ async def test_each_requested_spelling_gets_its_own_answer(api: httpx.AsyncClien
 
 
 async def test_one_code_per_chunk_and_one_key_per_in_list_answer_the_same(
-        api: httpx.AsyncClient, tiny_url: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    api: httpx.AsyncClient, tiny_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
     expected = await _lines(api, codes=CODES)
     monkeypatch.setattr(queries, "IN_LIMIT", 1)
     async with asgi_client(create_app(settings_for(tiny_url, bulk_chunk_size=1))) as client:
@@ -93,20 +102,49 @@ async def test_one_code_per_chunk_and_one_key_per_in_list_answer_the_same(
 
 
 async def test_students_counted_twice_by_apogee_are_listed_once(
-        api: httpx.AsyncClient, tiny_url: str) -> None:
+    api: httpx.AsyncClient, tiny_url: str
+) -> None:
     before = await _lines(api, codes=["UEMATH1", VET])
     # Léa gets a second IA occurrence in her VET, and follows UEMATH1 through a second VET.
     engine = create_engine(tiny_url)
     try:
         async with engine.begin() as connection:
-            await connection.execute(insert(queries.ia), [
-                {"cod_anu": str(YEAR), "cod_ind": 1, "cod_etp": "LMATH", "cod_vrs_vet": 1,
-                 "num_occ_iae": 2, "eta_iae": "E", "eta_pmt_iae": "P", "tem_iae_prm": "N"},
-                {"cod_anu": str(YEAR), "cod_ind": 1, "cod_etp": "OLDVET", "cod_vrs_vet": 1,
-                 "num_occ_iae": 1, "eta_iae": "E", "eta_pmt_iae": "P", "tem_iae_prm": "N"}])
-            await connection.execute(insert(queries.contract).values(
-                cod_anu=str(YEAR), cod_ind=1, cod_etp="OLDVET", cod_vrs_vet=1,
-                cod_elp="UEMATH1", cod_lse="LST1", tem_prc_ice="N"))
+            await connection.execute(
+                insert(queries.ia),
+                [
+                    {
+                        "cod_anu": str(YEAR),
+                        "cod_ind": 1,
+                        "cod_etp": "LMATH",
+                        "cod_vrs_vet": 1,
+                        "num_occ_iae": 2,
+                        "eta_iae": "E",
+                        "eta_pmt_iae": "P",
+                        "tem_iae_prm": "N",
+                    },
+                    {
+                        "cod_anu": str(YEAR),
+                        "cod_ind": 1,
+                        "cod_etp": "OLDVET",
+                        "cod_vrs_vet": 1,
+                        "num_occ_iae": 1,
+                        "eta_iae": "E",
+                        "eta_pmt_iae": "P",
+                        "tem_iae_prm": "N",
+                    },
+                ],
+            )
+            await connection.execute(
+                insert(queries.contract).values(
+                    cod_anu=str(YEAR),
+                    cod_ind=1,
+                    cod_etp="OLDVET",
+                    cod_vrs_vet=1,
+                    cod_elp="UEMATH1",
+                    cod_lse="LST1",
+                    tem_prc_ice="N",
+                )
+            )
     finally:
         await engine.dispose()
     after = await _lines(api, codes=["UEMATH1", VET])
@@ -114,7 +152,8 @@ async def test_students_counted_twice_by_apogee_are_listed_once(
 
 
 async def test_closing_the_stream_early_stops_the_reads_ahead(
-        tiny_url: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    tiny_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
     database = Database(tiny_url)
     store = CatalogueStore(database=database, payment_states=("P", "A"))
     running: set[int] = set()
@@ -133,8 +172,15 @@ async def test_closing_the_stream_early_stops_the_reads_ahead(
     try:
         await store.refresh()
         lines = bulk.bulk_lines(
-            database, store.snapshot.catalogue, CODES, year=YEAR, if_none_match={},
-            with_groups=True, payment_states=("P", "A"), chunk_size=1)
+            database,
+            store.snapshot.catalogue,
+            CODES,
+            year=YEAR,
+            if_none_match={},
+            with_groups=True,
+            payment_states=("P", "A"),
+            chunk_size=1,
+        )
         first = await anext(lines)
         assert json.loads(first)["code"] == "UEMATH1"
         assert len(running) == bulk.READ_AHEAD - 1

@@ -23,8 +23,7 @@ async def test_code_prefix_ranks_exact_code_first(api: httpx.AsyncClient) -> Non
     assert await _codes(api, q="uemath1") == ["UEMATH1", "UEMATH1TD1"]
 
 
-async def test_closed_suspended_and_technical_codes_are_not_offered(
-        api: httpx.AsyncClient) -> None:
+async def test_closed_suspended_and_technical_codes_are_not_offered(api: httpx.AsyncClient) -> None:
     for query in ("topologie", "UECLOSE", "geometrie", "jury"):
         assert await _codes(api, q=query) == [], query
 

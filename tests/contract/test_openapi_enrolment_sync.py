@@ -25,9 +25,15 @@ from .harness import ADMIN, BOUNDED, schema_of, served
 
 
 def _settings(database_url: str) -> Settings:
-    return Settings(environment="test", demo_tokens=True, database_url=database_url,
-                    schedule_enabled=False, moodle_url="http://sim/target",
-                    apogee_url="http://apogee", course_sync_min_interval_seconds=0)
+    return Settings(
+        environment="test",
+        demo_tokens=True,
+        database_url=database_url,
+        schedule_enabled=False,
+        moodle_url="http://sim/target",
+        apogee_url="http://apogee",
+        course_sync_min_interval_seconds=0,
+    )
 
 
 schema = schema_of(create_app(_settings("sqlite+aiosqlite:///:memory:")))
@@ -45,8 +51,9 @@ def _world() -> tuple[SimMoodle, FakeApogee]:
     apogee = FakeApogee()
     members = {}
     for cod_etu in ("21900001", "21900002"):
-        target.add_user(f"u{cod_etu}", "Prénom", "Nom", f"{cod_etu}@etu.example.edu",
-                        idnumber=cod_etu)
+        target.add_user(
+            f"u{cod_etu}", "Prénom", "Nom", f"{cod_etu}@etu.example.edu", idnumber=cod_etu
+        )
         members[cod_etu] = ("Nom", "Prénom")
     apogee.codes["UE1BIO"] = FakeCode(members=members)
     return sim, apogee
@@ -59,8 +66,11 @@ async def app(tmp_path: Path) -> AsyncIterator[Any]:
     await database.create_all(metadata)
     await database.dispose()
     sim, apogee = _world()
-    service = create_app(_settings(url), apogee_transport=apogee.transport(),
-                         moodle_transport=httpx.ASGITransport(app=create_sim_app(sim)))
+    service = create_app(
+        _settings(url),
+        apogee_transport=apogee.transport(),
+        moodle_transport=httpx.ASGITransport(app=create_sim_app(sim)),
+    )
     with served(service) as hosted:
         yield hosted
 
@@ -74,5 +84,6 @@ BUSINESS_RULES = {"POST /sync/v1/methods", "POST /sync/v1/meta-links"}
 @BOUNDED
 def test_enrolment_sync_answers_as_documented(case: Case, app: Any) -> None:
     excluded: list[CheckFunction] = (
-        [positive_data_acceptance] if case.operation.label in BUSINESS_RULES else [])
+        [positive_data_acceptance] if case.operation.label in BUSINESS_RULES else []
+    )
     case.call_and_validate(app=app, headers=ADMIN, excluded_checks=excluded)

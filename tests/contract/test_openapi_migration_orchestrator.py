@@ -19,7 +19,7 @@ from fusion.settings import MoodlePlatform
 from fusion.testing.paths import MBZ_FIXTURES
 from fusion.testing.processes import free_port
 from services.migration_orchestrator.app import create_app
-from services.migration_orchestrator.archive import ArchiveLimits
+from services.migration_orchestrator.preflight.archive import ArchiveLimits
 from services.migration_orchestrator.settings import Settings
 
 from .harness import ADMIN, BOUNDED, schema_of, served
@@ -28,8 +28,13 @@ from .harness import ADMIN, BOUNDED, schema_of, served
 def _settings(database_url: str) -> Settings:
     # A platform nobody listens for: its status is "unreachable", answered at once.
     dead = MoodlePlatform(name="ub4", url=f"http://127.0.0.1:{free_port()}", token="t")
-    return Settings(environment="test", demo_tokens=True, database_url=database_url,
-                    platforms=[dead], preflight=ArchiveLimits(max_archive_bytes=200_000))
+    return Settings(
+        environment="test",
+        demo_tokens=True,
+        database_url=database_url,
+        platforms=[dead],
+        preflight=ArchiveLimits(max_archive_bytes=200_000),
+    )
 
 
 BACKUP_MEDIA_TYPE = "application/vnd.moodle.backup"
@@ -74,8 +79,12 @@ def _hostile_bodies() -> dict[str, bytes]:
         "zip_header_only": b"PK\x03\x04" + bytes(26),
         "path_traversal": _tar_gz({"../moodle_backup.xml": b"<x/>"}),
         "not_moodle": _tar_gz({"readme.txt": b"hello"}),
-        "xml_entity": _tar_gz({"moodle_backup.xml": b'<?xml version="1.0"?><!DOCTYPE a ['
-                               b'<!ENTITY e SYSTEM "file:///etc/passwd">]><a>&e;</a>'}),
+        "xml_entity": _tar_gz(
+            {
+                "moodle_backup.xml": b'<?xml version="1.0"?><!DOCTYPE a ['
+                b'<!ENTITY e SYSTEM "file:///etc/passwd">]><a>&e;</a>'
+            }
+        ),
         "malformed_xml": _tar_gz({"moodle_backup.xml": b"<moodle_backup><unclosed>"}),
         "over_upload_limit": gzip.compress(bytes(10)) + bytes(300_000),
     }

@@ -11,8 +11,12 @@ import services.identity.app
 import services.migration_orchestrator.app
 from fusion.testing.paths import REPO
 
-SERVICES = (services.apogee_api.app, services.enrolment_sync.app, services.identity.app,
-            services.migration_orchestrator.app)
+SERVICES = (
+    services.apogee_api.app,
+    services.enrolment_sync.app,
+    services.identity.app,
+    services.migration_orchestrator.app,
+)
 _METRIC = re.compile(r"\b(fusion_[a-z0-9_]+)")
 _SUFFIXES = ("_bucket", "_count", "_sum", "_created")
 

@@ -28,13 +28,12 @@ async def test_one_service_runs_alone_on_postgres_and_rabbitmq(
         "FUSION_LOG_LEVEL": "WARNING",
     }
     args = ["launcher.cli", "serve", "migration_orchestrator", "--port", str(port)]
-    with running_server(args, env=env, health_url=f"{base}/migrations/healthz",
-                        log_path=tmp_path / "server.log"):
+    with running_server(
+        args, env=env, health_url=f"{base}/migrations/healthz", log_path=tmp_path / "server.log"
+    ):
         async with httpx.AsyncClient(base_url=base, timeout=10) as client:
             ready = await client.get("/migrations/readyz")
-            assert ready.json() == {
-                "status": "ready", "checks": {"database": "ok", "broker": "ok"}
-            }
+            assert ready.json() == {"status": "ready", "checks": {"database": "ok", "broker": "ok"}}
             backup = (MBZ_FIXTURES / "moodle_311_quiz.mbz").read_bytes()
             url = "/migrations/v1/backups:analyse"
             assert (await client.post(url, content=backup)).status_code == 401
@@ -54,8 +53,9 @@ def test_demo_tokens_are_refused_when_serving_one_service(tmp_path: Path) -> Non
     env = {"FUSION_DEMO_TOKENS": "true", "FUSION_ENVIRONMENT": "production"}
     args = ["launcher.cli", "serve", "identity", "--port", str(port)]
     health = f"http://127.0.0.1:{port}/identity/healthz"
-    server = running_server(args, env=env, health_url=health, timeout=30,
-                            log_path=tmp_path / "server.log")
+    server = running_server(
+        args, env=env, health_url=health, timeout=30, log_path=tmp_path / "server.log"
+    )
     with pytest.raises(RuntimeError, match="exited"), server:
         pass
     assert "demo tokens" in (tmp_path / "server.log").read_text()
@@ -96,8 +96,12 @@ async def test_migrate_creates_the_service_tables(new_pg_database: NewDatabase) 
     assert await asyncio.to_thread(main, ["migrate", "enrolment_sync", "--database-url", url]) == 0
     connection = await asyncpg.connect(asyncpg_dsn(url))
     try:
-        tables = {row["tablename"] for row in await connection.fetch(
-            "SELECT tablename FROM pg_tables WHERE schemaname = 'public'")}
+        tables = {
+            row["tablename"]
+            for row in await connection.fetch(
+                "SELECT tablename FROM pg_tables WHERE schemaname = 'public'"
+            )
+        }
     finally:
         await connection.close()
     assert {"sync_enrolment_method", "sync_run", "alembic_version"} <= tables

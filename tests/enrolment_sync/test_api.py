@@ -256,14 +256,21 @@ async def test_out_of_range_ids_and_coerced_bodies_are_refused_not_crashed(
 ) -> None:
     client, _, _ = api
     too_big = 2**63
-    for url in (f"/sync/v1/runs?offset={too_big}", f"/sync/v1/methods?course_id={too_big}",
-                f"/sync/v1/runs/{too_big}", f"/sync/v1/methods/{too_big}"):
+    for url in (
+        f"/sync/v1/runs?offset={too_big}",
+        f"/sync/v1/methods?course_id={too_big}",
+        f"/sync/v1/runs/{too_big}",
+        f"/sync/v1/methods/{too_big}",
+    ):
         answer = await client.get(url, headers=ADMIN)
         assert answer.status_code == 422, url
     answer = await client.post("/sync/v1/courses/2:sync", json={"force": 0}, headers=ADMIN)
     assert answer.status_code == 422
-    answer = await client.post("/sync/v1/meta-links", headers=ADMIN,
-                               json={"parent_course_id": 1, "child_course_id": too_big})
+    answer = await client.post(
+        "/sync/v1/meta-links",
+        headers=ADMIN,
+        json={"parent_course_id": 1, "child_course_id": too_big},
+    )
     assert answer.status_code == 422
     assert (await client.get("/sync/v1/runs", headers=ADMIN)).json()["count"] == 0
 
@@ -320,5 +327,4 @@ async def test_teachers_list_only_the_methods_of_their_courses(
     assert await listed(TEACHER, "?limit=1&offset=1") == [courses[2]]
     # A plugin that names nobody sees nothing at all.
     anonymous = await client.get("/sync/v1/methods", headers=PLUGIN)
-    assert (anonymous.status_code, anonymous.json()["error"]["code"]) == (
-        403, "not_course_teacher")
+    assert (anonymous.status_code, anonymous.json()["error"]["code"]) == (403, "not_course_teacher")

@@ -45,16 +45,27 @@ async def test_a_run_left_by_a_dead_process_resumes_once_its_lease_runs_out(
         await session.execute(
             update(SyncRun)
             .where(col(SyncRun.id) == run.id)
-            .values(status="applying", lease_owner="dead-host:1234:0",
-                    lease_until=utcnow() + timedelta(seconds=LEASE_SECONDS))
+            .values(
+                status="applying",
+                lease_owner="dead-host:1234:0",
+                lease_until=utcnow() + timedelta(seconds=LEASE_SECONDS),
+            )
         )
-    settings = Settings(environment="test", database_url=world.settings.database_url,
-                        schedule_enabled=False, moodle_url="http://sim/target",
-                        apogee_url="http://apogee", run_lease_seconds=LEASE_SECONDS)
+    settings = Settings(
+        environment="test",
+        database_url=world.settings.database_url,
+        schedule_enabled=False,
+        moodle_url="http://sim/target",
+        apogee_url="http://apogee",
+        run_lease_seconds=LEASE_SECONDS,
+    )
     bus = MemoryBus()
-    app = create_app(settings, apogee_transport=world.apogee.transport(),
-                     moodle_transport=httpx.ASGITransport(app=create_sim_app(world.sim)),
-                     bus=bus)
+    app = create_app(
+        settings,
+        apogee_transport=world.apogee.transport(),
+        moodle_transport=httpx.ASGITransport(app=create_sim_app(world.sim)),
+        bus=bus,
+    )
     async with bus, HostedApp(app).running():  # started while the dead lease still runs
 
         async def finished() -> SyncRun | None:
@@ -85,13 +96,24 @@ async def test_a_run_is_queued_once_however_often_it_is_named() -> None:
 
 
 def test_resuming_a_run_another_live_process_holds_is_a_conflict() -> None:
-    held = SyncRun(id=7, kind="full", trigger="api", status="applying",
-                   lease_owner="other-host:99:abcd", lease_until=utcnow() + timedelta(minutes=5))
+    held = SyncRun(
+        id=7,
+        kind="full",
+        trigger="api",
+        status="applying",
+        lease_owner="other-host:99:abcd",
+        lease_until=utcnow() + timedelta(minutes=5),
+    )
     with pytest.raises(RunBusy) as caught:
         check_not_held_elsewhere(held)
     assert caught.value.status_code == 409
     assert "other-host" in caught.value.message_fr
-    expired = SyncRun(id=8, kind="full", trigger="api", status="applying",
-                      lease_owner="other-host:99:abcd",
-                      lease_until=(utcnow() - timedelta(seconds=1)).replace(tzinfo=None))
+    expired = SyncRun(
+        id=8,
+        kind="full",
+        trigger="api",
+        status="applying",
+        lease_owner="other-host:99:abcd",
+        lease_until=(utcnow() - timedelta(seconds=1)).replace(tzinfo=None),
+    )
     check_not_held_elsewhere(expired)  # a dead process's lease ran out: resumable

@@ -37,12 +37,19 @@ async def read_students(url: str) -> list[tuple[str, str, str]]:
     return [(str(cod_etu), first, last) for cod_etu, first, last in rows]
 
 
-def seed_target(target: Platform, students: Sequence[tuple[str, str, str]], *, courses: int
-                ) -> list[int]:
+def seed_target(
+    target: Platform, students: Sequence[tuple[str, str, str]], *, courses: int
+) -> list[int]:
     """Every student gets an account, so every Apogée member has an enrolment to receive."""
     for cod_etu, first, last in students:
-        target.add_user(f"e{cod_etu}", first.title(), last.title(),
-                        f"e{cod_etu}@etu.univ-demo.fr", idnumber=cod_etu, auth="cas")
+        target.add_user(
+            f"e{cod_etu}",
+            first.title(),
+            last.title(),
+            f"e{cod_etu}@etu.univ-demo.fr",
+            idnumber=cod_etu,
+            auth="cas",
+        )
     ids = []
     for n in range(courses):
         course = target.add_course(f"FAULT-{n:04d}", f"Fault course {n}", 1)

@@ -74,9 +74,14 @@ class SyncProcess:
     def start(self, label: str) -> Iterator[tuple[str, Any]]:
         port = free_port()
         base = f"http://127.0.0.1:{port}"
-        with running_server([*self.args, "--port", str(port)], env=self.env, cwd=REPO,
-                            health_url=f"{base}/sync/healthz", timeout=START_SECONDS,
-                            log_path=self.log_dir / f"sync-{label}.log") as process:
+        with running_server(
+            [*self.args, "--port", str(port)],
+            env=self.env,
+            cwd=REPO,
+            health_url=f"{base}/sync/healthz",
+            timeout=START_SECONDS,
+            log_path=self.log_dir / f"sync-{label}.log",
+        ) as process:
             yield base, process
 
 
@@ -147,8 +152,9 @@ async def _register(client: httpx.AsyncClient, methods: dict[int, str]) -> None:
 
     async def one(course: int, code: str) -> None:
         async with gate:
-            answer = await client.post("/sync/v1/methods", json={"course_id": course,
-                                                                  "code": code, "groups": True})
+            answer = await client.post(
+                "/sync/v1/methods", json={"course_id": course, "code": code, "groups": True}
+            )
         assert answer.status_code == 201, answer.text
 
     await asyncio.gather(*(one(course, code) for course, code in methods.items()))
@@ -180,8 +186,9 @@ async def _wanted(apogee: str, methods: dict[int, str]) -> Wanted:
     """What Apogée says each course should hold, read straight from apogee_api."""
     body = {"year": None, "codes": list(methods.values()), "with_groups": True}
     async with httpx.AsyncClient(base_url=apogee, timeout=60) as http:
-        answer = await http.post("/apogee/v1/members:bulk", json=body,
-                                 headers={"Authorization": "Bearer demo-service"})
+        answer = await http.post(
+            "/apogee/v1/members:bulk", json=body, headers={"Authorization": "Bearer demo-service"}
+        )
     assert answer.status_code == 200, answer.text
     lines = {line["code"]: line for line in map(json.loads, answer.text.splitlines())}
     wanted = Wanted({}, {}, {})
@@ -278,11 +285,20 @@ def _upstreams(apogee: str, sim: str) -> dict[str, str]:
 def _apogee_api(database: str, logs: Path) -> Iterator[str]:
     port = free_port()
     base = f"http://127.0.0.1:{port}"
-    env = {"FUSION_ENVIRONMENT": "test", "FUSION_DEMO_TOKENS": "true",
-           "FUSION_LOG_LEVEL": "WARNING", "FUSION_APOGEE_DATABASE_URL": database}
-    with running_server(["launcher.cli", "serve", "apogee_api", "--port", str(port)], env=env,
-                        cwd=REPO, health_url=f"{base}/apogee/healthz", timeout=START_SECONDS,
-                        log_path=logs / "apogee.log"):
+    env = {
+        "FUSION_ENVIRONMENT": "test",
+        "FUSION_DEMO_TOKENS": "true",
+        "FUSION_LOG_LEVEL": "WARNING",
+        "FUSION_APOGEE_DATABASE_URL": database,
+    }
+    with running_server(
+        ["launcher.cli", "serve", "apogee_api", "--port", str(port)],
+        env=env,
+        cwd=REPO,
+        health_url=f"{base}/apogee/healthz",
+        timeout=START_SECONDS,
+        log_path=logs / "apogee.log",
+    ):
         yield base
 
 
@@ -291,10 +307,24 @@ def _simulator(apogee_db: str, logs: Path) -> Iterator[tuple[str, list[int]]]:
     port = free_port()
     base = f"http://127.0.0.1:{port}"
     out = logs / "sim-courses.json"
-    args = ["tests.faults.sim_target", "--port", str(port), "--apogee-database", apogee_db,
-            "--courses", str(METHODS), "--out", str(out)]
-    with running_server(args, cwd=REPO, health_url=f"{base}/target/_sim/counters",
-                        timeout=START_SECONDS, log_path=logs / "sim.log"):
+    args = [
+        "tests.faults.sim_target",
+        "--port",
+        str(port),
+        "--apogee-database",
+        apogee_db,
+        "--courses",
+        str(METHODS),
+        "--out",
+        str(out),
+    ]
+    with running_server(
+        args,
+        cwd=REPO,
+        health_url=f"{base}/target/_sim/counters",
+        timeout=START_SECONDS,
+        log_path=logs / "sim.log",
+    ):
         courses: list[int] = json.loads(out.read_text())["courses"]
         yield base, courses
 

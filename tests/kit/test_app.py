@@ -29,8 +29,11 @@ async def test_service_errors_share_one_envelope() -> None:
         response = await client.get("/demo/v1/things/7")
     assert response.status_code == 404
     assert response.json() == {
-        "error": {"code": "thing_not_found", "message": "No thing 7.",
-                  "message_fr": "Aucun objet 7."}
+        "error": {
+            "code": "thing_not_found",
+            "message": "No thing 7.",
+            "message_fr": "Aucun objet 7.",
+        }
     }
 
 

@@ -104,8 +104,12 @@ def test_sso_user_header_is_believed_only_from_a_trusted_proxy() -> None:
     config = AuthConfig.from_settings(_settings(trusted_proxies=["10.0.0.0/8"]))
 
     def request_from(host: str) -> Request:
-        scope = {"type": "http", "headers": [(b"x-remote-user", b"jdupont")],
-                 "client": (host, 5000), "state": {"auth": config}}
+        scope = {
+            "type": "http",
+            "headers": [(b"x-remote-user", b"jdupont")],
+            "client": (host, 5000),
+            "state": {"auth": config},
+        }
         return Request(scope)
 
     assert sso_user(request_from("10.1.2.3")) == "jdupont"

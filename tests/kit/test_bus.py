@@ -74,8 +74,11 @@ async def test_topic_patterns_route_like_rabbitmq(bus_under_test: BusUnderTest) 
 
         return collect
 
-    bindings = {"exact": ("backup.run.ub2", "backup.run.zz"), "star": ("backup.run.*",),
-                "hash": ("backup.#",)}
+    bindings = {
+        "exact": ("backup.run.ub2", "backup.run.zz"),
+        "star": ("backup.run.*",),
+        "hash": ("backup.#",),
+    }
     for name, patterns in bindings.items():
         await bus_under_test.bus.subscribe(bus_under_test.queue(name, *patterns), collector(name))
 

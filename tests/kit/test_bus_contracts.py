@@ -61,8 +61,12 @@ def test_malformed_envelopes_are_refused(fields: dict[str, object]) -> None:
 def test_payloads_are_strict_and_immutable() -> None:
     with pytest.raises(ValidationError):
         CourseRestored.model_validate(
-            {"migration_id": str(uuid.uuid4()), "source_platform": "UB 2",
-             "source_course_id": 1, "target_course_id": 2}
+            {
+                "migration_id": str(uuid.uuid4()),
+                "source_platform": "UB 2",
+                "source_course_id": 1,
+                "target_course_id": 2,
+            }
         )
     with pytest.raises(ValidationError):
         MigrationStateChanged.model_validate(

@@ -157,7 +157,10 @@ async def test_each_consumer_processes_the_message_once(store: Store) -> None:
     message = course_restored()
     for name in ("sync", "identity", "sync"):
         handler = idempotent_consumer(
-            record_course(store), CourseRestored, consumer=name, sessions=store.db.session,
+            record_course(store),
+            CourseRestored,
+            consumer=name,
+            sessions=store.db.session,
             inbox=store.inbox,
         )
         await handler(message)

@@ -266,10 +266,15 @@ async def test_admin_command_lists_ids_never_payloads_then_replays(
     handler = Switchable()
     queue = bus_under_test.queue("admin", "migration.requested", delivery_limit=0)
     await bus_under_test.bus.subscribe(queue, handler)
-    sent = Envelope.of(MigrationRequested(
-        migration_id=uuid.uuid4(), source_platform="ub2", source_course_id=42,
-        apogee_codes=["4TPH01"], requested_by="jeanne.martin",
-    ))
+    sent = Envelope.of(
+        MigrationRequested(
+            migration_id=uuid.uuid4(),
+            source_platform="ub2",
+            source_course_id=42,
+            apogee_codes=["4TPH01"],
+            requested_by="jeanne.martin",
+        )
+    )
     await bus_under_test.bus.publish(sent)
     await dead_lettered(bus_under_test, queue)
     exchange = bus_under_test.bus.exchange_name

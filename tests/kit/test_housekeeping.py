@@ -20,20 +20,32 @@ async def test_housekeeping_forgets_old_sent_and_processed_rows(database_url: st
     old, recent = now - timedelta(days=40), now - timedelta(days=1)
 
     def outbox_row(sent_at: datetime | None) -> dict[str, object]:
-        return {"message_id": uuid.uuid4(), "type": "t.x", "envelope": "{}", "created_at": old,
-                "available_at": old, "attempts": 1, "sent_at": sent_at}
+        return {
+            "message_id": uuid.uuid4(),
+            "type": "t.x",
+            "envelope": "{}",
+            "created_at": old,
+            "available_at": old,
+            "attempts": 1,
+            "sent_at": sent_at,
+        }
 
     async with database.unit_of_work() as session:
-        await session.execute(insert(tables.outbox), [outbox_row(old), outbox_row(recent),
-                                                      outbox_row(None)])
-        await session.execute(insert(tables.inbox), [
-            {"consumer": "c", "message_id": uuid.uuid4(), "type": "t.x", "processed_at": at}
-            for at in (old, recent)])
+        await session.execute(
+            insert(tables.outbox), [outbox_row(old), outbox_row(recent), outbox_row(None)]
+        )
+        await session.execute(
+            insert(tables.inbox),
+            [
+                {"consumer": "c", "message_id": uuid.uuid4(), "type": "t.x", "processed_at": at}
+                for at in (old, recent)
+            ],
+        )
 
     async def counts() -> tuple[int, int] | None:
         async with database.session() as session:
-            outbox = (await session.execute(select(func.count()).select_from(tables.outbox)))
-            inbox = (await session.execute(select(func.count()).select_from(tables.inbox)))
+            outbox = await session.execute(select(func.count()).select_from(tables.outbox))
+            inbox = await session.execute(select(func.count()).select_from(tables.inbox))
             found = (outbox.scalar_one(), inbox.scalar_one())
         return found if found == (2, 1) else None
 

@@ -23,6 +23,7 @@ async def test_services_of_one_process_share_the_named_memory_bus() -> None:
             await publisher_side.publish(Envelope.of(SyncRun(run_id=uuid4(), mode="full")))
         # The publisher's lifespan ended; the consumer's bus is still open.
         assert consumer_side.is_connected
+
         async def delivered() -> int | None:
             return len(received) or None
 

@@ -15,8 +15,12 @@ def _settings(sim_url: str, dead_url: str) -> Settings:
         MoodlePlatform(name="ub2", url=f"{sim_url}/ub2", token="not-the-token"),
         MoodlePlatform(name="ub4", url=dead_url, token="ub4-token"),
     ]
-    return Settings(environment="test", demo_tokens=True, platforms=platforms,
-                    database_url="sqlite+aiosqlite:///:memory:")
+    return Settings(
+        environment="test",
+        demo_tokens=True,
+        platforms=platforms,
+        database_url="sqlite+aiosqlite:///:memory:",
+    )
 
 
 async def test_platforms_report_who_answers_and_why_not(tmp_path: Path) -> None:

@@ -8,7 +8,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from fusion.testing.paths import MBZ_FIXTURES
-from services.migration_orchestrator.preflight_cli import main
+from services.migration_orchestrator.preflight.cli import main
 
 Build = Callable[..., Path]
 
@@ -32,8 +32,10 @@ def test_summary_is_bilingual_and_names_the_course() -> None:
 def test_blocking_findings_give_exit_status_1(build_backup: Build) -> None:
     status, text = _run("analyse", str(build_backup()))
     assert status == 1
-    assert ("[X] quiz.shared_random_question: 2 emplacements de question des tests « Test 1 », "
-            "« Test 2 » utilisent la même question aléatoire (id 70)") in text
+    assert (
+        "[X] quiz.shared_random_question: 2 emplacements de question des tests « Test 1 », "
+        "« Test 2 » utilisent la même question aléatoire (id 70)"
+    ) in text
     assert "BLOQUANT / BLOCKING" in text
 
 

@@ -10,21 +10,26 @@ from xml.sax.saxutils import escape
 
 import pytest
 
-from services.migration_orchestrator.backup_errors import UnsafeXml
-from services.migration_orchestrator.preflight_report import BackupReport, H5pItem
-from services.migration_orchestrator.rich_text import RichTextScanner, find_references
+from services.migration_orchestrator.preflight.errors import UnsafeXml
+from services.migration_orchestrator.preflight.report import BackupReport, H5pItem
+from services.migration_orchestrator.preflight.rich_text import RichTextScanner, find_references
 from sim.mbz import ActivitySpec, BackupSpec, FileSpec, SectionSpec
 
 Analyse = Callable[..., BackupReport]
 Build = Callable[..., Path]
 Spec = Callable[..., BackupSpec]
 
-PLACEHOLDER = ('<p>Avant</p><div class="h5p-placeholder" contenteditable="false">'
-               "@@PLUGINFILE@@/quiz.h5p</div>")
-IFRAME = ('<iframe src="$@H5PEMBED@$?url=%40%40PLUGINFILE%40%40%2Fquiz.h5p&amp;component=mod_page"'
-          ' width="500" class="h5p-iframe"></iframe>')
-ELSEWHERE = ('<iframe src="https://moodle.u-bordeaux.fr/h5p/embed.php?url=https%3A%2F%2Fmoodle.'
-             'u-bordeaux.fr%2Fpluginfile.php%2F9999%2Fmod_page%2Fcontent%2F0%2Fautre.h5p"></iframe>')
+PLACEHOLDER = (
+    '<p>Avant</p><div class="h5p-placeholder" contenteditable="false">@@PLUGINFILE@@/quiz.h5p</div>'
+)
+IFRAME = (
+    '<iframe src="$@H5PEMBED@$?url=%40%40PLUGINFILE%40%40%2Fquiz.h5p&amp;component=mod_page"'
+    ' width="500" class="h5p-iframe"></iframe>'
+)
+ELSEWHERE = (
+    '<iframe src="https://moodle.u-bordeaux.fr/h5p/embed.php?url=https%3A%2F%2Fmoodle.'
+    'u-bordeaux.fr%2Fpluginfile.php%2F9999%2Fmod_page%2Fcontent%2F0%2Fautre.h5p"></iframe>'
+)
 
 
 def with_intro(path: Path, member: str, html: str) -> Path:
@@ -33,8 +38,11 @@ def with_intro(path: Path, member: str, html: str) -> Path:
         members = [(info, source.extractfile(info)) for info in source.getmembers()]
         contents = {info.name: (f.read() if f else b"") for info, f in members}
     body = contents[member].replace(b"<intro></intro>", f"<intro>{escape(html)}</intro>".encode())
-    index = contents[".ARCHIVE_INDEX"].decode().replace(
-        f"{member}\tf\t{len(contents[member])}\t", f"{member}\tf\t{len(body)}\t")
+    index = (
+        contents[".ARCHIVE_INDEX"]
+        .decode()
+        .replace(f"{member}\tf\t{len(contents[member])}\t", f"{member}\tf\t{len(body)}\t")
+    )
     contents[member], contents[".ARCHIVE_INDEX"] = body, index.encode()
     out = path.with_name(f"intro-{path.name}")
     with tarfile.open(out, "w:gz") as target:
@@ -46,15 +54,19 @@ def with_intro(path: Path, member: str, html: str) -> Path:
 
 
 def page_course(course_spec: Spec, *, summary: str = "") -> BackupSpec:
-    package = FileSpec(filename="quiz.h5p", component="mod_page", filearea="content",
-                       size=4_000, seed=5)
+    package = FileSpec(
+        filename="quiz.h5p", component="mod_page", filearea="content", size=4_000, seed=5
+    )
     return course_spec(
-        sections=(SectionSpec(id=1, number=0),
-                  SectionSpec(id=2, number=1, name="Semaine 1", summary=summary)),
+        sections=(
+            SectionSpec(id=1, number=0),
+            SectionSpec(id=2, number=1, name="Semaine 1", summary=summary),
+        ),
         activities=(
             ActivitySpec(cmid=20, modname="page", title="Cours 1", section_id=2, files=(package,)),
             ActivitySpec(cmid=21, modname="label", title="Étiquette", section_id=2),
-        ))
+        ),
+    )
 
 
 def html_items(report: BackupReport) -> list[H5pItem]:
@@ -62,21 +74,24 @@ def html_items(report: BackupReport) -> list[H5pItem]:
 
 
 def missing(report: BackupReport) -> list[tuple[str, str | None]]:
-    return [(f.severity, f.subject) for f in report.findings
-            if f.code == "h5p.embedded_package_missing"]
+    return [
+        (f.severity, f.subject) for f in report.findings if f.code == "h5p.embedded_package_missing"
+    ]
 
 
 def test_a_placeholder_in_a_page_intro_points_to_its_own_package(
     build_backup: Build, analyse: Analyse, course_spec: Spec
 ) -> None:
-    path = with_intro(build_backup(page_course(course_spec)), "activities/page_20/page.xml",
-                      PLACEHOLDER + IFRAME)
+    path = with_intro(
+        build_backup(page_course(course_spec)), "activities/page_20/page.xml", PLACEHOLDER + IFRAME
+    )
 
     report = analyse(path)
 
     # the placeholder and the iframe name the same package: one item
-    assert [(i.cmid, i.field, i.reference, i.present, i.package_bytes)
-            for i in html_items(report)] == [(20, "intro", "@@PLUGINFILE@@/quiz.h5p", True, 4_000)]
+    assert [
+        (i.cmid, i.field, i.reference, i.present, i.package_bytes) for i in html_items(report)
+    ] == [(20, "intro", "@@PLUGINFILE@@/quiz.h5p", True, 4_000)]
     # the package is described where it is used, not again as a loose .h5p file
     assert [i for i in report.h5p if i.kind == "embedded"] == []
     assert missing(report) == []
@@ -87,8 +102,9 @@ def test_a_placeholder_in_a_page_intro_points_to_its_own_package(
 def test_a_package_from_another_course_is_reported_missing(
     build_backup: Build, analyse: Analyse, course_spec: Spec
 ) -> None:
-    path = with_intro(build_backup(page_course(course_spec)), "activities/label_21/label.xml",
-                      ELSEWHERE)
+    path = with_intro(
+        build_backup(page_course(course_spec)), "activities/label_21/label.xml", ELSEWHERE
+    )
 
     report = analyse(path)
 
@@ -100,10 +116,12 @@ def test_a_package_from_another_course_is_reported_missing(
     finding = next(f for f in report.findings if f.code == "h5p.embedded_package_missing")
     assert "« Étiquette »" in finding.message_fr
     assert "autre.h5p" in finding.message_fr
-    assert "\"Étiquette\"" in finding.message
+    assert '"Étiquette"' in finding.message
     # the package in the page's own area is still counted once, as a loose file
-    assert [(i.kind, i.title) for i in report.h5p] == [("embedded", "quiz.h5p"),
-                                                       ("html", "autre.h5p")]
+    assert [(i.kind, i.title) for i in report.h5p] == [
+        ("embedded", "quiz.h5p"),
+        ("html", "autre.h5p"),
+    ]
 
 
 def test_a_section_summary_embedding_a_deleted_package(
@@ -113,8 +131,12 @@ def test_a_section_summary_embedding_a_deleted_package(
     report = analyse(build_backup(page_course(course_spec, summary=summary)))
 
     [item] = html_items(report)
-    assert (item.section_id, item.cmid, item.field, item.title) == (2, None, "summary",
-                                                                    "supprime.h5p")
+    assert (item.section_id, item.cmid, item.field, item.title) == (
+        2,
+        None,
+        "summary",
+        "supprime.h5p",
+    )
     assert item.present is False
     assert missing(report) == [("warning", "section:2")]
     finding = next(f for f in report.findings if f.code == "h5p.embedded_package_missing")
@@ -136,14 +158,22 @@ def test_a_section_package_present_in_its_area_is_not_missing(
     assert missing(analyse(build_backup(fixed))) == []
 
 
-@pytest.mark.parametrize(("html", "expected"), [
-    (PLACEHOLDER, ["@@PLUGINFILE@@/quiz.h5p"]),
-    ("<div class='note h5p-placeholder'> @@PLUGINFILE@@/a%20b.h5p </div>",
-     ["@@PLUGINFILE@@/a b.h5p"]),
-    ('<iframe src="https://h5p.org/h5p/embed/617"></iframe>', []),
-    ('<a href="@@PLUGINFILE@@/quiz.h5p">download</a>', []),
-    ('<iframe src="https://x/h5p/embed.php?url=https%3A%2F%2Fh5p.example%2Fa.h5p"></iframe>', []),
-])
+@pytest.mark.parametrize(
+    ("html", "expected"),
+    [
+        (PLACEHOLDER, ["@@PLUGINFILE@@/quiz.h5p"]),
+        (
+            "<div class='note h5p-placeholder'> @@PLUGINFILE@@/a%20b.h5p </div>",
+            ["@@PLUGINFILE@@/a b.h5p"],
+        ),
+        ('<iframe src="https://h5p.org/h5p/embed/617"></iframe>', []),
+        ('<a href="@@PLUGINFILE@@/quiz.h5p">download</a>', []),
+        (
+            '<iframe src="https://x/h5p/embed.php?url=https%3A%2F%2Fh5p.example%2Fa.h5p"></iframe>',
+            [],
+        ),
+    ],
+)
 def test_reference_patterns(html: str, expected: list[str]) -> None:
     assert [r.reference for r in find_references("intro", html)] == expected
 
@@ -155,7 +185,7 @@ def test_a_reference_cut_by_the_read_size_is_found_and_memory_stays_bounded() ->
     scanner = RichTextScanner(member="activities/page_1/page.xml", max_depth=64)
     data = document.encode()
     for start in range(0, len(data), 4093):  # reads that cut the reference anywhere
-        scanner.feed(data[start:start + 4093])
+        scanner.feed(data[start : start + 4093])
     scanner.feed(b"", final=True)
 
     assert [(r.field, r.filename) for r in scanner.references] == [("content", "quiz.h5p")]

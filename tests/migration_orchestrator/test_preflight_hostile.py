@@ -14,8 +14,8 @@ import pytest
 
 from fusion.errors import FusionError
 from fusion.testing.paths import MBZ_FIXTURES
-from services.migration_orchestrator.archive import ArchiveLimits
-from services.migration_orchestrator.backup_errors import (
+from services.migration_orchestrator.preflight.archive import ArchiveLimits
+from services.migration_orchestrator.preflight.errors import (
     ArchiveCorrupt,
     BackupRejected,
     BackupTooLarge,
@@ -28,11 +28,11 @@ from services.migration_orchestrator.backup_errors import (
     UnsafeMember,
     UnsafeXml,
 )
-from services.migration_orchestrator.preflight_report import BackupReport
+from services.migration_orchestrator.preflight.report import BackupReport
 
 Analyse = Callable[..., BackupReport]
 Build = Callable[..., Path]
-MANIFEST = (MBZ_FIXTURES / "moodle_311_quiz.mbz")
+MANIFEST = MBZ_FIXTURES / "moodle_311_quiz.mbz"
 _MiB = 1024 * 1024
 
 
@@ -43,8 +43,9 @@ def _manifest_bytes() -> bytes:
         return member.read()
 
 
-def _tar_gz(path: Path, members: list[tuple[str, bytes]],
-            special: tuple[tarfile.TarInfo, ...] = ()) -> Path:
+def _tar_gz(
+    path: Path, members: list[tuple[str, bytes]], special: tuple[tarfile.TarInfo, ...] = ()
+) -> Path:
     with tarfile.open(path, "w:gz") as tar:
         for name, data in members:
             info = tarfile.TarInfo(name)
@@ -62,8 +63,9 @@ def _zip(path: Path, members: list[tuple[str | zipfile.ZipInfo, bytes]]) -> Path
     return path
 
 
-def _refused(analyse: Analyse, path: Path, error: type[FusionError],
-             limits: ArchiveLimits | None = None) -> FusionError:
+def _refused(
+    analyse: Analyse, path: Path, error: type[FusionError], limits: ArchiveLimits | None = None
+) -> FusionError:
     digest = hashlib.sha256(path.read_bytes()).hexdigest()
     with pytest.raises(error) as caught:
         analyse(path, limits=limits)
@@ -86,8 +88,9 @@ def test_truncated_archive_is_corrupt(
     assert error.code == "backup_corrupt"
 
 
-@pytest.mark.parametrize("content", [b"", b"hello, this is a text file\n", b"%PDF-1.7\n" * 50,
-                                     b"Rar!\x1a\x07\x00"])
+@pytest.mark.parametrize(
+    "content", [b"", b"hello, this is a text file\n", b"%PDF-1.7\n" * 50, b"Rar!\x1a\x07\x00"]
+)
 def test_a_file_that_is_no_archive_is_refused(
     analyse: Analyse, tmp_path: Path, content: bytes
 ) -> None:
@@ -98,46 +101,60 @@ def test_a_file_that_is_no_archive_is_refused(
 
 def test_gzip_that_holds_no_tar_is_corrupt(analyse: Analyse, tmp_path: Path) -> None:
     import gzip
+
     path = tmp_path / "x.mbz"
     path.write_bytes(gzip.compress(b"not a tar stream at all" * 100))
     _refused(analyse, path, ArchiveCorrupt)
 
 
-def test_archive_without_manifest_is_not_a_moodle_backup(
-    analyse: Analyse, tmp_path: Path
-) -> None:
+def test_archive_without_manifest_is_not_a_moodle_backup(analyse: Analyse, tmp_path: Path) -> None:
     path = _tar_gz(tmp_path / "x.mbz", [("readme.txt", b"hello")])
     assert _refused(analyse, path, NotAMoodleBackup).code == "backup_not_moodle"
 
 
 def test_zip_bomb_is_refused_by_its_ratio(analyse: Analyse, tmp_path: Path) -> None:
-    path = _zip(tmp_path / "bomb.mbz", [("moodle_backup.xml", _manifest_bytes()),
-                                        ("files/00/bomb", bytes(40 * _MiB))])
+    path = _zip(
+        tmp_path / "bomb.mbz",
+        [("moodle_backup.xml", _manifest_bytes()), ("files/00/bomb", bytes(40 * _MiB))],
+    )
     error = _refused(analyse, path, CompressionBomb)
     assert error.details["ratio"] > 200
 
 
 def test_gzip_bomb_is_refused_while_streaming(analyse: Analyse, tmp_path: Path) -> None:
-    path = _tar_gz(tmp_path / "bomb.mbz", [("moodle_backup.xml", _manifest_bytes()),
-                                           ("files/00/bomb", bytes(40 * _MiB))])
+    path = _tar_gz(
+        tmp_path / "bomb.mbz",
+        [("moodle_backup.xml", _manifest_bytes()), ("files/00/bomb", bytes(40 * _MiB))],
+    )
     _refused(analyse, path, CompressionBomb)
 
 
-@pytest.mark.parametrize("name", ["../escape.xml", "activities/../../escape.xml",
-                                  "/etc/cron.d/evil", "C:/Windows/evil.xml",
-                                  "activities\\..\\evil.xml"])
+@pytest.mark.parametrize(
+    "name",
+    [
+        "../escape.xml",
+        "activities/../../escape.xml",
+        "/etc/cron.d/evil",
+        "C:/Windows/evil.xml",
+        "activities\\..\\evil.xml",
+    ],
+)
 @pytest.mark.parametrize("container", ["tar.gz", "zip"])
 def test_paths_that_leave_the_archive_are_refused(
     analyse: Analyse, tmp_path: Path, name: str, container: str
 ) -> None:
     members: list[tuple[str, bytes]] = [("moodle_backup.xml", _manifest_bytes()), (name, b"x")]
-    path = (_tar_gz(tmp_path / "t.mbz", members) if container == "tar.gz"
-            else _zip(tmp_path / "t.mbz", list(members)))
+    path = (
+        _tar_gz(tmp_path / "t.mbz", members)
+        if container == "tar.gz"
+        else _zip(tmp_path / "t.mbz", list(members))
+    )
     assert _refused(analyse, path, UnsafeMember).code == "backup_unsafe_member"
 
 
-@pytest.mark.parametrize("kind", [tarfile.SYMTYPE, tarfile.LNKTYPE, tarfile.CHRTYPE,
-                                  tarfile.FIFOTYPE])
+@pytest.mark.parametrize(
+    "kind", [tarfile.SYMTYPE, tarfile.LNKTYPE, tarfile.CHRTYPE, tarfile.FIFOTYPE]
+)
 def test_links_and_devices_in_tar_are_refused(
     analyse: Analyse, tmp_path: Path, kind: bytes
 ) -> None:
@@ -150,14 +167,17 @@ def test_links_and_devices_in_tar_are_refused(
 def test_symlink_in_zip_is_refused(analyse: Analyse, tmp_path: Path) -> None:
     link = zipfile.ZipInfo("users.xml")
     link.external_attr = (stat.S_IFLNK | 0o777) << 16
-    path = _zip(tmp_path / "l.mbz", [("moodle_backup.xml", _manifest_bytes()),
-                                     (link, b"/etc/passwd")])
+    path = _zip(
+        tmp_path / "l.mbz", [("moodle_backup.xml", _manifest_bytes()), (link, b"/etc/passwd")]
+    )
     _refused(analyse, path, UnsafeMember)
 
 
 def test_a_member_given_twice_is_refused(analyse: Analyse, tmp_path: Path) -> None:
-    path = _tar_gz(tmp_path / "d.mbz", [("moodle_backup.xml", _manifest_bytes()),
-                                        ("moodle_backup.xml", _manifest_bytes())])
+    path = _tar_gz(
+        tmp_path / "d.mbz",
+        [("moodle_backup.xml", _manifest_bytes()), ("moodle_backup.xml", _manifest_bytes())],
+    )
     _refused(analyse, path, UnsafeMember)
 
 
@@ -170,13 +190,17 @@ XXE = b"""<?xml version="1.0"?>
 <users><user id="1"><username>&secret;</username></user></users>"""
 
 
-@pytest.mark.parametrize(("name", "body"), [("moodle_backup.xml", BILLION_LAUGHS),
-                                            ("users.xml", XXE)])
+@pytest.mark.parametrize(
+    ("name", "body"), [("moodle_backup.xml", BILLION_LAUGHS), ("users.xml", XXE)]
+)
 def test_xml_entities_and_dtds_are_refused(
     analyse: Analyse, tmp_path: Path, name: str, body: bytes
 ) -> None:
-    members = [(name, body)] if name == "moodle_backup.xml" else [
-        ("moodle_backup.xml", _manifest_bytes()), (name, body)]
+    members = (
+        [(name, body)]
+        if name == "moodle_backup.xml"
+        else [("moodle_backup.xml", _manifest_bytes()), (name, body)]
+    )
     error = _refused(analyse, _tar_gz(tmp_path / "e.mbz", members), UnsafeXml)
     assert error.details["member"] == name
 
@@ -188,14 +212,17 @@ def test_malformed_xml_is_refused(analyse: Analyse, tmp_path: Path) -> None:
 
 def test_deeply_nested_xml_is_refused(analyse: Analyse, tmp_path: Path) -> None:
     deep = b"<users>" + b"<user>" * 200 + b"</user>" * 200 + b"</users>"
-    path = _tar_gz(tmp_path / "n.mbz", [("moodle_backup.xml", _manifest_bytes()),
-                                        ("users.xml", deep)])
+    path = _tar_gz(
+        tmp_path / "n.mbz", [("moodle_backup.xml", _manifest_bytes()), ("users.xml", deep)]
+    )
     _refused(analyse, path, NestingTooDeep)
 
 
 def test_deeply_nested_paths_are_refused(analyse: Analyse, tmp_path: Path) -> None:
-    path = _tar_gz(tmp_path / "p.mbz", [("moodle_backup.xml", _manifest_bytes()),
-                                        ("/".join(["d"] * 40) + "/x.xml", b"x")])
+    path = _tar_gz(
+        tmp_path / "p.mbz",
+        [("moodle_backup.xml", _manifest_bytes()), ("/".join(["d"] * 40) + "/x.xml", b"x")],
+    )
     _refused(analyse, path, NestingTooDeep)
 
 
@@ -204,27 +231,30 @@ def test_too_many_members_are_refused(build_backup: Build, analyse: Analyse) -> 
 
 
 def test_a_member_over_the_size_limit_is_refused(build_backup: Build, analyse: Analyse) -> None:
-    error = _refused(analyse, build_backup(), BackupTooLarge,
-                     ArchiveLimits(max_member_bytes=200_000))
+    error = _refused(
+        analyse, build_backup(), BackupTooLarge, ArchiveLimits(max_member_bytes=200_000)
+    )
     assert error.status_code == 413
 
 
 def test_content_over_the_total_limit_is_refused(build_backup: Build, analyse: Analyse) -> None:
-    _refused(analyse, build_backup(container="zip"), BackupTooLarge,
-             ArchiveLimits(max_total_bytes=300_000))
+    _refused(
+        analyse,
+        build_backup(container="zip"),
+        BackupTooLarge,
+        ArchiveLimits(max_total_bytes=300_000),
+    )
 
 
 def test_an_oversized_whole_document_is_refused(analyse: Analyse) -> None:
-    error = _refused(analyse, MANIFEST, BackupTooLarge,
-                     ArchiveLimits(max_xml_document_bytes=1_000))
+    error = _refused(analyse, MANIFEST, BackupTooLarge, ArchiveLimits(max_xml_document_bytes=1_000))
     assert error.details == {"member": "moodle_backup.xml"}
 
 
 def test_a_bomb_spread_over_many_small_zip_members_is_refused(
     analyse: Analyse, tmp_path: Path
 ) -> None:
-    members: list[tuple[str | zipfile.ZipInfo, bytes]] = [
-        ("moodle_backup.xml", _manifest_bytes())]
+    members: list[tuple[str | zipfile.ZipInfo, bytes]] = [("moodle_backup.xml", _manifest_bytes())]
     members += [(f"files/00/part{n}", bytes(_MiB)) for n in range(12)]
     limits = ArchiveLimits(ratio_check_after_bytes=4 * _MiB)
     _refused(analyse, _zip(tmp_path / "spread.mbz", members), CompressionBomb, limits)

@@ -47,8 +47,9 @@ def sim() -> SimMoodle:
 
 
 @pytest.fixture(params=["asgi", "http"])
-async def http_to_sim(request: pytest.FixtureRequest, sim: SimMoodle) -> AsyncIterator[
-        tuple[httpx.AsyncClient, str]]:
+async def http_to_sim(
+    request: pytest.FixtureRequest, sim: SimMoodle
+) -> AsyncIterator[tuple[httpx.AsyncClient, str]]:
     """An HTTP client and the golden platform's wwwroot, through ASGI or real loopback HTTP."""
     app = create_sim_app(sim)
     if request.param == "asgi":

@@ -9,10 +9,19 @@ from __future__ import annotations
 
 from typing import Any
 
-VOLATILE = frozenset({
-    "timecreated", "timemodified", "cacherev", "userpictureurl", "profileimageurl",
-    "profileimageurlsmall", "siteurl", "userprivateaccesskey", "sortorder",
-})
+VOLATILE = frozenset(
+    {
+        "timecreated",
+        "timemodified",
+        "cacherev",
+        "userpictureurl",
+        "profileimageurl",
+        "profileimageurlsmall",
+        "siteurl",
+        "userprivateaccesskey",
+        "sortorder",
+    }
+)
 
 
 def differences(recorded: Any, actual: Any, *, summarized: bool, path: str = "$") -> list[str]:
@@ -37,8 +46,9 @@ def differences(recorded: Any, actual: Any, *, summarized: bool, path: str = "$"
     return []
 
 
-def _dict_differences(recorded: dict[str, Any], actual: Any, *, summarized: bool,
-                      path: str) -> list[str]:
+def _dict_differences(
+    recorded: dict[str, Any], actual: Any, *, summarized: bool, path: str
+) -> list[str]:
     if not isinstance(actual, dict):
         return [f"{path}: expected an object, got {type(actual).__name__}"]
     shown = {k: v for k, v in recorded.items() if k != "_keys"}
@@ -61,7 +71,8 @@ def _roster_differences(recorded: dict[str, Any], actual: Any, path: str) -> lis
     found: list[str] = []
     for index, (summary, user) in enumerate(zip(recorded["users"], actual, strict=True)):
         shown = {
-            "id": user.get("id"), "username": user.get("username"),
+            "id": user.get("id"),
+            "username": user.get("username"),
             "roles": [r["shortname"] for r in user.get("roles", [])],
             "enrolledcourses": [c["id"] for c in user.get("enrolledcourses", [])],
         }

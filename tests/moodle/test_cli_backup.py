@@ -45,8 +45,11 @@ def _places(tmp_path: Path) -> dict[str, str]:
     backups.mkdir()
     regular = tmp_path / "regular-file"
     regular.write_text("not a directory")
-    return {"<backupdir>": str(backups), "<nonexistent-dir>": str(tmp_path / "missing"),
-            "<path-of-an-existing-regular-file>": str(regular)}
+    return {
+        "<backupdir>": str(backups),
+        "<nonexistent-dir>": str(tmp_path / "missing"),
+        "<path-of-an-existing-regular-file>": str(regular),
+    }
 
 
 @pytest.mark.parametrize("run", RUNS, ids=[r["name"] for r in RUNS])
@@ -54,18 +57,24 @@ async def test_stand_in_gives_the_recorded_output_and_exit_code(
     run: dict[str, Any], sim_url: str, tmp_path: Path
 ) -> None:
     places = _places(tmp_path)
-    command = run["command"].replace("php admin/cli/backup.php",
-                                     stand_in(sim_url, "sim.moodle.cli_backup"))
+    command = run["command"].replace(
+        "php admin/cli/backup.php", stand_in(sim_url, "sim.moodle.cli_backup")
+    )
     for placeholder, path in places.items():
         command = command.replace(placeholder, path)
-    runner = MoodleCliRunner(templates=CliTemplates(
-        backup="true {courseid} {destination}", restore="true {file} {categoryid}"))
+    runner = MoodleCliRunner(
+        templates=CliTemplates(
+            backup="true {courseid} {destination}", restore="true {file} {categoryid}"
+        )
+    )
     result = await runner.run(shlex.split(command))
     stdout = result.stdout.rstrip("\n")
     for placeholder, path in places.items():
         stdout = stdout.replace(path, placeholder)
     assert (result.exit_code, _STAMP.sub("X.mbz", stdout)) == (
-        run["exit_code"], _STAMP.sub("X.mbz", run["stdout"]))
+        run["exit_code"],
+        _STAMP.sub("X.mbz", run["stdout"]),
+    )
     written = sorted(p.name for p in os.scandir(places["<backupdir>"]))
     expected = run.get("files_created_in_destination", written)
     assert [_STAMP.sub("X.mbz", n) for n in written] == [_STAMP.sub("X.mbz", n) for n in expected]
@@ -78,9 +87,12 @@ def _members(path: Path) -> list[str]:
 
 async def test_runner_backs_up_a_course_to_a_readable_mbz(sim_url: str, tmp_path: Path) -> None:
     module = stand_in(sim_url, "sim.moodle.cli_backup")
-    runner = MoodleCliRunner(templates=CliTemplates(
-        backup=f"{module} --courseid={{courseid}} --destination={{destination}}",
-        restore=f"{module} --file={{file}} --categoryid={{categoryid}}"))
+    runner = MoodleCliRunner(
+        templates=CliTemplates(
+            backup=f"{module} --courseid={{courseid}} --destination={{destination}}",
+            restore=f"{module} --file={{file}} --categoryid={{categoryid}}",
+        )
+    )
     done = await runner.backup(courseid=2, destination=tmp_path)
     assert done.path.parent == tmp_path
     assert done.path.name.startswith("backup-moodle2-course-2-gold101-")

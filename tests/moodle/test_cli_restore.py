@@ -65,12 +65,19 @@ def real_script_runner(served: str, tmp_path: Path) -> MoodleCliRunner:
     php.write_text(FAKE_PHP.format(python=sys.executable))
     php.chmod(0o755)
     script_dir = "/var/www/moodle/admin/cli"
-    env = {**os.environ, "PATH": f"{bin_dir}:{os.environ['PATH']}",
-           "FUSION_SIM_MOODLE_URL": served, "FUSION_SIM_MOODLE_PLATFORM": "target"}
-    return MoodleCliRunner(templates=CliTemplates(
-        backup=f"php {script_dir}/backup.php --courseid={{courseid}} --destination={{destination}}",
-        restore=f"php {script_dir}/restore_backup.php --file={{file}} --categoryid={{categoryid}}",
-    ), env=env)
+    env = {
+        **os.environ,
+        "PATH": f"{bin_dir}:{os.environ['PATH']}",
+        "FUSION_SIM_MOODLE_URL": served,
+        "FUSION_SIM_MOODLE_PLATFORM": "target",
+    }
+    return MoodleCliRunner(
+        templates=CliTemplates(
+            backup=f"php {script_dir}/backup.php --courseid={{courseid}} --destination={{destination}}",
+            restore=f"php {script_dir}/restore_backup.php --file={{file}} --categoryid={{categoryid}}",
+        ),
+        env=env,
+    )
 
 
 def _courses(sim: SimMoodle) -> dict[str, tuple[int, int]]:
@@ -106,9 +113,12 @@ async def test_restore_fails_on_a_2d_conflict_then_succeeds_once_the_email_is_fi
 async def test_stand_in_and_real_template_share_the_runner(served: str, tmp_path: Path) -> None:
     module = f"{shlex.quote(sys.executable)} -m sim.moodle.cli_restore"
     prefix = f"{module} --sim-url={served} --platform=target"
-    runner = MoodleCliRunner(templates=CliTemplates(
-        backup=f"{prefix} --courseid={{courseid}} --destination={{destination}}",
-        restore=f"{prefix} --file={{file}} --categoryid={{categoryid}}"))
+    runner = MoodleCliRunner(
+        templates=CliTemplates(
+            backup=f"{prefix} --courseid={{courseid}} --destination={{destination}}",
+            restore=f"{prefix} --file={{file}} --categoryid={{categoryid}}",
+        )
+    )
     junk = tmp_path / "not-a-backup.mbz"
     junk.write_bytes(b"PK\x03\x04 this is not a zip")
     with pytest.raises(MoodleCliRestoreFailed) as failed:
@@ -117,12 +127,15 @@ async def test_stand_in_and_real_template_share_the_runner(served: str, tmp_path
 
 
 def test_templates_split_first_and_quote_values_for_a_remote_shell() -> None:
-    runner = MoodleCliRunner(templates=CliTemplates(
-        backup="ssh moodle1 sudo -u www-data php /srv/moodle/admin/cli/backup.php "
-               "--courseid={courseid} --destination={destination}",
-        restore="ssh moodle1 php /srv/moodle/admin/cli/restore_backup.php --file={file} "
-                "--categoryid={categoryid}",
-        remote_shell=True))
+    runner = MoodleCliRunner(
+        templates=CliTemplates(
+            backup="ssh moodle1 sudo -u www-data php /srv/moodle/admin/cli/backup.php "
+            "--courseid={courseid} --destination={destination}",
+            restore="ssh moodle1 php /srv/moodle/admin/cli/restore_backup.php --file={file} "
+            "--categoryid={categoryid}",
+            remote_shell=True,
+        )
+    )
     argv = runner.backup_argv(courseid=7, destination=Path("/data/backups/it's; rm -rf ~"))
     assert argv[:6] == ["ssh", "moodle1", "sudo", "-u", "www-data", "php"]
     assert argv[-1] == "--destination='/data/backups/it'\"'\"'s; rm -rf ~'"

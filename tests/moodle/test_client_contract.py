@@ -49,8 +49,9 @@ async def test_site_info_names_the_token_user_and_its_functions(moodle: MoodleCl
 
 async def test_courses_are_created_found_and_updated(moodle: MoodleClient) -> None:
     rows = [
-        NewCourse("Contract 1", "CT1", 2, idnumber="CT1-ID",
-                  customfields=(CustomField("apogee", "ELP1"),)),
+        NewCourse(
+            "Contract 1", "CT1", 2, idnumber="CT1-ID", customfields=(CustomField("apogee", "ELP1"),)
+        ),
         NewCourse("Duplicate", "GOLD101", 2),
         NewCourse("Contract 2", "CT2", 3),
     ]
@@ -61,8 +62,9 @@ async def test_courses_are_created_found_and_updated(moodle: MoodleClient) -> No
     found = await moodle.get_courses_by_field("idnumber", "CT1-ID")
     assert [c["id"] for c in found] == [created.returned[0]["id"]]
     courseid = created.returned[1]["id"]
-    updated = await moodle.update_courses([CourseUpdate(courseid, fullname="Renamed"),
-                                           CourseUpdate(99999, fullname="Nobody")])
+    updated = await moodle.update_courses(
+        [CourseUpdate(courseid, fullname="Renamed"), CourseUpdate(99999, fullname="Nobody")]
+    )
     assert [r.id for r in updated.applied] == [courseid]
     assert [r.id for r, _ in updated.failed] == [99999]
     assert (await moodle.get_courses_by_field("id", courseid))[0]["fullname"] == "Renamed"
@@ -110,7 +112,9 @@ async def test_each_moodle_error_shape_becomes_its_typed_error(
     with pytest.raises(MoodleAccessDenied) as denied:
         await golden_only.update_courses([CourseUpdate(2, fullname="x")])
     assert (denied.value.exception, denied.value.errorcode) == (
-        "webservice_access_exception", "accessexception")
+        "webservice_access_exception",
+        "accessexception",
+    )
     with pytest.raises(MoodleFunctionUnknown):
         await moodle.call("core_fake_nonexistent_function", {})
     with pytest.raises(MoodleInvalidParameter):
@@ -119,8 +123,9 @@ async def test_each_moodle_error_shape_becomes_its_typed_error(
         await moodle.get_enrolled_users(99999)
     assert missing.value.message == "Can't find data record in database table course."
     with pytest.raises(MoodleNoManualInstance):
-        await moodle.call("enrol_manual_enrol_users",
-                          {"enrolments": [{"roleid": 5, "userid": 5, "courseid": 3}]})
+        await moodle.call(
+            "enrol_manual_enrol_users", {"enrolments": [{"roleid": 5, "userid": 5, "courseid": 3}]}
+        )
 
 
 async def test_unenrol_removes_only_the_manual_enrolment(moodle: MoodleClient) -> None:
@@ -147,9 +152,12 @@ async def test_meta_links_propagate_one_level_and_do_not_chain(moodle: MoodleCli
 
 
 async def test_groups_are_created_filled_and_emptied(moodle: MoodleClient) -> None:
-    created = await moodle.create_groups([
-        NewGroup(2, "TD1", idnumber="GRP-TD1"), NewGroup(2, "Golden Group 1"),
-    ])
+    created = await moodle.create_groups(
+        [
+            NewGroup(2, "TD1", idnumber="GRP-TD1"),
+            NewGroup(2, "Golden Group 1"),
+        ]
+    )
     assert [type(e) for _, e in created.failed] == [MoodleInvalidParameter]
     groupid = created.returned[0]["id"]
     added = await moodle.add_group_members([GroupMember(groupid, 3), GroupMember(groupid, 100)])
@@ -163,11 +171,19 @@ async def test_groups_are_created_filled_and_emptied(moodle: MoodleClient) -> No
 
 
 async def test_users_are_created_found_and_updated(moodle: MoodleClient) -> None:
-    created = await moodle.create_users([
-        NewUser("newone", "New", "One", "newone@example.com", createpassword=True,
-                idnumber="21900001"),
-        NewUser("gstudent1", "Dup", "Licate", "dup@example.com", createpassword=True),
-    ])
+    created = await moodle.create_users(
+        [
+            NewUser(
+                "newone",
+                "New",
+                "One",
+                "newone@example.com",
+                createpassword=True,
+                idnumber="21900001",
+            ),
+            NewUser("gstudent1", "Dup", "Licate", "dup@example.com", createpassword=True),
+        ]
+    )
     assert [r.username for r in created.applied] == ["newone"]
     newid = created.returned[0]["id"]
     found = await moodle.get_users_by_field("idnumber", ["21900001", "GSTUDENT1"])
@@ -176,14 +192,15 @@ async def test_users_are_created_found_and_updated(moodle: MoodleClient) -> None
         await moodle.get_users_by_field("username", ["GSTUDENT1"])  # Moodle rejects upper case
     by_email = await moodle.get_users([UserCriterion("email", "newone@example.com")])
     assert [u["id"] for u in by_email["users"]] == [newid]
-    updated = await moodle.update_users([
-        UserUpdate(newid, email="renamed@example.com"),
-        UserUpdate(newid + 1000, firstname="Ghost"),
-        UserUpdate(3, email="gstudent2@example.com"),
-    ])
+    updated = await moodle.update_users(
+        [
+            UserUpdate(newid, email="renamed@example.com"),
+            UserUpdate(newid + 1000, firstname="Ghost"),
+            UserUpdate(3, email="gstudent2@example.com"),
+        ]
+    )
     assert [r.id for r in updated.applied] == [newid]
-    assert sorted(e.errorcode for _, e in updated.failed) == ["invaliduserid",
-                                                             "useremailduplicate"]
+    assert sorted(e.errorcode for _, e in updated.failed) == ["invaliduserid", "useremailduplicate"]
 
 
 async def test_course_lists_of_a_user_and_enrolment_methods(moodle: MoodleClient) -> None:

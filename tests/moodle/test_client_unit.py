@@ -19,22 +19,31 @@ from fusion.moodle.encoding import encode_params
 
 def test_nested_parameters_use_php_bracket_notation() -> None:
     params = {
-        "users": [{"username": "a", "suspended": True,
-                   "customfields": [{"type": "apogee", "value": "ELP1"}]}],
-        "groupids": [1, 2], "skipped": None,
+        "users": [
+            {
+                "username": "a",
+                "suspended": True,
+                "customfields": [{"type": "apogee", "value": "ELP1"}],
+            }
+        ],
+        "groupids": [1, 2],
+        "skipped": None,
     }
     assert encode_params(params) == [
-        ("users[0][username]", "a"), ("users[0][suspended]", "1"),
+        ("users[0][username]", "a"),
+        ("users[0][suspended]", "1"),
         ("users[0][customfields][0][type]", "apogee"),
         ("users[0][customfields][0][value]", "ELP1"),
-        ("groupids[0]", "1"), ("groupids[1]", "2"),
+        ("groupids[0]", "1"),
+        ("groupids[1]", "2"),
     ]
 
 
 def _client(handler: httpx.MockTransport) -> MoodleClient:
     http = httpx.AsyncClient(transport=handler)
-    return MoodleClient(base_url="http://moodle.test/", token="t0k", http=http,
-                        retry_backoff_seconds=0.0)
+    return MoodleClient(
+        base_url="http://moodle.test/", token="t0k", http=http, retry_backoff_seconds=0.0
+    )
 
 
 async def test_the_token_function_and_format_come_first() -> None:
@@ -45,10 +54,16 @@ async def test_the_token_function_and_format_come_first() -> None:
         return httpx.Response(200, content=b"null")
 
     await _client(httpx.MockTransport(answer)).enrol_users([ManualEnrolment(5, 3, 2)])
-    assert seen[0][:3] == [("wstoken", "t0k"), ("wsfunction", "enrol_manual_enrol_users"),
-                           ("moodlewsrestformat", "json")]
-    assert seen[0][3:] == [("enrolments[0][roleid]", "5"), ("enrolments[0][userid]", "3"),
-                           ("enrolments[0][courseid]", "2")]
+    assert seen[0][:3] == [
+        ("wstoken", "t0k"),
+        ("wsfunction", "enrol_manual_enrol_users"),
+        ("moodlewsrestformat", "json"),
+    ]
+    assert seen[0][3:] == [
+        ("enrolments[0][roleid]", "5"),
+        ("enrolments[0][userid]", "3"),
+        ("enrolments[0][courseid]", "2"),
+    ]
 
 
 async def test_transport_failures_are_retried_only_where_repeating_is_safe() -> None:

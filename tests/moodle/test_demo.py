@@ -30,11 +30,15 @@ async def demo() -> AsyncIterator[tuple[SimMoodle, str]]:
 
 
 def _runner(url: str, platform: str) -> MoodleCliRunner:
-    prefix = f"{shlex.quote(sys.executable)} -m sim.moodle.cli_%s --sim-url={url} " \
-             f"--platform={platform}"
-    return MoodleCliRunner(templates=CliTemplates(
-        backup=prefix % "backup" + " --courseid={courseid} --destination={destination}",
-        restore=prefix % "restore" + " --file={file} --categoryid={categoryid}"))
+    prefix = (
+        f"{shlex.quote(sys.executable)} -m sim.moodle.cli_%s --sim-url={url} --platform={platform}"
+    )
+    return MoodleCliRunner(
+        templates=CliTemplates(
+            backup=prefix % "backup" + " --courseid={courseid} --destination={destination}",
+            restore=prefix % "restore" + " --file={file} --categoryid={categoryid}",
+        )
+    )
 
 
 async def test_every_demo_token_reaches_its_platform(demo: tuple[SimMoodle, str]) -> None:

@@ -16,8 +16,12 @@ from sim.moodle.state import SimMoodle
 
 from .golden_compare import differences
 
-FILES = ("01_auth_and_param_errors.json", "02_site_info.json", "03_courses.json",
-         "05_enrolments.json")
+FILES = (
+    "01_auth_and_param_errors.json",
+    "02_site_info.json",
+    "03_courses.json",
+    "05_enrolments.json",
+)
 
 
 def _calls() -> list[tuple[str, dict[str, Any]]]:
@@ -32,8 +36,9 @@ CALLS = _calls()
 
 
 def _fields(call: dict[str, Any]) -> str:
-    params = [(k, "valid-token" if v == "<valid-token>" else v)
-              for k, v in call["request"]["params"]]
+    params = [
+        (k, "valid-token" if v == "<valid-token>" else v) for k, v in call["request"]["params"]
+    ]
     return urlencode(params)
 
 

@@ -42,8 +42,9 @@ def _own_hash(platform: Platform) -> str:
     return _md5(platform.site.site_identifier)
 
 
-def _user(id: int, username: str, email: str, *, firstaccess: int = 0,
-          deleted: bool = False) -> BackupUser:
+def _user(
+    id: int, username: str, email: str, *, firstaccess: int = 0, deleted: bool = False
+) -> BackupUser:
     return BackupUser(id, username, email, "First", "Last", "", "manual", firstaccess, deleted)
 
 
@@ -57,6 +58,7 @@ def _decide(platform: Platform, user: BackupUser, *, same_site: bool) -> tuple[s
 
 
 # --- same site ------------------------------------------------------------------------------
+
 
 def test_1a_same_id_and_username_maps() -> None:
     target = _target()
@@ -116,6 +118,7 @@ def test_1f_unknown_user_is_created() -> None:
 
 # --- other site -----------------------------------------------------------------------------
 
+
 def test_2a1_same_username_and_email_case_insensitive_maps() -> None:
     target = _target()
     target.add_user("hana", "H", "L", "Hana@X.test", id=20)
@@ -140,8 +143,9 @@ def test_2a2_admin_maps_to_admin_with_the_original_site_hash_when_allowed() -> N
 def test_2a2_admin_conflict_plans_a_renamed_admin_when_allowed() -> None:
     target = _target()
     target.site.duplicate_admin_allowed = True
-    matching = match_users(target, [_user(2, "admin", "admin@old.test")], same_site=False,
-                           site_hash=OTHER_SITE_HASH)
+    matching = match_users(
+        target, [_user(2, "admin", "admin@old.test")], same_site=False, site_hash=OTHER_SITE_HASH
+    )
     assert (matching.problems, matching.mapping) == ([], {2: None})
     assert matching.renamed == {2: f"admin_{OTHER_SITE_HASH}"}
 
@@ -159,24 +163,23 @@ def test_2b1_deleted_here_email_md5_of_username_and_username_like_email_maps() -
 
 def test_2b1_or_email_md5_of_username_and_same_firstaccess() -> None:
     target = _target()
-    target.add_user(f"old@x.test.{DELETED_AT}", "K", "L", _md5("kim"), id=24, deleted=True,
-                    firstaccess=555)
+    target.add_user(
+        f"old@x.test.{DELETED_AT}", "K", "L", _md5("kim"), id=24, deleted=True, firstaccess=555
+    )
     user = _user(3, "kim", "kim@new.test", firstaccess=555)
     assert _decide(target, user, same_site=False) == ("map", 24)
 
 
 def test_2b2_deleted_here_username_like_email_and_same_firstaccess_maps() -> None:
     target = _target()
-    target.add_user(f"lea@x.test.{DELETED_AT}", "L", "L", "", id=25, deleted=True,
-                    firstaccess=777)
+    target.add_user(f"lea@x.test.{DELETED_AT}", "L", "L", "", id=25, deleted=True, firstaccess=777)
     user = _user(3, "lea", "Lea@X.test", firstaccess=777)
     assert _decide(target, user, same_site=False) == ("map", 25)
 
 
 def test_2b2_needs_the_firstaccess_too() -> None:
     target = _target()
-    target.add_user(f"lea@x.test.{DELETED_AT}", "L", "L", "", id=25, deleted=True,
-                    firstaccess=777)
+    target.add_user(f"lea@x.test.{DELETED_AT}", "L", "L", "", id=25, deleted=True, firstaccess=777)
     user = _user(3, "lea", "lea@x.test", firstaccess=778)
     assert _decide(target, user, same_site=False) == ("create", None)
 
@@ -203,8 +206,7 @@ def test_2d_same_username_nothing_else_matching_is_a_conflict() -> None:
 
 
 def test_2e_unknown_user_is_created() -> None:
-    assert _decide(_target(), _user(3, "omar", "omar@x.test"), same_site=False) == (
-        "create", None)
+    assert _decide(_target(), _user(3, "omar", "omar@x.test"), same_site=False) == ("create", None)
 
 
 def test_force_different_site_checking_applies_the_other_site_rules() -> None:
@@ -216,6 +218,7 @@ def test_force_different_site_checking_applies_the_other_site_rules() -> None:
 
 
 # --- through the restore --------------------------------------------------------------------
+
 
 def _backup(users: tuple[UserSpec, ...], *, site_hash: str) -> bytes:
     spec = BackupSpec(
@@ -233,8 +236,10 @@ def _backup(users: tuple[UserSpec, ...], *, site_hash: str) -> bytes:
 def test_restore_creates_the_renamed_admin_and_enrols_it() -> None:
     target = _target()
     target.site.duplicate_admin_allowed = True
-    data = _backup((UserSpec(id=2, username="admin", email="admin@old.test", firstname="A",
-                             lastname="O"),), site_hash=OTHER_SITE_HASH)
+    data = _backup(
+        (UserSpec(id=2, username="admin", email="admin@old.test", firstname="A", lastname="O"),),
+        site_hash=OTHER_SITE_HASH,
+    )
     outcome = restore_backup(target, data, categoryid=1)
     assert outcome.exit_code == 0
     assert outcome.stdout.endswith(f"== Restored course ID: {outcome.courseid} ==")
@@ -246,10 +251,13 @@ def test_restore_creates_the_renamed_admin_and_enrols_it() -> None:
 def test_restore_fails_on_a_1e_conflict_and_leaves_the_placeholder() -> None:
     target = _target()
     target.add_user("quinn", "Q", "L", "quinn@x.test", id=30)
-    data = _backup((UserSpec(id=31, username="quinn", email="quinn@x.test", firstname="Q",
-                             lastname="L"),), site_hash=_own_hash(target))
+    data = _backup(
+        (UserSpec(id=31, username="quinn", email="quinn@x.test", firstname="Q", lastname="L"),),
+        site_hash=_own_hash(target),
+    )
     outcome = restore_backup(target, data, categoryid=1)
     assert outcome.exit_code == 1
     assert outcome.stdout.splitlines()[-1] == (
-        "!!! Exception - error/restore_not_executable_awaiting_required !!!")
+        "!!! Exception - error/restore_not_executable_awaiting_required !!!"
+    )
     assert [c.visible for c in target.courses.values()] == [0]

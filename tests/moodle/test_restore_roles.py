@@ -68,17 +68,22 @@ def _runner(url: str, platform: str) -> MoodleCliRunner:
     def stand_in(module: str) -> str:
         return f"{shlex.quote(sys.executable)} -m {module} --sim-url={url} --platform={platform}"
 
-    return MoodleCliRunner(templates=CliTemplates(
-        backup=f"{stand_in('sim.moodle.cli_backup')} --courseid={{courseid}} "
-               "--destination={destination}",
-        restore=f"{stand_in('sim.moodle.cli_restore')} --file={{file}} "
-                "--categoryid={categoryid}"))
+    return MoodleCliRunner(
+        templates=CliTemplates(
+            backup=f"{stand_in('sim.moodle.cli_backup')} --courseid={{courseid}} "
+            "--destination={destination}",
+            restore=f"{stand_in('sim.moodle.cli_restore')} --file={{file}} "
+            "--categoryid={categoryid}",
+        )
+    )
 
 
 def _roles_by_username(platform: Platform, courseid: int) -> dict[str, set[str]]:
     course = platform.courses[courseid]
-    return {platform.users[userid].username: {platform.roles[r].shortname for r, _ in held}
-            for userid, held in course.roles.items()}
+    return {
+        platform.users[userid].username: {platform.roles[r].shortname for r, _ in held}
+        for userid, held in course.roles.items()
+    }
 
 
 async def test_teachers_come_back_as_teachers_after_backup_and_restore(
@@ -89,9 +94,16 @@ async def test_teachers_come_back_as_teachers_after_backup_and_restore(
     done = await _runner(url, "target").restore(file=backup.path, categoryid=1)
     assert f"== Restored course ID: {done.courseid} ==" in done.run.stdout
     restored = _roles_by_username(sim["target"], done.courseid)
-    assert restored == _roles_by_username(sim["ub1"], courseid) == {
-        "prof": {"editingteacher", "student"}, "tutor": {"teacher"},
-        "etu1": {"student"}, "etu2": {"student"}}
+    assert (
+        restored
+        == _roles_by_username(sim["ub1"], courseid)
+        == {
+            "prof": {"editingteacher", "student"},
+            "tutor": {"teacher"},
+            "etu1": {"student"},
+            "etu2": {"student"},
+        }
+    )
 
 
 def _xml(path: Path, member: str) -> Any:
@@ -107,18 +119,26 @@ def _shape(root: Any) -> list[tuple[str, list[str]]]:
 
 
 def _spec(**extra: Any) -> BackupSpec:
-    users = (UserSpec(id=3, username="prof", email="prof@old.test", firstname="P", lastname="R"),
-             UserSpec(id=4, username="etu", email="etu@old.test", firstname="E", lastname="T"))
-    return BackupSpec(course=CourseSpec(id=9, shortname="HIST", fullname="Histoire"),
-                      users=users,
-                      enrolments=(EnrolSpec(id=1, method="manual", user_ids=(3, 4)),),
-                      **extra)
+    users = (
+        UserSpec(id=3, username="prof", email="prof@old.test", firstname="P", lastname="R"),
+        UserSpec(id=4, username="etu", email="etu@old.test", firstname="E", lastname="T"),
+    )
+    return BackupSpec(
+        course=CourseSpec(id=9, shortname="HIST", fullname="Histoire"),
+        users=users,
+        enrolments=(EnrolSpec(id=1, method="manual", user_ids=(3, 4)),),
+        **extra,
+    )
 
 
 def test_builder_lays_out_role_documents_like_the_fixtures(tmp_path: Path) -> None:
     path = tmp_path / "generated.mbz"
-    spec = _spec(role_assignments=(RoleAssignmentSpec(user_id=3, role_id=EDITINGTEACHER),
-                                   RoleAssignmentSpec(user_id=4, role_id=STUDENT)))
+    spec = _spec(
+        role_assignments=(
+            RoleAssignmentSpec(user_id=3, role_id=EDITINGTEACHER),
+            RoleAssignmentSpec(user_id=4, role_id=STUDENT),
+        )
+    )
     write_course_backup(path, spec=spec)
     fixture = MBZ_FIXTURES / "backup-moodle2-course-with-studentquiz-m311.mbz"
     for member in ("roles.xml", "course/roles.xml"):
@@ -128,10 +148,14 @@ def test_builder_lays_out_role_documents_like_the_fixtures(tmp_path: Path) -> No
         assert {tuple(c) for _, c in _shape(generated)} == {tuple(c) for _, c in _shape(real)}
     definitions = _xml(path, "roles.xml")
     assert [(r.get("id"), r.findtext("shortname")) for r in definitions] == [
-        ("3", "editingteacher"), ("5", "student")]
+        ("3", "editingteacher"),
+        ("5", "student"),
+    ]
     assignments = _xml(path, "course/roles.xml").findall("role_assignments/assignment")
     assert [(a.findtext("userid"), a.findtext("roleid")) for a in assignments] == [
-        ("3", "3"), ("4", "5")]
+        ("3", "3"),
+        ("4", "5"),
+    ]
 
 
 def _restore(spec: BackupSpec) -> dict[str, set[str]]:
@@ -145,10 +169,16 @@ def _restore(spec: BackupSpec) -> dict[str, set[str]]:
 
 
 def test_roles_map_by_shortname_when_the_ids_differ() -> None:
-    spec = _spec(roles=(RoleSpec(id=42, shortname="editingteacher", archetype="editingteacher"),
-                        RoleSpec(id=43, shortname="etudiant", archetype="student")),
-                 role_assignments=(RoleAssignmentSpec(user_id=3, role_id=42),
-                                   RoleAssignmentSpec(user_id=4, role_id=43)))
+    spec = _spec(
+        roles=(
+            RoleSpec(id=42, shortname="editingteacher", archetype="editingteacher"),
+            RoleSpec(id=43, shortname="etudiant", archetype="student"),
+        ),
+        role_assignments=(
+            RoleAssignmentSpec(user_id=3, role_id=42),
+            RoleAssignmentSpec(user_id=4, role_id=43),
+        ),
+    )
     assert _restore(spec) == {"prof": {"editingteacher"}, "etu": {"student"}}
 
 
@@ -158,7 +188,11 @@ def test_an_enrolment_without_a_role_assignment_restores_without_a_role() -> Non
 
 
 def test_a_role_with_no_assignable_match_is_skipped() -> None:
-    spec = _spec(roles=(RoleSpec(id=50, shortname="observer", archetype=""),),
-                 role_assignments=(RoleAssignmentSpec(user_id=3, role_id=50),
-                                   RoleAssignmentSpec(user_id=4, role_id=STUDENT)))
+    spec = _spec(
+        roles=(RoleSpec(id=50, shortname="observer", archetype=""),),
+        role_assignments=(
+            RoleAssignmentSpec(user_id=3, role_id=50),
+            RoleAssignmentSpec(user_id=4, role_id=STUDENT),
+        ),
+    )
     assert _restore(spec) == {"etu": {"student"}}

@@ -10,7 +10,7 @@ from xml.etree.ElementTree import Element, ParseError
 from defusedxml import DefusedXmlException
 from defusedxml.ElementTree import iterparse
 
-from services.migration_orchestrator.backup_errors import (
+from services.migration_orchestrator.preflight.errors import (
     BackupTooLarge,
     MalformedXml,
     NestingTooDeep,

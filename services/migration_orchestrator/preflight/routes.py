@@ -11,10 +11,10 @@ from fastapi import APIRouter, Depends, Query, Request
 
 from fusion.auth import require_role
 from fusion.errors import error_doc
-from services.migration_orchestrator.archive import ArchiveLimits, too_large
-from services.migration_orchestrator.backup_errors import BackupTooLarge
-from services.migration_orchestrator.preflight import analyse_backup
-from services.migration_orchestrator.preflight_report import BackupReport
+from services.migration_orchestrator.preflight.analyse import analyse_backup
+from services.migration_orchestrator.preflight.archive import ArchiveLimits, too_large
+from services.migration_orchestrator.preflight.errors import BackupTooLarge
+from services.migration_orchestrator.preflight.report import BackupReport
 
 _SPOOL_IN_MEMORY = 1024 * 1024
 _WRITE_BATCH = 1024 * 1024
@@ -54,16 +54,26 @@ def create_preflight_router(*, limits: ArchiveLimits) -> APIRouter:
     @router.post(
         "/migrations/v1/backups:analyse",
         dependencies=[Depends(require_role("admin", "service", "plugin"))],
-        responses={400: error_doc("Not a sound Moodle backup (code backup_*; the file is "
-                                  "left as it was)"),
-                   413: error_doc("Upload, member or total size beyond the limits")},
-        openapi_extra={"requestBody": {"content": {"application/vnd.moodle.backup": {
-            "schema": {"type": "string", "format": "binary"}}}, "required": True}},
+        responses={
+            400: error_doc("Not a sound Moodle backup (code backup_*; the file is left as it was)"),
+            413: error_doc("Upload, member or total size beyond the limits"),
+        },
+        openapi_extra={
+            "requestBody": {
+                "content": {
+                    "application/vnd.moodle.backup": {
+                        "schema": {"type": "string", "format": "binary"}
+                    }
+                },
+                "required": True,
+            }
+        },
     )
     async def analyse(request: Request, target_release: TargetRelease = None) -> BackupReport:
         with tempfile.SpooledTemporaryFile(max_size=_SPOOL_IN_MEMORY) as spool:
             await spool_body(request, spool, limit=limits.max_archive_bytes)
             return await anyio.to_thread.run_sync(
-                lambda: analyse_backup(spool, limits=limits, target_release=target_release))
+                lambda: analyse_backup(spool, limits=limits, target_release=target_release)
+            )
 
     return router

@@ -16,14 +16,14 @@ from dataclasses import dataclass, field
 from urllib.parse import unquote, urlsplit
 from xml.parsers import expat
 
-from services.migration_orchestrator import backup_xml as bx
-from services.migration_orchestrator.backup_errors import MalformedXml, UnsafeXml
+from services.migration_orchestrator.preflight import backup_xml as bx
+from services.migration_orchestrator.preflight.errors import MalformedXml, UnsafeXml
 
 _PLACEHOLDER = re.compile(
     r"""<div\b[^>]*\bclass\s*=\s*["'][^"']*\bh5p-placeholder\b[^"']*["'][^>]*>\s*([^<\s]+)\s*<""",
-    re.IGNORECASE)
-_EMBED = re.compile(r"""(?:/h5p/embed\.php|\$@H5PEMBED@\$)\?url=([^"'&\s<>]+)""",
-                    re.IGNORECASE)
+    re.IGNORECASE,
+)
+_EMBED = re.compile(r"""(?:/h5p/embed\.php|\$@H5PEMBED@\$)\?url=([^"'&\s<>]+)""", re.IGNORECASE)
 _PLUGINFILE = re.compile(r"/pluginfile\.php/(\d+)/([a-z0-9_]+)/([a-z0-9_]+)/(?:\d+/)?(.*)$")
 PLUGINFILE_TOKEN = "@@PLUGINFILE@@"
 _WINDOW = 1 << 20  # scan a text field every MiB, keeping a tail for references across the cut
@@ -46,7 +46,7 @@ class H5pReference:
 def parse_reference(field_name: str, raw: str) -> H5pReference | None:
     reference = unquote(raw.replace("&amp;", "&")).strip()
     if reference.startswith(PLUGINFILE_TOKEN):
-        path, contextid, component = reference[len(PLUGINFILE_TOKEN):], None, None
+        path, contextid, component = reference[len(PLUGINFILE_TOKEN) :], None, None
     else:
         match = _PLUGINFILE.search(urlsplit(reference).path)
         if match is None:

@@ -8,11 +8,11 @@ from __future__ import annotations
 from collections import Counter, defaultdict
 from typing import IO
 
-from services.migration_orchestrator import findings as rules
-from services.migration_orchestrator.archive import ArchiveLimits, ArchiveReader
-from services.migration_orchestrator.backup_errors import NotAMoodleBackup
-from services.migration_orchestrator.backup_facts import BackupFacts, DeclaredFile
-from services.migration_orchestrator.preflight_report import (
+from services.migration_orchestrator.preflight import findings as rules
+from services.migration_orchestrator.preflight.archive import ArchiveLimits, ArchiveReader
+from services.migration_orchestrator.preflight.errors import NotAMoodleBackup
+from services.migration_orchestrator.preflight.facts import BackupFacts, DeclaredFile
+from services.migration_orchestrator.preflight.report import (
     ActivityFacts,
     ArchiveFacts,
     BackupReport,
@@ -25,7 +25,7 @@ from services.migration_orchestrator.preflight_report import (
     SharedRandomQuestion,
     UserFacts,
 )
-from services.migration_orchestrator.rich_text import Embedding
+from services.migration_orchestrator.preflight.rich_text import Embedding
 
 SITE_COURSE_ID = 1
 QUIZ_REFERENCES_VERSION = 2022020300  # quiz.xml written with question references (4.0+)
@@ -52,18 +52,23 @@ def analyse_backup(
     return _report(facts, reader, target_release=target_release)
 
 
-def _report(facts: BackupFacts, reader: ArchiveReader, *, target_release: str | None
-            ) -> BackupReport:
+def _report(
+    facts: BackupFacts, reader: ArchiveReader, *, target_release: str | None
+) -> BackupReport:
     stats = reader.stats
-    activities = [a.model_copy(update={"module_version": facts.module_versions.get(a.cmid)})
-                  for a in facts.activities]
+    activities = [
+        a.model_copy(update={"module_version": facts.module_versions.get(a.cmid)})
+        for a in facts.activities
+    ]
     shared = _shared_random(facts)
     lti, h5p, meta = _lti(facts), _h5p(facts, activities), _meta_links(facts)
     users_included = bool(facts.users)
     missing = len(facts.declared_hashes - facts.bodies)
     findings = [
         *rules.shared_random(shared, fixed=rules.target_has_random_fix(target_release)),
-        *rules.lti(lti), *rules.h5p(h5p), *rules.h5p_missing(h5p, places=_places(facts)),
+        *rules.lti(lti),
+        *rules.h5p(h5p),
+        *rules.h5p_missing(h5p, places=_places(facts)),
         *rules.meta_links(meta),
         *rules.users(facts.users, included=users_included),
         *rules.archive(index_disagreements=facts.index_disagreements, missing_bodies=missing),
@@ -71,25 +76,42 @@ def _report(facts: BackupFacts, reader: ArchiveReader, *, target_release: str | 
     ]
     assert facts.moodle is not None  # guaranteed by manifest_seen
     return BackupReport(
-        archive=ArchiveFacts(container=stats.container, members=stats.members,
-                             compressed_bytes=stats.compressed_bytes,
-                             uncompressed_bytes=stats.uncompressed_bytes,
-                             index_entries=facts.index_entries),
-        moodle=facts.moodle, backup_type=facts.backup_type, course=facts.course,
-        sections=[SectionFacts(id=s.id, number=facts.section_numbers.get(s.id), title=s.title)
-                  for s in facts.sections],
+        archive=ArchiveFacts(
+            container=stats.container,
+            members=stats.members,
+            compressed_bytes=stats.compressed_bytes,
+            uncompressed_bytes=stats.uncompressed_bytes,
+            index_entries=facts.index_entries,
+        ),
+        moodle=facts.moodle,
+        backup_type=facts.backup_type,
+        course=facts.course,
+        sections=[
+            SectionFacts(id=s.id, number=facts.section_numbers.get(s.id), title=s.title)
+            for s in facts.sections
+        ],
         activities=activities,
         activities_by_type=dict(Counter(a.modname for a in activities)),
-        lti=lti, h5p=h5p,
-        questions=QuestionFacts(bank_format=facts.bank_format,
-                                total=sum(facts.question_types.values()),
-                                by_type=dict(facts.question_types),
-                                random=facts.question_types.get("random", 0)),
-        shared_random_questions=shared, meta_links=meta, enrolment_methods=facts.enrolments,
+        lti=lti,
+        h5p=h5p,
+        questions=QuestionFacts(
+            bank_format=facts.bank_format,
+            total=sum(facts.question_types.values()),
+            by_type=dict(facts.question_types),
+            random=facts.question_types.get("random", 0),
+        ),
+        shared_random_questions=shared,
+        meta_links=meta,
+        enrolment_methods=facts.enrolments,
         users=UserFacts(included=users_included, count=len(facts.users), items=facts.users),
-        files=FileFacts(declared=facts.declared_files, declared_bytes=facts.declared_bytes,
-                        bodies=len(facts.bodies), body_bytes=facts.body_bytes),
-        findings=findings, blocking=any(f.severity == "blocking" for f in findings),
+        files=FileFacts(
+            declared=facts.declared_files,
+            declared_bytes=facts.declared_bytes,
+            bodies=len(facts.bodies),
+            body_bytes=facts.body_bytes,
+        ),
+        findings=findings,
+        blocking=any(f.severity == "blocking" for f in findings),
     )
 
 
@@ -113,10 +135,14 @@ def _shared_random(facts: BackupFacts) -> list[SharedRandomQuestion]:
                 users[question_id].append(cmid)
     titles = {a.cmid: a.title for a in facts.activities}
     return [
-        SharedRandomQuestion(question_id=qid, quiz_cmids=sorted(set(cmids)),
-                             quiz_titles=[titles.get(c, str(c)) for c in sorted(set(cmids))],
-                             slots=len(cmids))
-        for qid, cmids in sorted(users.items()) if len(cmids) > 1
+        SharedRandomQuestion(
+            question_id=qid,
+            quiz_cmids=sorted(set(cmids)),
+            quiz_titles=[titles.get(c, str(c)) for c in sorted(set(cmids))],
+            slots=len(cmids),
+        )
+        for qid, cmids in sorted(users.items())
+        if len(cmids) > 1
     ]
 
 
@@ -127,10 +153,19 @@ def _lti(facts: BackupFacts) -> list[LtiActivity]:
         raw_course = tool.get("course") or ""
         course = int(raw_course) if raw_course.isdigit() else None
         site_tool = course == SITE_COURSE_ID
-        items.append(LtiActivity(
-            cmid=cmid, title=record.title, typeid=record.typeid, toolurl=record.toolurl,
-            tool_name=tool.get("name"), tool_baseurl=tool.get("baseurl"), tool_course=course,
-            site_tool=site_tool, arrives_unbound=site_tool and bool(record.typeid)))
+        items.append(
+            LtiActivity(
+                cmid=cmid,
+                title=record.title,
+                typeid=record.typeid,
+                toolurl=record.toolurl,
+                tool_name=tool.get("name"),
+                tool_baseurl=tool.get("baseurl"),
+                tool_course=course,
+                site_tool=site_tool,
+                arrives_unbound=site_tool and bool(record.typeid),
+            )
+        )
     return items
 
 
@@ -141,15 +176,24 @@ def _h5p(facts: BackupFacts, activities: list[ActivityFacts]) -> list[H5pItem]:
             by_context[file.contextid] += file.size
     sizes = {cmid: by_context.get(ctx, 0) for ctx, cmid in facts.module_contexts.items()}
     items = [
-        H5pItem(kind=a.modname, cmid=a.cmid, title=a.title,
-                machine_name=facts.hvp_machine_names.get(a.cmid),
-                package_bytes=sizes.get(a.cmid, 0))
-        for a in activities if a.modname in ("h5pactivity", "hvp")
+        H5pItem(
+            kind=a.modname,
+            cmid=a.cmid,
+            title=a.title,
+            machine_name=facts.hvp_machine_names.get(a.cmid),
+            package_bytes=sizes.get(a.cmid, 0),
+        )
+        for a in activities
+        if a.modname in ("h5pactivity", "hvp")
     ]
     html, referenced = _h5p_in_html(facts)
     items += [
-        H5pItem(kind="contentbank" if f.component == "contentbank" else "embedded", cmid=None,
-                title=f.filename, package_bytes=f.size)
+        H5pItem(
+            kind="contentbank" if f.component == "contentbank" else "embedded",
+            cmid=None,
+            title=f.filename,
+            package_bytes=f.size,
+        )
         for f in facts.h5p_files
         if f.component not in ("mod_h5pactivity", "mod_hvp") and id(f) not in referenced
     ]
@@ -165,10 +209,18 @@ def _h5p_in_html(facts: BackupFacts) -> tuple[list[H5pItem], set[int]]:
         if file is not None:
             referenced.add(id(file))
         ref = embedding.reference
-        items.append(H5pItem(
-            kind="html", cmid=embedding.cmid, section_id=embedding.section_id,
-            title=ref.filename, field=ref.field, reference=ref.reference,
-            present=file is not None, package_bytes=file.size if file else 0))
+        items.append(
+            H5pItem(
+                kind="html",
+                cmid=embedding.cmid,
+                section_id=embedding.section_id,
+                title=ref.filename,
+                field=ref.field,
+                reference=ref.reference,
+                present=file is not None,
+                package_bytes=file.size if file else 0,
+            )
+        )
     return items, referenced
 
 
@@ -184,5 +236,7 @@ def _points_to(embedding: Embedding, file: DeclaredFile) -> bool:
 
 
 def _meta_links(facts: BackupFacts) -> list[MetaLink]:
-    return [MetaLink(enrol_id=enrol_id, source_course_id=target[0], group_id=target[1])
-            for enrol_id, target in sorted(facts.meta_targets.items())]
+    return [
+        MetaLink(enrol_id=enrol_id, source_course_id=target[0], group_id=target[1])
+        for enrol_id, target in sorted(facts.meta_targets.items())
+    ]

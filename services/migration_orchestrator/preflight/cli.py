@@ -10,10 +10,10 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TextIO
 
-from services.migration_orchestrator.archive import ArchiveLimits, too_large
-from services.migration_orchestrator.backup_errors import BackupRejected, BackupTooLarge
-from services.migration_orchestrator.preflight import analyse_backup
-from services.migration_orchestrator.preflight_report import BackupReport
+from services.migration_orchestrator.preflight.analyse import analyse_backup
+from services.migration_orchestrator.preflight.archive import ArchiveLimits, too_large
+from services.migration_orchestrator.preflight.errors import BackupRejected, BackupTooLarge
+from services.migration_orchestrator.preflight.report import BackupReport
 
 _MARKS = {"info": "i", "warning": "!", "blocking": "X"}
 
@@ -47,14 +47,19 @@ def summary(report: BackupReport) -> str:
     for finding in report.findings:
         lines.append(f"[{_MARKS[finding.severity]}] {finding.code}: {finding.message_fr}")
         lines.append(f"    {finding.message}")
-    verdict = ("BLOQUANT / BLOCKING" if report.blocking
-               else "Restauration possible / Restore can proceed")
+    verdict = (
+        "BLOQUANT / BLOCKING" if report.blocking else "Restauration possible / Restore can proceed"
+    )
     lines.append(f"\n=> {verdict}")
     return "\n".join(lines)
 
 
-def main(argv: Sequence[str] | None = None, *, out: TextIO | None = None,
-         limits: ArchiveLimits | None = None) -> int:
+def main(
+    argv: Sequence[str] | None = None,
+    *,
+    out: TextIO | None = None,
+    limits: ArchiveLimits | None = None,
+) -> int:
     stream = out or sys.stdout
     words = list(sys.argv[1:] if argv is None else argv)
     # accept both `backup analyse FILE` (whole command line) and `analyse FILE` (after dispatch)
@@ -66,8 +71,7 @@ def main(argv: Sequence[str] | None = None, *, out: TextIO | None = None,
         with args.file.open("rb") as source:
             report = analyse_backup(source, limits=limits, target_release=args.target_release)
     except (BackupRejected, BackupTooLarge) as error:
-        print(f"Refusé / Refused [{error.code}] : {error.message_fr}\n{error.message}",
-              file=stream)
+        print(f"Refusé / Refused [{error.code}] : {error.message_fr}\n{error.message}", file=stream)
         return 2
     except OSError as error:
         print(f"Lecture impossible / Cannot read {args.file}: {error.strerror}", file=stream)

@@ -9,9 +9,9 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from xml.etree.ElementTree import Element
 
-from services.migration_orchestrator import backup_xml as bx
-from services.migration_orchestrator.archive import ArchiveLimits, MemberStream
-from services.migration_orchestrator.preflight_report import (
+from services.migration_orchestrator.preflight import backup_xml as bx
+from services.migration_orchestrator.preflight.archive import ArchiveLimits, MemberStream
+from services.migration_orchestrator.preflight.report import (
     ActivityFacts,
     BackupUser,
     CourseFacts,
@@ -19,7 +19,7 @@ from services.migration_orchestrator.preflight_report import (
     MoodleFacts,
     SectionFacts,
 )
-from services.migration_orchestrator.rich_text import (
+from services.migration_orchestrator.preflight.rich_text import (
     Embedding,
     RichTextScanner,
     ScannedStream,
@@ -29,9 +29,16 @@ _ACTIVITY = re.compile(r"^activities/([a-z0-9_]+?)_(\d+)/([a-z0-9_]+)\.xml$")
 _SECTION = re.compile(r"^sections/section_(\d+)/section\.xml$")
 _BODY = re.compile(r"^files/[0-9a-f]{2}/([0-9a-f]{40})$")
 _LEGACY_QUESTION = ("question_categories", "question_category", "questions", "question")
-_QUESTION_4X = ("question_categories", "question_category", "question_bank_entries",
-                "question_bank_entry", "question_version", "question_versions", "questions",
-                "question")
+_QUESTION_4X = (
+    "question_categories",
+    "question_category",
+    "question_bank_entries",
+    "question_bank_entry",
+    "question_version",
+    "question_versions",
+    "questions",
+    "question",
+)
 _H5P_AREAS = {("mod_h5pactivity", "package"), ("mod_hvp", "content"), ("contentbank", "public")}
 
 
@@ -60,8 +67,9 @@ class BackupFacts:
     backup_format: str | None = None
     moodle: MoodleFacts | None = None
     backup_type: str = "unknown"
-    course: CourseFacts = field(default_factory=lambda: CourseFacts(
-        id=None, shortname=None, fullname=None, format=None))
+    course: CourseFacts = field(
+        default_factory=lambda: CourseFacts(id=None, shortname=None, fullname=None, format=None)
+    )
     sections: list[SectionFacts] = field(default_factory=list)
     section_numbers: dict[int, int] = field(default_factory=dict)
     activities: list[ActivityFacts] = field(default_factory=list)
@@ -122,24 +130,32 @@ class BackupFacts:
 
     def scanned(self, stream: bx.Readable, name: str) -> ScannedStream:
         """`stream`, with rich text scanned for embedded H5P as the reader goes through it."""
-        return ScannedStream(stream, RichTextScanner(member=name,
-                                                     max_depth=self.limits.max_xml_depth))
+        return ScannedStream(
+            stream, RichTextScanner(member=name, max_depth=self.limits.max_xml_depth)
+        )
 
-    def embedded(self, scanned: ScannedStream, *, cmid: int | None = None,
-                 section_id: int | None = None) -> None:
+    def embedded(
+        self, scanned: ScannedStream, *, cmid: int | None = None, section_id: int | None = None
+    ) -> None:
         scanner = scanned.finish()
         contextid = _int_attr_of(scanner.root_attributes, "contextid")
-        self.h5p_embeddings += [Embedding(cmid, section_id, contextid, reference)
-                                for reference in scanner.references]
+        self.h5p_embeddings += [
+            Embedding(cmid, section_id, contextid, reference) for reference in scanner.references
+        ]
 
     def document(self, stream: bx.Readable, name: str, root: str) -> Element:
-        return bx.document(stream, member=name, max_depth=self.limits.max_xml_depth,
-                           max_bytes=self.limits.max_xml_document_bytes, root=root)
+        return bx.document(
+            stream,
+            member=name,
+            max_depth=self.limits.max_xml_depth,
+            max_bytes=self.limits.max_xml_document_bytes,
+            root=root,
+        )
 
-    def records(self, stream: bx.Readable, name: str,
-                *paths: bx.Path) -> Iterator[tuple[bx.Path, Element]]:
-        return bx.records(stream, paths=paths, member=name,
-                          max_depth=self.limits.max_xml_depth)
+    def records(
+        self, stream: bx.Readable, name: str, *paths: bx.Path
+    ) -> Iterator[tuple[bx.Path, Element]]:
+        return bx.records(stream, paths=paths, member=name, max_depth=self.limits.max_xml_depth)
 
 
 def _manifest(facts: BackupFacts, name: str, stream: MemberStream) -> None:
@@ -149,12 +165,14 @@ def _manifest(facts: BackupFacts, name: str, stream: MemberStream) -> None:
         return
     facts.manifest_seen = True
     facts.moodle = MoodleFacts(
-        version=bx.text(info, "moodle_version"), release=bx.text(info, "moodle_release"),
+        version=bx.text(info, "moodle_version"),
+        release=bx.text(info, "moodle_release"),
         backup_version=bx.text(info, "backup_version"),
         backup_release=bx.text(info, "backup_release"),
         backup_date=bx.integer(info, "backup_date"),
         original_wwwroot=bx.text(info, "original_wwwroot"),
-        original_site_identifier_hash=bx.text(info, "original_site_identifier_hash"))
+        original_site_identifier_hash=bx.text(info, "original_site_identifier_hash"),
+    )
     detail = info.find("details/detail")
     if detail is not None:
         facts.backup_type = bx.text(detail, "type") or "unknown"
@@ -163,11 +181,16 @@ def _manifest(facts: BackupFacts, name: str, stream: MemberStream) -> None:
         id=bx.integer(info, "original_course_id"),
         shortname=bx.text(info, "original_course_shortname"),
         fullname=bx.text(info, "original_course_fullname"),
-        format=bx.text(info, "original_course_format"))
+        format=bx.text(info, "original_course_format"),
+    )
     facts.activities = [
-        ActivityFacts(cmid=bx.integer(a, "moduleid") or 0, modname=bx.text(a, "modulename") or "",
-                      title=bx.text(a, "title") or "", section_id=bx.integer(a, "sectionid"),
-                      module_version=None)
+        ActivityFacts(
+            cmid=bx.integer(a, "moduleid") or 0,
+            modname=bx.text(a, "modulename") or "",
+            title=bx.text(a, "title") or "",
+            section_id=bx.integer(a, "sectionid"),
+            module_version=None,
+        )
         for a in info.iterfind("contents/activities/activity")
     ]
     facts.sections = [
@@ -179,31 +202,50 @@ def _manifest(facts: BackupFacts, name: str, stream: MemberStream) -> None:
 def _course(facts: BackupFacts, name: str, stream: MemberStream) -> None:
     course = facts.document(stream, name, "course")
     facts.course = CourseFacts(
-        id=_int_attr(course, "id"), shortname=bx.text(course, "shortname"),
-        fullname=bx.text(course, "fullname"), format=bx.text(course, "format"))
+        id=_int_attr(course, "id"),
+        shortname=bx.text(course, "shortname"),
+        fullname=bx.text(course, "fullname"),
+        format=bx.text(course, "format"),
+    )
 
 
 def _enrolments(facts: BackupFacts, name: str, stream: MemberStream) -> None:
     for _, enrol in facts.records(stream, name, ("enrolments", "enrols", "enrol")):
         enrol_id = _int_attr(enrol, "id") or 0
         method = bx.text(enrol, "enrol") or ""
-        facts.enrolments.append(EnrolmentMethod(
-            id=enrol_id, method=method, enabled=bx.integer(enrol, "status") == 0,
-            name=bx.text(enrol, "name"), role_id=bx.integer(enrol, "roleid"),
-            user_enrolments=len(enrol.findall("user_enrolments/enrolment"))))
+        facts.enrolments.append(
+            EnrolmentMethod(
+                id=enrol_id,
+                method=method,
+                enabled=bx.integer(enrol, "status") == 0,
+                name=bx.text(enrol, "name"),
+                role_id=bx.integer(enrol, "roleid"),
+                user_enrolments=len(enrol.findall("user_enrolments/enrolment")),
+            )
+        )
         if method == "meta":
-            facts.meta_targets[enrol_id] = (bx.integer(enrol, "customint1"),
-                                            bx.integer(enrol, "customint2") or None)
+            facts.meta_targets[enrol_id] = (
+                bx.integer(enrol, "customint1"),
+                bx.integer(enrol, "customint2") or None,
+            )
 
 
 def _users(facts: BackupFacts, name: str, stream: MemberStream) -> None:
     for _, user in facts.records(stream, name, ("users", "user")):
-        facts.users.append(BackupUser(
-            id=_int_attr(user, "id") or 0, username=bx.text(user, "username") or "",
-            email=bx.text(user, "email"), auth=bx.text(user, "auth"),
-            idnumber=bx.text(user, "idnumber"), firstname=bx.text(user, "firstname"),
-            lastname=bx.text(user, "lastname"), firstaccess=bx.integer(user, "firstaccess"),
-            deleted=bx.integer(user, "deleted") == 1, mnethosturl=bx.text(user, "mnethosturl")))
+        facts.users.append(
+            BackupUser(
+                id=_int_attr(user, "id") or 0,
+                username=bx.text(user, "username") or "",
+                email=bx.text(user, "email"),
+                auth=bx.text(user, "auth"),
+                idnumber=bx.text(user, "idnumber"),
+                firstname=bx.text(user, "firstname"),
+                lastname=bx.text(user, "lastname"),
+                firstaccess=bx.integer(user, "firstaccess"),
+                deleted=bx.integer(user, "deleted") == 1,
+                mnethosturl=bx.text(user, "mnethosturl"),
+            )
+        )
 
 
 def _questions(facts: BackupFacts, name: str, stream: MemberStream) -> None:
@@ -227,9 +269,16 @@ def _files(facts: BackupFacts, name: str, stream: MemberStream) -> None:
             facts.declared_hashes.add(bx.text(entry, "contenthash") or "")
         area = (bx.text(entry, "component") or "", bx.text(entry, "filearea") or "")
         if area in _H5P_AREAS or filename.lower().endswith(".h5p"):
-            facts.h5p_files.append(DeclaredFile(bx.integer(entry, "contextid"), area[0],
-                                                area[1], bx.text(entry, "filepath") or "/",
-                                                filename, size))
+            facts.h5p_files.append(
+                DeclaredFile(
+                    bx.integer(entry, "contextid"),
+                    area[0],
+                    area[1],
+                    bx.text(entry, "filepath") or "/",
+                    filename,
+                    size,
+                )
+            )
 
 
 def _archive_index(facts: BackupFacts, _: str, stream: MemberStream) -> None:
@@ -248,8 +297,9 @@ def _archive_index(facts: BackupFacts, _: str, stream: MemberStream) -> None:
             facts.index_files[parts[0]] = int(parts[2])
 
 
-def _activity_member(facts: BackupFacts, name: str, stream: MemberStream,
-                     match: re.Match[str]) -> None:
+def _activity_member(
+    facts: BackupFacts, name: str, stream: MemberStream, match: re.Match[str]
+) -> None:
     modname, cmid, leaf = match.group(1), int(match.group(2)), match.group(3)
     if leaf == "module":
         module = facts.document(stream, name, "module")
@@ -277,11 +327,18 @@ def _lti(facts: BackupFacts, name: str, stream: bx.Readable, cmid: int) -> None:
     if lti is None:
         return
     tool_element = lti.find("ltitype")
-    tool = None if tool_element is None else {
-        "name": bx.text(tool_element, "name"), "baseurl": bx.text(tool_element, "baseurl"),
-        "course": bx.text(tool_element, "course")}
-    facts.lti[cmid] = LtiRecord(bx.text(lti, "name") or "", bx.integer(lti, "typeid"),
-                                bx.text(lti, "toolurl"), tool)
+    tool = (
+        None
+        if tool_element is None
+        else {
+            "name": bx.text(tool_element, "name"),
+            "baseurl": bx.text(tool_element, "baseurl"),
+            "course": bx.text(tool_element, "course"),
+        }
+    )
+    facts.lti[cmid] = LtiRecord(
+        bx.text(lti, "name") or "", bx.integer(lti, "typeid"), bx.text(lti, "toolurl"), tool
+    )
 
 
 def _hvp(facts: BackupFacts, name: str, stream: bx.Readable, cmid: int) -> None:
@@ -306,8 +363,12 @@ def _int_attr_of(attributes: dict[str, str], name: str) -> int | None:
 
 
 _FIXED = {
-    "moodle_backup.xml": _manifest, "course/course.xml": _course,
-    "course/enrolments.xml": _enrolments, "users.xml": _users, "questions.xml": _questions,
-    "files.xml": _files, ".ARCHIVE_INDEX": _archive_index,
+    "moodle_backup.xml": _manifest,
+    "course/course.xml": _course,
+    "course/enrolments.xml": _enrolments,
+    "users.xml": _users,
+    "questions.xml": _questions,
+    "files.xml": _files,
+    ".ARCHIVE_INDEX": _archive_index,
 }
 _ACTIVITY_READERS = {"quiz": _quiz, "lti": _lti, "hvp": _hvp, "h5pactivity": _h5pactivity}

@@ -15,7 +15,7 @@ from typing import IO, Literal
 
 from pydantic import BaseModel, ConfigDict
 
-from services.migration_orchestrator.backup_errors import (
+from services.migration_orchestrator.preflight.errors import (
     ArchiveCorrupt,
     BackupTooLarge,
     CompressionBomb,
@@ -190,8 +190,11 @@ class ArchiveReader:
                     self._directory(info.name)
                     continue
                 if not info.isreg():
-                    raise _unsafe(info.name, "is a link or a special file",
-                                  "est un lien ou un fichier spécial")
+                    raise _unsafe(
+                        info.name,
+                        "is a link or a special file",
+                        "est un lien ou un fichier spécial",
+                    )
                 name = self._admit(info.name, declared_size=info.size)
                 raw = tar.extractfile(info)
                 assert raw is not None  # regular members always have a body

@@ -1,18 +1,18 @@
 """Why a backup file is refused. Every refusal leaves the file as it was.
 
-    BadRequest
-     └── BackupRejected                 backup_rejected
-          ├── NotAnArchive              neither tar.gz nor ZIP (by content, not by name)
-          ├── ArchiveCorrupt            truncated or damaged container
-          ├── UnsafeMember              absolute path, `..`, link, device, duplicate, encrypted
-          ├── NestingTooDeep            too many path levels or XML levels
-          ├── TooManyMembers
-          ├── CompressionBomb           compression ratio beyond the limit
-          ├── UnsafeXml                 DTD, entity declaration or external reference
-          ├── MalformedXml
-          └── NotAMoodleBackup          no moodle_backup.xml, or not a moodle2 backup
-    PayloadTooLarge
-     └── BackupTooLarge                 upload, member or total size beyond the limit
+BadRequest
+ └── BackupRejected                 backup_rejected
+      ├── NotAnArchive              neither tar.gz nor ZIP (by content, not by name)
+      ├── ArchiveCorrupt            truncated or damaged container
+      ├── UnsafeMember              absolute path, `..`, link, device, duplicate, encrypted
+      ├── NestingTooDeep            too many path levels or XML levels
+      ├── TooManyMembers
+      ├── CompressionBomb           compression ratio beyond the limit
+      ├── UnsafeXml                 DTD, entity declaration or external reference
+      ├── MalformedXml
+      └── NotAMoodleBackup          no moodle_backup.xml, or not a moodle2 backup
+PayloadTooLarge
+ └── BackupTooLarge                 upload, member or total size beyond the limit
 """
 
 from __future__ import annotations

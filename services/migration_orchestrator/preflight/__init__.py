@@ -1,0 +1,1 @@
+"""Pre-flight analysis of Moodle backups: streamed, safe against hostile archives."""
