@@ -13,6 +13,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 
+from sim.moodle.releases import MOODLE_41, Release
 from sim.moodle.entities import (
     DEFAULT_ROLES,
     Category,
@@ -31,8 +32,7 @@ Undo = Callable[[], object]
 class SiteInfo:
     sitename: str
     wwwroot: str
-    release: str = "4.1.13+ (Build: 20240907)"
-    version: str = "2022112813.01"
+    profile: Release = MOODLE_41
     site_identifier: str = "simulated-site"
     max_input_vars: int = 5000
     clock: int = 1796011500
@@ -41,6 +41,18 @@ class SiteInfo:
     duplicate_admin_allowed: bool = False
     force_different_site_checking: bool = False
     disable_user_creation_on_restore: bool = False
+    # enrol_manual/sendcoursewelcomemessage: the welcome setting of new manual instances (4.4+)
+    manual_welcome_default: int = 1
+    # $CFG->allowaccountssameemail (default off: one account per e-mail address)
+    allow_accounts_same_email: bool = False
+
+    @property
+    def release(self) -> str:
+        return self.profile.release
+
+    @property
+    def version(self) -> str:
+        return self.profile.version
 
 
 @dataclass
@@ -59,6 +71,8 @@ class Platform:
     course_by_idnumber: dict[str, int] = field(default_factory=dict)
     user_courses: dict[int, set[int]] = field(default_factory=dict)
     meta_children: dict[int, list[int]] = field(default_factory=dict)
+    # (courseid, userid) of each course welcome message sent (4.4+ manual enrolment)
+    notifications: list[tuple[int, int]] = field(default_factory=list)
     calls: Counter[str] = field(default_factory=Counter)
     rows: Counter[str] = field(default_factory=Counter)
     _sequences: dict[str, Iterator[int]] = field(default_factory=dict)
