@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed
 BENCH ?=
 PYTEST_ARGS ?=
 
-.PHONY: install system-packages run test lint bench migrate clean
+.PHONY: install system-packages run test test-live lint bench migrate clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -26,6 +26,14 @@ run: $(STAMP)
 test: $(STAMP)
 	@.ci/install-packages || echo "(tests that need the missing Debian packages will say so)"
 	$(BIN)/pytest $(PYTEST_ARGS)
+
+# The Moodle contract suite against a live site (README, "Moodle set-up"); skips when unset.
+test-live: $(STAMP)
+	@if [ -z "$$FUSION_LIVE_MOODLE_URL" ] || [ -z "$$FUSION_LIVE_MOODLE_TOKEN" ]; then \
+		echo "test-live skipped: set FUSION_LIVE_MOODLE_URL and FUSION_LIVE_MOODLE_TOKEN (README, Moodle set-up)"; \
+	else \
+		FUSION_CONTRACT_TARGETS=live $(BIN)/pytest tests/moodle/contract $(PYTEST_ARGS); \
+	fi
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

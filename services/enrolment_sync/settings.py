@@ -23,6 +23,8 @@ class Settings(ServiceSettings):
     moodle_url: str = "http://127.0.0.1:8000/sim/target"
     moodle_token: SecretStr = SecretStr("target-token")
     moodle_max_input_vars: int = Field(default=5000, ge=100)
+    # Moodle 4.4+: the administrator turned course welcome messages off (README "Moodle set-up").
+    moodle_welcome_messages_off: bool = False
     # Calls run in parallel only on courses whose users do not overlap (moodle.md §13).
     moodle_concurrency: int = Field(default=4, ge=1, le=32)
 

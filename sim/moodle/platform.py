@@ -12,8 +12,8 @@ from collections import Counter
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from typing import Any
 
-from sim.moodle.releases import MOODLE_41, Release
 from sim.moodle.entities import (
     DEFAULT_ROLES,
     Category,
@@ -24,6 +24,7 @@ from sim.moodle.entities import (
     Token,
     User,
 )
+from sim.moodle.releases import MOODLE_41, Release
 
 Undo = Callable[[], object]
 
@@ -144,11 +145,11 @@ class Platform:
         email: str,
         *,
         id: int | None = None,
-        **extra: object,
+        **extra: Any,
     ) -> User:
         user = User(
             id or self.next_id("user", at_least=2), username, firstname, lastname, email, **extra
-        )  # type: ignore[arg-type]
+        )
         self._insert(self.users, user.id, user)  # type: ignore[arg-type]
         self.user_by_username[username] = user.id
         self.record(lambda: self.user_by_username.pop(username, None))
@@ -163,7 +164,7 @@ class Platform:
         category: int,
         *,
         id: int | None = None,
-        **extra: object,
+        **extra: Any,
     ) -> Course:
         course = Course(
             id or self.next_id("course", at_least=2),
@@ -173,7 +174,7 @@ class Platform:
             timecreated=self.clock,
             timemodified=self.clock,
             **extra,
-        )  # type: ignore[arg-type]
+        )
         self._insert(self.courses, course.id, course)  # type: ignore[arg-type]
         self._index_course(course)
         if id is not None:

@@ -19,19 +19,51 @@ from sim.moodle.views import participant_record, users_course_record
 from sim.moodle.ws_errors import (
     WsException,
     coding_error,
-    php_type_error,
     invalid_parameter,
     missing_record,
     moodle_exception,
+    php_type_error,
 )
 
 # user/lib.php user_get_user_details(): the fields a caller may ask for
 USER_DETAIL_FIELDS = frozenset(
-    "id username fullname firstname lastname email address phone1 phone2 department "
-    "institution idnumber interests firstaccess lastaccess lastcourseaccess auth suspended "
-    "confirmed lang theme timezone mailformat trackforums description descriptionformat city "
-    "country profileimageurlsmall profileimageurl customfields groups roles preferences "
-    "enrolledcourses".split()
+    [
+        "id",
+        "username",
+        "fullname",
+        "firstname",
+        "lastname",
+        "email",
+        "address",
+        "phone1",
+        "phone2",
+        "department",
+        "institution",
+        "idnumber",
+        "interests",
+        "firstaccess",
+        "lastaccess",
+        "lastcourseaccess",
+        "auth",
+        "suspended",
+        "confirmed",
+        "lang",
+        "theme",
+        "timezone",
+        "mailformat",
+        "trackforums",
+        "description",
+        "descriptionformat",
+        "city",
+        "country",
+        "profileimageurlsmall",
+        "profileimageurl",
+        "customfields",
+        "groups",
+        "roles",
+        "preferences",
+        "enrolledcourses",
+    ]
 )
 _OPTIONS = Multiple(Single({"name": Value("alphanumext"), "value": text()}), DEFAULT, [])
 _ENROL_VERSION = "2022112800"
