@@ -47,6 +47,8 @@ class MoodlePlatform(BaseModel):
     url: str = Field(pattern=r"^https?://")
     token: SecretStr
     max_input_vars: int = Field(default=5000, ge=100)
+    # Moodle 4.4+: its administrator turned course welcome messages off (README "Moodle set-up").
+    welcome_messages_off: bool = False
     backup_command: str = (
         "php admin/cli/backup.php --courseid={courseid} --destination={destination}"
     )
