@@ -107,9 +107,12 @@ async def execute_run(
 ) -> SyncRun:
     """Plan the run if it is new, then apply what is pending; also the way to resume one."""
     started = time.perf_counter()
+    calls_before = moodle.calls.total()  # every real call, reads included (issue 16, item 5)
     await claim(db, run_id, seconds=settings.run_lease_seconds)
     async with db.session() as session:
         run = await get_run(session, run_id)
+    # a resumed run: the calls of the process that planned it were counted there
+    earlier = 0 if run.status == "planning" else int(run.counts.get("moodle_calls", 0))
     try:
         if run.status == "planning":
             async with db.unit_of_work() as session:
@@ -119,6 +122,7 @@ async def execute_run(
                 )
                 await _store_plan(session, run, plan)
                 run.counts["planning_ms"] = _ms_since(started)
+                run.counts["moodle_calls"] = moodle.calls.total() - calls_before
         if run.status in RESUMABLE:
             await _set_status(db, run_id, "applying")
             applying = time.perf_counter()
@@ -133,9 +137,17 @@ async def execute_run(
             )
             final = "stopped" if should_stop() else "completed"
             extra = {"peak_concurrency": peak, "applying_ms": _ms_since(applying)}
-            await _finish(db, run_id, final, extra=extra)
+            await _finish(
+                db, run_id, final, extra=extra, calls=earlier + moodle.calls.total() - calls_before
+            )
     except FusionError as error:
-        await _finish(db, run_id, "failed", error=error.message)
+        await _finish(
+            db,
+            run_id,
+            "failed",
+            error=error.message,
+            calls=earlier + moodle.calls.total() - calls_before,
+        )
     async with db.session() as session:
         run = await get_run(session, run_id)
     metrics.observe_run(run.kind, run.status, time.perf_counter() - started)
@@ -228,7 +240,10 @@ async def _finish(
     *,
     error: str | None = None,
     extra: dict[str, int] | None = None,
+    calls: int = 0,
 ) -> None:
+    """``calls``: the Moodle calls this process made for the run, added to those of the
+    process that planned it when it was another one (a resumed run)."""
     async with db.unit_of_work() as session:
         run = await get_run(session, run_id)
         reports = list(
@@ -236,7 +251,7 @@ async def _finish(
                 await session.execute(select(RunCourse).where(col(RunCourse.run_id) == run_id))
             ).scalars()
         )
-        calls = await session.scalar(
+        writes = await session.scalar(
             select(func.coalesce(func.sum(col(RunBatch.calls)), 0)).where(
                 col(RunBatch.run_id) == run_id
             )
@@ -244,7 +259,8 @@ async def _finish(
         run.counts = {
             **run.counts,
             **_sum_reports(reports),
-            "moodle_calls": int(calls or 0),
+            "moodle_calls": calls,
+            "moodle_write_calls": int(writes or 0),
             **(extra or {}),
         }
         run.status, run.error, run.finished_at = status, error, utcnow()

@@ -69,7 +69,9 @@ class World:
         return {
             name: c["rows"]
             for name, c in counters.items()
-            if not name.startswith(("core_user_get", "core_group_get", "core_enrol_get"))
+            if not name.startswith(
+                ("core_user_get", "core_group_get", "core_enrol_get", "core_webservice_get")
+            )
         }
 
 
