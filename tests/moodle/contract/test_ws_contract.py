@@ -15,6 +15,7 @@ from fusion.moodle import (
     MoodleRecordMissing,
     NewGroup,
     NewUser,
+    UserUpdate,
 )
 
 from .target import ContractTarget
@@ -115,3 +116,24 @@ async def test_groups_are_created_and_filled_with_enrolled_users_only(
             {"groups": [{"courseid": courseid, "name": "TD1", "description": ""}]},
         )
     assert refused.value.errorcode == "invalidparameter"  # the name exists in the course
+
+
+async def test_user_updates_are_refused_row_by_row(target: ContractTarget) -> None:
+    kept, deleted, duplicate, invalid = await target.users(4)
+    await target.client.call("core_user_delete_users", {"userids": [deleted]})
+    result = await target.client.update_users(
+        [
+            UserUpdate(kept, firstname="Renamed"),
+            UserUpdate(deleted, firstname="Ghost"),
+            UserUpdate(NOBODY, firstname="Nobody"),
+            UserUpdate(duplicate, email=f"{target.prefix}-u0@example.invalid"),  # kept's
+            UserUpdate(invalid, email="not-an-email"),
+        ]
+    )
+    assert [r.id for r in result.applied] == [kept]
+    assert sorted(e.errorcode for _, e in result.failed) == [
+        "invaliduserid",
+        "useremailduplicate",
+        "useremailinvalid",
+        "usernotupdateddeleted",
+    ]
