@@ -84,8 +84,13 @@ async def test_user_creation_refuses_what_moodle_refuses(target: ContractTarget)
         ]
     )
     target.userids.extend(int(r["id"]) for r in result.returned)
-    assert result.applied == [] and len(result.failed) == 4
-    assert existing in target.userids
+    assert result.applied == []
+    failed = {r.username[-1]: e for r, e in result.failed}
+    assert {k: type(e) for k, e in failed.items() if k != "2"} == dict.fromkeys(
+        "134", MoodleInvalidParameter
+    )
+    assert "Passwords must be at least 8 characters long." in failed["2"].errorcode
+    assert existing not in {int(r["id"]) for r in result.returned}
 
 
 async def test_groups_are_created_and_filled_with_enrolled_users_only(
