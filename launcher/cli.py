@@ -62,7 +62,7 @@ def _serve(args: argparse.Namespace) -> int:
 def _migrate(args: argparse.Namespace) -> int:
     from sqlalchemy.exc import SQLAlchemyError
 
-    from fusion.migrations import upgrade
+    from fusion.alembic_env import upgrade
     from launcher.registry import SERVICES
 
     entry = SERVICES[args.service]

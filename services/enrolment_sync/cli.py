@@ -16,10 +16,11 @@ from sqlalchemy import select
 from sqlmodel import col
 
 from fusion.errors import FusionError
+from fusion.runtime import Seams
 from services.enrolment_sync.models import RunCourse, SyncRun
-from services.enrolment_sync.resources import SyncServices, open_services
 from services.enrolment_sync.runs import check_resumable, create_run, get_run
 from services.enrolment_sync.settings import Settings
+from services.enrolment_sync.state import SyncState, open_standalone
 
 BAR_WIDTH = 30
 Transports = tuple[httpx.AsyncBaseTransport | None, httpx.AsyncBaseTransport | None]
@@ -58,12 +59,11 @@ def main(
 
 async def _main(options: argparse.Namespace, settings: Settings, transports: Transports) -> SyncRun:
     apogee, moodle = transports
-    async with open_services(
-        settings, apogee_transport=apogee, moodle_transport=moodle
-    ) as services:
+    seams = Seams(transports={k: t for k, t in (("apogee", apogee), ("moodle", moodle)) if t})
+    async with open_standalone(settings, seams=seams) as services:
         if options.command == "resume":
             run_id = options.run_id
-            async with services.db.session() as session:
+            async with services.database.session() as session:
                 check_resumable(await get_run(session, run_id))
         else:
             run_id = await _create(services, options)
@@ -73,11 +73,11 @@ async def _main(options: argparse.Namespace, settings: Settings, transports: Tra
         return run
 
 
-async def _create(services: SyncServices, options: argparse.Namespace) -> int:
+async def _create(services: SyncState, options: argparse.Namespace) -> int:
     kind = "course" if options.course else "full" if options.full else "incremental"
-    async with services.db.unit_of_work() as session:
+    async with services.units() as uow:
         run = await create_run(
-            session,
+            uow,
             kind=kind,
             trigger="cli",
             course_id=options.course,
@@ -100,8 +100,8 @@ class ProgressBar:
         self.out.flush()
 
 
-async def report(services: SyncServices, run: SyncRun, *, out: TextIO) -> None:
-    async with services.db.session() as session:
+async def report(services: SyncState, run: SyncRun, *, out: TextIO) -> None:
+    async with services.database.session() as session:
         run = await get_run(session, run.id or 0)
         blocked = (
             (

@@ -1,28 +1,20 @@
-from __future__ import annotations
+"""identity: who a student or teacher is on each platform (the skeleton the service grows on)."""
 
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
-from typing import Any
+from __future__ import annotations
 
 from fastapi import FastAPI
 
 from fusion.app import create_service_app
-from fusion.resources import standard_resources
+from fusion.runtime import ServiceRuntime, no_state
 from services.identity.settings import Settings
-
-PREFIX = "/identity"
 
 
 def create_app(settings: Settings) -> FastAPI:
-    @asynccontextmanager
-    async def lifespan(_: FastAPI) -> AsyncIterator[dict[str, Any]]:
-        async with standard_resources(settings) as state:
-            yield state
-
+    runtime: ServiceRuntime[None] = ServiceRuntime(settings, state=no_state)
     return create_service_app(
         name="identity",
-        prefix=PREFIX,
+        prefix="/identity",
         settings=settings,
-        lifespan=lifespan,
+        runtime=runtime,
         title="Fusion — Identity",
     )

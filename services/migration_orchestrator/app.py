@@ -1,35 +1,24 @@
-from __future__ import annotations
+"""migration_orchestrator: courses from the historical platforms into the merged one."""
 
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
-from typing import Any
+from __future__ import annotations
 
 from fastapi import FastAPI
 
 from fusion.app import create_service_app
-from fusion.http import create_http_client
-from fusion.resources import standard_resources
+from fusion.runtime import ServiceRuntime
 from services.migration_orchestrator.preflight.routes import create_preflight_router
 from services.migration_orchestrator.routes import create_router
 from services.migration_orchestrator.settings import Settings
-
-PREFIX = "/migrations"
+from services.migration_orchestrator.state import OrchestratorState, open_state
 
 
 def create_app(settings: Settings) -> FastAPI:
-    @asynccontextmanager
-    async def lifespan(_: FastAPI) -> AsyncIterator[dict[str, Any]]:
-        async with (
-            standard_resources(settings) as state,
-            create_http_client(settings) as moodle_http,
-        ):
-            yield {**state, "moodle_http": moodle_http}
-
+    runtime: ServiceRuntime[OrchestratorState] = ServiceRuntime(settings, state=open_state)
     return create_service_app(
         name="migration_orchestrator",
-        prefix=PREFIX,
+        prefix="/migrations",
         settings=settings,
-        lifespan=lifespan,
+        runtime=runtime,
         routers=[
             create_preflight_router(limits=settings.preflight),
             create_router(platforms=settings.platforms),
