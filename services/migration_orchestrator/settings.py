@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from pydantic import Field, SecretStr
+
 from fusion.settings import MoodleFragment, ServiceSettings, env_prefix
 from services.migration_orchestrator.preflight.archive import ArchiveLimits
 
@@ -7,5 +9,12 @@ from services.migration_orchestrator.preflight.archive import ArchiveLimits
 class Settings(ServiceSettings, MoodleFragment):
     model_config = env_prefix("MIGRATIONS")
 
-    database_url: str = "sqlite+aiosqlite:///var/migration_orchestrator.db"
-    preflight: ArchiveLimits = ArchiveLimits()
+    database_url: SecretStr = Field(
+        default=SecretStr("sqlite+aiosqlite:///var/migration_orchestrator.db"),
+        description="SQLAlchemy URL of the orchestrator's database (`postgresql+asyncpg://...`)",
+    )
+    preflight: ArchiveLimits = Field(
+        default=ArchiveLimits(),
+        description="JSON object of limits on an analysed backup (fields below, under "
+        "`ArchiveLimits`)",
+    )

@@ -13,7 +13,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import IO, Literal
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field
 
 from services.migration_orchestrator.preflight.errors import (
     ArchiveCorrupt,
@@ -36,17 +36,27 @@ _MiB = 1024 * 1024
 class ArchiveLimits(BaseModel):
     model_config = ConfigDict(frozen=True)
 
-    max_archive_bytes: int = 8192 * _MiB  # the .mbz file itself, as uploaded
-    max_member_bytes: int = 4096 * _MiB
-    max_total_bytes: int = 16384 * _MiB
-    max_members: int = 200_000
+    max_archive_bytes: int = Field(
+        default=8192 * _MiB, description="size of the .mbz file itself, as uploaded"
+    )
+    max_member_bytes: int = Field(default=4096 * _MiB, description="one file inside the archive")
+    max_total_bytes: int = Field(
+        default=16384 * _MiB, description="all the files inside the archive, uncompressed"
+    )
+    max_members: int = Field(default=200_000, description="files inside the archive")
     # deflate peaks near 1000:1; XML compresses 10-30:1, media not at all
-    max_compression_ratio: float = 200.0
-    ratio_check_after_bytes: int = 32 * _MiB
-    max_path_depth: int = 12
-    max_xml_depth: int = 64
+    max_compression_ratio: float = Field(
+        default=200.0, description="uncompressed / compressed bytes beyond which it is a bomb"
+    )
+    ratio_check_after_bytes: int = Field(
+        default=32 * _MiB, description="uncompressed bytes read before the ratio is checked"
+    )
+    max_path_depth: int = Field(default=12, description="folders in a member's path")
+    max_xml_depth: int = Field(default=64, description="element nesting in an XML document")
     # documents read whole (manifest, course, one activity); big ones are streamed by record
-    max_xml_document_bytes: int = 64 * _MiB
+    max_xml_document_bytes: int = Field(
+        default=64 * _MiB, description="an XML document read whole (big ones are streamed)"
+    )
 
 
 @dataclass(slots=True)
