@@ -142,6 +142,7 @@ class PlanStep(IdentityModel, table=True):
 
     id: int | None = Field(default=None, primary_key=True)
     plan_id: int = Field(foreign_key="identity_plan.id", index=True)
+    phase: str = Field(default="apply", max_length=10)  # apply | revert
     round: int
     account_id: int = Field(foreign_key="identity_account.id")
     moodle_id: int

@@ -9,7 +9,7 @@ deleted users, so they come only from the CSV export).
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from typing import Any
 
 from fusion.moodle.client import MoodleClient
@@ -46,7 +46,7 @@ async def platform_pages(
 
 
 async def accounts_by_field(
-    moodle: MoodleClient, platform: str, *, field: str, values: list[str]
+    moodle: MoodleClient, platform: str, *, field: str, values: Sequence[str | int]
 ) -> list[AccountFacts]:
     if not values:
         return []

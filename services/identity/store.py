@@ -6,6 +6,7 @@ import hashlib
 import json
 from collections.abc import Sequence
 from dataclasses import astuple, dataclass
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -87,7 +88,7 @@ def _save_account(session: AsyncSession, row: Account | None, fact: AccountFacts
     print_ = fingerprint(astuple(fact))
     if row is not None and row.fingerprint == print_:
         return LoadCounts(unchanged=1)
-    values = {
+    values: dict[str, Any] = {
         "username": fact.username,
         "email": fact.email,
         "firstname": fact.firstname,
@@ -127,7 +128,7 @@ def _save_person(session: AsyncSession, row: Person | None, entry: DirectoryEntr
     print_ = fingerprint(astuple(entry))
     if row is not None and row.fingerprint == print_:
         return LoadCounts(unchanged=1)
-    values = {
+    values: dict[str, Any] = {
         "mail": entry.mail,
         "sn": entry.sn,
         "given_name": entry.given_name,
