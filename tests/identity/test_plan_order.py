@@ -13,9 +13,7 @@ def _replay(accounts: list[AccountFacts], steps: list[Step]) -> dict[int, dict[s
     state = {a.moodle_id: {"username": a.username, "email": a.email} for a in accounts}
     for step in sorted(steps, key=lambda s: s.round):
         for name, (_, new) in step.values.items():
-            taken = {
-                v[name].lower() for k, v in state.items() if k != step.moodle_id
-            }
+            taken = {v[name].lower() for k, v in state.items() if k != step.moodle_id}
             assert new.lower() not in taken, f"refused: {name}={new} in round {step.round}"
             state[step.moodle_id][name] = new
     return state
