@@ -97,6 +97,7 @@ def service_overrides(entry: ServiceEntry, config: AllInOne) -> dict[str, Any]:
             "apogee_token": "demo-service",
             "moodle_url": f"{config.base_url}/sim/target",
             "moodle_token": "target-token",
+            "moodle_welcome_messages_off": True,  # the simulated target is set up so
         }
     fields = entry.settings_class().model_fields
     return {key: value for key, value in overrides.items() if key in fields}
