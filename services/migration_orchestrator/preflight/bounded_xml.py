@@ -50,7 +50,6 @@ class GuardedParser:
         parser.SetParamEntityParsing(expat.XML_PARAM_ENTITY_PARSING_NEVER)
         parser.StartDoctypeDeclHandler = refuse_dtd(member, "DTDForbidden")
         parser.EntityDeclHandler = refuse_dtd(member, "EntitiesForbidden")
-        parser.ExternalEntityRefHandler = refuse_dtd(member, "ExternalReferenceForbidden")
         self.expat = parser
         self._fed = 0
         self._last_event = 0
