@@ -55,6 +55,7 @@ def service_overrides(entry: ServiceEntry, config: AllInOne) -> dict[str, Any]:
         overrides["database_url"] = config.sqlite_url("apogee")
     if entry.name == "migration_orchestrator":
         overrides["platforms"] = demo_platforms(config)
+        overrides |= demo_pages(config)
     if entry.name == "enrolment_sync":
         overrides |= {
             "apogee_url": config.base_url,
@@ -64,6 +65,27 @@ def service_overrides(entry: ServiceEntry, config: AllInOne) -> dict[str, Any]:
         }
     fields = entry.settings_class().model_fields
     return {key: value for key, value in overrides.items() if key in fields}
+
+
+DEMO_TEACHERS = ("prof1", "prof2", "prof3", "prof4", "prof5")
+DEMO_SUPPORT = "support"
+
+
+def demo_pages(config: AllInOne) -> dict[str, Any]:
+    """The pages with a development login as the demo teachers or the support team."""
+    return {
+        "web_secret_key": "all-in-one-development-key-not-secret",
+        "web_dev_login": True,
+        "web_dev_users": [*DEMO_TEACHERS, DEMO_SUPPORT],
+        "web_admins": [DEMO_SUPPORT],
+        "web_cookie_secure": False,  # plain http on 127.0.0.1
+        "pages_apogee_url": config.base_url,
+        "pages_apogee_token": "demo-service",
+        "pages_sync_url": config.base_url,
+        "pages_sync_token": "demo-service",
+        "pages_sync_plugin_token": "demo-plugin",
+        "pages_target_platform": "target",
+    }
 
 
 def demo_platforms(config: AllInOne) -> list[MoodlePlatform]:
@@ -96,6 +118,10 @@ LANDING = """<!doctype html>
 <body><h1>Fusion — tout-en-un</h1>
 <p>Les quatre services tournent dans ce processus (mode de développement).
 <em>All four services run in this process (development mode).</em></p>
+<p><a href="/migrations/pages/"><strong>Ouvrir Fusion</strong></a> — mes cours, créer mon espace
+de cours, administration (connexion de démonstration).
+<em>Open Fusion's pages: my courses, create my course space, administration.</em></p>
+<h2>API</h2>
 <ul>
 <li><a href="/apogee/docs">API Apogée</a> — <code>/apogee/v1/</code></li>
 <li><a href="/identity/docs">Identités</a> — <code>/identity/v1/</code></li>
