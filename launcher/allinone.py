@@ -19,10 +19,9 @@ from pydantic import SecretStr
 from fusion.asgi import HostedApp, PrefixDispatcher
 from fusion.observability import metrics_response
 from fusion.settings import MoodlePlatform
-from fusion.testing.paths import MBZ_FIXTURES
 from launcher.registry import SERVICES, ServiceEntry
 from sim.moodle.app import create_sim_app
-from sim.moodle.demo import DEMO_TOKENS, seed_demo
+from sim.moodle.demo import DEMO_BACKUPS, DEMO_TOKENS, seed_demo
 from sim.moodle.platform import Platform
 from sim.moodle.state import SimMoodle
 
@@ -168,8 +167,7 @@ async def prepare_demo_data(config: AllInOne) -> None:
 def moodle_simulator(config: AllInOne) -> HostedApp:
     """The platforms under ``/sim/<platform>/``, seeded with demo courses and users."""
     sim = SimMoodle()
-    fixtures = MBZ_FIXTURES if MBZ_FIXTURES.is_dir() else None
-    seed_demo(sim, base_url=f"{config.base_url}/sim", fixtures=fixtures)
+    seed_demo(sim, base_url=f"{config.base_url}/sim", fixtures=DEMO_BACKUPS)
     seed_target_students(sim["target"], config.data_dir / "apogee.db")
     return HostedApp(create_sim_app(sim), root_path="/sim")
 

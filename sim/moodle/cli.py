@@ -9,12 +9,11 @@ from pathlib import Path
 import uvicorn
 
 from sim.moodle.app import create_sim_app
-from sim.moodle.demo import demo_banner, seed_demo
+from sim.moodle.demo import DEMO_BACKUPS, demo_banner, seed_demo
 from sim.moodle.golden import GOLDEN_PLATFORM, GOLDEN_TOKEN, seed_golden
 from sim.moodle.state import SimMoodle
 
-# shared/ lies beside the repository, on a developer's machine as in CI
-DEFAULT_FIXTURES = Path(__file__).resolve().parents[2].parent / "shared" / "fixtures" / "mbz"
+DEFAULT_FIXTURES = DEMO_BACKUPS
 
 
 def _parser() -> argparse.ArgumentParser:

@@ -23,6 +23,8 @@ from sim.moodle.entities import EDITINGTEACHER, STUDENT
 from sim.moodle.platform import Platform
 from sim.moodle.state import SimMoodle, all_functions
 
+# The real backups the fixture courses restore from, shipped with the package (SOURCES.md).
+DEMO_BACKUPS = Path(__file__).with_name("demo_backups")
 DEMO_TOKENS = {"ub1": "ub1-token", "ub2": "ub2-token", "ub4": "ub4-token", "target": "target-token"}
 HISTORICAL = ("ub1", "ub2", "ub4")
 _CATEGORIES = (
