@@ -6,8 +6,12 @@ under the data directory, the in-process bus, the simulator standing in for the 
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import sqlite3
 import sys
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -19,6 +23,7 @@ from pydantic import SecretStr
 from fusion.asgi import HostedApp, PrefixDispatcher
 from fusion.observability import metrics_response
 from fusion.settings import MoodlePlatform
+from launcher import demo_activity
 from launcher.registry import SERVICES, ServiceEntry
 from sim.moodle.app import create_sim_app
 from sim.moodle.demo import DEMO_BACKUPS, DEMO_TOKENS, seed_demo
@@ -132,8 +137,25 @@ de cours, administration (connexion de démonstration).
 </body></html>"""
 
 
-def root_app() -> FastAPI:
-    app = FastAPI(title="Fusion (all-in-one)", docs_url=None, redoc_url=None, openapi_url=None)
+def root_app(config: AllInOne | None = None) -> FastAPI:
+    @asynccontextmanager
+    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        task = None
+        if config is not None:  # the server listens once every lifespan has started
+            task = asyncio.create_task(demo_activity.play_in_background(config.base_url))
+        yield
+        if task is not None:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+
+    app = FastAPI(
+        title="Fusion (all-in-one)",
+        docs_url=None,
+        redoc_url=None,
+        openapi_url=None,
+        lifespan=lifespan,
+    )
 
     @app.get("/", response_class=HTMLResponse)
     async def landing() -> str:
@@ -202,4 +224,4 @@ def build(config: AllInOne) -> PrefixDispatcher:
         for entry in SERVICES.values()
     }
     apps["/sim"] = moodle_simulator(config)
-    return PrefixDispatcher(apps, fallback=HostedApp(root_app()))
+    return PrefixDispatcher(apps, fallback=HostedApp(root_app(config)))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -24,7 +25,19 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
         args, health_url=f"{base}/apogee/readyz", log_path=where / "server.log", timeout=240
     ):
         assert httpx.get(f"{base}{PAGES}/login", timeout=10).status_code == 200
+        _wait_for_demo_sync(base)
         yield Site(base=base)
+
+
+def _wait_for_demo_sync(base: str) -> None:
+    """The demo's start-up sync runs first, so that no test's course is caught in it."""
+    headers = {"authorization": "Bearer demo-admin"}
+    for _ in range(240):
+        runs = httpx.get(f"{base}/sync/v1/runs", headers=headers, timeout=10).json()["data"]
+        if runs and all(run["status"] in ("completed", "failed") for run in runs):
+            return
+        time.sleep(0.5)
+    raise TimeoutError("the demo's start-up sync did not finish")
 
 
 @pytest.fixture(scope="session")

@@ -7,6 +7,7 @@ from typing import Annotated
 from fastapi import APIRouter, Path, Request
 from fastapi.responses import Response
 
+from fusion.errors import FusionError
 from services.migration_orchestrator.pages.deps import AdminDep, PagesDep
 from services.migration_orchestrator.pages.resources import PAGES_PREFIX, Pages
 from services.migration_orchestrator.pages.schemas import RunCourse
@@ -36,12 +37,25 @@ async def _all_courses(pages: Pages, run_id: int) -> list[RunCourse]:
             return courses
 
 
+async def _course_names(pages: Pages, ids: list[int]) -> dict[int, str]:
+    """Names from the merged platform; a run's page still shows ids when Moodle does not answer."""
+    if not ids:
+        return {}
+    try:
+        found = await pages.target.get_courses_by_field("ids", ",".join(map(str, ids)))
+    except FusionError:
+        return {}
+    return {int(course["id"]): str(course["fullname"]) for course in found}
+
+
 @router.get("/admin/sync-runs/{run_id}")
 async def sync_run(request: Request, run_id: RunId, pages: PagesDep, _: AdminDep) -> Response:
+    courses = await _all_courses(pages, run_id)
     context = {
         "section": "admin",
         "run": await pages.sync.run(run_id),
-        "courses": await _all_courses(pages, run_id),
+        "courses": courses,
+        "names": await _course_names(pages, [c.course_id for c in courses]),
     }
     return pages.web.render(request, "sync_run.html", context)
 
