@@ -23,6 +23,7 @@ GROUPS: dict[str, str] = {
     "backup": "services.migration_orchestrator.preflight.cli:backup",
     "sync": "services.enrolment_sync.cli:sync",
     "bus": "fusion.bus.admin:bus",
+    "worker": "services.migration_orchestrator.workers.cli:worker",
 }
 SERVICE_NAMES = ("apogee_api", "identity", "migration_orchestrator", "enrolment_sync")
 
