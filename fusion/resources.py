@@ -7,29 +7,12 @@ from contextlib import asynccontextmanager
 from datetime import timedelta
 from urllib.parse import urlsplit
 
-from sqlalchemy import MetaData
-
 from fusion.bus import Bus, MemoryBus, create_bus
 from fusion.bus.tables import MessagingTables
 from fusion.db import Database
 from fusion.inbox import purge_processed
 from fusion.outbox import purge_sent
-from fusion.settings import BusFragment, DatabaseFragment
-
-
-@asynccontextmanager
-async def open_database(
-    settings: DatabaseFragment, *, metadata: MetaData | None = None
-) -> AsyncIterator[Database]:
-    database = Database(
-        settings.database_url, echo=settings.database_echo, pool_size=settings.database_pool_size
-    )
-    try:
-        if metadata is not None and settings.database_create_tables:
-            await database.create_all(metadata)
-        yield database
-    finally:
-        await database.dispose()
+from fusion.settings import BusFragment
 
 
 class _SharedMemoryBuses:

@@ -87,19 +87,25 @@ class ConsumerHandler(Protocol[M_contra, S_contra]):
 @dataclass(frozen=True)
 class Subscription(Generic[M, S]):
     """A durable queue (its own name, before the deployment prefix), the payload type it takes
-    and the handler; bound to the payload's routing key unless ``bindings`` says otherwise."""
+    and the handler; bound to the payload's routing key unless ``bindings`` says otherwise.
+
+    ``deduplicate=False`` skips the inbox, for a handler whose every write is conditional on
+    the state it read (so a redelivery does nothing) and which opens its own units of work.
+    """
 
     queue: str
     payload: type[M]
     handler: ConsumerHandler[M, S]
     bindings: tuple[str, ...] = ()
+    prefetch: int | None = None
+    deduplicate: bool = True
 
     def spec(self, settings: BusFragment) -> QueueSpec:
         return QueueSpec(
             name=f"{settings.bus_queue_prefix}{self.queue}",
             bindings=self.bindings or (self.payload.type,),
             delivery_limit=settings.bus_delivery_limit,
-            prefetch=settings.bus_prefetch,
+            prefetch=self.prefetch or settings.bus_prefetch,
         )
 
 
@@ -340,16 +346,19 @@ class ServiceRuntime(Generic[S]):
     def _consumer(
         self, subscription: Subscription[Any, S], resources: Resources, state: S
     ) -> Callable[[Envelope], Awaitable[None]]:
-        assert self._messaging is not None, "subscriptions need the messaging tables"
-        inbox = self._messaging.inbox
+        inbox = self._messaging.inbox if self._messaging is not None else None
+        assert inbox is not None or not subscription.deduplicate, "declare the messaging tables"
 
         async def handle(envelope: Envelope) -> None:
             payload = parse_payload(envelope, subscription.payload)
             async with resources.unit_of_work() as uow:
-                claimed = await claim_message(
-                    uow.session, inbox=inbox, consumer=subscription.queue, envelope=envelope
-                )
-                if claimed:
+                if (
+                    inbox is None
+                    or not subscription.deduplicate
+                    or await claim_message(
+                        uow.session, inbox=inbox, consumer=subscription.queue, envelope=envelope
+                    )
+                ):
                     await subscription.handler(payload, uow=uow, state=state)
 
         return handle

@@ -72,13 +72,20 @@ class TaskSupervisor:
 
 
 def every(
-    seconds: float, action: Callable[[], Awaitable[object]], *, what: str, outages: OutageLog
+    seconds: float,
+    action: Callable[[], Awaitable[object]],
+    *,
+    what: str,
+    outages: OutageLog,
+    at_start: bool = False,
 ) -> Work:
-    """A task that repeats ``action`` every ``seconds``; a failure is logged (throttled) and
-    tried again at the next tick."""
+    """A task that repeats ``action`` every ``seconds`` (first right away if ``at_start``); a
+    failure is logged (throttled) and tried again at the next tick."""
 
     async def work(stop: StopSignal) -> None:
-        while not await stop.sleep(seconds):
+        first = at_start
+        while (first and not stop()) or not await stop.sleep(seconds):
+            first = False
             try:
                 await action()
             except Exception as error:

@@ -22,11 +22,12 @@ MessageKind = Literal["event", "command"]
 
 
 class Message(BaseModel):
-    """Base of every payload: immutable, strict about unknown fields."""
+    """Base of every payload: immutable, strict about unknown fields. Subclass ``Event`` or
+    ``Command``; a bare ``Message`` counts as an event."""
 
     model_config = ConfigDict(frozen=True, extra="forbid")
     type: ClassVar[str]
-    kind: ClassVar[MessageKind]
+    kind: ClassVar[MessageKind] = "event"
 
     def routing_key(self) -> str:
         return self.type

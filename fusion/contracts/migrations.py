@@ -2,28 +2,12 @@
 
 from __future__ import annotations
 
-from enum import StrEnum
 from typing import ClassVar
 from uuid import UUID
 
 from pydantic import Field
 
 from fusion.contracts.envelope import PLATFORM_PATTERN, Command, Event
-
-
-class MigrationState(StrEnum):
-    REQUESTED = "requested"
-    BACKUP_QUEUED = "backup_queued"
-    BACKING_UP = "backing_up"
-    BACKED_UP = "backed_up"
-    ANALYSED = "analysed"
-    IDENTITY_CHECKED = "identity_checked"
-    RESTORING = "restoring"
-    POST_RESTORE = "post_restore"
-    DONE = "done"
-    FAILED = "failed"
-    BLOCKED = "blocked"
-    CANCELLED = "cancelled"
 
 
 class MigrationRequested(Event):
@@ -37,18 +21,25 @@ class MigrationRequested(Event):
 
 
 class MigrationStateChanged(Event):
+    """A migration moved along its lifecycle (written with its history row)."""
+
     type: ClassVar[str] = "migration.state_changed"
 
-    migration_id: UUID
-    previous_state: MigrationState | None
-    state: MigrationState
+    migration_id: int = Field(gt=0)
+    source_platform: str = Field(pattern=PLATFORM_PATTERN)
+    previous_state: str | None
+    state: str
+    step: str | None = None
     reason: str | None = None
+    cause: str
 
 
 class MigrationCompleted(Event):
     type: ClassVar[str] = "migration.completed"
 
-    migration_id: UUID
+    migration_id: int = Field(gt=0)
+    source_platform: str = Field(pattern=PLATFORM_PATTERN)
+    source_course_id: int = Field(gt=0)
     target_course_id: int = Field(gt=0)
 
 
@@ -62,13 +53,13 @@ class CourseRestored(Event):
 
 
 class RunBackup(Command):
-    """Back up one course on one platform; each platform's worker listens to its own key."""
+    """A token for one backup on one platform; the worker that takes it claims, from the
+    orchestrator, the most urgent backup queued there (priorities live in the database)."""
 
     type: ClassVar[str] = "backup.run"
 
-    migration_id: UUID
+    migration_id: int = Field(gt=0)
     platform: str = Field(pattern=PLATFORM_PATTERN)
-    course_id: int = Field(gt=0)
 
     def routing_key(self) -> str:
         return f"{self.type}.{self.platform}"
@@ -81,6 +72,5 @@ class RunBackup(Command):
 class RunRestore(Command):
     type: ClassVar[str] = "restore.run"
 
-    migration_id: UUID
-    backup_id: UUID
+    migration_id: int = Field(gt=0)
     target_category_id: int = Field(gt=0)

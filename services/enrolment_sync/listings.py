@@ -1,4 +1,5 @@
-"""What the API lists: runs by status, a run's per-course results, the courses of methods."""
+"""What the API lists: runs by status, per-course results (of a run, of a course), the
+courses of methods."""
 
 from __future__ import annotations
 
@@ -54,3 +55,17 @@ async def run_courses(
         .offset(offset)
     )
     return rows.scalars().all(), int(total or 0)
+
+
+async def course_results(
+    session: AsyncSession, course_id: int, *, limit: int
+) -> Sequence[tuple[RunCourse, SyncRun]]:
+    """The latest real (not dry) runs' results in one course, newest first."""
+    query = (
+        select(RunCourse, SyncRun)
+        .join(SyncRun, col(SyncRun.id) == col(RunCourse.run_id))
+        .where(col(RunCourse.course_id) == course_id, col(SyncRun.dry_run).is_(False))
+        .order_by(col(SyncRun.id).desc())
+        .limit(limit)
+    )
+    return [(result, run) for result, run in (await session.execute(query)).all()]

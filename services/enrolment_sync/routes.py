@@ -38,6 +38,8 @@ from services.enrolment_sync.rate_limit import check_course_rate
 from services.enrolment_sync.runs import check_resumable, create_run
 from services.enrolment_sync.schemas import (
     MAX_DB_INT,
+    CourseResultPublic,
+    CourseResultsPublic,
     CourseSyncRequest,
     MetaLinkCreate,
     MetaLinkPublic,
@@ -216,6 +218,24 @@ async def _launch(
         run=RunPublic.model_validate(run),
         courses=[RunCoursePublic.model_validate(c) for c in courses],
     )
+
+
+@router.get("/courses/{course_id}/results")
+async def read_course_results(
+    course_id: PathId,
+    session: SessionDep,
+    _: CourseActor,
+    limit: Annotated[int, Query(ge=1, le=100)] = 1,
+) -> CourseResultsPublic:
+    """The latest real (not dry) runs' results in this course, newest first."""
+    rows = await listings.course_results(session, course_id, limit=limit)
+    data = [
+        CourseResultPublic(
+            run=RunPublic.model_validate(run), result=RunCoursePublic.model_validate(result)
+        )
+        for result, run in rows
+    ]
+    return CourseResultsPublic(data=data, count=len(data))
 
 
 @router.get("/runs")

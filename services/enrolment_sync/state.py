@@ -71,6 +71,7 @@ async def open_state(resources: Resources) -> AsyncIterator[SyncState]:
             token=settings.moodle_token.get_secret_value(),
             http=moodle_http,
             max_input_vars=settings.moodle_max_input_vars,
+            welcome_messages_off=settings.moodle_welcome_messages_off,
         ),
         stop=resources.stop,
         outages=resources.outages,

@@ -39,7 +39,7 @@ def migration_requested() -> Envelope:
 
 
 def backup_run(platform: str) -> Envelope:
-    return Envelope.of(RunBackup(migration_id=uuid.uuid4(), platform=platform, course_id=7))
+    return Envelope.of(RunBackup(migration_id=7, platform=platform))
 
 
 async def take_dead(under_test: BusUnderTest, queue: QueueSpec) -> list[DeadLetter] | None:
@@ -98,7 +98,7 @@ async def test_a_command_no_queue_takes_is_refused_an_unheard_event_is_not(
     bus_under_test: BusUnderTest,
 ) -> None:
     await bus_under_test.bus.subscribe(bus_under_test.queue("other", "sync.*"), _ignore)
-    command = RunBackup(migration_id=uuid.uuid4(), platform="nowhere", course_id=1)
+    command = RunBackup(migration_id=1, platform="nowhere")
 
     with pytest.raises(MessageUnroutable):
         await bus_under_test.bus.publish(Envelope.of(command))

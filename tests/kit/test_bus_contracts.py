@@ -27,7 +27,7 @@ def test_envelope_survives_the_wire_unchanged() -> None:
 
 
 def test_backup_command_is_routed_to_its_platform() -> None:
-    command = RunBackup(migration_id=uuid.uuid4(), platform="ub2", course_id=12)
+    command = RunBackup(migration_id=12, platform="ub2")
 
     assert Envelope.of(command).type == "backup.run.ub2"
     assert RunBackup.binding("ub2") == "backup.run.ub2"

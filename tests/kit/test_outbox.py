@@ -124,7 +124,7 @@ async def test_message_staged_while_broker_unreachable_arrives_once_it_is_back(
 async def test_a_command_no_queue_takes_stays_pending_with_backoff(
     store: Store, bus_under_test: BusUnderTest
 ) -> None:
-    message = Envelope.of(RunBackup(migration_id=uuid.uuid4(), platform="ub1", course_id=9))
+    message = Envelope.of(RunBackup(migration_id=9, platform="ub1"))
     await stage(store, message)
     relay = relay_for(store, bus_under_test)
 
