@@ -199,7 +199,16 @@ def _collide(gen: _Generator, by_uid_stem: dict[str, list[int]]) -> None:
         if not any(pop.accounts[i].username == taken for i in owned):
             continue
         mine = pop.persons[intruder].mail
-        position = next((i for i in positions if pop.accounts[i].email == mine), -1)
+        # (mnethostid, username) is unique in Moodle: never on a platform where it is taken
+        taken_on = {pop.accounts[i].platform for i in owned if pop.accounts[i].username == taken}
+        position = next(
+            (
+                i
+                for i in positions
+                if pop.accounts[i].email == mine and pop.accounts[i].platform not in taken_on
+            ),
+            -1,
+        )
         if position < 0:
             continue
         pop.accounts[position] = replace(pop.accounts[position], username=taken)
