@@ -6,6 +6,7 @@ applied.
 
 from __future__ import annotations
 
+import sys
 from collections import defaultdict
 
 import pytest
@@ -45,10 +46,10 @@ def test_links_make_no_false_merge_and_find_99_percent_of_true_links(
     precision = len(applied & true) / len(applied)
     recall = len(applied & true) / len(true)
     found = len((applied | proposed) & true) / len(true)
-    print(
+    sys.stdout.write(
         f"\n{len(population.accounts)} accounts, {len(true)} true links on {len(PLATFORMS)} "
         f"platforms: applied precision {precision:.4%}, recall {recall:.4%}; with "
-        f"{len(proposed)} proposals for a person to confirm, {found:.4%} found"
+        f"{len(proposed)} proposals for a person to confirm, {found:.4%} found\n"
     )
     assert applied - true == set(), "a false merge"
     assert recall >= 0.99
