@@ -93,6 +93,11 @@ def _chain(*iterators: Iterator[tuple[str, int]]) -> Iterator[tuple[str, int]]:
 
 
 def names_agree(account: AccountFacts, person: DirectoryEntry, limits: Thresholds) -> bool:
+    if name_tokens(account.firstname) == name_tokens(person.given_name) and name_tokens(
+        account.lastname
+    ) == name_tokens(person.sn):
+        return True  # the same once folded: most accounts, no scoring needed
+
     def agree(first: str, last: str) -> bool:
         return (
             given_score(first, person.given_name) >= limits.given
@@ -103,41 +108,57 @@ def names_agree(account: AccountFacts, person: DirectoryEntry, limits: Threshold
     return agree(account.firstname, account.lastname) or agree(account.lastname, account.firstname)
 
 
-def _exact_candidates(
+def _strong_key(account: AccountFacts, index: DirectoryIndex) -> tuple[LinkMethod, int, str] | None:
+    idnumber = account.idnumber.strip()
+    if idnumber:
+        for method, keys, value, reason in (
+            (LinkMethod.INE, index.ine, idnumber.upper(), "idnumber = supannCodeINE"),
+            (LinkMethod.ETU_ID, index.etu, idnumber, "idnumber = supannEtuId"),
+            (LinkMethod.EMP_ID, index.emp, idnumber, "idnumber = supannEmpId"),
+            (LinkMethod.REF_ID, index.ref, idnumber, "idnumber = a supannRefId value"),
+        ):
+            person = keys.get(value)
+            if person is not None:
+                label = index.ref_label.get(value, "")
+                return method, person, f"{reason} ({{{label}}})" if label else reason
+    username = account.username.strip().lower()
+    person = index.ref.get(username)
+    if person is not None:
+        label = index.ref_label.get(username, "?")
+        return LinkMethod.REF_ID, person, f"username = a supannRefId value ({{{label}}})"
+    return None
+
+
+def _weak_keys(
     account: AccountFacts, index: DirectoryIndex
 ) -> Iterator[tuple[LinkMethod, int, str]]:
-    idnumber = account.idnumber.strip()
     username = account.username.strip().lower()
     email = account.email.strip().lower()
-    probes: list[tuple[LinkMethod, dict[str, int], str, str]] = [
-        (LinkMethod.INE, index.ine, idnumber.upper(), "idnumber = supannCodeINE"),
-        (LinkMethod.ETU_ID, index.etu, idnumber, "idnumber = supannEtuId"),
-        (LinkMethod.EMP_ID, index.emp, idnumber, "idnumber = supannEmpId"),
-        (LinkMethod.REF_ID, index.ref, idnumber, "idnumber = a supannRefId value"),
-        (LinkMethod.REF_ID, index.ref, username, "username = a supannRefId value"),
-        (LinkMethod.USERNAME, index.login, username, "username = uid or ePPN"),
-        (LinkMethod.EMAIL, index.mail, email, "e-mail = mail"),
-        (LinkMethod.EMAIL_LOCAL, index.mail_local, email_local_part(email), "e-mail local part"),
-    ]
-    for method, keys, value, reason in probes:
-        person = keys.get(value) if value else None
-        if person is not None:
-            yield method, person, reason
+    person = index.login.get(username)
+    if person is not None:
+        yield LinkMethod.USERNAME, person, "username = uid or ePPN"
+    person = index.mail.get(email) if email else None
+    if person is not None:
+        yield LinkMethod.EMAIL, person, "e-mail = mail"
+    local = email_local_part(email) if email else ""
+    person = index.mail_local.get(local) if local else None
+    if person is not None:
+        yield LinkMethod.EMAIL_LOCAL, person, "e-mail local part"
 
 
 def _exact(
     position: int, account: AccountFacts, index: DirectoryIndex, limits: Thresholds
 ) -> LinkDecision | None:
+    strong = _strong_key(account, index)
+    if strong is not None:
+        method, person, reason = strong
+        return LinkDecision(position, person, method, 100.0, LinkStatus.APPLIED, reason)
     weak: list[tuple[LinkMethod, int, str]] = []
-    for method, person, reason in _exact_candidates(account, index):
-        if method in _STRONG:
-            if method is LinkMethod.REF_ID:
-                label = index.ref_label.get(account.idnumber.strip()) or index.ref_label.get(
-                    account.username.strip().lower(), "?"
-                )
-                reason = f"{reason} ({{{label}}})"
-            return LinkDecision(position, person, method, 100.0, LinkStatus.APPLIED, reason)
-        if names_agree(account, index.persons[person], limits):
+    agreeing: dict[int, bool] = {}
+    for method, person, reason in _weak_keys(account, index):
+        if person not in agreeing:
+            agreeing[person] = names_agree(account, index.persons[person], limits)
+        if agreeing[person]:
             weak.append((method, person, reason))
     return _weak_decision(position, weak)
 
