@@ -15,7 +15,7 @@ from rapidfuzz import fuzz, process
 
 from bench.report import write_report
 from fusion.testing.identities import generate_population
-from services.identity.linking import fuzzy_blocks, link_accounts
+from services.identity.linking import cdist_workers, fuzzy_blocks, link_accounts
 from services.identity.records import ACCEPTED
 
 PERSONS = 100_000
@@ -29,7 +29,10 @@ def _rss_mib() -> float:
 def _baseline(blocks: list[tuple[list[str], list[str]]]) -> float:
     started = time.perf_counter()
     for queries, choices in blocks:
-        process.cdist(queries, choices, scorer=fuzz.token_set_ratio, workers=-1, dtype=np.uint8)
+        workers = cdist_workers(len(queries) * len(choices))
+        process.cdist(
+            queries, choices, scorer=fuzz.token_set_ratio, workers=workers, dtype=np.uint8
+        )
     return time.perf_counter() - started
 
 

@@ -17,6 +17,7 @@ DELEGATED: dict[str, tuple[str, str]] = {
     "backup": ("services.migration_orchestrator.preflight.cli", "Analyse a Moodle backup."),
     "sync": ("services.enrolment_sync.cli", "Run an enrolment synchronisation."),
     "bus": ("fusion.bus.admin", "Bus administration: list or replay dead letters."),
+    "identity": ("services.identity.cli", "Load identities, apply homogenisation plans."),
 }
 
 

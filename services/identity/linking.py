@@ -82,9 +82,28 @@ class DirectoryIndex:
         self.mail_local = _unique((email_local_part(p.mail), i) for i, p in listed)
         self.blocks: dict[str, list[int]] = defaultdict(list)
         for i, p in listed:
+            initial = _initial(p.given_name)
             for token in set(name_tokens(p.sn)):
-                self.blocks[token].append(i)
+                self.blocks[f"{token} {initial}"].append(i)
         self.name_keys = [full_name_key(p.given_name, p.sn) for p in persons]
+
+
+def _initial(given: str) -> str:
+    tokens = name_tokens(given)
+    return tokens[0][:1] if tokens else ""
+
+
+def account_blocks(account: AccountFacts) -> set[str]:
+    """The blocks an account is compared in: each surname token with the given name's initial,
+    and the same with the names the other way round (platforms that swapped them)."""
+    keys = {f"{t} {_initial(account.firstname)}" for t in name_tokens(account.lastname)}
+    keys |= {f"{t} {_initial(account.lastname)}" for t in name_tokens(account.firstname)}
+    return keys
+
+
+def cdist_workers(pairs: int) -> int:
+    """Threads only pay for themselves on large blocks: most blocks are a few hundred pairs."""
+    return -1 if pairs >= 50_000 else 1
 
 
 def _chain(*iterators: Iterator[tuple[str, int]]) -> Iterator[tuple[str, int]]:
@@ -204,7 +223,7 @@ def _fuzzy_candidates(
     """For each pending account (by slot), the persons its blocks offer and their scores."""
     by_block: dict[str, list[int]] = defaultdict(list)
     for slot, (_, account) in enumerate(pending):
-        for token in set(name_tokens(account.lastname) + name_tokens(account.firstname)):
+        for token in account_blocks(account):
             if token in index.blocks:
                 by_block[token].append(slot)
     keys = [full_name_key(a.firstname, a.lastname) for _, a in pending]
@@ -216,7 +235,7 @@ def _fuzzy_candidates(
             [index.name_keys[p] for p in persons],
             scorer=fuzz.token_set_ratio,
             score_cutoff=limits.propose,
-            workers=workers,
+            workers=workers if workers != -1 else cdist_workers(len(slots) * len(persons)),
             dtype=np.uint8,
         )
         rows, columns = np.nonzero(scores)
@@ -295,7 +314,7 @@ def fuzzy_blocks(
     by_block: dict[str, list[str]] = defaultdict(list)
     for _, account in pending:
         key = full_name_key(account.firstname, account.lastname)
-        for token in set(name_tokens(account.lastname) + name_tokens(account.firstname)):
+        for token in account_blocks(account):
             if token in index.blocks:
                 by_block[token].append(key)
     return [
