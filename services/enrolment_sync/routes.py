@@ -28,6 +28,8 @@ from services.enrolment_sync.runs import check_resumable, create_run, get_run
 from services.enrolment_sync.schedule import check_course_rate
 from services.enrolment_sync.schemas import (
     MAX_DB_INT,
+    CourseResultPublic,
+    CourseResultsPublic,
     CourseSyncRequest,
     MetaLinkCreate,
     MetaLinkPublic,
@@ -206,6 +208,31 @@ async def _launch(
                 )
             courses = await _courses(session, run_id, limit=1000, offset=0, only=only)
     return RunPreview(run=RunPublic.model_validate(run), courses=courses)
+
+
+@router.get("/courses/{course_id}/results")
+async def read_course_results(
+    course_id: PathId,
+    session: SessionDep,
+    _: CourseActor,
+    limit: Annotated[int, Query(ge=1, le=100)] = 1,
+) -> CourseResultsPublic:
+    """The latest real (not dry) runs' results in this course, newest first."""
+    query = (
+        select(RunCourse, SyncRun)
+        .join(SyncRun, col(SyncRun.id) == col(RunCourse.run_id))
+        .where(col(RunCourse.course_id) == course_id, col(SyncRun.dry_run).is_(False))
+        .order_by(col(SyncRun.id).desc())
+        .limit(limit)
+    )
+    rows = (await session.execute(query)).all()
+    data = [
+        CourseResultPublic(
+            run=RunPublic.model_validate(run), result=RunCoursePublic.model_validate(result)
+        )
+        for result, run in rows
+    ]
+    return CourseResultsPublic(data=data, count=len(data))
 
 
 @router.get("/runs")
