@@ -14,7 +14,8 @@ from fastapi.openapi.docs import get_swagger_ui_html
 from fastapi.responses import HTMLResponse, JSONResponse, Response
 from fastapi.staticfiles import StaticFiles
 
-from fusion.auth import AuthConfig
+from fusion.auth import AuthConfig, check_credentials_first
+from fusion.bodies import cap_request_bodies
 from fusion.errors import COMMON_ERRORS, install_error_handlers
 from fusion.observability import ObservabilityMiddleware, metrics_response
 from fusion.settings import FusionSettings
@@ -131,5 +132,7 @@ def create_service_app(
     app.include_router(health_router(name=name, prefix=prefix))
     for router in routers:
         app.include_router(router, responses=COMMON_ERRORS)
+    cap_request_bodies(app)
+    check_credentials_first(app)  # outermost: no body is read for a caller without a token
     app.add_middleware(ObservabilityMiddleware, service=name)
     return app

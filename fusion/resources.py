@@ -29,7 +29,9 @@ async def open_database(
     settings: DatabaseFragment, *, metadata: MetaData | None = None
 ) -> AsyncIterator[Database]:
     database = Database(
-        settings.database_url, echo=settings.database_echo, pool_size=settings.database_pool_size
+        settings.database_url.get_secret_value(),
+        echo=settings.database_echo,
+        pool_size=settings.database_pool_size,
     )
     try:
         if metadata is not None and settings.database_create_tables:

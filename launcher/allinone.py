@@ -2,6 +2,10 @@
 
 The same service code as the distributed mode; only the configuration differs: SQLite files
 under the data directory, the in-process bus, the simulator standing in for the platforms.
+
+The simulator lives in memory, so the services' databases start afresh with it on every start:
+a ledger that remembers enrolments the simulator has forgotten would make the next runs lie
+("adds 0"). Only the generated Apogée (read only, the same on every start) is kept.
 """
 
 from __future__ import annotations
@@ -10,7 +14,7 @@ import asyncio
 import contextlib
 import sqlite3
 import sys
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -23,6 +27,7 @@ from pydantic import SecretStr
 from fusion.asgi import HostedApp, PrefixDispatcher
 from fusion.observability import metrics_response
 from fusion.settings import MoodlePlatform
+from fusion.settings_errors import InvalidSettings
 from launcher import demo_activity
 from launcher.registry import SERVICES, ServiceEntry
 from sim.moodle.app import create_sim_app
@@ -43,6 +48,37 @@ class AllInOne:
 
     def sqlite_url(self, name: str) -> str:
         return f"sqlite+aiosqlite:///{(self.data_dir / f'{name}.db').resolve()}"
+
+    def reset_world(self) -> list[Path]:
+        """Remove the services' databases (not the generated Apogée); the files removed."""
+        removed = []
+        for entry in SERVICES.values():
+            if entry.name == "apogee_api":
+                continue
+            for suffix in ("", "-wal", "-shm", "-journal"):
+                path = self.data_dir / f"{entry.name}.db{suffix}"
+                if path.exists():
+                    path.unlink()
+                    removed.append(path)
+        return removed
+
+
+RESET_NOTICE = (
+    "Monde de démonstration remis à zéro (bases des services et simulateur ensemble) / "
+    "demo world reset: the services' databases start afresh with the in-memory simulator"
+)
+
+
+def refuse_production(environ: Mapping[str, str]) -> None:
+    """``fusion run`` serves the simulator and honours demo tokens: never in production."""
+    if environ.get("FUSION_ENVIRONMENT", "").strip().lower() == "production":
+        raise InvalidSettings(
+            "fusion run is the all-in-one development mode (simulator, demo tokens): refused "
+            "with FUSION_ENVIRONMENT=production; use fusion serve SERVICE",
+            message_fr="fusion run est le mode tout-en-un de développement (simulateur, jetons "
+            "de démonstration) : refusé avec FUSION_ENVIRONMENT=production ; utilisez fusion "
+            "serve SERVICE",
+        )
 
 
 def service_overrides(entry: ServiceEntry, config: AllInOne) -> dict[str, Any]:
@@ -66,6 +102,7 @@ def service_overrides(entry: ServiceEntry, config: AllInOne) -> dict[str, Any]:
             "apogee_token": "demo-service",
             "moodle_url": f"{config.base_url}/sim/target",
             "moodle_token": "target-token",
+            "moodle_welcome_messages_off": True,  # the simulated target is set up so
         }
     fields = entry.settings_class().model_fields
     return {key: value for key, value in overrides.items() if key in fields}

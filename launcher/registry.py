@@ -43,3 +43,8 @@ SERVICES: dict[str, ServiceEntry] = {
         ServiceEntry("enrolment_sync", "/sync", "services.enrolment_sync"),
     )
 }
+
+
+def settings_classes() -> dict[str, type[FusionSettings]]:
+    """Service name -> its settings class, for the settings reference."""
+    return {entry.name: entry.settings_class() for entry in SERVICES.values()}

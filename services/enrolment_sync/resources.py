@@ -74,5 +74,6 @@ async def open_services(
                 token=settings.moodle_token.get_secret_value(),
                 http=moodle_http,
                 max_input_vars=settings.moodle_max_input_vars,
+                welcome_messages_off=settings.moodle_welcome_messages_off,
             ),
         )

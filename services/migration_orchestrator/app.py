@@ -1,33 +1,54 @@
 from __future__ import annotations
 
+import asyncio
+import contextlib
 from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack, asynccontextmanager
+from functools import partial
 from typing import Any
 
 from fastapi import FastAPI
 
 from fusion.app import create_service_app
-from fusion.http import create_http_client
-from fusion.resources import standard_resources
+from fusion.bus import Bus
+from fusion.resources import bus_ready, open_bus, running_housekeeping, running_relay
+from services.migration_orchestrator.migrations.driver import prepare, subscribe_steps, watch_leases
+from services.migration_orchestrator.migrations.models import messaging
+from services.migration_orchestrator.migrations.routes import router as migrations_router
 from services.migration_orchestrator.pages.app import install_pages
 from services.migration_orchestrator.pages.resources import create_web, open_pages
 from services.migration_orchestrator.preflight.routes import create_preflight_router
 from services.migration_orchestrator.routes import create_router
+from services.migration_orchestrator.services import Transports, open_orchestrator
 from services.migration_orchestrator.settings import Settings
+from services.migration_orchestrator.workers.api import router as workers_router
 
 PREFIX = "/migrations"
 
 
-def create_app(settings: Settings) -> FastAPI:
+def create_app(
+    settings: Settings, *, transports: Transports | None = None, bus: Bus | None = None
+) -> FastAPI:
+    """Transports and bus are seams for tests and the all-in-one process."""
     # The pages are served only where a key signs their cookies (every replica shares it).
     web = create_web(settings) if settings.web_secret_key is not None else None
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[dict[str, Any]]:
         async with AsyncExitStack() as stack:
-            state = await stack.enter_async_context(standard_resources(settings))
-            moodle_http = await stack.enter_async_context(create_http_client(settings))
-            extra: dict[str, Any] = {"moodle_http": moodle_http}
+            orchestrator = await stack.enter_async_context(
+                open_orchestrator(settings, transports=transports or Transports())
+            )
+            events = bus if bus is not None else await stack.enter_async_context(open_bus(settings))
+            await prepare(orchestrator)
+            await subscribe_steps(events, orchestrator)
+            relay = await stack.enter_async_context(
+                running_relay(database=orchestrator.db, bus=events, outbox=messaging.outbox)
+            )
+            await stack.enter_async_context(running_housekeeping(orchestrator.db, messaging))
+            _background(stack, watch_leases(orchestrator))
+            readiness = {"database": orchestrator.db.ping, "broker": partial(bus_ready, events)}
+            extra: dict[str, Any] = {}
             if web is not None:
                 pages = open_pages(
                     settings,
@@ -37,7 +58,13 @@ def create_app(settings: Settings) -> FastAPI:
                     acting_user_header=settings.acting_user_header,
                 )
                 extra["pages"] = await stack.enter_async_context(pages)
-            yield {**state, **extra}
+            yield {
+                **extra,
+                "orchestrator": orchestrator,
+                "moodle_http": orchestrator.moodle_http,
+                "relay": relay,
+                "readiness": readiness,
+            }
 
     app = create_service_app(
         name="migration_orchestrator",
@@ -47,9 +74,22 @@ def create_app(settings: Settings) -> FastAPI:
         routers=[
             create_preflight_router(limits=settings.preflight),
             create_router(platforms=settings.platforms),
+            migrations_router,
+            workers_router,
         ],
         title="Fusion — Migration orchestrator",
     )
     if web is not None:
         install_pages(app, web)
     return app
+
+
+def _background(stack: AsyncExitStack, work: Any) -> None:
+    task = asyncio.create_task(work)
+
+    async def stop() -> None:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+
+    stack.push_async_callback(stop)

@@ -278,6 +278,7 @@ def _upstreams(apogee: str, sim: str) -> dict[str, str]:
         "FUSION_SYNC_APOGEE_TOKEN": "demo-service",
         "FUSION_SYNC_MOODLE_URL": f"{sim}/target",
         "FUSION_SYNC_MOODLE_TOKEN": "target-token",
+        "FUSION_SYNC_MOODLE_WELCOME_MESSAGES_OFF": "true",
     }
 
 
