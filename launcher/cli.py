@@ -225,5 +225,6 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 __all__ = ["BAD_INPUT", "GROUPS", "cli", "main"]
 
-if __name__ == "__main__":
+
+if __name__ == "__main__":  # `python -m launcher.cli`, as the tests start the servers
     raise SystemExit(main())
