@@ -243,10 +243,11 @@ class ServiceRuntime(Generic[S]):
             readiness = self._checks(resources, bus, state)
             pending = _Pending(readiness)
             stack.push_async_callback(supervisor.stop)
+            # Tables and startup work first: the relay and the consumers need the tables.
+            await self._start_work(resources, state, pending)
             if bus is not None:
                 resources.bus = bus
                 await self._start_messaging(resources, bus, state, stack, pending)
-            await self._start_work(resources, state, pending)
             for task in self._tasks:
                 supervisor.start(task.name, _bind(task, state))
             yield Running(resources=resources, state=state, readiness=readiness)
@@ -256,7 +257,7 @@ class ServiceRuntime(Generic[S]):
         if not isinstance(settings, DatabaseFragment):
             return None
         database = Database(
-            settings.database_url,
+            settings.database_url.get_secret_value(),
             echo=settings.database_echo,
             pool_size=settings.database_pool_size,
         )
