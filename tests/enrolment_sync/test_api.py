@@ -338,3 +338,34 @@ async def test_teachers_list_only_the_methods_of_their_courses(
     # A plugin that names nobody sees nothing at all.
     anonymous = await client.get("/sync/v1/methods", headers=PLUGIN)
     assert (anonymous.status_code, anonymous.json()["error"]["code"]) == (403, "not_course_teacher")
+
+
+async def test_a_course_s_last_results_are_its_teachers_and_skip_previews(
+    world: World,
+    api: tuple[httpx.AsyncClient, SyncServices, MemoryBus],
+) -> None:
+    client, services, _ = api
+    prof1 = world.target.add_user("prof1", "Ada", "Prof", "prof1@example.edu")
+    world.target.add_user("prof2", "Bob", "Prof", "prof2@example.edu")
+    course = world.add_course("LAST1")
+    world.apogee.codes["ELL1"] = FakeCode(members=dict.fromkeys(STUDENTS, ("N", "P")))
+    for cod_etu in STUDENTS:
+        world.add_student(cod_etu)
+    await client.post("/sync/v1/methods", json={"course_id": course, "code": "ELL1"}, headers=ADMIN)
+    await world.moodle.call(
+        "enrol_manual_enrol_users",
+        {"enrolments": [{"roleid": 3, "userid": prof1.id, "courseid": course}]},
+    )
+    path = f"/sync/v1/courses/{course}/results"
+    assert (await client.get(path, headers=TEACHER)).json() == {"data": [], "count": 0}
+    await client.post(f"/sync/v1/courses/{course}:sync", json={"dry_run": True}, headers=TEACHER)
+    assert (await client.get(path, headers=TEACHER)).json()["count"] == 0  # a preview is not one
+    applied = await client.post(f"/sync/v1/courses/{course}:sync", json={}, headers=TEACHER)
+    assert services.runner is not None
+    await services.runner.idle()
+    last = (await client.get(path, headers=TEACHER)).json()["data"]
+    assert [(row["run"]["id"], row["result"]["adds"]) for row in last] == [
+        (applied.json()["run"]["id"], len(STUDENTS))
+    ]
+    other = await client.get(path, headers={**PLUGIN, "X-Fusion-Acting-User": "prof2"})
+    assert (other.status_code, other.json()["error"]["code"]) == (403, "not_course_teacher")
