@@ -66,6 +66,7 @@ __all__ = [
     "StopSignal",
     "Subscription",
     "no_state",
+    "standalone",
 ]
 
 logger = logging.getLogger(__name__)
@@ -420,3 +421,26 @@ def _bind(task: BackgroundTask[S], state: S) -> Callable[[StopSignal], Awaitable
         await task.work(state, stop)
 
     return work
+
+
+@asynccontextmanager
+async def standalone(
+    settings: FusionSettings,
+    *,
+    state: StateFactory[S],
+    metadata: MetaData | None = None,
+    messaging: MessagingTables | None = None,
+    seams: Seams | None = None,
+) -> AsyncIterator[S]:
+    """A service's state without the service around it, for its command line: no bus, no
+    tasks; messages its work stages wait in the outbox for the service's relay."""
+    runtime = ServiceRuntime(
+        settings,
+        state=state,
+        metadata=metadata,
+        messaging=messaging,
+        seams=seams or Seams(),
+        bus=False,
+    )
+    async with runtime.lifespan() as running:
+        yield running.state
