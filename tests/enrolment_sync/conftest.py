@@ -82,11 +82,7 @@ class World:
     def writes(self) -> dict[str, int]:
         """Rows sent to every Moodle write function since the last reset."""
         counters = self.sim.counters("target")
-        return {
-            name: c["rows"]
-            for name, c in counters.items()
-            if not name.startswith(READS)
-        }
+        return {name: c["rows"] for name, c in counters.items() if not name.startswith(READS)}
 
 
 @pytest.fixture
