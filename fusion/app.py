@@ -17,6 +17,7 @@ from fastapi.staticfiles import StaticFiles
 from fusion.auth import AuthConfig
 from fusion.errors import COMMON_ERRORS, install_error_handlers
 from fusion.observability import ObservabilityMiddleware, metrics_response
+from fusion.openapi import install_openapi
 from fusion.settings import FusionSettings
 
 ReadinessCheck = Callable[[], Awaitable[None]]
@@ -132,4 +133,5 @@ def create_service_app(
     for router in routers:
         app.include_router(router, responses=COMMON_ERRORS)
     app.add_middleware(ObservabilityMiddleware, service=name)
+    install_openapi(app)  # bearer scheme, operation ids, tag and probe descriptions
     return app

@@ -6,6 +6,7 @@ import asyncio
 import importlib
 import json
 import os
+import sys
 from collections.abc import Sequence
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
@@ -222,3 +223,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 __all__ = ["BAD_INPUT", "GROUPS", "cli", "main"]
+
+
+if __name__ == "__main__":
+    sys.exit(main())
