@@ -250,6 +250,9 @@ async def _finish(
         run.status, run.error, run.finished_at = status, error, utcnow()
         run.lease_owner, run.lease_until = None, None
         if status == "completed":
+            for report in reports:  # every batch landed: what was planned is now done
+                if report.status == "planned":
+                    report.status = "applied"
             await _remember_success(session, run, reports)
             # The rows of applied batches only served a resume: the ledger and the per-course
             # results keep what happened.
