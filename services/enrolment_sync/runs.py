@@ -259,6 +259,9 @@ async def _finish(
         run.lease_owner, run.lease_until = None, None
         await RUN_LIFECYCLE.transition(uow, run, status, cause=error or str(status))
         if status == RunStatus.COMPLETED:
+            for report in reports:  # every batch landed: what was planned is now done
+                if report.status == "planned":
+                    report.status = "applied"
             await _remember_success(session, run, reports)
             # The rows of applied batches only served a resume: the ledger and the per-course
             # results keep what happened.

@@ -112,6 +112,7 @@ async def test_course_sync_preview_then_apply_then_rate_limit(
     assert world.target.enrolled_userids(course) == {*users, teacher.id}
     courses = (await client.get(f"/sync/v1/runs/{run_id}/courses", headers=TEACHER)).json()
     assert courses["data"][0]["adds"] == 5
+    assert courses["data"][0]["status"] == "applied"  # not left "planned" once it landed
     again = await client.post(f"/sync/v1/courses/{course}:sync", json={}, headers=TEACHER)
     assert again.status_code == 429
     assert again.json()["error"]["code"] == "course_sync_too_soon"
