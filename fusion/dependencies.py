@@ -10,7 +10,7 @@ returns, *before* the response is sent: a client told "created" can rely on it.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Annotated, Any, TypeVar
 
 from fastapi import Depends, Request
@@ -30,10 +30,11 @@ def running(request: Request) -> Running[Any]:
     return found
 
 
-def state_of(kind: type[T]) -> Callable[[Request], T]:
-    """A dependency handing out the service's own state, checked to be a ``kind``."""
+def state_of(kind: type[T]) -> Callable[[Request], Awaitable[T]]:
+    """A dependency handing out the service's own state, checked to be a ``kind``. Async, as
+    every dependency that only reads memory: a plain ``def`` would run in a worker thread."""
 
-    def dependency(request: Request) -> T:
+    async def dependency(request: Request) -> T:
         state = running(request).state
         assert isinstance(state, kind), f"the service's state is not a {kind.__name__}"
         return state
@@ -41,8 +42,8 @@ def state_of(kind: type[T]) -> Callable[[Request], T]:
     return dependency
 
 
-def settings_of(kind: type[T]) -> Callable[[Request], T]:
-    def dependency(request: Request) -> T:
+def settings_of(kind: type[T]) -> Callable[[Request], Awaitable[T]]:
+    async def dependency(request: Request) -> T:
         settings = running(request).resources.settings
         assert isinstance(settings, kind), f"the service's settings are not {kind.__name__}"
         return settings

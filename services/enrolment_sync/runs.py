@@ -149,8 +149,9 @@ async def _attempt_failed(units: UnitsOfWork, run_id: int, error: Exception) -> 
     async with units() as uow:
         run = await get_run(uow.session, run_id)
         run.lease_owner, run.lease_until = None, None
-        if await RUN_LIFECYCLE.attempt_failed(uow, run, cause=reason):
-            run.error, run.finished_at = run.error or reason, utcnow()
+        gave_up = await RUN_LIFECYCLE.attempt_failed(uow, run, cause=reason)
+        if gave_up is not None:
+            run.error, run.finished_at = gave_up, utcnow()
             await _publish_completed(uow, run)
 
 
@@ -268,6 +269,9 @@ async def _finish(
         run.lease_owner, run.lease_until = None, None
         await RUN_LIFECYCLE.transition(uow, run, status, cause=error or str(status))
         if status == RunStatus.COMPLETED:
+            for report in reports:  # every batch landed: what was planned is now done
+                if report.status == "planned":
+                    report.status = "applied"
             await _remember_success(session, run, reports)
             # The rows of applied batches only served a resume: the ledger and the per-course
             # results keep what happened.

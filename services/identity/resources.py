@@ -7,16 +7,19 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import AsyncIterator, Coroutine
-from contextlib import asynccontextmanager
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from dataclasses import dataclass, field
 from typing import Any
+
+import httpx
 
 from fusion.db import Database
 from fusion.errors import NotFound
 from fusion.moodle.client import MoodleClient
 from fusion.moodle.platforms import moodle_client
-from fusion.runtime import Resources
+from fusion.runtime import Resources, Seams, standalone
 from services.identity.ldap_source import DirectoryServer
+from services.identity.models import messaging, metadata
 from services.identity.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -100,3 +103,17 @@ async def open_services(resources: Resources) -> AsyncIterator[IdentityServices]
         yield services
     finally:
         await services.background.stop()
+
+
+def open_standalone(
+    settings: Settings, *, moodle_transport: httpx.AsyncBaseTransport | None = None
+) -> AbstractAsyncContextManager[IdentityServices]:
+    """The services for the command line (``fusion.runtime.standalone``: no bus, no relay)."""
+    transports = {"moodle": moodle_transport} if moodle_transport is not None else {}
+    return standalone(
+        settings,
+        state=open_services,
+        metadata=metadata,
+        messaging=messaging,
+        seams=Seams(transports=transports),
+    )

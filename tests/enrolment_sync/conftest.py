@@ -23,6 +23,8 @@ from sim.moodle.state import SimMoodle, all_functions
 from .fake_apogee import FakeApogee
 
 TOKEN = "target-token"
+# Read functions: what writes() leaves out.
+READS = ("core_user_get", "core_group_get", "core_enrol_get", "core_webservice_get_site_info")
 
 
 @dataclass
@@ -80,13 +82,7 @@ class World:
     def writes(self) -> dict[str, int]:
         """Rows sent to every Moodle write function since the last reset."""
         counters = self.sim.counters("target")
-        return {
-            name: c["rows"]
-            for name, c in counters.items()
-            if not name.startswith(
-                ("core_user_get", "core_group_get", "core_enrol_get", "core_webservice_get")
-            )
-        }
+        return {name: c["rows"] for name, c in counters.items() if not name.startswith(READS)}
 
 
 @pytest.fixture

@@ -98,6 +98,9 @@ def create_preflight_router(*, limits: ArchiveLimits) -> APIRouter:
         },
     )
     async def analyse(request: Request, target_release: TargetRelease = None) -> BackupReport:
+        """Pre-flight analysis of a Moodle backup (.mbz, sent as the raw body): what it holds
+        (course, activities, questions, users, files) and what its restore on the target will
+        run into (findings, `blocking`). Nothing is kept: the upload is read once and dropped."""
         with tempfile.SpooledTemporaryFile(max_size=_SPOOL_IN_MEMORY) as spool:
             await spool_body(request, spool, limit=limits.max_archive_bytes)
             return await _while_connected(
