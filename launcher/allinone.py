@@ -133,6 +133,8 @@ def demo_pages(config: AllInOne) -> dict[str, Any]:
         "pages_sync_url": config.base_url,
         "pages_sync_token": "demo-service",
         "pages_sync_plugin_token": "demo-plugin",
+        "pages_identity_url": config.base_url,
+        "pages_identity_token": "demo-admin",
         "pages_target_platform": "target",
     }
 
@@ -198,7 +200,13 @@ def root_app(config: AllInOne | None = None) -> FastAPI:
         )
         async with running_workers(workers):
             # The server listens once every lifespan has started: the demo waits for it.
-            task = asyncio.create_task(demo_activity.play_in_background(config.base_url))
+            task = asyncio.create_task(
+                demo_activity.play_in_background(
+                    config.base_url,
+                    data_dir=config.data_dir,
+                    platforms=[p.name for p in workers.platforms],
+                )
+            )
             yield
             task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
