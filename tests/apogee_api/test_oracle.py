@@ -133,7 +133,7 @@ def test_no_in_list_exceeds_oracle_s_limit(statements: list[ClauseElement]) -> N
 
 def test_oracle_urls_are_accepted() -> None:
     url = "oracle+oracledb://fusion_ro:secret@127.0.0.1:1521/?service_name=APOPROD"
-    settings = Settings(environment="test", database_url=url)  # type: ignore[arg-type]
+    settings = Settings(environment="test", database_url=url)
     database = Database(settings.database_url.get_secret_value())
     assert database.engine.dialect.name == "oracle"
     assert database.engine.dialect.driver == "oracledb"

@@ -24,7 +24,7 @@ CSV_HEADER = "id,username,email,firstname,lastname,idnumber,auth\n"
 
 
 async def _count(identity: Identity, table: Any) -> int:
-    database = Database(identity.settings.database_url)
+    database = Database(identity.settings.database_url.get_secret_value())
     try:
         async with database.session() as session:
             return int(await session.scalar(select(func.count()).select_from(table)) or 0)

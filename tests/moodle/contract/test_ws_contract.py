@@ -83,7 +83,8 @@ async def test_user_creation_refuses_what_moodle_refuses(target: ContractTarget)
         ]
     )
     target.userids.extend(int(r["id"]) for r in result.returned)
-    assert result.applied == [] and len(result.failed) == 4
+    assert result.applied == []
+    assert len(result.failed) == 4
     assert existing in target.userids
 
 
