@@ -35,7 +35,7 @@ from fusion.testing.paths import REPO
 from fusion.testing.postgres import ADMIN_DSN, asyncpg_dsn, sqlalchemy_url
 from fusion.testing.processes import free_port, running_server
 from fusion.unit_of_work import UnitOfWork, open_unit_of_work
-from services.enrolment_sync.apogee_client import ApogeeClient
+from fusion.apogee import ApogeeClient
 from services.enrolment_sync.methods import add_meta_link, add_method
 from services.enrolment_sync.models import messaging, metadata
 from services.enrolment_sync.runs import create_run, execute_run

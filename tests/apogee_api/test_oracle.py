@@ -145,7 +145,7 @@ def test_oracle_urls_are_accepted() -> None:
 
 def test_the_account_set_up_grants_exactly_the_tables_read() -> None:
     from fusion.testing.paths import REPO
-    from services.apogee_api.schema import metadata
+    from services.apogee_api.apogee_tables import metadata
 
     doc = (REPO / "docs" / "apogee-account.md").read_text(encoding="utf-8")
     granted = set(re.findall(r"GRANT SELECT ON apogee\.(\w+)", doc))
