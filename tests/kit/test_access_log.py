@@ -33,7 +33,9 @@ async def test_each_request_writes_one_json_access_line_with_its_correlation_id(
     capsys: pytest.CaptureFixture[str],
 ) -> None:
     configure_logging(level="INFO", json_logs=True)  # here: its handler writes to capsys
-    app = create_service_app(name="demo", prefix="/demo", settings=FusionSettings(environment="test"))
+    app = create_service_app(
+        name="demo", prefix="/demo", settings=FusionSettings(environment="test")
+    )
     async with asgi_client(app) as client:
         await client.get("/demo/healthz", headers={"X-Correlation-ID": "cid-77"})
     access = [e for e in _lines(capsys.readouterr().err) if e["logger"] == "fusion.access"]
