@@ -16,13 +16,13 @@ from sqlalchemy import delete, func, insert, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
+from fusion.apogee import ApogeeClient
 from fusion.contracts import SyncCompleted
 from fusion.db import Database
 from fusion.errors import FusionError
 from fusion.moodle.client import MoodleClient
 from fusion.unit_of_work import UnitOfWork
 from services.enrolment_sync import ledger, metrics
-from services.enrolment_sync.apogee_client import ApogeeClient
 from services.enrolment_sync.apply import Progress, apply_run
 from services.enrolment_sync.errors import RunNotFound, RunNotResumable
 from services.enrolment_sync.leases import claim

@@ -7,12 +7,12 @@ from collections.abc import AsyncIterator
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from dataclasses import dataclass, field
 
+from fusion.apogee import ApogeeClient
 from fusion.db import Database
 from fusion.moodle.client import MoodleClient
 from fusion.outage import OutageLog
 from fusion.runtime import Resources, Seams, standalone
 from fusion.tasks import StopSignal
-from services.enrolment_sync.apogee_client import ApogeeClient
 from services.enrolment_sync.models import SyncRun, messaging, metadata
 from services.enrolment_sync.runner import SyncRunner
 from services.enrolment_sync.runs import Progress, UnitsOfWork, execute_run

@@ -16,17 +16,13 @@ import httpx
 from fusion.db import Database
 from fusion.errors import NotFound
 from fusion.moodle.client import MoodleClient
-from fusion.moodle.platforms import moodle_client
+from fusion.moodle.registry import MoodleRegistry
 from fusion.runtime import Resources, Seams, standalone
 from services.identity.ldap_source import DirectoryServer
 from services.identity.models import messaging, metadata
 from services.identity.settings import Settings
 
 log = logging.getLogger(__name__)
-
-
-class PlatformUnknown(NotFound):
-    code = "platform_unknown"
 
 
 class DirectoryNotConfigured(NotFound):
@@ -61,17 +57,11 @@ class Background:
 class IdentityServices:
     settings: Settings
     db: Database
-    moodles: dict[str, MoodleClient]
+    moodles: MoodleRegistry
     background: Background = field(default_factory=Background)
 
     def moodle(self, platform: str) -> MoodleClient:
-        client = self.moodles.get(platform)
-        if client is None:
-            raise PlatformUnknown(
-                f"No platform '{platform}' is configured.",
-                message_fr=f"Aucune plateforme « {platform} » n'est configurée.",
-            )
-        return client
+        return self.moodles.client(platform)
 
     def directory(self) -> DirectoryServer:
         s = self.settings
@@ -97,7 +87,7 @@ async def open_services(resources: Resources) -> AsyncIterator[IdentityServices]
     settings = resources.settings
     assert isinstance(settings, Settings)
     http = await resources.http_client("moodle")
-    moodles = {p.name: moodle_client(p, http=http) for p in settings.platforms}
+    moodles = MoodleRegistry(settings.platforms, http=http)
     services = IdentityServices(settings=settings, db=resources.database, moodles=moodles)
     try:
         yield services

@@ -55,7 +55,7 @@ def app(tmp_path: Path) -> Iterator[Any]:
 def test_migration_orchestrator_answers_as_documented(case: Case, app: Any) -> None:
     # Any bytes are a schema-valid upload, and only a sound backup is accepted: random bytes
     # must be refused (with a documented 4xx), not accepted.
-    excluded = [positive_data_acceptance] if case.operation.path == ANALYSE else []
+    excluded: list[Any] = [positive_data_acceptance] if case.operation.path == ANALYSE else []
     call_and_validate(case, app, headers=ADMIN, excluded_checks=excluded)
 
 

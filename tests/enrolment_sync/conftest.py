@@ -7,12 +7,12 @@ from dataclasses import dataclass
 import httpx
 import pytest
 
+from fusion.apogee import ApogeeClient
 from fusion.bus import Bus
 from fusion.db import Database
 from fusion.moodle.client import MoodleClient
 from fusion.runtime import Seams
 from fusion.unit_of_work import UnitOfWork, open_unit_of_work
-from services.enrolment_sync.apogee_client import ApogeeClient
 from services.enrolment_sync.models import SyncRun, messaging, metadata
 from services.enrolment_sync.runs import execute_run
 from services.enrolment_sync.settings import Settings

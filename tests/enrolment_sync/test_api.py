@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, MutableMapping
 from typing import Any
 
 import httpx
@@ -385,7 +385,7 @@ async def test_a_created_method_is_committed_before_the_answer_is_sent(world: Wo
     hosted = HostedApp(create_app(_api_settings(world), seams=world.seams(MemoryBus())))
 
     async def watching(scope: Any, receive: Any, send: Any) -> None:
-        async def watched_send(message: dict[str, Any]) -> None:
+        async def watched_send(message: MutableMapping[str, Any]) -> None:
             if message["type"] == "http.response.start" and scope["method"] == "POST":
                 async with world.db.session() as session:
                     found = await session.execute(select(func.count()).select_from(EnrolmentMethod))

@@ -53,7 +53,8 @@ async def spool_body(request: Request, target: IO[bytes], *, limit: int) -> int:
 
 async def _watch_disconnect(request: Request, abandoned: threading.Event) -> None:
     """A thread cannot be cancelled: tell the analysis to stop when its client has gone."""
-    while not await request.is_disconnected():
+    # Starlette offers no event for a disconnection: polling is the only way to learn of it.
+    while not await request.is_disconnected():  # noqa: ASYNC110
         await anyio.sleep(_DISCONNECT_POLL_SECONDS)
     abandoned.set()
 
