@@ -24,6 +24,7 @@ GROUPS: dict[str, str] = {
     "sync": "services.enrolment_sync.cli:sync",
     "bus": "fusion.bus.admin:bus",
     "worker": "services.migration_orchestrator.workers.cli:worker",
+    "stack": "launcher.stack.cli:stack",
 }
 SERVICE_NAMES = ("apogee_api", "identity", "migration_orchestrator", "enrolment_sync")
 
@@ -223,3 +224,6 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 __all__ = ["BAD_INPUT", "GROUPS", "cli", "main"]
+
+if __name__ == "__main__":  # `python -m launcher.cli`: how tests and `make stack` start processes
+    raise SystemExit(main())

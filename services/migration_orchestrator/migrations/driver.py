@@ -14,6 +14,7 @@ from collections.abc import Awaitable, Callable
 
 from fusion.bus import Bus, QueueSpec
 from fusion.contracts import Envelope
+from services.migration_orchestrator import metrics
 from services.migration_orchestrator.migrations.analysis import (
     analyse_stored,
     check_identities,
@@ -77,6 +78,7 @@ async def watch_leases(orchestrator: Orchestrator) -> None:
         try:
             async with orchestrator.db.unit_of_work() as session:
                 await requeue_expired(session, max_attempts=settings.backup_max_attempts)
+                await metrics.refresh(session, orchestrator.sources)
         except Exception:  # the database may be away for a while: look again later
             log.exception("looking for expired backup leases failed")
         await asyncio.sleep(settings.lease_watch_seconds)
