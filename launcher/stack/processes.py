@@ -19,6 +19,11 @@ import httpx
 from launcher.stack.topology import Process
 
 
+# Children started by this process: kept, so that no Popen is collected while its process runs
+# (they outlive us by design; `_reap` collects those that end while we are still here).
+_STARTED: list[subprocess.Popen[bytes]] = []
+
+
 class StackError(RuntimeError):
     """The stack cannot start or stop as asked; the message says why and where to look."""
 
@@ -34,6 +39,7 @@ def start(process: Process, *, pid_dir: Path, log_dir: Path) -> int:
             stderr=subprocess.STDOUT,
             start_new_session=True,  # outlives `make stack`; Ctrl-C in that shell spares it
         )
+    _STARTED.append(child)
     record = {"pid": child.pid, "argv": process.argv, "port": process.port}
     (pid_dir / f"{process.name}.pid").write_text(json.dumps(record))
     return child.pid
