@@ -53,7 +53,12 @@ async def _space(http: httpx.AsyncClient, target: MoodleClient, space: tuple[str
 async def play(base_url: str, *, moodle_token: str = "target-token") -> None:
     async with httpx.AsyncClient(base_url=base_url, timeout=60) as http:
         await _wait_until_up(http)
-        target = MoodleClient(base_url=f"{base_url}/sim/target", token=moodle_token, http=http)
+        target = MoodleClient(
+            base_url=f"{base_url}/sim/target",
+            token=moodle_token,
+            http=http,
+            welcome_messages_off=True,  # as the simulated target is set up
+        )
         for space in DEMO_SPACES:
             await _space(http, target, space)
         run = await http.post("/sync/v1/runs", json={}, headers=SERVICE)

@@ -75,14 +75,13 @@ async def validate_codes(body: ValidateRequest, snapshot: SnapshotDep) -> Valida
     )
 
 
-# FAST003: `{code}` is read by the CodeDep dependency, which answers 404 for unknown codes.
-@router.get("/codes/{code}", responses=ERRORS)  # noqa: FAST003
+@router.get("/codes/{code}", responses=ERRORS)
 async def get_code(entry: CodeDep, year: YearDep, snapshot: SnapshotDep) -> CodePublic:
     return codes.describe(snapshot.catalogue, entry, year=year)
 
 
 @router.get(
-    "/codes/{code}/members",  # noqa: FAST003
+    "/codes/{code}/members",
     dependencies=PERSONAL_DATA,
     responses={
         **ERRORS,
@@ -139,7 +138,7 @@ async def members_bulk(
     return StreamingResponse(lines, media_type="application/x-ndjson")
 
 
-@router.get("/codes/{code}/groups", responses=ERRORS)  # noqa: FAST003
+@router.get("/codes/{code}/groups", responses=ERRORS)
 async def get_groups(entry: CodeDep, year: YearDep, snapshot: SnapshotDep) -> GroupsPublic:
     return GroupsPublic(
         code=entry.code, year=year, groups=codes.groups(snapshot.catalogue, entry, year=year)
