@@ -18,7 +18,6 @@ import httpx
 
 from launcher.stack.topology import Process
 
-
 # Children started by this process: kept, so that no Popen is collected while its process runs
 # (they outlive us by design; `_reap` collects those that end while we are still here).
 _STARTED: list[subprocess.Popen[bytes]] = []
