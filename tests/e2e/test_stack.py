@@ -66,10 +66,20 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
         stack.tokens = json.loads((stack.directory / "tokens.json").read_text())
         yield stack
     finally:
+        started_pids = _recorded_pids(stack.directory)
         stopped = stack.make("stack-down", PURGE="1")
         assert stopped.returncode == 0, stopped.stdout + stopped.stderr
     assert not list((stack.directory / "pids").glob("*.pid"))
     assert not (stack.directory / "nginx" / "nginx.pid").exists()
+    assert len(started_pids) >= 10  # those still running: apogee_api-1 may have been stopped
+    assert [pid for pid in started_pids if Path(f"/proc/{pid}").exists()] == []
+
+
+def _recorded_pids(directory: Path) -> list[int]:
+    """Every pid the stack recorded: its processes' pid files and nginx's own."""
+    pids = [json.loads(p.read_text())["pid"] for p in (directory / "pids").glob("*.pid")]
+    nginx_pid = directory / "nginx" / "nginx.pid"
+    return pids + ([int(nginx_pid.read_text())] if nginx_pid.exists() else [])
 
 
 def _moodle(stack: Stack, function: str, **params: object) -> object:
@@ -193,35 +203,29 @@ def test_a_course_migrates_from_a_historical_platform_through_the_workers(
     assert {r["metric"]["platform"] for r in done if r["value"][1] == "1"} == {"ub1"}
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="the orchestrator publishes 'enrolment_methods.register', enrolment_sync binds "
-    "'enrolment_method.registered': no queue takes the command, the outbox keeps retrying it",
-)
-def test_the_orchestrator_registers_the_migrated_courses_method_with_the_sync(
+def test_the_sync_enrols_the_migrated_courses_apogee_students(
     stack: Stack, migrated_course: dict[str, Any]
 ) -> None:
+    """The orchestrator's command registers the course's code with the sync over the bus and
+    asks for a sync of that course, which enrols the code's students."""
     course_id = migrated_course["target_course_id"]
     with stack.client() as client:
         methods = _poll(
             lambda: client.get("/sync/v1/methods", params={"course_id": course_id}).json(),
             lambda listed: listed["count"] > 0,
-            tries=60,
         )
+        run = _poll(
+            lambda: _course_runs(client, course_id),
+            lambda runs: any(r["status"] in ("completed", "failed") for r in runs),
+        )[0]
     assert [(m["code"], m["source"]) for m in methods["data"]] == [(CODE, "orchestrator")]
-
-
-def test_a_migrated_course_gets_its_apogee_students_enrolled_by_the_sync(
-    stack: Stack, migrated_course: dict[str, Any]
-) -> None:
-    course_id = migrated_course["target_course_id"]
-    with stack.client() as client:
-        # Support registers the course's code (what the orchestrator's command should do).
-        added = client.post("/sync/v1/methods", json={"course_id": course_id, "code": CODE})
-        assert added.status_code == 201, added.text
-        run = _sync(client, f"/sync/v1/courses/{course_id}:sync", {})
     assert run["status"] == "completed", run
     assert _apogee_students(stack) <= _enrolled(stack, course_id, "student")
+
+
+def _course_runs(client: httpx.Client, course_id: int) -> list[dict[str, Any]]:
+    runs = client.get("/sync/v1/runs", params={"limit": 1000}).json()["data"]
+    return [r for r in runs if r["course_id"] == course_id]
 
 
 @pytest.mark.usefixtures("course_space")
