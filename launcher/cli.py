@@ -25,6 +25,7 @@ GROUPS: dict[str, str] = {
     "bus": "fusion.bus.admin:bus",
     "worker": "services.migration_orchestrator.workers.cli:worker",
     "identity": "services.identity.cli:identity",
+    "stack": "launcher.stack.cli:stack",
 }
 SERVICE_NAMES = ("apogee_api", "identity", "migration_orchestrator", "enrolment_sync")
 
