@@ -143,8 +143,14 @@ def test_production_refuses_a_platform_with_the_simulator_s_token(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     platform = {"name": "ub1", "url": "https://ub1.example", "token": "ub1-token"}
-    _production(monkeypatch, FUSION_MIGRATIONS_PLATFORMS=json.dumps([platform]))
-    with pytest.raises(InvalidSettings, match=r"set FUSION_MIGRATIONS_PLATFORMS\[0\]\.token"):
+    neighbours = {
+        "FUSION_MIGRATIONS_APOGEE_URL": "https://fusion.example/",
+        "FUSION_MIGRATIONS_APOGEE_TOKEN": A_TOKEN,
+        "FUSION_MIGRATIONS_IDENTITY_URL": "https://fusion.example/",
+        "FUSION_MIGRATIONS_IDENTITY_TOKEN": A_TOKEN,
+    }
+    _production(monkeypatch, FUSION_MIGRATIONS_PLATFORMS=json.dumps([platform]), **neighbours)
+    with pytest.raises(InvalidSettings, match=r"set FUSION_MIGRATIONS_PLATFORMS\[0\]\.token$"):
         load_settings(MigrationSettings)
     platform["token"] = A_TOKEN
     monkeypatch.setenv("FUSION_MIGRATIONS_PLATFORMS", json.dumps([platform]))
