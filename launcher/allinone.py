@@ -29,6 +29,7 @@ from fusion.observability import metrics_response
 from fusion.settings import MoodlePlatform
 from fusion.settings_errors import InvalidSettings
 from launcher import demo_activity
+from launcher.allinone_workers import running_workers, worker_settings
 from launcher.registry import SERVICES, ServiceEntry
 from sim.moodle.app import create_sim_app
 from sim.moodle.demo import DEMO_BACKUPS, DEMO_TOKENS, seed_demo
@@ -93,9 +94,16 @@ def service_overrides(entry: ServiceEntry, config: AllInOne) -> dict[str, Any]:
     }
     if entry.name == "apogee_api":
         overrides["database_url"] = config.sqlite_url("apogee")
+    if entry.name == "identity":
+        overrides["platforms"] = demo_platforms(config)
     if entry.name == "migration_orchestrator":
         overrides["platforms"] = demo_platforms(config)
         overrides |= demo_pages(config)
+        overrides |= {
+            "apogee_url": config.base_url,
+            "identity_url": config.base_url,
+            "store_dir": config.data_dir.resolve() / "backups",
+        }
     if entry.name == "enrolment_sync":
         overrides |= {
             "apogee_url": config.base_url,
@@ -125,6 +133,8 @@ def demo_pages(config: AllInOne) -> dict[str, Any]:
         "pages_sync_url": config.base_url,
         "pages_sync_token": "demo-service",
         "pages_sync_plugin_token": "demo-plugin",
+        "pages_identity_url": config.base_url,
+        "pages_identity_token": "demo-admin",
         "pages_target_platform": "target",
     }
 
@@ -145,6 +155,8 @@ def demo_platforms(config: AllInOne) -> list[MoodlePlatform]:
                 + "--courseid={courseid} --destination={destination}",
                 restore_command=stand_in.format("restore")
                 + "--file={file} --categoryid={categoryid}",
+                # The simulated target's manual enrolments have Moodle 4.4+'s welcome message off.
+                welcome_messages_off=name == "target",
             )
         )
     return platforms
@@ -177,11 +189,25 @@ de cours, administration (connexion de démonstration).
 def root_app(config: AllInOne | None = None) -> FastAPI:
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
-        task = None
-        if config is not None:  # the server listens once every lifespan has started
-            task = asyncio.create_task(demo_activity.play_in_background(config.base_url))
-        yield
-        if task is not None:
+        if config is None:
+            yield
+            return
+        workers = worker_settings(
+            base_url=config.base_url,
+            platforms=demo_platforms(config),
+            work_dir=config.data_dir.resolve() / "worker",  # the CLI takes absolute paths
+            bus_url="memory://fusion",
+        )
+        async with running_workers(workers):
+            # The server listens once every lifespan has started: the demo waits for it.
+            task = asyncio.create_task(
+                demo_activity.play_in_background(
+                    config.base_url,
+                    data_dir=config.data_dir,
+                    platforms=[p.name for p in workers.platforms],
+                )
+            )
+            yield
             task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await task

@@ -7,16 +7,28 @@ from pydantic_settings import BaseSettings
 
 
 class WebFragment(BaseSettings):
-    # Signs the session and CSRF cookies; every replica must share it. Without one the service
-    # serves no pages (its API is unchanged).
-    web_secret_key: SecretStr | None = None
-    # Users (SSO or development login names) who see the administration pages.
-    web_admins: list[str] = Field(default_factory=list)
-    # The development login (a list of demo users to sign in as): all-in-one mode only.
-    web_dev_login: bool = False
-    web_dev_users: list[str] = Field(default_factory=list)
-    web_cookie_secure: bool = True
-    web_timezone: str = "Europe/Paris"
+    web_secret_key: SecretStr | None = Field(
+        default=None,
+        description="signs the pages' cookies (session, CSRF), shared by every replica; "
+        "without one the service serves no pages",
+    )
+    web_admins: list[str] = Field(
+        default_factory=list,
+        description="users (as the SSO proxy names them) who see the administration pages",
+    )
+    web_dev_login: bool = Field(
+        default=False,
+        description="a development login listing `web_dev_users` (all-in-one mode only)",
+    )
+    web_dev_users: list[str] = Field(
+        default_factory=list, description="the users the development login offers"
+    )
+    web_cookie_secure: bool = Field(
+        default=True, description="cookies sent over HTTPS only (off for plain local HTTP)"
+    )
+    web_timezone: str = Field(
+        default="Europe/Paris", description="time zone of the dates the pages show"
+    )
 
     @model_validator(mode="after")
     def _dev_login_outside_production(self) -> WebFragment:

@@ -8,13 +8,25 @@ from fastapi.staticfiles import StaticFiles
 
 from fusion.errors import FusionError, error_response
 from fusion.web import STATIC, Web
-from services.migration_orchestrator.pages import routes_admin, routes_session, routes_teacher
+from services.migration_orchestrator.pages import (
+    routes_admin,
+    routes_identity,
+    routes_migrations,
+    routes_session,
+    routes_teacher,
+)
 from services.migration_orchestrator.pages.deps import NotSignedIn
 from services.migration_orchestrator.pages.resources import PAGES_PREFIX
 
 
 def install_pages(app: FastAPI, web: Web) -> None:
-    for module in (routes_session, routes_teacher, routes_admin):
+    for module in (
+        routes_session,
+        routes_teacher,
+        routes_migrations,
+        routes_admin,
+        routes_identity,
+    ):
         app.include_router(module.router)
     app.mount(f"{PAGES_PREFIX}/static", StaticFiles(directory=STATIC), name="pages-static")
 

@@ -6,10 +6,14 @@ from typing import Annotated
 
 from fastapi import APIRouter, Form, Query, Request
 from fastapi.responses import Response
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from fusion.errors import FusionError, TooManyRequests
+from fusion.web import WebUser
+from services.migration_orchestrator.deps import SessionDep
 from services.migration_orchestrator.pages.course_space import CourseSpaceForm, check_form
 from services.migration_orchestrator.pages.deps import CsrfDep, PagesDep, UserDep
+from services.migration_orchestrator.pages.migrations_view import STATE_LABELS
 from services.migration_orchestrator.pages.moodle_courses import create_empty_course
 from services.migration_orchestrator.pages.my_courses import historical_courses, merged_courses
 from services.migration_orchestrator.pages.resources import PAGES_PREFIX, Pages
@@ -24,17 +28,19 @@ CourseId = Annotated[int, Query(ge=1, le=2_147_483_647)]
 async def my_courses(
     request: Request,
     pages: PagesDep,
+    session: SessionDep,
     user: UserDep,
     created: CourseId | None = None,
     synced: CourseId | None = None,
 ) -> Response:
-    return await _courses_page(request, pages, user.username, created=created, synced=synced)
+    return await _courses_page(request, pages, session, user, created=created, synced=synced)
 
 
 async def _courses_page(
     request: Request,
     pages: Pages,
-    username: str,
+    session: AsyncSession,
+    user: WebUser,
     *,
     status_code: int = 200,
     flash_error: FusionError | None = None,
@@ -42,8 +48,9 @@ async def _courses_page(
 ) -> Response:
     context = {
         "section": "courses",
-        "merged": await merged_courses(pages, username),
-        "historical": await historical_courses(pages, username),
+        "merged": await merged_courses(pages, user.username),
+        "historical": await historical_courses(pages, session, user),
+        "labels": STATE_LABELS,
         "flash_error": flash_error,
         **flags,
     }
@@ -52,13 +59,18 @@ async def _courses_page(
 
 @router.post("/courses/{course_id}/sync")
 async def sync_now(
-    request: Request, course_id: int, pages: PagesDep, user: UserDep, _: CsrfDep
+    request: Request,
+    course_id: int,
+    pages: PagesDep,
+    session: SessionDep,
+    user: UserDep,
+    _: CsrfDep,
 ) -> Response:
     try:
         await pages.sync.sync_course(course_id, acting_user=user.username)
     except TooManyRequests as limited:
         return await _courses_page(
-            request, pages, user.username, status_code=429, flash_error=limited
+            request, pages, session, user, status_code=429, flash_error=limited
         )
     return redirect(f"{PAGES_PREFIX}/courses?synced={course_id}")
 
