@@ -15,6 +15,7 @@ from fastapi import FastAPI
 from sqlalchemy import MetaData
 
 from fusion.db import Database
+from fusion.runtime import Seams
 from fusion.settings import MoodlePlatform
 from fusion.testing.clients import asgi_client
 from fusion.testing.processes import free_port
@@ -128,11 +129,11 @@ async def sync_client(tmp_path: Path) -> AsyncIterator[httpx.AsyncClient]:
     url = _sqlite(tmp_path, "sync.db")
     await _tables(url, sync_metadata)
     sim, apogee = sync_world()
-    app = sync_app(
-        sync_settings(url),
-        apogee_transport=apogee.transport(),
-        moodle_transport=httpx.ASGITransport(app=create_sim_app(sim)),
-    )
+    transports = {
+        "apogee": apogee.transport(),
+        "moodle": httpx.ASGITransport(app=create_sim_app(sim)),
+    }
+    app = sync_app(sync_settings(url), seams=Seams(transports=transports))
     async with asgi_client(app) as client:
         yield client
 
