@@ -60,7 +60,7 @@ async def test_method_with_unknown_code_is_refused_in_french_and_english(
 ) -> None:
     client, _, _ = api
     answer = await client.post(
-        "/sync/v1/methods", json={"course_id": 2, "code": "NOPE"}, headers=PLUGIN
+        "/sync/v1/methods", json={"course_id": 2, "code": "NOPE"}, headers=ADMIN
     )
     assert answer.status_code == 400
     error = answer.json()["error"]
@@ -92,7 +92,7 @@ async def test_course_sync_preview_then_apply_then_rate_limit(
     created = await client.post(
         "/sync/v1/methods",
         json={"course_id": course, "code": "ELP9", "groups": False, "course_created_empty": True},
-        headers=PLUGIN,
+        headers=TEACHER,  # the course-creation form, acting for the course's teacher
     )
     assert created.status_code == 201
     assert created.json()["course_created_empty"] is True  # the course-creation form's case
