@@ -81,12 +81,12 @@ def database_settings(settings_class: type[BaseSettings]) -> DatabaseFragment:
         __base__=(LayeredSettings, DatabaseFragment),
         database_url=(SecretStr, own),
     )
-    only.model_config = {
+    only.model_config = {  # type: ignore[typeddict-unknown-key]
         **LayeredSettings.model_config,
         "env_prefix": settings_class.model_config.get("env_prefix", "FUSION_"),
     }
     only.model_rebuild(force=True)
-    return load_settings(only)  # type: ignore[return-value]
+    return load_settings(only)  # type: ignore[return-value,type-var]
 
 
 def _problem(settings_class: type[BaseSettings], loc: tuple[int | str, ...], msg: str) -> str:

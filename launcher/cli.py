@@ -24,6 +24,8 @@ GROUPS: dict[str, str] = {
     "sync": "services.enrolment_sync.cli:sync",
     "bus": "fusion.bus.admin:bus",
     "worker": "services.migration_orchestrator.workers.cli:worker",
+    "identity": "services.identity.cli:identity",
+    "stack": "launcher.stack.cli:stack",
 }
 SERVICE_NAMES = ("apogee_api", "identity", "migration_orchestrator", "enrolment_sync")
 
@@ -93,7 +95,9 @@ def run(host: str, port: int, data_dir: Path) -> None:
         "(demo tokens: demo-admin, demo-plugin, demo-service)"
     )
     click.echo(demo_banner(f"{config.base_url}/sim"))
-    uvicorn.run(build(config), host=host, port=port, log_level="info")
+    uvicorn.run(
+        build(config), host=host, port=port, log_level="info", access_log=False, log_config=None
+    )
 
 
 @cli.command(epilog=EXIT_CODES_HELP)
@@ -117,7 +121,8 @@ def serve(service: str, host: str, port: int) -> None:
         port=port,
         workers=1,
         log_level=settings.log_level.lower(),
-        access_log=False,
+        access_log=False,  # the kit writes one, with the correlation id (fusion.access)
+        log_config=None,  # keep configure_logging's JSON handler for uvicorn's loggers
     )
 
 
@@ -130,7 +135,7 @@ def migrate(service: str, database_url: str | None, as_json: bool) -> None:
     database settings."""
     from sqlalchemy.exc import ArgumentError, SQLAlchemyError
 
-    from fusion.migrations import upgrade
+    from fusion.alembic_env import upgrade
     from fusion.settings_errors import database_settings
     from launcher.registry import SERVICES
 

@@ -42,6 +42,7 @@ SURNAMES = _words(
 )
 _PREFIXES = _words("Ber Mar Du Le Fau Gi Ro Char Mo Bou La Ca Pe Lou Ver Thi Che Dé Gré Mé Sé Bé")
 _SUFFIXES = _words("nard tin pont roux chet rand vier lier nier zac geot quet bert mont det ssier")
+_MIDDLES = _words("ra li mo ve ta ni cha bé lo gue sa ri do pa")
 FOREIGN = _words("Smith Kowalski Yamada Okafor Johansson Papadopoulos Schmidt Rossi Novak Silva")
 FOREIGN_GIVEN = _words("John Anna Kenji Chidi Erik Eleni Lukas Giulia Petra Ana")
 
@@ -85,7 +86,8 @@ class _Generator:
         if rng.random() < 0.35:
             base = rng.choice(SURNAMES).replace("_", " ")
         else:
-            base = rng.choice(_PREFIXES) + rng.choice(_SUFFIXES)
+            middle = rng.choice(_MIDDLES) if rng.random() < 0.9 else ""
+            base = rng.choice(_PREFIXES) + middle + rng.choice(_SUFFIXES)
         if rng.random() < 0.06:
             base += "-" + rng.choice(SURNAMES).replace("_", " ")
         return base
@@ -199,7 +201,16 @@ def _collide(gen: _Generator, by_uid_stem: dict[str, list[int]]) -> None:
         if not any(pop.accounts[i].username == taken for i in owned):
             continue
         mine = pop.persons[intruder].mail
-        position = next((i for i in positions if pop.accounts[i].email == mine), -1)
+        # (mnethostid, username) is unique in Moodle: never on a platform where it is taken
+        taken_on = {pop.accounts[i].platform for i in owned if pop.accounts[i].username == taken}
+        position = next(
+            (
+                i
+                for i in positions
+                if pop.accounts[i].email == mine and pop.accounts[i].platform not in taken_on
+            ),
+            -1,
+        )
         if position < 0:
             continue
         pop.accounts[position] = replace(pop.accounts[position], username=taken)

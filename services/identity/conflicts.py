@@ -185,7 +185,11 @@ def restore_blockers(linked: Linked, *, target: str) -> Iterator[Finding]:
         for a, p in zip(linked.accounts, linked.person_of, strict=True)
         if a.platform == target and not a.deleted
     }
-    target_persons = {p for a, p in on_target.values() if p is not None}
+    target_persons = {
+        p
+        for a, p in zip(linked.accounts, linked.person_of, strict=True)
+        if a.platform == target and not a.deleted and p is not None
+    }
     for account, person in zip(linked.accounts, linked.person_of, strict=True):
         if account.platform == target or account.deleted:
             continue

@@ -82,9 +82,28 @@ class DirectoryIndex:
         self.mail_local = _unique((email_local_part(p.mail), i) for i, p in listed)
         self.blocks: dict[str, list[int]] = defaultdict(list)
         for i, p in listed:
+            initial = _initial(p.given_name)
             for token in set(name_tokens(p.sn)):
-                self.blocks[token].append(i)
+                self.blocks[f"{token} {initial}"].append(i)
         self.name_keys = [full_name_key(p.given_name, p.sn) for p in persons]
+
+
+def _initial(given: str) -> str:
+    tokens = name_tokens(given)
+    return tokens[0][:1] if tokens else ""
+
+
+def account_blocks(account: AccountFacts) -> set[str]:
+    """The blocks an account is compared in: each surname token with the given name's initial,
+    and the same with the names the other way round (platforms that swapped them)."""
+    keys = {f"{t} {_initial(account.firstname)}" for t in name_tokens(account.lastname)}
+    keys |= {f"{t} {_initial(account.lastname)}" for t in name_tokens(account.firstname)}
+    return keys
+
+
+def cdist_workers(pairs: int) -> int:
+    """Threads only pay for themselves on large blocks: most blocks are a few hundred pairs."""
+    return -1 if pairs >= 50_000 else 1
 
 
 def _chain(*iterators: Iterator[tuple[str, int]]) -> Iterator[tuple[str, int]]:
@@ -93,6 +112,11 @@ def _chain(*iterators: Iterator[tuple[str, int]]) -> Iterator[tuple[str, int]]:
 
 
 def names_agree(account: AccountFacts, person: DirectoryEntry, limits: Thresholds) -> bool:
+    if name_tokens(account.firstname) == name_tokens(person.given_name) and name_tokens(
+        account.lastname
+    ) == name_tokens(person.sn):
+        return True  # the same once folded: most accounts, no scoring needed
+
     def agree(first: str, last: str) -> bool:
         return (
             given_score(first, person.given_name) >= limits.given
@@ -103,41 +127,57 @@ def names_agree(account: AccountFacts, person: DirectoryEntry, limits: Threshold
     return agree(account.firstname, account.lastname) or agree(account.lastname, account.firstname)
 
 
-def _exact_candidates(
+def _strong_key(account: AccountFacts, index: DirectoryIndex) -> tuple[LinkMethod, int, str] | None:
+    idnumber = account.idnumber.strip()
+    if idnumber:
+        for method, keys, value, reason in (
+            (LinkMethod.INE, index.ine, idnumber.upper(), "idnumber = supannCodeINE"),
+            (LinkMethod.ETU_ID, index.etu, idnumber, "idnumber = supannEtuId"),
+            (LinkMethod.EMP_ID, index.emp, idnumber, "idnumber = supannEmpId"),
+            (LinkMethod.REF_ID, index.ref, idnumber, "idnumber = a supannRefId value"),
+        ):
+            person = keys.get(value)
+            if person is not None:
+                label = index.ref_label.get(value, "")
+                return method, person, f"{reason} ({{{label}}})" if label else reason
+    username = account.username.strip().lower()
+    person = index.ref.get(username)
+    if person is not None:
+        label = index.ref_label.get(username, "?")
+        return LinkMethod.REF_ID, person, f"username = a supannRefId value ({{{label}}})"
+    return None
+
+
+def _weak_keys(
     account: AccountFacts, index: DirectoryIndex
 ) -> Iterator[tuple[LinkMethod, int, str]]:
-    idnumber = account.idnumber.strip()
     username = account.username.strip().lower()
     email = account.email.strip().lower()
-    probes: list[tuple[LinkMethod, dict[str, int], str, str]] = [
-        (LinkMethod.INE, index.ine, idnumber.upper(), "idnumber = supannCodeINE"),
-        (LinkMethod.ETU_ID, index.etu, idnumber, "idnumber = supannEtuId"),
-        (LinkMethod.EMP_ID, index.emp, idnumber, "idnumber = supannEmpId"),
-        (LinkMethod.REF_ID, index.ref, idnumber, "idnumber = a supannRefId value"),
-        (LinkMethod.REF_ID, index.ref, username, "username = a supannRefId value"),
-        (LinkMethod.USERNAME, index.login, username, "username = uid or ePPN"),
-        (LinkMethod.EMAIL, index.mail, email, "e-mail = mail"),
-        (LinkMethod.EMAIL_LOCAL, index.mail_local, email_local_part(email), "e-mail local part"),
-    ]
-    for method, keys, value, reason in probes:
-        person = keys.get(value) if value else None
-        if person is not None:
-            yield method, person, reason
+    person = index.login.get(username)
+    if person is not None:
+        yield LinkMethod.USERNAME, person, "username = uid or ePPN"
+    person = index.mail.get(email) if email else None
+    if person is not None:
+        yield LinkMethod.EMAIL, person, "e-mail = mail"
+    local = email_local_part(email) if email else ""
+    person = index.mail_local.get(local) if local else None
+    if person is not None:
+        yield LinkMethod.EMAIL_LOCAL, person, "e-mail local part"
 
 
 def _exact(
     position: int, account: AccountFacts, index: DirectoryIndex, limits: Thresholds
 ) -> LinkDecision | None:
+    strong = _strong_key(account, index)
+    if strong is not None:
+        method, person, reason = strong
+        return LinkDecision(position, person, method, 100.0, LinkStatus.APPLIED, reason)
     weak: list[tuple[LinkMethod, int, str]] = []
-    for method, person, reason in _exact_candidates(account, index):
-        if method in _STRONG:
-            if method is LinkMethod.REF_ID:
-                label = index.ref_label.get(account.idnumber.strip()) or index.ref_label.get(
-                    account.username.strip().lower(), "?"
-                )
-                reason = f"{reason} ({{{label}}})"
-            return LinkDecision(position, person, method, 100.0, LinkStatus.APPLIED, reason)
-        if names_agree(account, index.persons[person], limits):
+    agreeing: dict[int, bool] = {}
+    for method, person, reason in _weak_keys(account, index):
+        if person not in agreeing:
+            agreeing[person] = names_agree(account, index.persons[person], limits)
+        if agreeing[person]:
             weak.append((method, person, reason))
     return _weak_decision(position, weak)
 
@@ -183,7 +223,7 @@ def _fuzzy_candidates(
     """For each pending account (by slot), the persons its blocks offer and their scores."""
     by_block: dict[str, list[int]] = defaultdict(list)
     for slot, (_, account) in enumerate(pending):
-        for token in set(name_tokens(account.lastname) + name_tokens(account.firstname)):
+        for token in account_blocks(account):
             if token in index.blocks:
                 by_block[token].append(slot)
     keys = [full_name_key(a.firstname, a.lastname) for _, a in pending]
@@ -195,7 +235,7 @@ def _fuzzy_candidates(
             [index.name_keys[p] for p in persons],
             scorer=fuzz.token_set_ratio,
             score_cutoff=limits.propose,
-            workers=workers,
+            workers=workers if workers != -1 else cdist_workers(len(slots) * len(persons)),
             dtype=np.uint8,
         )
         rows, columns = np.nonzero(scores)
@@ -274,7 +314,7 @@ def fuzzy_blocks(
     by_block: dict[str, list[str]] = defaultdict(list)
     for _, account in pending:
         key = full_name_key(account.firstname, account.lastname)
-        for token in set(name_tokens(account.lastname) + name_tokens(account.firstname)):
+        for token in account_blocks(account):
             if token in index.blocks:
                 by_block[token].append(key)
     return [

@@ -26,6 +26,8 @@ _MARRIAGE = frozenset({"epouse", "ep", "nee", "veuve", "vve", "epse"})
 @lru_cache(maxsize=200_000)
 def fold(text: str) -> str:
     """Lower case, no accent, no ligature, separators as single spaces."""
+    if text.isascii():  # most logins and addresses: no decomposition to do
+        return _SEPARATORS.sub(" ", text.lower()).strip()
     decomposed = unicodedata.normalize("NFKD", text.translate(_LIGATURES))
     bare = "".join(c for c in decomposed if not unicodedata.combining(c))
     return _SEPARATORS.sub(" ", bare.casefold()).strip()
@@ -59,6 +61,7 @@ def full_name_key(firstname: str, lastname: str) -> str:
     return " ".join(sorted(name_tokens(firstname) + name_tokens(lastname)))
 
 
+@lru_cache(maxsize=200_000)
 def email_local_part(email: str) -> str:
     local, _, _ = email.strip().lower().partition("@")
     return fold(local).replace(" ", ".")

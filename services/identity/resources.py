@@ -7,7 +7,7 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import AsyncIterator, Coroutine
-from contextlib import asynccontextmanager
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -15,19 +15,14 @@ import httpx
 
 from fusion.db import Database
 from fusion.errors import NotFound
-from fusion.http import create_http_client
 from fusion.moodle.client import MoodleClient
-from fusion.moodle.platforms import moodle_client
-from fusion.resources import open_database
+from fusion.moodle.registry import MoodleRegistry
+from fusion.runtime import Resources, Seams, standalone
 from services.identity.ldap_source import DirectoryServer
-from services.identity.models import metadata
+from services.identity.models import messaging, metadata
 from services.identity.settings import Settings
 
 log = logging.getLogger(__name__)
-
-
-class PlatformUnknown(NotFound):
-    code = "platform_unknown"
 
 
 class DirectoryNotConfigured(NotFound):
@@ -62,17 +57,11 @@ class Background:
 class IdentityServices:
     settings: Settings
     db: Database
-    moodles: dict[str, MoodleClient]
+    moodles: MoodleRegistry
     background: Background = field(default_factory=Background)
 
     def moodle(self, platform: str) -> MoodleClient:
-        client = self.moodles.get(platform)
-        if client is None:
-            raise PlatformUnknown(
-                f"No platform '{platform}' is configured.",
-                message_fr=f"Aucune plateforme « {platform} » n'est configurée.",
-            )
-        return client
+        return self.moodles.client(platform)
 
     def directory(self) -> DirectoryServer:
         s = self.settings
@@ -93,16 +82,28 @@ class IdentityServices:
 
 
 @asynccontextmanager
-async def open_services(
+async def open_services(resources: Resources) -> AsyncIterator[IdentityServices]:
+    """The service's state, from what the kit's runtime opened (``fusion.runtime``)."""
+    settings = resources.settings
+    assert isinstance(settings, Settings)
+    http = await resources.http_client("moodle")
+    moodles = MoodleRegistry(settings.platforms, http=http)
+    services = IdentityServices(settings=settings, db=resources.database, moodles=moodles)
+    try:
+        yield services
+    finally:
+        await services.background.stop()
+
+
+def open_standalone(
     settings: Settings, *, moodle_transport: httpx.AsyncBaseTransport | None = None
-) -> AsyncIterator[IdentityServices]:
-    async with (
-        open_database(settings, metadata=metadata) as db,
-        create_http_client(settings, transport=moodle_transport) as http,
-    ):
-        moodles = {p.name: moodle_client(p, http=http) for p in settings.platforms}
-        services = IdentityServices(settings=settings, db=db, moodles=moodles)
-        try:
-            yield services
-        finally:
-            await services.background.stop()
+) -> AbstractAsyncContextManager[IdentityServices]:
+    """The services for the command line (``fusion.runtime.standalone``: no bus, no relay)."""
+    transports = {"moodle": moodle_transport} if moodle_transport is not None else {}
+    return standalone(
+        settings,
+        state=open_services,
+        metadata=metadata,
+        messaging=messaging,
+        seams=Seams(transports=transports),
+    )

@@ -100,8 +100,10 @@ class Identity:
 
 
 @asynccontextmanager
-async def running_identity(sim: SimMoodle, database_url: str) -> AsyncIterator[Identity]:
-    settings = identity_settings(database_url)
+async def running_identity(
+    sim: SimMoodle, database_url: str, **overrides: Any
+) -> AsyncIterator[Identity]:
+    settings = identity_settings(database_url, **overrides)
     transport = httpx.ASGITransport(app=create_sim_app(sim))
     app = create_app(settings, moodle_transport=transport)
     async with asgi_client(app) as http:

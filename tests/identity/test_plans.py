@@ -21,6 +21,7 @@ from sim.mbz import (
 )
 from sim.moodle.platform import Platform
 from sim.moodle.restore import restore_backup
+from sim.moodle.state import SimMoodle
 
 from .conftest import ADMIN, Identity
 from .test_restore_check import _identity_says
@@ -55,8 +56,8 @@ supannEmpId: E100004
 """
 
 
-def _seed(identity: Identity) -> None:
-    ub1, target = identity.sim["ub1"], identity.sim["target"]
+def seed_drift(sim: SimMoodle) -> None:
+    ub1, target = sim["ub1"], sim["target"]
     # e-mail drift: the same username on the target, another address, another first access
     ub1.add_user(
         "hloeuillet",
@@ -153,7 +154,7 @@ def _emails(platform: Platform) -> dict[str, str]:
 
 
 async def _audit(identity: Identity, plan_id: int) -> list[AuditEntry]:
-    database = Database(identity.settings.database_url)
+    database = Database(identity.settings.database_url.get_secret_value())
     try:
         async with database.session() as session:
             query = select(AuditEntry).where(col(AuditEntry.plan_id) == plan_id)
@@ -166,7 +167,7 @@ async def test_plans_applied_on_both_platforms_make_the_restore_check_clean(
     identity_pg: Identity,
 ) -> None:
     identity = identity_pg
-    _seed(identity)
+    seed_drift(identity.sim)
     await _load_all(identity)
     before = await _identity_says(identity, _backup_of(identity.sim["ub1"], [10, 11]))
     assert not before["clean"]
@@ -191,7 +192,7 @@ async def test_plans_applied_on_both_platforms_make_the_restore_check_clean(
 async def test_a_plan_that_swaps_two_emails_applies_then_reverts_every_value(
     identity: Identity,
 ) -> None:
-    _seed(identity)
+    seed_drift(identity.sim)
     await _load_all(identity)
     target = identity.sim["target"]
     original = {u.id: (u.username, u.email, u.firstname, u.lastname) for u in target.users.values()}

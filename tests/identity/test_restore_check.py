@@ -20,6 +20,10 @@ FIXTURES = sorted(MBZ_FIXTURES.glob("*.mbz"))
 DELETED_AT = 1_700_000_000
 
 
+def _bytes_of(path: Path) -> bytes:
+    return path.read_bytes()
+
+
 def _md5(text: str) -> str:
     return hashlib.md5(text.encode(), usedforsecurity=False).hexdigest()
 
@@ -124,7 +128,7 @@ def _seed_conflicting(target: Platform, users: list[dict[str, Any]]) -> None:
 async def test_restore_check_agrees_with_the_restore_on_an_empty_target(
     identity: Identity, path: Path
 ) -> None:
-    data = path.read_bytes()
+    data = _bytes_of(path)
     await identity.load_platform("target")
     target = identity.sim["target"]
     body = await _identity_says(identity, data)
@@ -137,7 +141,7 @@ async def test_restore_check_agrees_with_the_restore_on_an_empty_target(
 async def test_restore_check_agrees_with_the_restore_on_a_target_with_conflicting_accounts(
     identity: Identity, path: Path
 ) -> None:
-    data = path.read_bytes()
+    data = _bytes_of(path)
     users, _ = _users_of(data)
     target = identity.sim["target"]
     _seed_conflicting(target, users)

@@ -15,6 +15,7 @@ from typing import Any
 
 import httpx
 import uvicorn
+from apogee_api.tiny import tiny_apogee
 from pydantic import SecretStr
 
 from fusion.asgi import HostedApp
@@ -31,11 +32,11 @@ from services.migration_orchestrator.workers.runtime import (
     start_restore_worker,
 )
 from services.migration_orchestrator.workers.settings import WorkerSettings
-from apogee_api.tiny import tiny_apogee
 from sim.apogee.load import load_dataset
 from sim.moodle.app import create_sim_app
 from sim.moodle.demo import DEMO_TOKENS, seed_demo
 from sim.moodle.state import SimMoodle
+
 from .identity_double import restore_check_transport
 
 ADMIN = {"Authorization": "Bearer demo-admin"}

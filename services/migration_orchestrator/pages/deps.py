@@ -6,14 +6,15 @@ from typing import Annotated
 
 from fastapi import Depends, Form, Request
 
+from fusion.dependencies import running
 from fusion.errors import Forbidden, Unauthorized
 from fusion.web import Web, WebUser
 from services.migration_orchestrator.pages.resources import Pages
 
 
 def _pages(request: Request) -> Pages:
-    pages = request.state.pages
-    assert isinstance(pages, Pages)
+    pages = running(request).state.pages
+    assert isinstance(pages, Pages), "the pages are served only where a web key is set"
     return pages
 
 

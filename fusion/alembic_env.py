@@ -1,7 +1,8 @@
 """Alembic wiring shared by every service that owns tables.
 
-Each such service keeps its history in ``services/<name>/migrations`` (dated file names) whose
-``env.py`` is two lines: import the service's MetaData and call ``run_env(metadata)``.
+Each such service keeps its history, with dated file names, in ``services/<name>/alembic``
+(not "migrations": that word is the orchestrator's business); its ``env.py`` is two lines:
+import the service's MetaData and call ``run_env(metadata)``.
 ``fusion migrate SERVICE`` runs it as a one-shot step before the service starts.
 """
 

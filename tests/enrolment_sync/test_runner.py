@@ -1,10 +1,12 @@
-"""Schedules: cron expressions in settings, on-demand work ahead of scheduled work."""
+"""The run queue (on-demand work ahead of scheduled work) and the schedules that feed it."""
 
 from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from services.enrolment_sync.schedule import SyncRunner, next_fire
+from fusion.tasks import TaskSupervisor
+from services.enrolment_sync.cron import next_fire
+from services.enrolment_sync.runner import SyncRunner
 from services.enrolment_sync.settings import Settings
 
 
@@ -29,9 +31,10 @@ async def test_on_demand_runs_go_ahead_of_scheduled_ones() -> None:
     runner.submit(1)
     runner.submit(2)
     runner.submit(3, urgent=True)
-    runner.start()
+    supervisor = TaskSupervisor()
+    supervisor.start("runner", runner.work)
     await runner.idle()
-    await runner.stop()
+    await supervisor.stop()
     assert order == [3, 1, 2]
 
 
@@ -46,7 +49,8 @@ async def test_a_crashing_run_does_not_stop_the_runner() -> None:
     runner = SyncRunner(execute=execute)
     runner.submit(1)
     runner.submit(2)
-    runner.start()
+    supervisor = TaskSupervisor()
+    supervisor.start("runner", runner.work)
     await runner.idle()
-    await runner.stop()
+    await supervisor.stop()
     assert done == [2]
