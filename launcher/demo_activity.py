@@ -101,6 +101,37 @@ async def _finished(http: httpx.AsyncClient, import_id: int, *, seconds: float =
             await asyncio.sleep(0.5)
 
 
+# Migrations left in each lasting state: done (one with a flagged backup), blocked by identity
+# conflicts, failed (no such category on the target yet), cancelled.
+DEMO_MIGRATIONS = (
+    ("ub4", 8, 1, "AU000294"),  # QUIZ311: Moodle 3.11 quizzes sharing a random question
+    ("ub4", 9, 1, "AU000294"),
+    ("ub1", 4, 1, "AU000002"),
+    ("ub1", 8, 1, "AU000294"),  # CS01: user01 clashes with the target's user01
+    ("ub2", 3, 1, "AU000294"),  # students whose e-mail drifted on ub2
+    ("ub4", 4, 99, "AU000294"),  # category 99 does not exist on the target
+    ("ub2", 5, 1, "AU000294"),  # cancelled below
+)
+
+
+async def _migrations(http: httpx.AsyncClient) -> None:
+    existing = await http.get("/migrations/v1/migrations", params={"limit": 1}, headers=ADMIN)
+    if existing.json()["total"]:
+        return
+    ids = []
+    for platform, course, category, code in DEMO_MIGRATIONS:
+        body = {
+            "source_platform": platform,
+            "source_course_id": course,
+            "target_category_id": category,
+            "apogee_codes": [code],
+        }
+        answer = await http.post("/migrations/v1/migrations", json=body, headers=ADMIN)
+        answer.raise_for_status()
+        ids.append(answer.json()["id"])
+    await http.post(f"/migrations/v1/migrations/{ids[-1]}/cancel", headers=ADMIN)
+
+
 async def play(
     base_url: str, *, data_dir: Path, platforms: list[str], moodle_token: str = "target-token"
 ) -> None:
@@ -117,6 +148,7 @@ async def play(
             await _space(http, target, space)
         run = await http.post("/sync/v1/runs", json={}, headers=SERVICE)
         run.raise_for_status()
+        await _migrations(http)
 
 
 async def play_in_background(base_url: str, *, data_dir: Path, platforms: list[str]) -> None:

@@ -165,8 +165,11 @@ class IdentityClient(_Upstream):
         super().__init__(http, base_url=base_url, name="identités")
         self._token = token
 
-    async def conflicts(self, *, platform: str | None = None, limit: int = 50) -> Conflicts:
-        params: dict[str, Any] = {"limit": limit, **({"platform": platform} if platform else {})}
+    async def conflicts(
+        self, *, platform: str | None = None, kind: str | None = None, limit: int = 50
+    ) -> Conflicts:
+        chosen = {"platform": platform, "kind": kind}
+        params: dict[str, Any] = {"limit": limit, **{k: v for k, v in chosen.items() if v}}
         return await self._json(
             Conflicts, "GET", "/identity/v1/conflicts", token=self._token, params=params
         )

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Form, Path, Request
+from fastapi import APIRouter, Form, Path, Query, Request
 from fastapi.responses import Response
 
 from services.migration_orchestrator.pages.deps import AdminDep, CsrfDep, PagesDep
@@ -15,12 +15,19 @@ router = APIRouter(prefix=f"{PAGES_PREFIX}/admin/identity", include_in_schema=Fa
 PlanId = Annotated[int, Path(ge=1, le=2**31 - 1)]
 
 
+Platform = Annotated[str | None, Query(pattern=r"^[a-z0-9_-]{1,32}$")]
+Kind = Annotated[str | None, Query(pattern=r"^[a-z_]{1,40}$")]
+
+
 @router.get("")
-async def conflicts(request: Request, pages: PagesDep, _: AdminDep) -> Response:
+async def conflicts(
+    request: Request, pages: PagesDep, _: AdminDep, platform: Platform = None, kind: Kind = None
+) -> Response:
     context = {
         "section": "admin",
-        "conflicts": await pages.identity.conflicts(limit=100),
+        "conflicts": await pages.identity.conflicts(platform=platform, kind=kind, limit=25),
         "platforms": [p.name for p in pages.platforms],
+        "chosen": {"platform": platform or "", "kind": kind or ""},
     }
     return pages.web.render(request, "identity.html", context)
 
