@@ -54,7 +54,15 @@ def service_overrides(entry: ServiceEntry, config: AllInOne) -> dict[str, Any]:
     if entry.name == "apogee_api":
         overrides["database_url"] = config.sqlite_url("apogee")
     if entry.name == "migration_orchestrator":
-        overrides["platforms"] = demo_platforms(config)
+        overrides |= {
+            "platforms": demo_platforms(config),
+            "apogee_url": config.base_url,
+            "identity_url": config.base_url,
+            "store_dir": config.data_dir / "backups",
+            "inprocess_workers": ["ub1", "ub2", "ub4"],
+            "workers_orchestrator_url": config.base_url,
+            "workers_dir": config.data_dir / "worker",
+        }
     if entry.name == "enrolment_sync":
         overrides |= {
             "apogee_url": config.base_url,

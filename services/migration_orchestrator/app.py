@@ -20,6 +20,7 @@ from services.migration_orchestrator.routes import create_router
 from services.migration_orchestrator.services import Transports, open_orchestrator
 from services.migration_orchestrator.settings import Settings
 from services.migration_orchestrator.workers.api import router as workers_router
+from services.migration_orchestrator.workers.runtime import start_inprocess_workers
 
 PREFIX = "/migrations"
 
@@ -43,6 +44,8 @@ def create_app(
             )
             await stack.enter_async_context(running_housekeeping(orchestrator.db, messaging))
             _background(stack, watch_leases(orchestrator))
+            if settings.inprocess_workers:
+                await start_inprocess_workers(stack, events, settings)
             readiness = {"database": orchestrator.db.ping, "broker": partial(bus_ready, events)}
             yield {
                 "orchestrator": orchestrator,

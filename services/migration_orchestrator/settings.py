@@ -27,4 +27,9 @@ class Settings(ServiceSettings, MoodleFragment):
     backup_max_attempts: int = Field(default=3, ge=1, le=20)
     lease_watch_seconds: float = Field(default=15.0, gt=0)
     teacher_role_id: int = Field(default=3, ge=1)
+    # Platforms whose backup worker (and the target's restore worker) run inside this process,
+    # talking to the orchestrator at ``workers_orchestrator_url``: the all-in-one mode.
+    inprocess_workers: list[str] = Field(default_factory=list)
+    workers_orchestrator_url: str = "http://127.0.0.1:8000"
+    workers_dir: Path = Path("var/worker")
     steps_prefetch: int = Field(default=8, ge=1, le=100)

@@ -10,6 +10,7 @@ from typing import Any
 import httpx
 
 from fusion.bus import MemoryBus
+
 from .world import ADMIN, World, migration_world, teacher
 
 V1 = "/migrations/v1/migrations"

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from contextlib import AsyncExitStack, asynccontextmanager
+from typing import Any
 
 import httpx
 
@@ -77,3 +78,23 @@ async def start_restore_worker(
     worker = RestoreWorker(platform=config, link=link, work_dir=settings.work_dir)
     await bus.subscribe(restore_queue(settings), worker.handle)
     return worker
+
+
+async def start_inprocess_workers(stack: AsyncExitStack, bus: Bus, settings: Any) -> None:
+    """Workers inside the orchestrator's process (all-in-one): same code, same bus, and the
+    orchestrator's API over loopback HTTP, exactly as a remote worker would use it."""
+    worker = WorkerSettings(
+        environment=settings.environment,
+        platforms=settings.platforms,
+        orchestrator_url=settings.workers_orchestrator_url,
+        orchestrator_token=settings.apogee_token,
+        name="inprocess",
+        work_dir=settings.workers_dir,
+        target_platform=settings.target_platform,
+        bus_queue_prefix=settings.bus_queue_prefix,
+        demo_tokens=settings.demo_tokens,
+    )
+    link = await stack.enter_async_context(orchestrator_link(worker))
+    for platform in settings.inprocess_workers:
+        await start_backup_worker(bus, worker, link, platform)
+    await start_restore_worker(bus, worker, link)
