@@ -12,6 +12,7 @@ from fastapi import FastAPI
 from fusion.app import create_service_app
 from fusion.bus import Bus
 from fusion.resources import bus_ready, open_bus, running_housekeeping, running_relay
+from services.migration_orchestrator.metrics import refresh_loop
 from services.migration_orchestrator.migrations.driver import prepare, subscribe_steps, watch_leases
 from services.migration_orchestrator.migrations.models import messaging
 from services.migration_orchestrator.migrations.routes import router as migrations_router
@@ -44,6 +45,7 @@ def create_app(
             )
             await stack.enter_async_context(running_housekeeping(orchestrator.db, messaging))
             _background(stack, watch_leases(orchestrator))
+            _background(stack, refresh_loop(orchestrator))
             if settings.inprocess_workers:
                 await start_inprocess_workers(stack, events, settings)
             readiness = {"database": orchestrator.db.ping, "broker": partial(bus_ready, events)}

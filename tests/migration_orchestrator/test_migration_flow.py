@@ -78,6 +78,8 @@ async def test_a_teacher_migrates_a_course_end_to_end(database_url: str, tmp_pat
         assert [m["id"] for m in mine.json()["items"]] == [done["id"]]
         other = await world.client.get(V1, headers=teacher("prof4"))
         assert other.json()["items"] == []
+        metrics = (await world.client.get("/migrations/metrics")).text
+        assert 'fusion_migration_orchestrator_state_seconds_count{state="backing_up"}' in metrics
 
 
 async def test_a_teacher_who_loses_the_role_midway_still_gets_the_course(
