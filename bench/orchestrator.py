@@ -27,6 +27,7 @@ from sqlalchemy import event
 from bench.report import write_report
 from fusion.asgi import HostedApp
 from fusion.auth import Principal
+from fusion.runtime import Seams, standalone
 from fusion.settings import MoodlePlatform
 from fusion.testing.postgres import PgDatabases
 from services.migration_orchestrator.migrations import analysis, post_restore
@@ -35,13 +36,14 @@ from services.migration_orchestrator.migrations.backups import (
     claim_backup,
     receive_backup,
 )
-from services.migration_orchestrator.migrations.models import Migration
+from services.migration_orchestrator.migrations.models import Migration, messaging, metadata
 from services.migration_orchestrator.migrations.requests import request_migration
 from services.migration_orchestrator.migrations.restores import restore_done, start_restore
 from services.migration_orchestrator.migrations.schemas import MigrationCreate
 from services.migration_orchestrator.scheduling.slots import ensure_slots
-from services.migration_orchestrator.services import Orchestrator, Transports, open_orchestrator
+from services.migration_orchestrator.services import Orchestrator, Transports
 from services.migration_orchestrator.settings import Settings
+from services.migration_orchestrator.state import state_factory
 from sim.mbz import BackupSpec, CourseSpec, write_course_backup
 from sim.moodle.app import create_sim_app
 from sim.moodle.demo import seed_demo
@@ -182,9 +184,15 @@ async def run_with_backlog(queued: int, databases: PgDatabases, workdir: Path) -
             ],
             store_dir=workdir / f"store-{queued}",
         )
-        async with open_orchestrator(
-            settings, transports=Transports(moodle=moodle, identity=identity)
-        ) as orchestrator:
+        seams = Seams(transports=Transports(moodle=moodle, identity=identity).by_upstream())
+        async with standalone(
+            settings,
+            state=state_factory(None),
+            metadata=metadata,
+            messaging=messaging,
+            seams=seams,
+        ) as state:
+            orchestrator = state.orchestrator
             async with orchestrator.db.unit_of_work() as session:
                 await ensure_slots(session, {"ub1": 1})
             event.listen(

@@ -1,1 +1,1 @@
-pytest_plugins = ["fusion.testing.plugin", "fusion.testing.rabbit"]
+pytest_plugins = ["fusion.testing.plugin", "fusion.testing.rabbit", "fusion.testing.standalone"]

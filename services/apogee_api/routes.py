@@ -9,7 +9,14 @@ from fusion.auth import require_role
 from fusion.errors import error_doc
 from services.apogee_api import bulk, codes, rosters
 from services.apogee_api.catalogue import Kind
-from services.apogee_api.deps import CodeDep, DatabaseDep, SettingsDep, SnapshotDep, YearDep
+from services.apogee_api.deps import (
+    CodeDep,
+    CodeLookupDep,
+    DatabaseDep,
+    SettingsDep,
+    SnapshotDep,
+    YearDep,
+)
 from services.apogee_api.etags import header_value, matches
 from services.apogee_api.schemas import (
     BulkRequest,
@@ -32,6 +39,9 @@ router = APIRouter(
 ERRORS: dict[int | str, dict[str, Any]] = {
     404: error_doc("Unknown code, year or student"),
 }
+# Rosters and student records carry names and INE: the sync and operators read them; a plugin
+# (the course-creation form) needs codes and their member counts, never a list of people.
+PERSONAL_DATA = [Depends(require_role("admin", "service"))]
 NDJSON_EXAMPLE = (
     '{"code": "AU000012", "status": "ok", "kind": "elp", "etag": "5f1d…", "members": '
     '[{"cod_etu": "21900001", "last_name": "DUPONT", "first_name": "Léa", "ine": null}], '
@@ -42,6 +52,7 @@ NDJSON_EXAMPLE = (
 
 @router.get("/years/current", responses=ERRORS)
 async def current_year(snapshot: SnapshotDep) -> YearPublic:
+    """The academic year open for enrolment (ETA_ANU_IAE = 'O') and every year Apogée knows."""
     catalogue = snapshot.catalogue
     return YearPublic(
         year=catalogue.current_year,
@@ -66,6 +77,8 @@ async def search_codes(
 
 @router.post("/codes:validate", responses=ERRORS)
 async def validate_codes(body: ValidateRequest, snapshot: SnapshotDep) -> ValidateResponse:
+    """Check up to 1,000 codes at once for a year: valid, unknown, closed or not offered, with
+    the reason in English and French (what a course-creation form shows)."""
     year = codes.resolve_year(snapshot.catalogue, body.year)
     return ValidateResponse(
         year=year, results=[codes.check(snapshot.catalogue, code, year=year) for code in body.codes]
@@ -73,14 +86,17 @@ async def validate_codes(body: ValidateRequest, snapshot: SnapshotDep) -> Valida
 
 
 # FAST003: `{code}` is read by the CodeDep dependency, which answers 404 for unknown codes.
-@router.get("/codes/{code}", responses=ERRORS)  # noqa: FAST003
-async def get_code(entry: CodeDep, year: YearDep, snapshot: SnapshotDep) -> CodePublic:
-    return codes.describe(snapshot.catalogue, entry, year=year)
+@router.get("/codes/{code}", responses=ERRORS)
+async def get_code(lookup: CodeLookupDep) -> CodePublic:
+    """One code (VET, ELP, group or série): its label, component, parents, whether it is open
+    and offered in the year, and its member count at the last catalogue refresh."""
+    return codes.describe(lookup.snapshot.catalogue, lookup.entry, year=lookup.year)
 
 
 @router.get(
     "/codes/{code}/members",
-    responses={  # noqa: FAST003
+    dependencies=PERSONAL_DATA,
+    responses={
         **ERRORS,
         304: {"description": "The roster's ETag matches If-None-Match"},
     },
@@ -93,6 +109,9 @@ async def get_members(
     response: Response,
     if_none_match: Annotated[str | None, Header()] = None,
 ) -> MembersPublic:
+    """The students of a code in a year, read live from Apogée with the filters every public
+    integration applies (IA in force, accepted payment states). The ETag changes when the list
+    of students does: send it back in If-None-Match to get 304."""
     roster = await rosters.members(
         database, entry, year=year, payment_states=settings.payment_states
     )
@@ -108,6 +127,7 @@ def _not_modified(etag: str) -> Response:
 
 @router.post(
     "/members:bulk",
+    dependencies=PERSONAL_DATA,
     response_class=StreamingResponse,
     responses={
         **ERRORS,
@@ -120,6 +140,9 @@ def _not_modified(etag: str) -> Response:
 async def members_bulk(
     body: BulkRequest, snapshot: SnapshotDep, database: DatabaseDep, settings: SettingsDep
 ) -> StreamingResponse:
+    """The members of many codes (up to 10,000) as NDJSON, one line per code in request order;
+    a code whose ETag matches `if_none_match` gets a `not_modified` line without its members.
+    What the enrolment sync reads."""
     year = codes.resolve_year(snapshot.catalogue, body.year)
     lines = bulk.bulk_lines(
         database,
@@ -134,14 +157,15 @@ async def members_bulk(
     return StreamingResponse(lines, media_type="application/x-ndjson")
 
 
-@router.get("/codes/{code}/groups", responses=ERRORS)  # noqa: FAST003
+@router.get("/codes/{code}/groups", responses=ERRORS)
 async def get_groups(entry: CodeDep, year: YearDep, snapshot: SnapshotDep) -> GroupsPublic:
+    """The groups and séries attached to a code in a year, with their member counts."""
     return GroupsPublic(
         code=entry.code, year=year, groups=codes.groups(snapshot.catalogue, entry, year=year)
     )
 
 
-@router.get("/students/{cod_etu}", responses=ERRORS)
+@router.get("/students/{cod_etu}", dependencies=PERSONAL_DATA, responses=ERRORS)
 async def get_student(
     cod_etu: Annotated[int, Path(ge=1, le=99_999_999, examples=[21900001])],
     year: YearDep,
@@ -149,6 +173,8 @@ async def get_student(
     database: DatabaseDep,
     settings: SettingsDep,
 ) -> StudentPublic:
+    """One student's identity and registrations in a year: the VETs, ELPs and groups they are
+    in."""
     return await rosters.student(
         database, snapshot.catalogue, cod_etu, year=year, payment_states=settings.payment_states
     )

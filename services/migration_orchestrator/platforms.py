@@ -5,16 +5,44 @@ from __future__ import annotations
 import asyncio
 
 import httpx
-from pydantic import BaseModel
+from pydantic import BaseModel, ConfigDict
 
 from fusion.errors import FusionError
 from fusion.moodle.platforms import moodle_client
+from fusion.moodle.setup_check import setup_gaps
 from fusion.settings import MoodlePlatform
 
 CHECK_TIMEOUT_SECONDS = 5.0
 
 
+class SetupGapPublic(BaseModel):
+    code: str
+    message: str
+    message_fr: str
+
+
 class PlatformStatus(BaseModel):
+    """One configured platform and whether its web services answered its token just now."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "name": "ub1",
+                    "label": "Moodle UB1",
+                    "url": "https://moodle-ub1.univ.example",
+                    "reachable": True,
+                    "sitename": "Moodle UB1",
+                    "release": "4.1.13+ (Build: 20240907)",
+                    "version": "2022112813.01",
+                    "error_code": None,
+                    "error": None,
+                    "error_fr": None,
+                }
+            ]
+        }
+    )
+
     name: str
     label: str
     url: str
@@ -25,9 +53,33 @@ class PlatformStatus(BaseModel):
     error_code: str | None = None
     error: str | None = None
     error_fr: str | None = None
+    # Each gap in the platform's Moodle set-up that its site info shows (README).
+    setup_gaps: list[SetupGapPublic] = []
 
 
 class PlatformsPublic(BaseModel):
+    """Every platform the orchestrator migrates between, checked now."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "platforms": [
+                        {
+                            "name": "ub1",
+                            "label": "Moodle UB1",
+                            "url": "https://moodle-ub1.univ.example",
+                            "reachable": False,
+                            "error_code": "moodle_unavailable",
+                            "error": "The platform did not answer within 5 s.",
+                            "error_fr": "La plateforme n'a pas répondu en 5 s.",
+                        }
+                    ]
+                }
+            ]
+        }
+    )
+
     platforms: list[PlatformStatus]
 
 
@@ -57,6 +109,10 @@ async def check_platform(platform: MoodlePlatform, *, http: httpx.AsyncClient) -
             "sitename": _text(info.get("sitename")),
             "release": _text(info.get("release")),
             "version": _text(info.get("version")),
+            "setup_gaps": [
+                SetupGapPublic(code=g.code, message=g.message, message_fr=g.message_fr)
+                for g in setup_gaps(info, welcome_messages_off=platform.welcome_messages_off)
+            ],
         }
     )
 

@@ -9,13 +9,11 @@ from dataclasses import dataclass
 import httpx
 
 from fusion.db import Database
-from fusion.http import create_http_client
 from fusion.moodle.client import MoodleClient
-from fusion.moodle.platforms import moodle_client
-from fusion.resources import open_database
+from fusion.moodle.registry import MoodleRegistry
+from fusion.runtime import Resources
 from services.migration_orchestrator.clients.apogee import ApogeeClient
 from services.migration_orchestrator.clients.identity import IdentityClient
-from services.migration_orchestrator.migrations.models import metadata
 from services.migration_orchestrator.settings import Settings
 from services.migration_orchestrator.store import BackupStore, DirectoryStore
 
@@ -27,7 +25,7 @@ class Orchestrator:
     store: BackupStore
     apogee: ApogeeClient
     identity: IdentityClient
-    moodle: dict[str, MoodleClient]
+    moodle: MoodleRegistry
     moodle_http: httpx.AsyncClient
 
     @property
@@ -50,29 +48,28 @@ class Transports:
     identity: httpx.AsyncBaseTransport | None = None
     moodle: httpx.AsyncBaseTransport | None = None
 
+    def by_upstream(self) -> dict[str, httpx.AsyncBaseTransport]:
+        """As the runtime's ``Seams`` name them."""
+        named = {"apogee": self.apogee, "identity": self.identity, "moodle": self.moodle}
+        return {name: transport for name, transport in named.items() if transport is not None}
+
 
 @asynccontextmanager
-async def open_orchestrator(
-    settings: Settings, *, transports: Transports
-) -> AsyncIterator[Orchestrator]:
-    async with (
-        open_database(settings, metadata=metadata) as db,
-        create_http_client(
-            settings, base_url=settings.apogee_url, transport=transports.apogee
-        ) as apogee_http,
-        create_http_client(
-            settings, base_url=settings.identity_url, transport=transports.identity
-        ) as identity_http,
-        create_http_client(settings, transport=transports.moodle) as moodle_http,
-    ):
-        yield Orchestrator(
-            settings=settings,
-            db=db,
-            store=DirectoryStore(settings.store_dir),
-            apogee=ApogeeClient(http=apogee_http, token=settings.apogee_token.get_secret_value()),
-            identity=IdentityClient(
-                http=identity_http, token=settings.identity_token.get_secret_value()
-            ),
-            moodle={p.name: moodle_client(p, http=moodle_http) for p in settings.platforms},
-            moodle_http=moodle_http,
-        )
+async def open_orchestrator(resources: Resources) -> AsyncIterator[Orchestrator]:
+    """The orchestrator's objects, from what the kit's runtime opened (``fusion.runtime``)."""
+    settings = resources.settings
+    assert isinstance(settings, Settings)
+    apogee_http = await resources.http_client("apogee", base_url=settings.apogee_url)
+    identity_http = await resources.http_client("identity", base_url=settings.identity_url)
+    moodle_http = await resources.http_client("moodle")
+    yield Orchestrator(
+        settings=settings,
+        db=resources.database,
+        store=DirectoryStore(settings.store_dir),
+        apogee=ApogeeClient(http=apogee_http, token=settings.apogee_token.get_secret_value()),
+        identity=IdentityClient(
+            http=identity_http, token=settings.identity_token.get_secret_value()
+        ),
+        moodle=MoodleRegistry(settings.platforms, http=moodle_http),
+        moodle_http=moodle_http,
+    )

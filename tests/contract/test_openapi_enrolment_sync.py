@@ -15,13 +15,14 @@ from schemathesis.checks import CheckFunction
 from schemathesis.specs.openapi.checks import positive_data_acceptance
 
 from fusion.db import Database
+from fusion.runtime import Seams
 from services.enrolment_sync.app import create_app
 from services.enrolment_sync.models import metadata
 from services.enrolment_sync.settings import Settings
 from sim.moodle.app import create_sim_app
 from sim.moodle.state import SimMoodle, all_functions
 
-from .harness import ADMIN, BOUNDED, schema_of, served
+from .harness import ADMIN, BOUNDED, call_and_validate, schema_of, served
 
 
 def _settings(database_url: str) -> Settings:
@@ -68,8 +69,12 @@ async def app(tmp_path: Path) -> AsyncIterator[Any]:
     sim, apogee = _world()
     service = create_app(
         _settings(url),
-        apogee_transport=apogee.transport(),
-        moodle_transport=httpx.ASGITransport(app=create_sim_app(sim)),
+        seams=Seams(
+            transports={
+                "apogee": apogee.transport(),
+                "moodle": httpx.ASGITransport(app=create_sim_app(sim)),
+            }
+        ),
     )
     with served(service) as hosted:
         yield hosted
@@ -86,4 +91,4 @@ def test_enrolment_sync_answers_as_documented(case: Case, app: Any) -> None:
     excluded: list[CheckFunction] = (
         [positive_data_acceptance] if case.operation.label in BUSINESS_RULES else []
     )
-    case.call_and_validate(app=app, headers=ADMIN, excluded_checks=excluded)
+    call_and_validate(case, app, headers=ADMIN, excluded_checks=excluded)

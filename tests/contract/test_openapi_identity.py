@@ -12,7 +12,7 @@ from schemathesis import Case
 from services.identity.app import create_app
 from services.identity.settings import Settings
 
-from .harness import ADMIN, BOUNDED, schema_of, served
+from .harness import ADMIN, BOUNDED, call_and_validate, schema_of, served
 
 
 def _settings(database_url: str) -> Settings:
@@ -31,4 +31,4 @@ def app(tmp_path: Path) -> Iterator[Any]:
 @schema.parametrize()
 @BOUNDED
 def test_identity_answers_as_documented(case: Case, app: Any) -> None:
-    case.call_and_validate(app=app, headers=ADMIN)
+    call_and_validate(case, app, headers=ADMIN)

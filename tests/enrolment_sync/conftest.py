@@ -1,15 +1,19 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Callable
+from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
 
 import httpx
 import pytest
 
+from fusion.apogee import ApogeeClient
+from fusion.bus import Bus
 from fusion.db import Database
 from fusion.moodle.client import MoodleClient
-from services.enrolment_sync.apogee_client import ApogeeClient
-from services.enrolment_sync.models import SyncRun, metadata
+from fusion.runtime import Seams
+from fusion.unit_of_work import UnitOfWork, open_unit_of_work
+from services.enrolment_sync.models import SyncRun, messaging, metadata
 from services.enrolment_sync.runs import execute_run
 from services.enrolment_sync.settings import Settings
 from sim.moodle.app import create_sim_app
@@ -19,6 +23,8 @@ from sim.moodle.state import SimMoodle, all_functions
 from .fake_apogee import FakeApogee
 
 TOKEN = "target-token"
+# Read functions: what writes() leaves out.
+READS = ("core_user_get", "core_group_get", "core_enrol_get", "core_webservice_get_site_info")
 
 
 @dataclass
@@ -31,6 +37,15 @@ class World:
     moodle: MoodleClient
     settings: Settings
 
+    def seams(self, bus: Bus | None = None) -> Seams:
+        """What the app under test talks to instead of the network: this world's Apogée and
+        Moodle, and ``bus``."""
+        moodle = httpx.ASGITransport(app=create_sim_app(self.sim))
+        return Seams(bus=bus, transports={"apogee": self.apogee.transport(), "moodle": moodle})
+
+    def units(self) -> AbstractAsyncContextManager[UnitOfWork]:
+        return open_unit_of_work(self.db, outbox=messaging.outbox)
+
     async def execute(
         self,
         run_id: int,
@@ -41,6 +56,7 @@ class World:
         return await execute_run(
             run_id,
             db=self.db,
+            units=self.units,
             apogee=self.apogee_client,
             moodle=self.moodle,
             settings=self.settings,
@@ -66,11 +82,7 @@ class World:
     def writes(self) -> dict[str, int]:
         """Rows sent to every Moodle write function since the last reset."""
         counters = self.sim.counters("target")
-        return {
-            name: c["rows"]
-            for name, c in counters.items()
-            if not name.startswith(("core_user_get", "core_group_get", "core_enrol_get"))
-        }
+        return {name: c["rows"] for name, c in counters.items() if not name.startswith(READS)}
 
 
 @pytest.fixture

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 import uuid
 from collections import Counter
 from collections.abc import AsyncIterator
@@ -11,10 +12,11 @@ from datetime import timedelta
 from typing import Any
 
 import pytest
+from prometheus_client import REGISTRY
 from sqlalchemy import Row, Table, func, select
 
 from fusion.bus import MemoryBus, QueueSpec
-from fusion.contracts import Envelope, MigrationRequested
+from fusion.contracts import Envelope, MigrationRequested, RunBackup
 from fusion.db import Database, new_metadata
 from fusion.outbox import Backoff, OutboxRelay, add_to_outbox, messaging_tables, purge_sent
 from fusion.testing.plugin import NewDatabase
@@ -71,11 +73,13 @@ async def unsent(store: Store) -> int:
         return int((await session.execute(query)).scalar_one())
 
 
-async def collect_into(under_test: BusUnderTest, received: list[Envelope], label: str) -> None:
+async def collect_into(
+    under_test: BusUnderTest, received: list[Envelope], label: str, binding: str = "migration.#"
+) -> None:
     async def collect(envelope: Envelope) -> None:
         received.append(envelope)
 
-    queue = under_test.queue(label, "migration.#", prefetch=50)
+    queue = under_test.queue(label, binding, prefetch=50)
     await under_test.bus.subscribe(queue, collect)
 
 
@@ -118,10 +122,10 @@ async def test_message_staged_while_broker_unreachable_arrives_once_it_is_back(
     assert await unsent(store) == 0
 
 
-async def test_unroutable_message_stays_pending_with_backoff(
+async def test_a_command_no_queue_takes_stays_pending_with_backoff(
     store: Store, bus_under_test: BusUnderTest
 ) -> None:
-    message = requested()
+    message = Envelope.of(RunBackup(migration_id=9, platform="ub1"))
     await stage(store, message)
     relay = relay_for(store, bus_under_test)
 
@@ -129,12 +133,29 @@ async def test_unroutable_message_stays_pending_with_backoff(
     row = await _row(store, message)
     assert (row.attempts, row.sent_at) == (1, None)
     assert row.available_at > row.created_at
+    assert (await relay.measure())[0] == 1
     # Once a consumer declares its queue the retry goes through.
     received: list[Envelope] = []
-    await collect_into(bus_under_test, received, "late")
+    await collect_into(bus_under_test, received, "late", binding="backup.run.*")
     await wait_until(lambda: _relayed(relay), seconds=10)
     await wait_until(lambda: _some(received))
     assert received == [message]
+
+
+async def test_an_event_nobody_consumes_is_marked_sent_without_a_warning(
+    store: Store, bus_under_test: BusUnderTest, caplog: pytest.LogCaptureFixture
+) -> None:
+    message = requested()  # migration.requested: no queue in this namespace is bound to it
+    await stage(store, message)
+    relay = relay_for(store, bus_under_test)
+
+    with caplog.at_level(logging.WARNING):
+        assert await relay.relay_once() == 1
+        assert await relay.measure() == (0, 0.0)
+    row = await _row(store, message)
+    assert row.sent_at is not None
+    assert row.attempts == 0
+    assert [r.getMessage() for r in caplog.records if r.levelno >= logging.WARNING] == []
 
 
 async def test_replicas_relay_each_message_once(
@@ -252,3 +273,45 @@ async def _relayed(relay: OutboxRelay) -> bool | None:
 
 async def _ignore(_: Envelope) -> None:
     return None
+
+
+async def test_with_the_broker_cut_the_pending_gauges_rise(
+    store: Store, bus_under_test: BusUnderTest
+) -> None:
+    """What the FusionOutboxStuck alert reads: the count and the age of what waits."""
+    service = f"outbox-test-{uuid.uuid4().hex[:6]}"
+    relay = OutboxRelay(
+        sessions=store.db.session,
+        bus=bus_under_test.bus,
+        outbox=store.outbox,
+        service=service,
+        backoff=Backoff(base_seconds=0.05, max_seconds=0.2),
+    )
+
+    def gauge(name: str) -> float:
+        value = REGISTRY.get_sample_value(name, {"service": service})
+        assert value is not None, name
+        return value
+
+    received: list[Envelope] = []
+    await collect_into(bus_under_test, received, "gauges")
+    async with bus_under_test.outage():
+        await stage(store, requested(), requested())
+        assert await relay.relay_once() == 0
+        await relay.measure()
+        first_age = gauge("fusion_outbox_oldest_pending_age_seconds")
+        assert gauge("fusion_outbox_pending_messages") == 2
+        await stage(store, requested())
+        await asyncio.sleep(0.05)
+        await relay.measure()
+        assert gauge("fusion_outbox_pending_messages") == 3
+        assert gauge("fusion_outbox_oldest_pending_age_seconds") > first_age > 0
+
+    async def drained() -> bool | None:
+        await relay.relay_once()
+        return True if await unsent(store) == 0 else None
+
+    await wait_until(drained, seconds=10)
+    await relay.measure()
+    assert gauge("fusion_outbox_pending_messages") == 0
+    assert gauge("fusion_outbox_oldest_pending_age_seconds") == 0

@@ -8,12 +8,12 @@ state moved on and does nothing.
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from collections.abc import Awaitable, Callable
 
-from fusion.bus import Bus, QueueSpec
-from fusion.contracts import Envelope
+from fusion.tasks import StopSignal, every
+from fusion.unit_of_work import UnitOfWork
+from services.migration_orchestrator import metrics
 from services.migration_orchestrator.migrations.analysis import (
     analyse_stored,
     check_identities,
@@ -26,6 +26,7 @@ from services.migration_orchestrator.migrations.post_restore import finish
 from services.migration_orchestrator.migrations.states import State
 from services.migration_orchestrator.scheduling.slots import ensure_slots
 from services.migration_orchestrator.services import Orchestrator
+from services.migration_orchestrator.state import OrchestratorState
 
 log = logging.getLogger(__name__)
 STEPS_QUEUE = "migration_orchestrator.steps"
@@ -47,41 +48,37 @@ STEPS: dict[str, Step] = {
 }
 
 
-def steps_queue(orchestrator: Orchestrator) -> QueueSpec:
+async def on_state_changed(
+    payload: MigrationStateChanged, *, uow: UnitOfWork, state: OrchestratorState
+) -> None:
+    """The runtime's subscription (no inbox: each step's transition is conditional on the
+    state it read, and opens its own units of work)."""
+    del uow
+    step = STEPS.get(payload.state)
+    if step is not None:
+        await step(state.orchestrator, payload.migration_id)
+
+
+async def watch_leases(state: OrchestratorState, stop: StopSignal) -> None:
+    """A background task: backups whose worker died are queued again."""
+    orchestrator = state.orchestrator
     settings = orchestrator.settings
-    return QueueSpec(
-        name=f"{settings.bus_queue_prefix}{STEPS_QUEUE}",
-        bindings=(MigrationStateChanged.type,),
-        delivery_limit=settings.bus_delivery_limit,
-        prefetch=settings.steps_prefetch,
+
+    async def requeue() -> None:
+        async with orchestrator.db.unit_of_work() as session:
+            await requeue_expired(session, max_attempts=settings.backup_max_attempts)
+            await metrics.refresh(session, orchestrator.sources)
+
+    work = every(
+        settings.lease_watch_seconds,
+        requeue,
+        what="looking for expired backup leases",
+        outages=state.outages,
+        at_start=True,
     )
+    await work(stop)
 
 
-def step_handler(orchestrator: Orchestrator) -> Callable[[Envelope], Awaitable[None]]:
-    async def handle(envelope: Envelope) -> None:
-        event = MigrationStateChanged.model_validate(envelope.payload)
-        step = STEPS.get(event.state)
-        if step is not None:
-            await step(orchestrator, event.migration_id)
-
-    return handle
-
-
-async def subscribe_steps(bus: Bus, orchestrator: Orchestrator) -> None:
-    await bus.subscribe(steps_queue(orchestrator), step_handler(orchestrator))
-
-
-async def watch_leases(orchestrator: Orchestrator) -> None:
-    settings = orchestrator.settings
-    while True:
-        try:
-            async with orchestrator.db.unit_of_work() as session:
-                await requeue_expired(session, max_attempts=settings.backup_max_attempts)
-        except Exception:  # the database may be away for a while: look again later
-            log.exception("looking for expired backup leases failed")
-        await asyncio.sleep(settings.lease_watch_seconds)
-
-
-async def prepare(orchestrator: Orchestrator) -> None:
-    async with orchestrator.db.unit_of_work() as session:
-        await ensure_slots(session, orchestrator.concurrency())
+async def prepare(state: OrchestratorState) -> None:
+    async with state.orchestrator.db.unit_of_work() as session:
+        await ensure_slots(session, state.orchestrator.concurrency())

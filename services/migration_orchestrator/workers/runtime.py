@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from contextlib import AsyncExitStack, asynccontextmanager
+from contextlib import asynccontextmanager
 from typing import Any
 
 import httpx
 
 from fusion.bus import Bus, QueueSpec
 from fusion.http import create_http_client
+from fusion.resources import open_bus
 from fusion.settings import BusFragment, MoodlePlatform
+from fusion.tasks import StopSignal
 from services.migration_orchestrator.migrations.events import BackupDue, RestoreDue
 from services.migration_orchestrator.workers.backup import BackupWorker
 from services.migration_orchestrator.workers.link import OrchestratorLink
@@ -80,21 +82,25 @@ async def start_restore_worker(
     return worker
 
 
-async def start_inprocess_workers(stack: AsyncExitStack, bus: Bus, settings: Any) -> None:
-    """Workers inside the orchestrator's process (all-in-one): same code, same bus, and the
-    orchestrator's API over loopback HTTP, exactly as a remote worker would use it."""
+async def run_inprocess_workers(state: Any, stop: StopSignal) -> None:
+    """Workers inside the orchestrator's process (the all-in-one mode): the same code, on a bus
+    connection of their own (the shared in-process bus there), and the orchestrator's API over
+    loopback HTTP, exactly as a remote worker uses it."""
+    settings = state.orchestrator.settings
     worker = WorkerSettings(
         environment=settings.environment,
         platforms=settings.platforms,
+        bus_url=settings.bus_url,
+        bus_exchange=settings.bus_exchange,
+        bus_queue_prefix=settings.bus_queue_prefix,
         orchestrator_url=settings.workers_orchestrator_url,
         orchestrator_token=settings.apogee_token,
         name="inprocess",
         work_dir=settings.workers_dir,
         target_platform=settings.target_platform,
-        bus_queue_prefix=settings.bus_queue_prefix,
-        demo_tokens=settings.demo_tokens,
     )
-    link = await stack.enter_async_context(orchestrator_link(worker))
-    for platform in settings.inprocess_workers:
-        await start_backup_worker(bus, worker, link, platform)
-    await start_restore_worker(bus, worker, link)
+    async with open_bus(worker) as bus, orchestrator_link(worker) as link:
+        for platform in settings.inprocess_workers:
+            await start_backup_worker(bus, worker, link, platform)
+        await start_restore_worker(bus, worker, link)
+        await stop.wait()
