@@ -103,6 +103,9 @@ def service_overrides(entry: ServiceEntry, config: AllInOne) -> dict[str, Any]:
             "apogee_url": config.base_url,
             "identity_url": config.base_url,
             "store_dir": config.data_dir.resolve() / "backups",
+            "inprocess_workers": ["ub1", "ub2", "ub4"],
+            "workers_orchestrator_url": config.base_url,
+            "workers_dir": config.data_dir.resolve() / "worker",
         }
     if entry.name == "enrolment_sync":
         overrides |= {

@@ -7,7 +7,7 @@ from __future__ import annotations
 import asyncio
 import socket
 import sys
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -108,8 +108,8 @@ class World:
         }
         return WorkerSettings(**(values | overrides))
 
-    async def start_workers(self, *platforms: str) -> None:
-        settings = self.worker_settings()
+    async def start_workers(self, *platforms: str, **overrides: Any) -> None:
+        settings = self.worker_settings(**overrides)
         link = await self.stack.enter_async_context(
             orchestrator_link(settings, transport=httpx.ASGITransport(app=self.app))
         )
@@ -120,7 +120,12 @@ class World:
 
 @asynccontextmanager
 async def migration_world(
-    database_url: str, tmp_path: Path, *, bus: Bus, **overrides: Any
+    database_url: str,
+    tmp_path: Path,
+    *,
+    bus: Bus,
+    platforms_for: Callable[[str], list[MoodlePlatform]] = platforms,
+    **overrides: Any,
 ) -> AsyncIterator[World]:
     sim = SimMoodle()
     async with AsyncExitStack() as stack:
@@ -140,7 +145,7 @@ async def migration_world(
             "demo_tokens": True,
             "database_url": database_url,
             "database_create_tables": True,
-            "platforms": platforms(sim_url),
+            "platforms": platforms_for(sim_url),
             "store_dir": tmp_path / "store",
             "lease_watch_seconds": 0.5,
         }
