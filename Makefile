@@ -9,7 +9,7 @@ PYTEST_ARGS ?=
 PORT ?= 8000
 UV_COMPILE := $(BIN)/uv pip compile pyproject.toml --generate-hashes --python-version 3.11 --universal --quiet
 
-.PHONY: install lock system-packages run test lint bench migrate clean
+.PHONY: install lock system-packages run test test-live lint bench migrate stack stack-down clean
 
 # Every package at the version and hash of the lock; then Fusion itself, editable, with no deps.
 $(STAMP): pyproject.toml requirements-dev.lock
@@ -38,6 +38,14 @@ test: $(STAMP)
 	@.ci/install-packages || echo "(tests that need the missing Debian packages will say so)"
 	$(BIN)/pytest $(PYTEST_ARGS)
 
+# The Moodle contract suite against a live site (README, "Moodle set-up"); skips when unset.
+test-live: $(STAMP)
+	@if [ -z "$$FUSION_LIVE_MOODLE_URL" ] || [ -z "$$FUSION_LIVE_MOODLE_TOKEN" ]; then \
+		echo "test-live skipped: set FUSION_LIVE_MOODLE_URL and FUSION_LIVE_MOODLE_TOKEN (README, Moodle set-up)"; \
+	else \
+		FUSION_CONTRACT_TARGETS=live $(BIN)/pytest tests/moodle/contract $(PYTEST_ARGS); \
+	fi
+
 lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/mypy fusion services sim launcher bench
@@ -48,6 +56,19 @@ bench: $(STAMP)
 SERVICE ?= apogee_api identity migration_orchestrator enrolment_sync
 migrate: $(STAMP)
 	for service in $(SERVICE); do $(BIN)/fusion migrate $$service || exit 1; done
+
+# The distributed mode on this machine: a process per service, Debian's nginx in front on
+# 127.0.0.1:$(STACK_PORT), the local PostgreSQL and RabbitMQ. `make stack-down PURGE=1` also
+# drops its databases and RabbitMQ virtual host.
+STACK_DIR ?= var/stack
+STACK_NAME ?= fusion_stack
+STACK_PORT ?= 8088
+stack: $(STAMP)
+	@.ci/install-packages || echo "(make stack needs Debian's nginx)"
+	$(BIN)/python -m launcher.stack up --dir $(STACK_DIR) --name $(STACK_NAME) --port $(STACK_PORT)
+
+stack-down:
+	$(BIN)/python -m launcher.stack down --dir $(STACK_DIR) --name $(STACK_NAME) $(if $(PURGE),--purge)
 
 clean:
 	rm -rf var/*.db var/bench

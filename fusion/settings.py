@@ -62,6 +62,11 @@ class MoodlePlatform(BaseModel):
     max_input_vars: int = Field(
         default=5000, ge=100, description="the platform's PHP `max_input_vars`"
     )
+    welcome_messages_off: bool = Field(
+        default=False,
+        description="Moodle 4.4+: the platform's administrator turned course welcome messages "
+        'off (README "Moodle set-up")',
+    )
     backup_command: str = Field(
         default="php admin/cli/backup.php --courseid={courseid} --destination={destination}",
         description="command that backs up one course (`{courseid}`, `{destination}`)",

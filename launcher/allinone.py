@@ -10,9 +10,12 @@ a ledger that remembers enrolments the simulator has forgotten would make the ne
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import sqlite3
 import sys
-from collections.abc import Mapping
+from collections.abc import AsyncIterator, Mapping
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -25,6 +28,8 @@ from fusion.asgi import HostedApp, PrefixDispatcher
 from fusion.observability import metrics_response
 from fusion.settings import MoodlePlatform
 from fusion.settings_errors import InvalidSettings
+from launcher import demo_activity
+from launcher.allinone_workers import running_workers, worker_settings
 from launcher.registry import SERVICES, ServiceEntry
 from sim.moodle.app import create_sim_app
 from sim.moodle.demo import DEMO_BACKUPS, DEMO_TOKENS, seed_demo
@@ -89,17 +94,47 @@ def service_overrides(entry: ServiceEntry, config: AllInOne) -> dict[str, Any]:
     }
     if entry.name == "apogee_api":
         overrides["database_url"] = config.sqlite_url("apogee")
+    if entry.name == "identity":
+        overrides["platforms"] = demo_platforms(config)
     if entry.name == "migration_orchestrator":
         overrides["platforms"] = demo_platforms(config)
+        overrides |= demo_pages(config)
+        overrides |= {
+            "apogee_url": config.base_url,
+            "identity_url": config.base_url,
+            "store_dir": config.data_dir.resolve() / "backups",
+        }
     if entry.name == "enrolment_sync":
         overrides |= {
             "apogee_url": config.base_url,
             "apogee_token": "demo-service",
             "moodle_url": f"{config.base_url}/sim/target",
             "moodle_token": "target-token",
+            "moodle_welcome_messages_off": True,  # the simulated target is set up so
         }
     fields = entry.settings_class().model_fields
     return {key: value for key, value in overrides.items() if key in fields}
+
+
+DEMO_TEACHERS = ("prof1", "prof2", "prof3", "prof4", "prof5")
+DEMO_SUPPORT = "support"
+
+
+def demo_pages(config: AllInOne) -> dict[str, Any]:
+    """The pages with a development login as the demo teachers or the support team."""
+    return {
+        "web_secret_key": "all-in-one-development-key-not-secret",
+        "web_dev_login": True,
+        "web_dev_users": [*DEMO_TEACHERS, DEMO_SUPPORT],
+        "web_admins": [DEMO_SUPPORT],
+        "web_cookie_secure": False,  # plain http on 127.0.0.1
+        "pages_apogee_url": config.base_url,
+        "pages_apogee_token": "demo-service",
+        "pages_sync_url": config.base_url,
+        "pages_sync_token": "demo-service",
+        "pages_sync_plugin_token": "demo-plugin",
+        "pages_target_platform": "target",
+    }
 
 
 def demo_platforms(config: AllInOne) -> list[MoodlePlatform]:
@@ -118,6 +153,8 @@ def demo_platforms(config: AllInOne) -> list[MoodlePlatform]:
                 + "--courseid={courseid} --destination={destination}",
                 restore_command=stand_in.format("restore")
                 + "--file={file} --categoryid={categoryid}",
+                # The simulated target's manual enrolments have Moodle 4.4+'s welcome message off.
+                welcome_messages_off=name == "target",
             )
         )
     return platforms
@@ -132,6 +169,10 @@ LANDING = """<!doctype html>
 <body><h1>Fusion — tout-en-un</h1>
 <p>Les quatre services tournent dans ce processus (mode de développement).
 <em>All four services run in this process (development mode).</em></p>
+<p><a href="/migrations/pages/"><strong>Ouvrir Fusion</strong></a> — mes cours, créer mon espace
+de cours, administration (connexion de démonstration).
+<em>Open Fusion's pages: my courses, create my course space, administration.</em></p>
+<h2>API</h2>
 <ul>
 <li><a href="/apogee/docs">API Apogée</a> — <code>/apogee/v1/</code></li>
 <li><a href="/identity/docs">Identités</a> — <code>/identity/v1/</code></li>
@@ -143,8 +184,33 @@ LANDING = """<!doctype html>
 </body></html>"""
 
 
-def root_app() -> FastAPI:
-    app = FastAPI(title="Fusion (all-in-one)", docs_url=None, redoc_url=None, openapi_url=None)
+def root_app(config: AllInOne | None = None) -> FastAPI:
+    @asynccontextmanager
+    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        if config is None:
+            yield
+            return
+        workers = worker_settings(
+            base_url=config.base_url,
+            platforms=demo_platforms(config),
+            work_dir=config.data_dir.resolve() / "worker",  # the CLI takes absolute paths
+            bus_url="memory://fusion",
+        )
+        async with running_workers(workers):
+            # The server listens once every lifespan has started: the demo waits for it.
+            task = asyncio.create_task(demo_activity.play_in_background(config.base_url))
+            yield
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+
+    app = FastAPI(
+        title="Fusion (all-in-one)",
+        docs_url=None,
+        redoc_url=None,
+        openapi_url=None,
+        lifespan=lifespan,
+    )
 
     @app.get("/", response_class=HTMLResponse)
     async def landing() -> str:
@@ -213,4 +279,4 @@ def build(config: AllInOne) -> PrefixDispatcher:
         for entry in SERVICES.values()
     }
     apps["/sim"] = moodle_simulator(config)
-    return PrefixDispatcher(apps, fallback=HostedApp(root_app()))
+    return PrefixDispatcher(apps, fallback=HostedApp(root_app(config)))

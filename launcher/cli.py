@@ -6,7 +6,6 @@ import asyncio
 import importlib
 import json
 import os
-import sys
 from collections.abc import Sequence
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
@@ -24,6 +23,8 @@ GROUPS: dict[str, str] = {
     "backup": "services.migration_orchestrator.preflight.cli:backup",
     "sync": "services.enrolment_sync.cli:sync",
     "bus": "fusion.bus.admin:bus",
+    "worker": "services.migration_orchestrator.workers.cli:worker",
+    "identity": "services.identity.cli:identity",
 }
 SERVICE_NAMES = ("apogee_api", "identity", "migration_orchestrator", "enrolment_sync")
 
@@ -130,7 +131,7 @@ def migrate(service: str, database_url: str | None, as_json: bool) -> None:
     database settings."""
     from sqlalchemy.exc import ArgumentError, SQLAlchemyError
 
-    from fusion.migrations import upgrade
+    from fusion.alembic_env import upgrade
     from fusion.settings_errors import database_settings
     from launcher.registry import SERVICES
 
@@ -225,5 +226,5 @@ def main(argv: Sequence[str] | None = None) -> int:
 __all__ = ["BAD_INPUT", "GROUPS", "cli", "main"]
 
 
-if __name__ == "__main__":
-    sys.exit(main())
+if __name__ == "__main__":  # `python -m launcher.cli`, as the tests start the servers
+    raise SystemExit(main())

@@ -25,7 +25,7 @@ class ServiceEntry:
 
     def migrations_dir(self) -> Path | None:
         module = importlib.import_module(self.package)
-        location = Path(str(module.__file__)).parent / "migrations"
+        location = Path(str(module.__file__)).parent / "alembic"
         return location if (location / "env.py").exists() else None
 
     def create_app(self, settings: Any) -> FastAPI:

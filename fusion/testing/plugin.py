@@ -8,9 +8,11 @@ from contextlib import asynccontextmanager
 import pytest
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
+from fusion.testing.ldap import slapd  # a fixture: a real slapd on loopback
 from fusion.testing.postgres import PgDatabases
 
 NewDatabase = Callable[..., Awaitable[str]]
+__all__ = ["slapd"]
 
 
 @pytest.fixture(scope="session")

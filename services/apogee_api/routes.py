@@ -39,6 +39,9 @@ router = APIRouter(
 ERRORS: dict[int | str, dict[str, Any]] = {
     404: error_doc("Unknown code, year or student"),
 }
+# Rosters and student records carry names and INE: the sync and operators read them; a plugin
+# (the course-creation form) needs codes and their member counts, never a list of people.
+PERSONAL_DATA = [Depends(require_role("admin", "service"))]
 NDJSON_EXAMPLE = (
     '{"code": "AU000012", "status": "ok", "kind": "elp", "etag": "5f1d…", "members": '
     '[{"cod_etu": "21900001", "last_name": "DUPONT", "first_name": "Léa", "ine": null}], '
@@ -82,8 +85,7 @@ async def validate_codes(body: ValidateRequest, snapshot: SnapshotDep) -> Valida
     )
 
 
-# FAST003: `{code}` is read by the CodeDep dependency, which answers 404 for unknown codes.
-@router.get("/codes/{code}", responses=ERRORS)  # noqa: FAST003
+@router.get("/codes/{code}", responses=ERRORS)
 async def get_code(lookup: CodeLookupDep) -> CodePublic:
     """One code (VET, ELP, group or série): its label, component, parents, whether it is open
     and offered in the year, and its member count at the last catalogue refresh."""
@@ -91,7 +93,8 @@ async def get_code(lookup: CodeLookupDep) -> CodePublic:
 
 
 @router.get(
-    "/codes/{code}/members",  # noqa: FAST003
+    "/codes/{code}/members",
+    dependencies=PERSONAL_DATA,
     responses={
         **ERRORS,
         304: {"description": "The roster's ETag matches If-None-Match"},
@@ -123,6 +126,7 @@ def _not_modified(etag: str) -> Response:
 
 @router.post(
     "/members:bulk",
+    dependencies=PERSONAL_DATA,
     response_class=StreamingResponse,
     responses={
         **ERRORS,
@@ -152,7 +156,7 @@ async def members_bulk(
     return StreamingResponse(lines, media_type="application/x-ndjson")
 
 
-@router.get("/codes/{code}/groups", responses=ERRORS)  # noqa: FAST003
+@router.get("/codes/{code}/groups", responses=ERRORS)
 async def get_groups(entry: CodeDep, year: YearDep, snapshot: SnapshotDep) -> GroupsPublic:
     """The groups and séries attached to a code in a year, with their member counts."""
     return GroupsPublic(
@@ -160,7 +164,7 @@ async def get_groups(entry: CodeDep, year: YearDep, snapshot: SnapshotDep) -> Gr
     )
 
 
-@router.get("/students/{cod_etu}", responses=ERRORS)
+@router.get("/students/{cod_etu}", dependencies=PERSONAL_DATA, responses=ERRORS)
 async def get_student(
     cod_etu: Annotated[int, Path(ge=1, le=99_999_999, examples=[21900001])],
     year: YearDep,

@@ -20,11 +20,12 @@ from sqlalchemy import select
 from sqlmodel import col
 
 from fusion.cli_kit import CONTEXT, EXIT_CODES_HELP, json_option, run_command
+from fusion.runtime import Seams
 from fusion.settings_errors import load_settings
 from services.enrolment_sync.models import RunCourse, SyncRun
-from services.enrolment_sync.resources import SyncServices, open_services
 from services.enrolment_sync.runs import check_resumable, create_run, get_run
 from services.enrolment_sync.settings import Settings
+from services.enrolment_sync.state import SyncState, open_standalone
 
 Transports = tuple[httpx.AsyncBaseTransport | None, httpx.AsyncBaseTransport | None]
 
@@ -62,7 +63,7 @@ def sync() -> None:
 @click.option("--verify", is_flag=True, help="check the ledger against Moodle")
 @json_option
 @click.pass_obj
-def run_command_(seams: _Seams | None, **options: Any) -> int:
+def run_command_(seams: _Seams | None, /, **options: Any) -> int:
     """Plan and apply a run now."""
     return _execute(seams or _Seams(), RunOptions("run", **options))
 
@@ -96,12 +97,11 @@ def main(
 
 async def _main(options: RunOptions, settings: Settings, transports: Transports) -> SyncRun:
     apogee, moodle = transports
-    async with open_services(
-        settings, apogee_transport=apogee, moodle_transport=moodle
-    ) as services:
+    seams = Seams(transports={k: t for k, t in (("apogee", apogee), ("moodle", moodle)) if t})
+    async with open_standalone(settings, seams=seams) as services:
         if options.run_id is not None:
             run_id = options.run_id
-            async with services.db.session() as session:
+            async with services.database.session() as session:
                 check_resumable(await get_run(session, run_id))
         else:
             run_id = await _create(services, options)
@@ -111,11 +111,11 @@ async def _main(options: RunOptions, settings: Settings, transports: Transports)
         return run
 
 
-async def _create(services: SyncServices, options: RunOptions) -> int:
+async def _create(services: SyncState, options: RunOptions) -> int:
     kind = "course" if options.course else "full" if options.full else "incremental"
-    async with services.db.unit_of_work() as session:
+    async with services.units() as uow:
         run = await create_run(
-            session,
+            uow,
             kind=kind,
             trigger="cli",
             course_id=options.course,
@@ -152,10 +152,8 @@ class ProgressBar:
         self._progress.update(self._task, completed=done, total=max(total, 1))
 
 
-async def report(
-    services: SyncServices, run: SyncRun, *, out: TextIO, as_json: bool = False
-) -> None:
-    async with services.db.session() as session:
+async def report(services: SyncState, run: SyncRun, *, out: TextIO, as_json: bool = False) -> None:
+    async with services.database.session() as session:
         run = await get_run(session, run.id or 0)
         blocked = (
             (

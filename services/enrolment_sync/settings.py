@@ -43,6 +43,11 @@ class Settings(ServiceSettings):
     moodle_max_input_vars: int = Field(
         default=5000, ge=100, description="the merged platform's PHP `max_input_vars`"
     )
+    moodle_welcome_messages_off: bool = Field(
+        default=False,
+        description="Moodle 4.4+: the administrator turned course welcome messages off on the "
+        'merged platform (README "Moodle set-up")',
+    )
     # Calls run in parallel only on courses whose users do not overlap (moodle.md §13).
     moodle_concurrency: int = Field(
         default=4,

@@ -1,28 +1,42 @@
+"""identity: one person, one account on every platform, before any course moves."""
+
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
-from typing import Any
-
+import httpx
 from fastapi import FastAPI
 
 from fusion.app import create_service_app
-from fusion.resources import standard_resources
+from fusion.bus import Bus
+from fusion.runtime import Seams, ServiceRuntime
+from services.identity.models import messaging, metadata
+from services.identity.resources import IdentityServices, open_services
+from services.identity.routes import router
 from services.identity.settings import Settings
 
-PREFIX = "/identity"
 
-
-def create_app(settings: Settings) -> FastAPI:
-    @asynccontextmanager
-    async def lifespan(_: FastAPI) -> AsyncIterator[dict[str, Any]]:
-        async with standard_resources(settings) as state:
-            yield state
-
+def create_app(
+    settings: Settings,
+    *,
+    moodle_transport: httpx.AsyncBaseTransport | None = None,
+    bus: Bus | None = None,
+) -> FastAPI:
+    """The transport and bus are seams for tests and the all-in-one process."""
+    transports = {"moodle": moodle_transport} if moodle_transport is not None else {}
+    runtime: ServiceRuntime[IdentityServices] = ServiceRuntime(
+        settings,
+        state=open_services,
+        metadata=metadata,
+        messaging=messaging,
+        seams=Seams(bus=bus, transports=transports),
+    )
     return create_service_app(
         name="identity",
-        prefix=PREFIX,
+        prefix="/identity",
         settings=settings,
-        lifespan=lifespan,
+        runtime=runtime,
+        routers=[router],
         title="Fusion — Identity",
+        description="Persons from the reference directory, their accounts on every Moodle "
+        "platform, the conflicts between them, homogenisation plans, and the restore-check the "
+        "orchestrator asks before a restore.",
     )

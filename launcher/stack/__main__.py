@@ -1,0 +1,3 @@
+from launcher.stack.cli import stack
+
+stack(prog_name="fusion stack")

@@ -1,0 +1,122 @@
+"""Starting the stack's processes detached, and stopping exactly those, by their pid files.
+
+A pid file holds the pid and the command line it was started with: a stop checks that the pid
+still runs that command line, so a pid the system reused for something else is never signalled.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import signal
+import subprocess
+import time
+from pathlib import Path
+
+import httpx
+
+from launcher.stack.topology import Process
+
+
+class StackError(RuntimeError):
+    """The stack cannot start or stop as asked; the message says why and where to look."""
+
+
+def start(process: Process, *, pid_dir: Path, log_dir: Path) -> int:
+    log_path = log_dir / f"{process.name}.log"
+    with open(log_path, "ab") as log:
+        child = subprocess.Popen(
+            process.argv,
+            env={**os.environ, **process.env},
+            stdin=subprocess.DEVNULL,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,  # outlives `make stack`; Ctrl-C in that shell spares it
+        )
+    record = {"pid": child.pid, "argv": process.argv, "port": process.port}
+    (pid_dir / f"{process.name}.pid").write_text(json.dumps(record))
+    return child.pid
+
+
+def wait_healthy(process: Process, *, pid: int, log_dir: Path, timeout: float = 90.0) -> None:
+    url = f"http://127.0.0.1:{process.port}{process.health_path}"
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if not _alive(pid):
+            raise StackError(f"{process.name} exited; see {log_dir / process.name}.log")
+        try:
+            if httpx.get(url, timeout=2.0).status_code == 200:
+                return
+        except httpx.TransportError:
+            pass
+        time.sleep(0.3)
+    raise StackError(f"{process.name} not ready at {url} after {timeout:.0f} s")
+
+
+def running(pid_dir: Path) -> dict[str, int]:
+    """The stack's processes still alive, by name."""
+    alive = {}
+    for pid_file in sorted(pid_dir.glob("*.pid")):
+        record = json.loads(pid_file.read_text())
+        if _runs(record["pid"], record["argv"]):
+            alive[pid_file.stem] = int(record["pid"])
+    return alive
+
+
+def stop(name: str, *, pid_dir: Path, timeout: float = 20.0) -> bool:
+    """Stop one process gracefully (SIGTERM, then SIGKILL); False when it was not running."""
+    pid_file = pid_dir / f"{name}.pid"
+    record = json.loads(pid_file.read_text())
+    pid, argv = int(record["pid"]), record["argv"]
+    was_running = _runs(pid, argv)
+    if was_running:
+        os.kill(pid, signal.SIGTERM)
+        if not _wait_gone(pid, argv, timeout):
+            os.kill(pid, signal.SIGKILL)
+            _wait_gone(pid, argv, 5.0)
+    pid_file.unlink()
+    return was_running
+
+
+def _wait_gone(pid: int, argv: list[str], timeout: float) -> bool:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        _reap(pid)
+        if not _runs(pid, argv):
+            return True
+        time.sleep(0.1)
+    return False
+
+
+def _reap(pid: int) -> None:
+    # Our own child when up and down run in one process (a failed start).
+    with contextlib.suppress(ChildProcessError):
+        os.waitpid(pid, os.WNOHANG)
+
+
+def _alive(pid: int) -> bool:
+    _reap(pid)
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    return not _is_zombie(pid)
+
+
+def _is_zombie(pid: int) -> bool:
+    try:
+        status = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return False
+    return status.rsplit(")", 1)[-1].split()[0] == "Z"
+
+
+def _runs(pid: int, argv: list[str]) -> bool:
+    if not _alive(pid):
+        return False
+    try:
+        cmdline = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
+    except OSError:
+        return False
+    return [part.decode() for part in cmdline if part] == argv

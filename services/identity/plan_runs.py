@@ -1,0 +1,233 @@
+"""Running a plan's steps against Moodle, round by round, and reverting an applied plan."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import replace
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col
+
+from fusion.contracts import Envelope
+from fusion.db import Database
+from fusion.moodle.client import MoodleClient
+from fusion.moodle.rows import UserUpdate
+from fusion.outbox import add_to_outbox
+from services.identity.analysis import analyse
+from services.identity.events import IdentityPlanApplied, IdentityPlanReverted
+from services.identity.models import Account, AuditEntry, Plan, PlanStep, messaging, utcnow
+from services.identity.moodle_source import accounts_by_field
+from services.identity.plan_order import Change, order_changes
+from services.identity.plans import PlanStateConflict, get_plan
+from services.identity.records import AccountFacts
+from services.identity.store import account_facts, save_accounts
+
+APPLICABLE = frozenset({"computed", "approved", "applying", "applied"})
+REVERTIBLE = frozenset({"applied", "failed", "reverting"})
+
+
+async def approve(session: AsyncSession, plan_id: int, *, actor: str) -> Plan:
+    plan, _ = await get_plan(session, plan_id)
+    if plan.state not in APPLICABLE:
+        raise PlanStateConflict(
+            f"A plan in state '{plan.state}' cannot be applied.",
+            message_fr=f"Un plan dans l'état « {plan.state} » ne peut pas être appliqué.",
+        )
+    if plan.state == "computed":
+        plan.state, plan.approved_by, plan.approved_at = "approved", actor, utcnow()
+    return plan
+
+
+async def start_revert(session: AsyncSession, plan_id: int, *, actor: str) -> Plan:
+    plan, _ = await get_plan(session, plan_id)
+    if plan.state not in REVERTIBLE:
+        raise PlanStateConflict(
+            f"A plan in state '{plan.state}' cannot be reverted.",
+            message_fr=f"Un plan dans l'état « {plan.state} » ne peut pas être annulé.",
+        )
+    if plan.state != "reverting":
+        await _plan_revert_steps(session, plan, actor=actor)
+        plan.state = "reverting"
+    return plan
+
+
+async def _plan_revert_steps(session: AsyncSession, plan: Plan, *, actor: str) -> None:
+    """The reverse changes, from the audit: each field back to the value it had first."""
+    query = (
+        select(AuditEntry)
+        .where(col(AuditEntry.plan_id) == plan.id, col(AuditEntry.action) == "apply")
+        .order_by(col(AuditEntry.id))
+    )
+    original: dict[int, dict[str, str]] = defaultdict(dict)
+    latest: dict[int, dict[str, str]] = defaultdict(dict)
+    for entry in (await session.execute(query)).scalars():
+        original[entry.moodle_id].setdefault(entry.field, entry.previous_value)
+        latest[entry.moodle_id][entry.field] = entry.new_value
+    changes = [
+        Change(m, {f: (latest[m][f], v) for f, v in fields.items() if latest[m][f] != v})
+        for m, fields in original.items()
+    ]
+    changes = [c for c in changes if c.values]
+    accounts = list(
+        (
+            await session.execute(select(Account).where(col(Account.platform) == plan.platform))
+        ).scalars()
+    )
+    by_moodle = {a.moodle_id: a for a in accounts}
+    ordered = order_changes(changes, [account_facts(a) for a in accounts], tag=f"r{plan.id}")
+    for step in ordered.steps:
+        session.add(
+            PlanStep(
+                plan_id=plan.id or 0,
+                phase="revert",
+                round=step.round,
+                account_id=by_moodle[step.moodle_id].id or 0,
+                moodle_id=step.moodle_id,
+                values={k: list(v) for k, v in step.values.items()},
+                temporary=step.temporary,
+            )
+        )
+    await session.flush()
+    del actor
+
+
+async def run_phase(
+    plan_id: int,
+    *,
+    phase: str,
+    db: Database,
+    moodle: MoodleClient,
+    actor: str,
+    batch_size: int,
+    target: str | None,
+) -> Plan:
+    """Apply the pending steps of one phase; the last round's commit sets the final state."""
+    async with db.unit_of_work() as session:
+        plan, steps = await get_plan(session, plan_id)
+        plan.state = "applying" if phase == "apply" else "reverting"
+        rounds = sorted({s.round for s in steps if s.phase == phase and s.status == "pending"})
+    for round_ in rounds:
+        refused = await _run_round(
+            plan_id, round_, phase=phase, db=db, moodle=moodle, actor=actor, batch_size=batch_size
+        )
+        if refused:
+            return await _finish(plan_id, db=db, phase=phase, failed=refused, target=target)
+    return await _finish(plan_id, db=db, phase=phase, failed=0, target=target)
+
+
+async def _run_round(
+    plan_id: int,
+    round_: int,
+    *,
+    phase: str,
+    db: Database,
+    moodle: MoodleClient,
+    actor: str,
+    batch_size: int,
+) -> int:
+    refused = 0
+    async with db.unit_of_work() as session:
+        plan, steps = await get_plan(session, plan_id)
+        pending = [
+            s for s in steps if s.phase == phase and s.round == round_ and s.status == "pending"
+        ]
+        for start in range(0, len(pending), batch_size):
+            refused += await _run_batch(
+                session,
+                plan,
+                pending[start : start + batch_size],
+                moodle=moodle,
+                actor=actor,
+                phase=phase,
+            )
+    return refused
+
+
+async def _run_batch(
+    session: AsyncSession,
+    plan: Plan,
+    batch: list[PlanStep],
+    *,
+    moodle: MoodleClient,
+    actor: str,
+    phase: str,
+) -> int:
+    current = {
+        a.moodle_id: a
+        for a in await accounts_by_field(
+            moodle, plan.platform, field="id", values=[s.moodle_id for s in batch]
+        )
+    }
+    to_send: list[PlanStep] = []
+    for step in batch:
+        now = current.get(step.moodle_id)
+        if now is None:
+            step.status, step.message = "skipped", "the account is gone from the platform"
+        elif all(getattr(now, f) == new for f, (_, new) in step.values.items()):
+            step.status = "applied"  # done already: nothing is sent twice
+        elif any(getattr(now, f) not in (old, new) for f, (old, new) in step.values.items()):
+            step.status, step.message = (
+                "skipped",
+                "changed on the platform since the plan was computed",
+            )
+        else:
+            to_send.append(step)
+    rows = [
+        UserUpdate(id=s.moodle_id, **{f: new for f, (_, new) in s.values.items()}) for s in to_send
+    ]
+    result = await moodle.update_users(rows) if rows else None
+    refused_ids = {row.id: error for row, error in result.failed} if result else {}
+    updated: list[AccountFacts] = []
+    for step in to_send:
+        error = refused_ids.get(step.moodle_id)
+        if error is not None:
+            step.status, step.message = "refused", f"{error.errorcode}: {error}"[:500]
+            continue
+        step.status = "applied"
+        now = current[step.moodle_id]
+        for name, (_, new) in step.values.items():
+            session.add(
+                AuditEntry(
+                    plan_id=plan.id or 0,
+                    action=phase,
+                    platform=plan.platform,
+                    moodle_id=step.moodle_id,
+                    field=name,
+                    previous_value=str(getattr(now, name)),
+                    new_value=new,
+                    outcome="applied",
+                    actor=actor,
+                )
+            )
+        updated.append(_with_values(now, step))
+        plan.applied_steps += 1
+    await save_accounts(session, updated)
+    return len(refused_ids)
+
+
+def _with_values(account: AccountFacts, step: PlanStep) -> AccountFacts:
+    return replace(account, **{f: new for f, (_, new) in step.values.items()})
+
+
+async def _finish(
+    plan_id: int, *, db: Database, phase: str, failed: int, target: str | None
+) -> Plan:
+    async with db.unit_of_work() as session:
+        plan, steps = await get_plan(session, plan_id)
+        done = sum(1 for s in steps if s.phase == phase and s.status == "applied")
+        if failed:
+            plan.state, plan.error = "failed", f"{failed} step(s) refused by Moodle"
+        else:
+            plan.state = "applied" if phase == "apply" else "reverted"
+        plan.finished_at = utcnow()
+        event = (
+            IdentityPlanApplied(
+                plan_id=plan_id, platform=plan.platform, applied_steps=done, refused_steps=failed
+            )
+            if phase == "apply"
+            else IdentityPlanReverted(plan_id=plan_id, platform=plan.platform, restored_steps=done)
+        )
+        await add_to_outbox(session, Envelope.of(event), outbox=messaging.outbox)
+        await analyse(session, target=target)
+    return plan

@@ -1,0 +1,257 @@
+"""`make stack` as an operator runs it: every service its own process behind Debian's nginx, on
+the local PostgreSQL and RabbitMQ, the simulator as the platforms. Everything below goes through
+nginx only; Prometheus (Debian's, started by the stack) scrapes each replica directly."""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+import yaml
+
+from fusion.testing.paths import REPO
+from fusion.testing.processes import free_port
+
+pytestmark = pytest.mark.slow
+CODE = "L2D003-1"  # a diploma stage of the synthetic Apogée (demo scale, seed fixed)
+
+
+@dataclass
+class Stack:
+    directory: Path
+    name: str
+    url: str
+    tokens: dict[str, str]
+
+    def client(self, role: str = "admin") -> httpx.Client:
+        headers = {"Authorization": f"Bearer {self.tokens[role]}"}
+        return httpx.Client(base_url=self.url, headers=headers, timeout=30)
+
+    def state(self) -> Any:
+        return json.loads((self.directory / "stack.json").read_text())
+
+    def make(self, target: str, **variables: str) -> subprocess.CompletedProcess[str]:
+        args = [f"STACK_DIR={self.directory}", f"STACK_NAME={self.name}"]
+        args += [f"{key}={value}" for key, value in variables.items()]
+        # -o: the virtualenv in place is the one under test; never reinstall it here.
+        command = ["make", "-s", "-o", ".venv/.installed", target, *args]
+        return subprocess.run(command, cwd=REPO, capture_output=True, text=True, timeout=600)
+
+
+@pytest.fixture(scope="module")
+def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
+    if shutil.which("nginx") is None and not Path("/usr/sbin/nginx").exists():
+        pytest.skip("Debian's nginx is not installed (.ci/install-packages)")
+    port = free_port()
+    stack = Stack(
+        tmp_path_factory.mktemp("stack"),
+        f"fusion_test_stack_{uuid.uuid4().hex[:8]}",
+        f"http://127.0.0.1:{port}",
+        {},
+    )
+    started = stack.make("stack", STACK_PORT=str(port))
+    try:
+        assert started.returncode == 0, started.stdout + started.stderr
+        stack.tokens = json.loads((stack.directory / "tokens.json").read_text())
+        yield stack
+    finally:
+        stopped = stack.make("stack-down", PURGE="1")
+        assert stopped.returncode == 0, stopped.stdout + stopped.stderr
+    assert not list((stack.directory / "pids").glob("*.pid"))
+    assert not (stack.directory / "nginx" / "nginx.pid").exists()
+
+
+def _moodle(stack: Stack, function: str, **params: object) -> object:
+    """The simulated target Moodle's web services, reached through the stack's nginx."""
+    form = {"wstoken": "target-token", "wsfunction": function, "moodlewsrestformat": "json"}
+    response = httpx.post(
+        f"{stack.url}/sim/target/webservice/rest/server.php", data={**form, **params}, timeout=30
+    )
+    response.raise_for_status()
+    return response.json()
+
+
+@pytest.fixture(scope="module")
+def synced_course(stack: Stack) -> dict[str, object]:
+    """A course space on the target with an Apogée method, synchronised once."""
+    created = _moodle(
+        stack,
+        "core_course_create_courses",
+        **{
+            "courses[0][fullname]": "Biochimie L2",
+            "courses[0][shortname]": "L2BIO-E2E",
+            "courses[0][categoryid]": 1,
+        },
+    )
+    course_id = created[0]["id"]  # type: ignore[index]
+    with stack.client() as client:
+        method = client.post(
+            "/sync/v1/methods",
+            json={"course_id": course_id, "code": CODE, "course_created_empty": True},
+        )
+        assert method.status_code == 201, method.text
+        run = _sync(client, f"/sync/v1/courses/{course_id}:sync", {})
+        return {"course_id": course_id, "run": run}
+
+
+def _sync(client: httpx.Client, path: str, body: dict[str, object]) -> dict[str, object]:
+    started = client.post(path, json=body)
+    assert started.status_code == 202, started.text
+    run_id = started.json()["run"]["id"]
+    for _ in range(150):  # bounded: 150 polls
+        run: dict[str, object] = client.get(f"/sync/v1/runs/{run_id}").json()
+        if run["status"] in ("completed", "failed"):
+            return run
+        time.sleep(0.2)
+    raise AssertionError(f"run {run_id} did not finish: {run}")
+
+
+def _apogee_students(stack: Stack) -> set[str]:
+    with stack.client("service") as client:
+        response = client.get(f"/apogee/v1/codes/{CODE}/members")
+    assert response.status_code == 200, response.text
+    return {str(member["cod_etu"]) for member in response.json()["members"]}
+
+
+def test_a_course_space_gets_its_apogee_students_through_nginx(
+    stack: Stack, synced_course: dict[str, object]
+) -> None:
+    run = synced_course["run"]
+    assert run["status"] == "completed", run  # type: ignore[index]
+    enrolled = _moodle(stack, "core_enrol_get_enrolled_users", courseid=synced_course["course_id"])
+    students = {user["idnumber"] for user in enrolled}  # type: ignore[attr-defined]
+    expected = _apogee_students(stack)
+    assert expected
+    assert students == expected
+    assert run["counts"]["adds"] == len(expected)  # type: ignore[index]
+
+
+@pytest.mark.usefixtures("synced_course")
+def test_the_load_balancer_keeps_answering_when_an_apogee_replica_stops(stack: Stack) -> None:
+    stopped = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "launcher.stack",
+            "stop",
+            "apogee_api-1",
+            "--dir",
+            str(stack.directory),
+        ],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert stopped.returncode == 0, stopped.stderr
+    assert "stopped" in stopped.stdout
+    with stack.client("plugin") as client:
+        answers = [client.get("/apogee/v1/years/current").status_code for _ in range(20)]
+        search = client.get("/apogee/v1/codes", params={"q": "biochimie"})
+    assert answers == [200] * 20
+    assert search.status_code == 200
+    _the_alert_rule_sees_it_down(
+        stack, port=int(stack.state()["processes"]["apogee_api-1"]["port"])
+    )
+    with stack.client() as client:  # the sync reaches apogee_api through nginx too
+        run = _sync(client, "/sync/v1/runs", {"kind": "full"})
+    assert run["status"] == "completed", run
+
+
+def test_nginx_keeps_the_callers_correlation_id_and_hides_the_metrics(stack: Stack) -> None:
+    with stack.client("plugin") as client:
+        kept = client.get("/apogee/healthz", headers={"X-Correlation-ID": "support-42"})
+        made = client.get("/apogee/healthz")
+    assert kept.headers["x-correlation-id"] == "support-42"
+    assert len(made.headers["x-correlation-id"]) == 32  # nginx's $request_id
+    assert httpx.get(f"{stack.url}/apogee/metrics", timeout=5).status_code == 404
+
+
+def _the_alert_rule_sees_it_down(stack: Stack, *, port: int) -> None:
+    """Prometheus scrapes the stopped replica in vain: FusionServiceDown is pending for it."""
+    pending: list[str] = []
+    for _ in range(60):  # bounded: the next scrape fails, the next evaluation sees it
+        alerts = _prometheus(stack, "alerts")["alerts"]
+        pending = [
+            a["labels"]["instance"]
+            for a in alerts
+            if a["labels"]["alertname"] == "FusionServiceDown"
+        ]
+        if pending:
+            break
+        time.sleep(0.5)
+    assert pending == [f"127.0.0.1:{port}"]
+
+
+def _prometheus(stack: Stack, path: str, **params: str) -> Any:
+    url = stack.state()["prometheus"]
+    if url is None:
+        pytest.skip("Debian's prometheus is not installed: the stack runs without it")
+    response = httpx.get(f"{url}/api/v1/{path}", params=params, timeout=10)
+    response.raise_for_status()
+    return response.json()["data"]
+
+
+@pytest.mark.usefixtures("synced_course")  # a sync has run: its labelled series exist
+def test_every_queried_series_is_in_prometheus_scrape_of_the_stack(stack: Stack) -> None:
+    expressions = {**rule_expressions(), **dashboard_expressions()}
+    missing: dict[str, list[str]] = {}
+    for _ in range(60):  # bounded: a scrape every 5 s, the sync's series in the next one
+        scraped = set(_prometheus(stack, "label/__name__/values"))
+        missing = missing_series(expressions, scraped)
+        if not missing:
+            break
+        time.sleep(0.5)
+    assert not missing, f"queried series no scrape contains: {missing}"
+
+
+# The series the alert rules and dashboards query, against the names Prometheus scraped. A
+# histogram family x_seconds is stored as x_seconds_bucket, _sum and _count (never x_seconds
+# itself), a labelled counter only once a label set was used: so the comparison is between
+# names in PromQL and sample names of the scrape, nothing derived.
+
+PROMETHEUS = REPO / "deploy" / "prometheus"
+DASHBOARDS = REPO / "deploy" / "grafana" / "dashboards"
+_SERIES = re.compile(r"\b(fusion_[a-z0-9_]+)")
+
+
+def rule_expressions() -> dict[str, str]:
+    rules = yaml.safe_load((PROMETHEUS / "alerts.yml").read_text())
+    return {
+        rule.get("alert") or rule["record"]: rule["expr"]
+        for group in rules["groups"]
+        for rule in group["rules"]
+    }
+
+
+def dashboard_expressions() -> dict[str, str]:
+    expressions = {}
+    for path in sorted(DASHBOARDS.glob("*.json")):
+        for panel in json.loads(path.read_text())["panels"]:
+            for target in panel.get("targets", []):
+                expressions[f"{path.stem}: {panel['title']} ({target['refId']})"] = target["expr"]
+    return expressions
+
+
+def queried(expressions: dict[str, str]) -> dict[str, set[str]]:
+    """Each expression's fusion_ series names."""
+    return {where: set(_SERIES.findall(expr)) for where, expr in expressions.items()}
+
+
+def missing_series(expressions: dict[str, str], scraped: set[str]) -> dict[str, list[str]]:
+    return {
+        where: sorted(names - scraped)
+        for where, names in queried(expressions).items()
+        if names - scraped
+    }
