@@ -29,6 +29,10 @@ TAGS: dict[str, str] = {
     "validation, members of a code, a student's registrations.",
     "platforms": "The Moodle platforms the orchestrator knows, and whether they answer.",
     "backups": "Pre-flight analysis of a Moodle backup (.mbz) before it is restored.",
+    "migrations": "Course migrations from a historical platform to the merged one: start one or "
+    "a batch, follow, retry, resume or cancel them.",
+    "workers": "The platform workers' side of a migration: claim a backup, send the file, "
+    "report a restore.",
     "enrolment_sync": "Apogée → Moodle enrolment methods and synchronisation runs.",
     "identity": "One identity per person across the historical platforms.",
 }

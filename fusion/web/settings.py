@@ -9,26 +9,26 @@ from pydantic_settings import BaseSettings
 class WebFragment(BaseSettings):
     web_secret_key: SecretStr | None = Field(
         default=None,
-        description="signs the pages' cookies (session, CSRF), shared by every replica; "
-        "without one the service serves no pages",
+        description="signs the session and CSRF cookies (16 characters or more; every replica "
+        "shares it); without one the service serves no pages, its API is unchanged",
     )
     web_admins: list[str] = Field(
         default_factory=list,
-        description="users (as the SSO proxy names them) who see the administration pages",
+        description="JSON list of users (SSO or development login names) who see the "
+        "administration pages",
     )
     web_dev_login: bool = Field(
         default=False,
-        description="a development login listing `web_dev_users` (all-in-one mode only)",
+        description="the development login (sign in as a demo user): all-in-one mode only, "
+        "refused in production",
     )
     web_dev_users: list[str] = Field(
-        default_factory=list, description="the users the development login offers"
+        default_factory=list, description="JSON list of the demo users the development login offers"
     )
     web_cookie_secure: bool = Field(
-        default=True, description="cookies sent over HTTPS only (off for plain local HTTP)"
+        default=True, description="cookies only over HTTPS (off only for plain http on 127.0.0.1)"
     )
-    web_timezone: str = Field(
-        default="Europe/Paris", description="time zone of the dates the pages show"
-    )
+    web_timezone: str = Field(default="Europe/Paris", description="time zone of dates on the pages")
 
     @model_validator(mode="after")
     def _dev_login_outside_production(self) -> WebFragment:

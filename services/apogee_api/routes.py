@@ -85,7 +85,6 @@ async def validate_codes(body: ValidateRequest, snapshot: SnapshotDep) -> Valida
     )
 
 
-# FAST003: `{code}` is read by the CodeDep dependency, which answers 404 for unknown codes.
 @router.get("/codes/{code}", responses=ERRORS)
 async def get_code(lookup: CodeLookupDep) -> CodePublic:
     """One code (VET, ELP, group or série): its label, component, parents, whether it is open

@@ -53,5 +53,5 @@ def test_all_in_one_serves_every_service(tmp_path: Path) -> None:
                 timeout=10,
             ).json()
             shortnames |= {course["shortname"] for course in courses}
-        # The courses of the real backups shipped with the simulator, with no ../shared anywhere.
+        # The courses of the real backups shipped with the simulator package itself.
         assert {"CS01", "Course Three", "QUIZ311", "QUIZ28"} <= shortnames
