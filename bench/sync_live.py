@@ -19,7 +19,7 @@ import secrets
 import tempfile
 import time
 from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from typing import Any
 
 import httpx
@@ -28,9 +28,10 @@ from bench.report import write_report
 from fusion.db import Database
 from fusion.moodle import GroupMember, ManualEnrolment, MoodleClient, NewCourse, NewGroup, NewUser
 from fusion.moodle.batching import plan_batches
+from fusion.unit_of_work import UnitOfWork, open_unit_of_work
 from services.enrolment_sync.apogee_client import ApogeeClient
 from services.enrolment_sync.methods import add_method
-from services.enrolment_sync.models import metadata
+from services.enrolment_sync.models import messaging, metadata
 from services.enrolment_sync.runs import create_run, execute_run
 from services.enrolment_sync.settings import Settings
 from tests.enrolment_sync.fake_apogee import FakeApogee, FakeCode
@@ -196,12 +197,18 @@ async def _fusion(moodle: MoodleClient, courses: list[int], apogee: FakeApogee) 
                     course_created_empty=True,
                 )
         timings = {}
+
+        def units() -> AbstractAsyncContextManager[UnitOfWork]:
+            return open_unit_of_work(db, outbox=messaging.outbox)
+
         for label in ("first_run", "no_change_run"):
-            async with db.unit_of_work() as session:
-                run = await create_run(session, kind="full", trigger="bench")
+            async with units() as uow:
+                run = await create_run(uow, kind="full", trigger="bench")
             assert run.id is not None
             started = time.perf_counter()
-            done = await execute_run(run.id, db=db, apogee=client, moodle=moodle, settings=settings)
+            done = await execute_run(
+                run.id, db=db, units=units, apogee=client, moodle=moodle, settings=settings
+            )
             timings[label] = {
                 "seconds": round(time.perf_counter() - started, 3),
                 "status": done.status,
