@@ -41,6 +41,7 @@ def fast_platforms(sim_url: str, log: Path, *, concurrency: int) -> list[MoodleP
             "--courseid={courseid} --destination={destination}",
             restore_command=restore,
             concurrency=concurrency,
+            welcome_messages_off=name == "target",
         )
         for name in ("ub1", "target")
     ]
@@ -140,13 +141,16 @@ async def test_two_worker_processes_never_exceed_the_platform_concurrency(
         await namespace.cleanup()
 
 
+def _worker_logs(logs: Path) -> list[bytes]:
+    return [path.read_bytes() for path in sorted(logs.glob("worker-*.log"))]
+
+
 async def wait_ready(logs: Path, count: int) -> None:
     for _ in range(600):  # bounded: at most ~60 s for the processes to start
-        ready = [p for p in logs.glob("worker-*.log") if b" ready" in p.read_bytes()]
-        if len(ready) == count:
+        if sum(b" ready" in text for text in _worker_logs(logs)) == count:
             return
         await asyncio.sleep(0.1)
-    raise AssertionError([p.read_text() for p in logs.glob("worker-*.log")])
+    raise AssertionError(_worker_logs(logs))
 
 
 async def wait_all_done(client: httpx.AsyncClient, batch_id: str) -> int:

@@ -83,6 +83,8 @@ def platforms(
                 + "--file={file} --categoryid={categoryid}",
                 concurrency=concurrency,
                 cli_timeout_seconds=120,
+                # the demo target's courses have Moodle 4.5's welcome message turned off
+                welcome_messages_off=name == "target",
             )
         )
     return result

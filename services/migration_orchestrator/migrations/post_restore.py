@@ -12,6 +12,7 @@ import logging
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from fusion.moodle import CourseUpdate, ManualEnrolment, MoodleClient, MoodleError
+from fusion.moodle.releases import MoodleWelcomeMessagesOn
 from services.migration_orchestrator.migrations.events import (
     MigrationCompleted,
     RegisterEnrolmentMethods,
@@ -74,7 +75,7 @@ async def _enrol_teachers(target: MoodleClient, migration: Migration, *, role_id
     if rows:
         try:
             await target.enrol_users(rows)
-        except MoodleError as error:
+        except (MoodleError, MoodleWelcomeMessagesOn) as error:
             notes.append(f"teachers not enrolled: {error}")
     return notes
 
