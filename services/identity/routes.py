@@ -61,7 +61,7 @@ async def start_import(
 
 
 @router.post(
-    "/imports/files",
+    "/file-imports",
     status_code=status.HTTP_202_ACCEPTED,
     responses={**NOT_FOUND, 413: error_doc("The file is larger than the configured limit")},
     openapi_extra=FILE_BODY,

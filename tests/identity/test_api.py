@@ -73,7 +73,7 @@ async def test_an_unknown_platform_is_a_404_envelope(identity: Identity) -> None
 async def test_a_bad_csv_line_rejects_the_whole_file_with_its_number(identity: Identity) -> None:
     data = CSV_HEADER + "5,alice,a@x.fr,Alice,A,,cas\n6,bob,b@x.fr,Bob\n"
     answer = await identity.http.post(
-        "/identity/v1/imports/files",
+        "/identity/v1/file-imports",
         params={"source": "moodle_csv", "platform": "ub1"},
         content=data.encode(),
         headers={**ADMIN, "content-type": "text/csv"},
