@@ -52,7 +52,7 @@ def service_overrides(entry: ServiceEntry, config: AllInOne) -> dict[str, Any]:
     }
     if entry.name == "apogee_api":
         overrides["database_url"] = config.sqlite_url("apogee")
-    if entry.name == "migration_orchestrator":
+    if entry.name in ("migration_orchestrator", "identity"):
         overrides["platforms"] = demo_platforms(config)
     if entry.name == "enrolment_sync":
         overrides |= {
