@@ -331,3 +331,12 @@ class PlanPublic(BaseModel):
     error: str | None
     approved_by: str | None
     steps: list[PlanStepPublic] = Field(default_factory=list)
+
+
+class LinkDecisionRequest(BaseModel):
+    model_config = ConfigDict(
+        json_schema_extra={"examples": [{"person_id": 1, "decision": "confirm"}]}
+    )
+
+    person_id: int = Field(ge=1, le=2**31 - 1)
+    decision: Literal["confirm", "reject"]

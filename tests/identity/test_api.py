@@ -122,3 +122,48 @@ async def test_the_directory_loads_over_ldap_as_a_background_job(
             "/identity/v1/persons", params={"q": "lœuillet"}, headers=ADMIN
         )
         assert found.json()["total"] == ENTRIES
+
+
+async def test_an_administrators_link_survives_reloads_and_clears_the_conflict(
+    identity: Identity,
+) -> None:
+    from .test_plans import DIRECTORY
+
+    await identity.load_file(DIRECTORY.encode(), source="ldif")
+    identity.sim["ub1"].add_user("hl-guest", "H.", "L.", "perso@example.org", id=50)
+    await identity.load_platform("ub1")
+    unknown = await identity.http.get(
+        "/identity/v1/conflicts", params={"kind": "no_person", "platform": "ub1"}, headers=ADMIN
+    )
+    refs = [c["accounts"][0] for c in unknown.json()["items"]]
+    assert ["ub1", 50] in refs
+    account_id = await _account_id(identity, "ub1", 50)
+    decided = await identity.http.post(
+        f"/identity/v1/accounts/{account_id}/link",
+        json={"person_id": 1, "decision": "confirm"},
+        headers=ADMIN,
+    )
+    assert decided.status_code == 200, decided.text
+    assert (decided.json()["status"], decided.json()["method"]) == ("confirmed", "manual")
+    await identity.load_platform("ub1")  # the linker runs again and keeps the decision
+    person = (await identity.http.get("/identity/v1/persons/1", headers=ADMIN)).json()
+    assert any(link["account"]["moodle_id"] == 50 for link in person["links"])
+    again = await identity.http.get(
+        "/identity/v1/conflicts", params={"kind": "no_person", "platform": "ub1"}, headers=ADMIN
+    )
+    assert ["ub1", 50] not in [c["accounts"][0] for c in again.json()["items"]]
+
+
+async def _account_id(identity: Identity, platform: str, moodle_id: int) -> int:
+    database = Database(identity.settings.database_url)
+    try:
+        async with database.session() as session:
+            found = await session.scalar(
+                select(Account.id).where(
+                    Account.platform == platform, Account.moodle_id == moodle_id
+                )
+            )
+            assert found is not None
+            return int(found)
+    finally:
+        await database.dispose()
