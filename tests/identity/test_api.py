@@ -8,6 +8,7 @@ from typing import Any
 import pytest
 from pydantic import SecretStr
 from sqlalchemy import func, select
+from sqlmodel import col
 
 from fusion.db import Database
 from fusion.testing.clients import DEMO_HEADERS
@@ -159,8 +160,8 @@ async def _account_id(identity: Identity, platform: str, moodle_id: int) -> int:
     try:
         async with database.session() as session:
             found = await session.scalar(
-                select(Account.id).where(
-                    Account.platform == platform, Account.moodle_id == moodle_id
+                select(col(Account.id)).where(
+                    col(Account.platform) == platform, col(Account.moodle_id) == moodle_id
                 )
             )
             assert found is not None
