@@ -9,7 +9,7 @@ PYTEST_ARGS ?=
 PORT ?= 8000
 UV_COMPILE := $(BIN)/uv pip compile pyproject.toml --generate-hashes --python-version 3.11 --universal --quiet
 
-.PHONY: install lock system-packages run test lint bench migrate stack stack-down clean
+.PHONY: install lock system-packages run test test-live lint bench migrate stack stack-down clean
 
 # Every package at the version and hash of the lock; then Fusion itself, editable, with no deps.
 $(STAMP): pyproject.toml requirements-dev.lock
@@ -37,6 +37,14 @@ run: $(STAMP)
 test: $(STAMP)
 	@.ci/install-packages || echo "(tests that need the missing Debian packages will say so)"
 	$(BIN)/pytest $(PYTEST_ARGS)
+
+# The Moodle contract suite against a live site (README, "Moodle set-up"); skips when unset.
+test-live: $(STAMP)
+	@if [ -z "$$FUSION_LIVE_MOODLE_URL" ] || [ -z "$$FUSION_LIVE_MOODLE_TOKEN" ]; then \
+		echo "test-live skipped: set FUSION_LIVE_MOODLE_URL and FUSION_LIVE_MOODLE_TOKEN (README, Moodle set-up)"; \
+	else \
+		FUSION_CONTRACT_TARGETS=live $(BIN)/pytest tests/moodle/contract $(PYTEST_ARGS); \
+	fi
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

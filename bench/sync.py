@@ -18,6 +18,7 @@ import os
 import random
 import sys
 import time
+from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -33,9 +34,10 @@ from fusion.moodle.client import MoodleClient
 from fusion.testing.paths import REPO
 from fusion.testing.postgres import ADMIN_DSN, asyncpg_dsn, sqlalchemy_url
 from fusion.testing.processes import free_port, running_server
+from fusion.unit_of_work import UnitOfWork, open_unit_of_work
 from services.enrolment_sync.apogee_client import ApogeeClient
 from services.enrolment_sync.methods import add_meta_link, add_method
-from services.enrolment_sync.models import metadata
+from services.enrolment_sync.models import messaging, metadata
 from services.enrolment_sync.runs import create_run, execute_run
 from services.enrolment_sync.settings import Settings
 from sim.apogee.generator import generate
@@ -175,9 +177,13 @@ async def _timed_run(
     db: Database, deps: dict[str, Any], kind: str, course: int | None = None
 ) -> tuple[float, Any]:
     started = time.perf_counter()
-    async with db.unit_of_work() as session:
-        run = await create_run(session, kind=kind, trigger="bench", course_id=course)
-    result = await execute_run(run.id or 0, db=db, **deps)
+
+    def units() -> AbstractAsyncContextManager[UnitOfWork]:
+        return open_unit_of_work(db, outbox=messaging.outbox)
+
+    async with units() as uow:
+        run = await create_run(uow, kind=kind, trigger="bench", course_id=course)
+    result = await execute_run(run.id or 0, db=db, units=units, **deps)
     return time.perf_counter() - started, result
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import importlib.resources
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
-from contextlib import AbstractAsyncContextManager, asynccontextmanager
+from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
@@ -14,19 +14,15 @@ from fastapi.openapi.docs import get_swagger_ui_html
 from fastapi.responses import HTMLResponse, JSONResponse, Response
 from fastapi.staticfiles import StaticFiles
 
-from fusion.auth import AuthConfig
+from fusion.auth import AuthConfig, check_credentials_first
+from fusion.bodies import cap_request_bodies
 from fusion.errors import COMMON_ERRORS, install_error_handlers
 from fusion.observability import ObservabilityMiddleware, metrics_response
+from fusion.runtime import ServiceRuntime, no_state
 from fusion.settings import FusionSettings
 
 ReadinessCheck = Callable[[], Awaitable[None]]
-ServiceLifespan = Callable[[FastAPI], AbstractAsyncContextManager[dict[str, Any]]]
 READINESS_TIMEOUT_SECONDS = 2.0
-
-
-@asynccontextmanager
-async def _no_resources(_: FastAPI) -> AsyncIterator[dict[str, Any]]:
-    yield {}
 
 
 async def _run_check(check: ReadinessCheck) -> str:
@@ -95,24 +91,23 @@ def create_service_app(
     name: str,
     prefix: str,
     settings: FusionSettings,
+    runtime: ServiceRuntime[Any] | None = None,
     routers: Sequence[APIRouter] = (),
-    lifespan: ServiceLifespan | None = None,
     title: str | None = None,
     description: str = "",
 ) -> FastAPI:
-    """A FastAPI app whose lifespan state carries ``auth`` and ``readiness`` for the kit.
-
-    The service's own ``lifespan`` yields its resources (database, bus, clients) as a dict; a
-    ``readiness`` entry in it (name → async check) is served by ``{prefix}/readyz``.
-    """
-    resources = lifespan or _no_resources
+    """A FastAPI app started through ``runtime`` (see ``fusion.runtime``); its lifespan state
+    carries the typed ``runtime`` state for the service's ``deps.py``, and ``auth`` and
+    ``readiness`` (served by ``{prefix}/readyz``) for the kit. Without ``runtime``: an app
+    that owns nothing (the kit's own tests)."""
+    runtime = runtime or ServiceRuntime(settings, state=no_state)
 
     @asynccontextmanager
-    async def app_lifespan(app: FastAPI) -> AsyncIterator[dict[str, Any]]:
-        async with resources(app) as state:
+    async def app_lifespan(_: FastAPI) -> AsyncIterator[dict[str, Any]]:
+        async with runtime.lifespan() as running:
             yield {
-                "readiness": {},
-                **state,
+                "runtime": running,
+                "readiness": running.readiness,
                 "auth": AuthConfig.from_settings(settings),
                 "service": name,
             }
@@ -131,5 +126,7 @@ def create_service_app(
     app.include_router(health_router(name=name, prefix=prefix))
     for router in routers:
         app.include_router(router, responses=COMMON_ERRORS)
+    cap_request_bodies(app)
+    check_credentials_first(app)  # outermost: no body is read for a caller without a token
     app.add_middleware(ObservabilityMiddleware, service=name)
     return app

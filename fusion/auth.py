@@ -10,10 +10,13 @@ import hashlib
 import hmac
 import ipaddress
 import secrets
-from collections.abc import Awaitable, Callable, Iterable
+from collections.abc import Awaitable, Callable, Iterable, Iterator
 from dataclasses import dataclass
 
-from fastapi import Request
+from fastapi import FastAPI, Request, Response
+from fastapi.dependencies.models import Dependant
+from fastapi.routing import APIRoute, request_response
+from starlette.routing import BaseRoute
 
 from fusion.errors import Forbidden, Unauthorized
 from fusion.settings import DEMO_TOKENS, ClientToken, FusionSettings, Role
@@ -25,6 +28,9 @@ def hash_token(token: str) -> str:
 
 def new_token() -> str:
     return secrets.token_urlsafe(32)
+
+
+RouteHandler = Callable[[Request], Awaitable[Response]]
 
 
 @dataclass(frozen=True)
@@ -111,19 +117,75 @@ def authenticate(request: Request) -> Principal:
     return Principal(client=client.client, role=client.role, acting_user=acting or None)
 
 
+def _check_role(principal: Principal, roles: tuple[Role, ...]) -> None:
+    if principal.role not in roles:
+        raise Forbidden(
+            f"The role '{principal.role}' may not do this.",
+            message_fr=f"Le rôle « {principal.role} » ne permet pas cette action.",
+        )
+
+
 def require_role(*roles: Role) -> Callable[[Request], Awaitable[Principal]]:
     """A dependency that authenticates the caller and checks that its role is allowed."""
 
     async def dependency(request: Request) -> Principal:
         principal = authenticate(request)
-        if principal.role not in roles:
-            raise Forbidden(
-                f"The role '{principal.role}' may not do this.",
-                message_fr=f"Le rôle « {principal.role} » ne permet pas cette action.",
-            )
+        _check_role(principal, roles)
         return principal
 
+    dependency.fusion_roles = roles  # type: ignore[attr-defined]  # found by check_credentials_first
     return dependency
+
+
+def _required_roles(dependant: Dependant) -> list[tuple[Role, ...]]:
+    found = [getattr(dependant.call, "fusion_roles", None)]
+    for sub in dependant.dependencies:
+        found += _required_roles(sub)
+    return [roles for roles in found if roles is not None]
+
+
+def api_routes(routes: Iterable[BaseRoute]) -> Iterator[APIRoute]:
+    """Every APIRoute of an app, inside included routers too (FastAPI includes them lazily)."""
+    for route in routes:
+        if isinstance(route, APIRoute):
+            yield route
+        included = getattr(route, "original_router", None)
+        if included is not None:
+            yield from api_routes(included.routes)
+
+
+def wrap_route_handler(route: APIRoute, wrap: Callable[[RouteHandler], RouteHandler]) -> None:
+    """Put `wrap` around the handler FastAPI builds for `route`, wherever it is included."""
+    build = route.get_route_handler
+
+    def get_route_handler() -> RouteHandler:
+        return wrap(build())
+
+    route.get_route_handler = get_route_handler  # type: ignore[method-assign,assignment]
+    route.app = request_response(get_route_handler())
+
+
+def _credentials_first(role_sets: list[tuple[Role, ...]]) -> Callable[[RouteHandler], RouteHandler]:
+    def wrap(handler: RouteHandler) -> RouteHandler:
+        async def checked(request: Request) -> Response:
+            principal = authenticate(request)
+            for roles in role_sets:
+                _check_role(principal, roles)
+            return await handler(request)
+
+        return checked
+
+    return wrap
+
+
+def check_credentials_first(app: FastAPI) -> None:
+    """FastAPI reads and decodes a request body before it runs any dependency, so a caller with
+    no valid token learnt how its body was judged (422) and made the service read it whole.
+    Every route that requires a role now checks the token and the role before that; the
+    dependency still runs, and still hands the route its principal."""
+    for route in api_routes(app.routes):
+        if role_sets := _required_roles(route.dependant):
+            wrap_route_handler(route, _credentials_first(role_sets))
 
 
 def sso_user(request: Request) -> str | None:

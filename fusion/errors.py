@@ -8,11 +8,14 @@
      ├── NotFound (404)
      ├── Conflict (409)
      ├── TooManyRequests (429)
-     └── UpstreamError (502)
-          └── UpstreamUnavailable (503)
+     ├── UpstreamError (502)
+     │    └── UpstreamUnavailable (503)
+     └── DependencyUnavailable (503)   our own database or broker is away (an outage)
 
 Services subclass these (``MigrationNotFound(NotFound)``) and never raise ``HTTPException``.
-Every error renders as ``{"error": {"code", "message", "message_fr", "details"}}``.
+Every error renders as ``{"error": {"code", "message", "message_fr", "details"}}``; so do
+the database and broker outages (503, one log line per kind per interval) and any other
+unexpected exception (500, logged with its traceback), never a plain-text page.
 """
 
 from __future__ import annotations
@@ -23,8 +26,12 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel
+from sqlalchemy.exc import SQLAlchemyError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.routing import Match
+
+from fusion.bus import BusUnavailable
+from fusion.outage import OutageLog, failure_kind
 
 
 class FusionError(Exception):
@@ -95,6 +102,24 @@ class UpstreamError(FusionError):
 class UpstreamUnavailable(UpstreamError):
     status_code = 503
     code = "upstream_unavailable"
+
+
+class DependencyUnavailable(FusionError):
+    status_code = 503
+    code = "dependency_unavailable"
+
+
+_OUTAGE_MESSAGES = {
+    "database": (
+        "The service's database cannot be reached; try again in a moment.",
+        "La base de données du service est injoignable ; réessayez dans un instant.",
+    ),
+    "broker": (
+        "The message broker cannot be reached; try again in a moment.",
+        "Le courtier de messages est injoignable ; réessayez dans un instant.",
+    ),
+}
+_outages = OutageLog()
 
 
 def error_response(error: FusionError) -> JSONResponse:
@@ -198,7 +223,33 @@ COMMON_ERRORS: dict[int | str, dict[str, Any]] = {
 }
 
 
+async def _outage_handler(request: Request, exc: Exception) -> JSONResponse:
+    kind = failure_kind(exc)
+    _outages.failed(f"{request.method} {_route_template(request)}", exc)
+    if kind is None:
+        error = FusionError(
+            "An unexpected error occurred; it has been logged.",
+            message_fr="Une erreur inattendue s'est produite ; elle a été journalisée.",
+        )
+        return error_response(error)
+    message, message_fr = _OUTAGE_MESSAGES[kind]
+    unavailable = DependencyUnavailable(
+        message, message_fr=message_fr, details={"dependency": kind}
+    )
+    unavailable_body = unavailable.to_body()
+    unavailable_body["error"]["code"] = f"{kind}_unavailable"
+    return JSONResponse(unavailable_body, status_code=503, headers={"Retry-After": "5"})
+
+
+def _route_template(request: Request) -> str:
+    route = request.scope.get("route")
+    return str(getattr(route, "path", "unmatched"))
+
+
 def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(FusionError, _fusion_error_handler)
+    # A vanished database or broker, as the driver or SQLAlchemy raises it: 503, not a page.
+    for outage in (SQLAlchemyError, BusUnavailable, ConnectionError, TimeoutError):
+        app.add_exception_handler(outage, _outage_handler)
     app.add_exception_handler(RequestValidationError, _validation_handler)
     app.add_exception_handler(StarletteHTTPException, _http_handler)

@@ -21,7 +21,13 @@ from fusion.bus import Handler, PoisonMessage
 from fusion.contracts import Envelope, Message
 from fusion.outbox import SessionFactory
 
-__all__ = ["PayloadHandler", "idempotent_consumer", "purge_processed"]
+__all__ = [
+    "PayloadHandler",
+    "claim_message",
+    "idempotent_consumer",
+    "parse_payload",
+    "purge_processed",
+]
 
 M = TypeVar("M", bound=Message)
 M_contra = TypeVar("M_contra", bound=Message, contravariant=True)
@@ -35,7 +41,10 @@ class PayloadHandler(Protocol[M_contra]):
     ) -> None: ...
 
 
-async def _claim(session: AsyncSession, *, inbox: Table, consumer: str, envelope: Envelope) -> bool:
+async def claim_message(
+    session: AsyncSession, *, inbox: Table, consumer: str, envelope: Envelope
+) -> bool:
+    """Record that ``consumer`` processes this message; ``False`` if it already did."""
     try:
         await session.execute(
             insert(inbox).values(
@@ -61,19 +70,24 @@ def idempotent_consumer(
     """Turn a typed handler into a bus handler that commits before the ack."""
 
     async def handle(envelope: Envelope) -> None:
-        try:
-            payload = payload_type.model_validate(envelope.payload)
-        except ValidationError as error:
-            message = f"{envelope.type} payload does not fit {payload_type.__name__}"
-            raise PoisonMessage(message) from error
+        payload = parse_payload(envelope, payload_type)
         async with sessions() as session:
-            if not await _claim(session, inbox=inbox, consumer=consumer, envelope=envelope):
+            if not await claim_message(session, inbox=inbox, consumer=consumer, envelope=envelope):
                 await session.rollback()
                 return
             await handler(payload, session=session, envelope=envelope)
             await session.commit()
 
     return handle
+
+
+def parse_payload(envelope: Envelope, payload_type: type[M]) -> M:
+    """The typed payload; a payload that does not fit can never succeed: poison."""
+    try:
+        return payload_type.model_validate(envelope.payload)
+    except ValidationError as error:
+        message = f"{envelope.type} payload does not fit {payload_type.__name__}"
+        raise PoisonMessage(message) from error
 
 
 async def purge_processed(session: AsyncSession, *, inbox: Table, older_than: timedelta) -> int:

@@ -35,6 +35,15 @@ HTTP_DURATION = Histogram(
 )
 
 
+_KNOWN_METHODS = frozenset({"DELETE", "GET", "HEAD", "OPTIONS", "PATCH", "POST", "PUT"})
+
+
+def method_label(scope: Scope) -> str:
+    """The request method as a label: a client may send any token as a method."""
+    method = scope.get("method", "GET")
+    return method if method in _KNOWN_METHODS else "other"
+
+
 def route_template(scope: Scope) -> str:
     """The matched route's path template, never the raw path (bounded label values)."""
     path = getattr(scope.get("route"), "path", None)
@@ -70,7 +79,7 @@ class ObservabilityMiddleware:
             await self.app(scope, receive, send_wrapper)
         finally:
             route = route_template(scope)
-            method = scope.get("method", "GET")
+            method = method_label(scope)
             HTTP_REQUESTS.labels(self.service, method, route, f"{status // 100}xx").inc()
             HTTP_DURATION.labels(self.service, method, route).observe(time.perf_counter() - started)
             correlation_id.reset(token)

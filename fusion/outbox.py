@@ -6,15 +6,20 @@ only after its confirm, so delivery is at least once; a failed publish is retrie
 exponential backoff. On PostgreSQL the rows are claimed with ``FOR UPDATE SKIP LOCKED`` so that
 several replicas relay side by side without publishing the same row at the same time.
 
-A message no queue is bound to stays pending and is retried (with the capped backoff): the
-consumer that will declare its queue may simply not have started yet, and dropping it would be
-a loss. Order is kept within one relay pass, not across replicas; consumers must not rely on it.
+An event no queue is bound to is confirmed by the broker and marked sent: nobody listening
+to a fact is normal. A command no queue is bound to is unroutable (published ``mandatory``)
+and stays pending, retried with the capped backoff: its consumer may not have started yet, and
+dropping the work would be a loss. Order is kept within one relay pass, not across replicas;
+consumers must not rely on it.
+
+Each pass also exports how many messages wait and how old the oldest is
+(``fusion_outbox_pending_messages``, ``fusion_outbox_oldest_pending_age_seconds``): the alert on
+a stuck outbox reads those gauges. Failures are logged one line per kind per interval.
 """
 
 from __future__ import annotations
 
 import asyncio
-import logging
 import random
 from collections.abc import Callable, Sequence
 from contextlib import AbstractAsyncContextManager, suppress
@@ -22,14 +27,15 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from prometheus_client import Counter, Histogram
+from prometheus_client import Counter, Gauge, Histogram
 from pydantic import ValidationError
-from sqlalchemy import Row, Table, delete, insert, select, update
+from sqlalchemy import Row, Table, delete, func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from fusion.bus import Bus, BusError, PoisonMessage
 from fusion.bus.tables import MessagingTables, messaging_tables
 from fusion.contracts import Envelope
+from fusion.outage import OutageLog
 
 __all__ = [
     "Backoff",
@@ -41,8 +47,6 @@ __all__ = [
     "purge_sent",
 ]
 
-logger = logging.getLogger(__name__)
-
 PUBLISHED = Counter(
     "fusion_outbox_publish_attempts_total",
     "Outbox publish attempts, by outcome (confirmed, failed).",
@@ -52,6 +56,17 @@ LAG = Histogram(
     "fusion_outbox_lag_seconds",
     "Time from staging a message in the outbox to its broker confirm.",
     buckets=(0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300, 900),
+)
+
+PENDING = Gauge(
+    "fusion_outbox_pending_messages",
+    "Outbox messages not yet confirmed by the broker, by service.",
+    ["service"],
+)
+OLDEST_PENDING_AGE = Gauge(
+    "fusion_outbox_oldest_pending_age_seconds",
+    "Age of the oldest outbox message not yet confirmed (0 when none), by service.",
+    ["service"],
 )
 
 SessionFactory = Callable[[], AbstractAsyncContextManager[AsyncSession]]
@@ -111,6 +126,8 @@ class OutboxRelay:
         batch_size: int = 100,
         poll_interval: float = 0.5,
         backoff: Backoff = Backoff(),
+        service: str = "fusion",
+        outages: OutageLog | None = None,
     ) -> None:
         self._sessions = sessions
         self._bus = bus
@@ -118,6 +135,8 @@ class OutboxRelay:
         self._batch_size = batch_size
         self._poll_interval = poll_interval
         self._backoff = backoff
+        self._service = service
+        self._outages = outages or OutageLog()
         self._wakeup = asyncio.Event()
         self._stopping = False
         self._task: asyncio.Task[None] | None = None
@@ -149,10 +168,13 @@ class OutboxRelay:
         while not self._stopping:
             try:
                 sent = await self.relay_once()
-            except Exception:
+                await self.measure()
+            except Exception as error:
                 # The database may be down: keep polling, the rows are still there.
-                logger.exception("outbox relay pass failed")
+                self._outages.failed("outbox relay", error)
                 sent = 0
+            else:
+                self._outages.recovered("outbox relay")
             if sent < self._batch_size and not self._stopping:
                 await self._idle()
 
@@ -170,6 +192,24 @@ class OutboxRelay:
                     await self._reschedule(session, row, error)
             await session.commit()
         return len(confirmed)
+
+    async def measure(self) -> tuple[int, float]:
+        """Export (and return) the pending count and the oldest pending message's age."""
+        table = self._outbox
+        async with self._sessions() as session:
+            count, oldest = (
+                await session.execute(
+                    select(func.count(), func.min(table.c.created_at)).where(
+                        table.c.sent_at.is_(None)
+                    )
+                )
+            ).one()
+        if oldest is not None and oldest.tzinfo is None:
+            oldest = oldest.replace(tzinfo=UTC)
+        age = (_now() - oldest).total_seconds() if oldest is not None else 0.0
+        PENDING.labels(self._service).set(count)
+        OLDEST_PENDING_AGE.labels(self._service).set(max(0.0, age))
+        return int(count), age
 
     async def _claim(self, session: AsyncSession) -> Sequence[_OutboxRow]:
         table = self._outbox
@@ -210,9 +250,7 @@ class OutboxRelay:
         table = self._outbox
         PUBLISHED.labels("failed").inc()
         attempts = row.attempts + 1
-        logger.warning(
-            "outbox message %s not published (attempt %d): %s", row.message_id, attempts, error
-        )
+        self._outages.failed("outbox publish", error)
         await session.execute(
             update(table)
             .where(table.c.message_id == row.message_id)

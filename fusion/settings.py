@@ -2,16 +2,23 @@
 
 Environment convention: ``FUSION_<SETTING>`` is shared by every service and
 ``FUSION_<SERVICE>_<SETTING>`` belongs to one service and wins over the shared one, e.g.
-``FUSION_BUS_URL`` for all and ``FUSION_SYNC_DATABASE_URL`` for enrolment_sync alone.
+``FUSION_BUS_URL`` for all and ``FUSION_SYNC_DATABASE_URL`` for enrolment_sync alone. Both are
+also read from a ``.env`` file in the working directory; the real environment wins over it.
+
+Every field has a description: ``fusion settings`` and ``docs/settings.md`` are generated from
+them (``fusion.settings_reference``), and a test fails on an undocumented one. Build settings
+through ``load_settings`` (``fusion.settings_errors``): its errors name the environment variable
+and never carry the value.
 """
 
 from __future__ import annotations
 
-from typing import ClassVar, Literal
+from typing import Any, ClassVar, Literal
 
 from pydantic import BaseModel, Field, SecretStr, model_validator
 from pydantic_settings import (
     BaseSettings,
+    DotEnvSettingsSource,
     EnvSettingsSource,
     PydanticBaseSettingsSource,
     SettingsConfigDict,
@@ -19,6 +26,9 @@ from pydantic_settings import (
 
 Environment = Literal["development", "test", "production"]
 Role = Literal["admin", "service", "plugin"]
+ENV_FILE = ".env"
+# A field marked so must be set explicitly in production: its default only fits the all-in-one.
+PRODUCTION_REQUIRED: dict[str, Any] = {"production": "required"}
 
 DEMO_TOKENS: dict[str, Role] = {
     "demo-admin": "admin",
@@ -34,46 +44,58 @@ PLACEHOLDER_SECRETS = frozenset(
 class ClientToken(BaseModel):
     """A client allowed to call Fusion: only the SHA-256 of its token is ever stored."""
 
-    client: str = Field(min_length=1, max_length=100)
-    role: Role
-    sha256: str = Field(pattern=r"^[0-9a-f]{64}$")
+    client: str = Field(min_length=1, max_length=100, description="who the token is for")
+    role: Role = Field(description="`admin`, `service` or `plugin`")
+    sha256: str = Field(
+        pattern=r"^[0-9a-f]{64}$",
+        description="SHA-256 of the token, 64 lower-case hex digits (`fusion token create`)",
+    )
 
 
 class MoodlePlatform(BaseModel):
     """One Moodle platform: its web services and the commands that run its CLI scripts."""
 
-    name: str = Field(pattern=r"^[a-z0-9_-]{1,32}$")
-    label: str = ""
-    url: str = Field(pattern=r"^https?://")
-    token: SecretStr
-    max_input_vars: int = Field(default=5000, ge=100)
-    backup_command: str = (
-        "php admin/cli/backup.php --courseid={courseid} --destination={destination}"
+    name: str = Field(pattern=r"^[a-z0-9_-]{1,32}$", description="short name, e.g. `ub1`")
+    label: str = Field(default="", description="name shown to people")
+    url: str = Field(pattern=r"^https?://", description="the platform's wwwroot")
+    token: SecretStr = Field(description="web-service token of a user allowed the WS functions")
+    max_input_vars: int = Field(
+        default=5000, ge=100, description="the platform's PHP `max_input_vars`"
     )
-    restore_command: str = (
-        "php admin/cli/restore_backup.php --file={file} --categoryid={categoryid}"
+    welcome_messages_off: bool = Field(
+        default=False,
+        description="Moodle 4.4+: the platform's administrator turned course welcome messages "
+        'off (README "Moodle set-up")',
     )
-    # The commands start with ``ssh host``: values are quoted again for the remote shell.
-    remote_shell: bool = False
-    cli_timeout_seconds: float = Field(default=4 * 3600.0, gt=0)
-    # Backups running at once on this platform (its cron must keep up).
-    concurrency: int = Field(default=1, ge=1, le=32)
+    backup_command: str = Field(
+        default="php admin/cli/backup.php --courseid={courseid} --destination={destination}",
+        description="command that backs up one course (`{courseid}`, `{destination}`)",
+    )
+    restore_command: str = Field(
+        default="php admin/cli/restore_backup.php --file={file} --categoryid={categoryid}",
+        description="command that restores one backup (`{file}`, `{categoryid}`)",
+    )
+    remote_shell: bool = Field(
+        default=False,
+        description="the commands start with `ssh host`: values are quoted again for the "
+        "remote shell",
+    )
+    cli_timeout_seconds: float = Field(
+        default=4 * 3600.0, gt=0, description="longest a backup or restore may run"
+    )
+    concurrency: int = Field(
+        default=1,
+        ge=1,
+        le=32,
+        description="backups running at once on this platform (its cron must keep up)",
+    )
 
 
-class FusionSettings(BaseSettings):
-    """Base of every service's settings: shared ``FUSION_`` variables under the service's own."""
+class LayeredSettings(BaseSettings):
+    """Sources, first wins: arguments, the service's variables, the shared ``FUSION_`` ones, then
+    the same two from ``.env``."""
 
-    service_name: ClassVar[str] = "fusion"
-    model_config = SettingsConfigDict(env_prefix="FUSION_", extra="ignore")
-
-    environment: Environment = "production"
-    log_level: str = "INFO"
-    log_json: bool = True
-    demo_tokens: bool = False
-    tokens: list[ClientToken] = Field(default_factory=list)
-    trusted_proxies: list[str] = Field(default_factory=lambda: ["127.0.0.1", "::1"])
-    sso_user_header: str = "X-Remote-User"
-    acting_user_header: str = "X-Fusion-Acting-User"
+    model_config = SettingsConfigDict(env_prefix="FUSION_", extra="ignore", env_file=ENV_FILE)
 
     @classmethod
     def settings_customise_sources(
@@ -82,57 +104,110 @@ class FusionSettings(BaseSettings):
         init_settings: PydanticBaseSettingsSource,
         env_settings: PydanticBaseSettingsSource,
         dotenv_settings: PydanticBaseSettingsSource,
-        file_secret_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,  # noqa: ARG003 — pydantic's signature
     ) -> tuple[PydanticBaseSettingsSource, ...]:
         shared = EnvSettingsSource(settings_cls, env_prefix="FUSION_")
-        return init_settings, env_settings, shared, dotenv_settings, file_secret_settings
+        shared_dotenv = DotEnvSettingsSource(settings_cls, env_prefix="FUSION_")
+        return init_settings, env_settings, shared, dotenv_settings, shared_dotenv
+
+
+class FusionSettings(LayeredSettings):
+    """Base of every service's settings: shared ``FUSION_`` variables under the service's own."""
+
+    service_name: ClassVar[str] = "fusion"
+
+    environment: Environment = Field(
+        default="production",
+        description="`production`, `development` or `test`; production refuses demo tokens, "
+        "placeholder secrets, the in-memory bus and an empty token list",
+    )
+    log_level: str = Field(default="INFO", description="logging level (`DEBUG` … `ERROR`)")
+    log_json: bool = Field(default=True, description="JSON log lines with the correlation id")
+    demo_tokens: bool = Field(
+        default=False,
+        description="accept the demo tokens `demo-admin`, `demo-plugin`, `demo-service` "
+        "(all-in-one mode only; refused in production)",
+    )
+    tokens: list[ClientToken] = Field(
+        default_factory=list,
+        description='JSON list of `{"client", "role", "sha256"}`: the clients and the SHA-256 '
+        "of their tokens (never the token)",
+    )
+    trusted_proxies: list[str] = Field(
+        default_factory=lambda: ["127.0.0.1", "::1"],
+        description="JSON list of addresses or networks whose SSO user header is believed",
+    )
+    sso_user_header: str = Field(
+        default="X-Remote-User", description="header in which the SSO proxy names the user"
+    )
+    acting_user_header: str = Field(
+        default="X-Fusion-Acting-User",
+        description="header in which a plugin names the teacher it acts for",
+    )
 
     @model_validator(mode="after")
-    def _refuse_placeholders(self) -> FusionSettings:
-        if self.environment != "production":
-            return self
-        if self.demo_tokens:
-            raise ValueError(
-                "demo tokens are for the all-in-one development mode only; "
-                "set FUSION_TOKENS with hashed tokens instead"
-            )
-        placeholders = sorted(
-            name
-            for name, value in self
-            if isinstance(value, SecretStr) and value.get_secret_value() in PLACEHOLDER_SECRETS
-        )
-        if placeholders:
-            raise ValueError(
-                f"placeholder secrets are refused in production: set {', '.join(placeholders)}"
-            )
+    def _refuse_in_production(self) -> FusionSettings:
+        from fusion.settings_errors import production_refusal
+
+        if self.environment == "production" and (reason := production_refusal(self)):
+            raise ValueError(reason)
         return self
 
 
 class DatabaseFragment(BaseSettings):
-    database_url: str = "sqlite+aiosqlite:///var/fusion.db"
-    database_echo: bool = False
-    database_pool_size: int = Field(default=10, ge=1, le=200)
-    # Only the all-in-one mode and tests create tables; production runs `fusion migrate`.
-    database_create_tables: bool = False
+    database_url: SecretStr = Field(
+        default=SecretStr("sqlite+aiosqlite:///var/fusion.db"),
+        description="SQLAlchemy URL of the service's own database: "
+        "`postgresql+asyncpg://user:password@host/db` or `sqlite+aiosqlite:///path`",
+    )
+    database_echo: bool = Field(default=False, description="log every SQL statement")
+    database_pool_size: int = Field(
+        default=10, ge=1, le=200, description="connections kept open (as many more on demand)"
+    )
+    database_create_tables: bool = Field(
+        default=False,
+        description="create missing tables at start (all-in-one mode and tests; production "
+        "runs `fusion migrate`)",
+    )
 
 
 class BusFragment(BaseSettings):
-    bus_url: SecretStr = SecretStr("memory://")
-    bus_exchange: str = "fusion.events"
-    # Queue names are per deployment: two Fusions (or test runs) sharing a vhost must not meet.
-    bus_queue_prefix: str = Field(default="", pattern=r"^[A-Za-z0-9._-]{0,64}$")
-    bus_prefetch: int = Field(default=100, ge=1, le=1000)
-    bus_delivery_limit: int = Field(default=5, ge=1, le=100)
+    bus_url: SecretStr = Field(
+        default=SecretStr("memory://"),
+        description="`amqp://user:password@host:5672/vhost` (RabbitMQ) or `memory://` "
+        "(in-process, refused in production)",
+    )
+    bus_exchange: str = Field(default="fusion.events", description="the topic exchange of events")
+    bus_queue_prefix: str = Field(
+        default="",
+        pattern=r"^[A-Za-z0-9._-]{0,64}$",
+        description="prefix of queue names, so that two deployments sharing a vhost never meet",
+    )
+    bus_prefetch: int = Field(
+        default=100, ge=1, le=1000, description="unacknowledged messages per consumer"
+    )
+    bus_delivery_limit: int = Field(
+        default=5, ge=1, le=100, description="deliveries of one message before its dead letter"
+    )
 
 
 class HttpClientFragment(BaseSettings):
-    http_connect_timeout_seconds: float = Field(default=3.0, gt=0)
-    http_read_timeout_seconds: float = Field(default=30.0, gt=0)
-    http_max_connections: int = Field(default=50, ge=1)
+    http_connect_timeout_seconds: float = Field(
+        default=3.0, gt=0, description="connect timeout of outgoing HTTP calls"
+    )
+    http_read_timeout_seconds: float = Field(
+        default=30.0, gt=0, description="read timeout of outgoing HTTP calls"
+    )
+    http_max_connections: int = Field(
+        default=50, ge=1, description="outgoing HTTP connections at once"
+    )
 
 
 class MoodleFragment(BaseSettings):
-    platforms: list[MoodlePlatform] = Field(default_factory=list)
+    platforms: list[MoodlePlatform] = Field(
+        default_factory=list,
+        description="JSON list of the Moodle platforms (fields below, under `MoodlePlatform`)",
+    )
 
 
 class ServiceSettings(FusionSettings, DatabaseFragment, BusFragment, HttpClientFragment):
@@ -141,4 +216,6 @@ class ServiceSettings(FusionSettings, DatabaseFragment, BusFragment, HttpClientF
 
 def env_prefix(service: str) -> SettingsConfigDict:
     """The ``model_config`` of a service's settings: its own prefix, unknown keys ignored."""
-    return SettingsConfigDict(env_prefix=f"FUSION_{service.upper()}_", extra="ignore")
+    return SettingsConfigDict(
+        env_prefix=f"FUSION_{service.upper()}_", extra="ignore", env_file=ENV_FILE
+    )

@@ -2,12 +2,20 @@
 
 The same service code as the distributed mode; only the configuration differs: SQLite files
 under the data directory, the in-process bus, the simulator standing in for the platforms.
+
+The simulator lives in memory, so the services' databases start afresh with it on every start:
+a ledger that remembers enrolments the simulator has forgotten would make the next runs lie
+("adds 0"). Only the generated Apogée (read only, the same on every start) is kept.
 """
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import sqlite3
 import sys
+from collections.abc import AsyncIterator, Mapping
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -19,6 +27,9 @@ from pydantic import SecretStr
 from fusion.asgi import HostedApp, PrefixDispatcher
 from fusion.observability import metrics_response
 from fusion.settings import MoodlePlatform
+from fusion.settings_errors import InvalidSettings
+from launcher import demo_activity
+from launcher.allinone_workers import running_workers, worker_settings
 from launcher.registry import SERVICES, ServiceEntry
 from sim.moodle.app import create_sim_app
 from sim.moodle.demo import DEMO_BACKUPS, DEMO_TOKENS, seed_demo
@@ -39,6 +50,37 @@ class AllInOne:
     def sqlite_url(self, name: str) -> str:
         return f"sqlite+aiosqlite:///{(self.data_dir / f'{name}.db').resolve()}"
 
+    def reset_world(self) -> list[Path]:
+        """Remove the services' databases (not the generated Apogée); the files removed."""
+        removed = []
+        for entry in SERVICES.values():
+            if entry.name == "apogee_api":
+                continue
+            for suffix in ("", "-wal", "-shm", "-journal"):
+                path = self.data_dir / f"{entry.name}.db{suffix}"
+                if path.exists():
+                    path.unlink()
+                    removed.append(path)
+        return removed
+
+
+RESET_NOTICE = (
+    "Monde de démonstration remis à zéro (bases des services et simulateur ensemble) / "
+    "demo world reset: the services' databases start afresh with the in-memory simulator"
+)
+
+
+def refuse_production(environ: Mapping[str, str]) -> None:
+    """``fusion run`` serves the simulator and honours demo tokens: never in production."""
+    if environ.get("FUSION_ENVIRONMENT", "").strip().lower() == "production":
+        raise InvalidSettings(
+            "fusion run is the all-in-one development mode (simulator, demo tokens): refused "
+            "with FUSION_ENVIRONMENT=production; use fusion serve SERVICE",
+            message_fr="fusion run est le mode tout-en-un de développement (simulateur, jetons "
+            "de démonstration) : refusé avec FUSION_ENVIRONMENT=production ; utilisez fusion "
+            "serve SERVICE",
+        )
+
 
 def service_overrides(entry: ServiceEntry, config: AllInOne) -> dict[str, Any]:
     """Settings that make one service run inside the all-in-one process."""
@@ -52,17 +94,47 @@ def service_overrides(entry: ServiceEntry, config: AllInOne) -> dict[str, Any]:
     }
     if entry.name == "apogee_api":
         overrides["database_url"] = config.sqlite_url("apogee")
-    if entry.name in ("migration_orchestrator", "identity"):
+    if entry.name == "identity":
         overrides["platforms"] = demo_platforms(config)
+    if entry.name == "migration_orchestrator":
+        overrides["platforms"] = demo_platforms(config)
+        overrides |= demo_pages(config)
+        overrides |= {
+            "apogee_url": config.base_url,
+            "identity_url": config.base_url,
+            "store_dir": config.data_dir.resolve() / "backups",
+        }
     if entry.name == "enrolment_sync":
         overrides |= {
             "apogee_url": config.base_url,
             "apogee_token": "demo-service",
             "moodle_url": f"{config.base_url}/sim/target",
             "moodle_token": "target-token",
+            "moodle_welcome_messages_off": True,  # the simulated target is set up so
         }
     fields = entry.settings_class().model_fields
     return {key: value for key, value in overrides.items() if key in fields}
+
+
+DEMO_TEACHERS = ("prof1", "prof2", "prof3", "prof4", "prof5")
+DEMO_SUPPORT = "support"
+
+
+def demo_pages(config: AllInOne) -> dict[str, Any]:
+    """The pages with a development login as the demo teachers or the support team."""
+    return {
+        "web_secret_key": "all-in-one-development-key-not-secret",
+        "web_dev_login": True,
+        "web_dev_users": [*DEMO_TEACHERS, DEMO_SUPPORT],
+        "web_admins": [DEMO_SUPPORT],
+        "web_cookie_secure": False,  # plain http on 127.0.0.1
+        "pages_apogee_url": config.base_url,
+        "pages_apogee_token": "demo-service",
+        "pages_sync_url": config.base_url,
+        "pages_sync_token": "demo-service",
+        "pages_sync_plugin_token": "demo-plugin",
+        "pages_target_platform": "target",
+    }
 
 
 def demo_platforms(config: AllInOne) -> list[MoodlePlatform]:
@@ -81,6 +153,8 @@ def demo_platforms(config: AllInOne) -> list[MoodlePlatform]:
                 + "--courseid={courseid} --destination={destination}",
                 restore_command=stand_in.format("restore")
                 + "--file={file} --categoryid={categoryid}",
+                # The simulated target's manual enrolments have Moodle 4.4+'s welcome message off.
+                welcome_messages_off=name == "target",
             )
         )
     return platforms
@@ -95,6 +169,10 @@ LANDING = """<!doctype html>
 <body><h1>Fusion — tout-en-un</h1>
 <p>Les quatre services tournent dans ce processus (mode de développement).
 <em>All four services run in this process (development mode).</em></p>
+<p><a href="/migrations/pages/"><strong>Ouvrir Fusion</strong></a> — mes cours, créer mon espace
+de cours, administration (connexion de démonstration).
+<em>Open Fusion's pages: my courses, create my course space, administration.</em></p>
+<h2>API</h2>
 <ul>
 <li><a href="/apogee/docs">API Apogée</a> — <code>/apogee/v1/</code></li>
 <li><a href="/identity/docs">Identités</a> — <code>/identity/v1/</code></li>
@@ -106,8 +184,33 @@ LANDING = """<!doctype html>
 </body></html>"""
 
 
-def root_app() -> FastAPI:
-    app = FastAPI(title="Fusion (all-in-one)", docs_url=None, redoc_url=None, openapi_url=None)
+def root_app(config: AllInOne | None = None) -> FastAPI:
+    @asynccontextmanager
+    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        if config is None:
+            yield
+            return
+        workers = worker_settings(
+            base_url=config.base_url,
+            platforms=demo_platforms(config),
+            work_dir=config.data_dir.resolve() / "worker",  # the CLI takes absolute paths
+            bus_url="memory://fusion",
+        )
+        async with running_workers(workers):
+            # The server listens once every lifespan has started: the demo waits for it.
+            task = asyncio.create_task(demo_activity.play_in_background(config.base_url))
+            yield
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+
+    app = FastAPI(
+        title="Fusion (all-in-one)",
+        docs_url=None,
+        redoc_url=None,
+        openapi_url=None,
+        lifespan=lifespan,
+    )
 
     @app.get("/", response_class=HTMLResponse)
     async def landing() -> str:
@@ -176,4 +279,4 @@ def build(config: AllInOne) -> PrefixDispatcher:
         for entry in SERVICES.values()
     }
     apps["/sim"] = moodle_simulator(config)
-    return PrefixDispatcher(apps, fallback=HostedApp(root_app()))
+    return PrefixDispatcher(apps, fallback=HostedApp(root_app(config)))

@@ -1,151 +1,230 @@
-"""The ``fusion`` command."""
+"""The ``fusion`` command (click). Exit codes: 0 done, 1 failed, 2 bad input."""
 
 from __future__ import annotations
 
-import argparse
 import asyncio
 import importlib
-import sys
-from collections.abc import Callable, Sequence
+import json
+import os
+from collections.abc import Sequence
+from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 
-# Sub-commands that belong to one part of the system: ``fusion <group> <verb> ...`` is handed
-# to that part's own ``main(argv)`` with everything after the group name.
-DELEGATED: dict[str, tuple[str, str]] = {
-    "sim": ("sim.cli", "Development stand-ins: the Moodle simulator."),
-    "apogee": ("sim.apogee.cli", "Generate a synthetic Apogée database."),
-    "backup": ("services.migration_orchestrator.preflight.cli", "Analyse a Moodle backup."),
-    "sync": ("services.enrolment_sync.cli", "Run an enrolment synchronisation."),
-    "bus": ("fusion.bus.admin", "Bus administration: list or replay dead letters."),
-    "identity": ("services.identity.cli", "Load identities, apply homogenisation plans."),
+import click
+
+from fusion.cli_kit import BAD_INPUT, CONTEXT, EXIT_CODES_HELP, echo_json, fail, json_option
+from fusion.cli_kit import run_command as _run_command
+
+# Command groups that live with their part of the system, imported only when used.
+# To add `fusion <name> ...`, add one line: name -> "module:attribute" of a click group.
+GROUPS: dict[str, str] = {
+    "sim": "sim.cli:sim",
+    "apogee": "sim.apogee.cli:apogee",
+    "backup": "services.migration_orchestrator.preflight.cli:backup",
+    "sync": "services.enrolment_sync.cli:sync",
+    "bus": "fusion.bus.admin:bus",
+    "worker": "services.migration_orchestrator.workers.cli:worker",
+    "identity": "services.identity.cli:identity",
 }
+SERVICE_NAMES = ("apogee_api", "identity", "migration_orchestrator", "enrolment_sync")
 
 
-def _run(args: argparse.Namespace) -> int:
+def _version() -> str:
+    try:
+        return version("fusion")
+    except PackageNotFoundError:
+        return "0+unknown"
+
+
+class _LazyGroups(click.Group):
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted({*super().list_commands(ctx), *GROUPS})
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        if cmd_name in GROUPS:
+            module, _, attribute = GROUPS[cmd_name].partition(":")
+            command: click.Command = getattr(importlib.import_module(module), attribute)
+            return command
+        return super().get_command(ctx, cmd_name)
+
+
+@click.group(cls=_LazyGroups, context_settings=CONTEXT, epilog=EXIT_CODES_HELP)
+@click.version_option(_version(), "--version", prog_name="fusion")
+def cli() -> None:
+    """Fusion: merge historical Moodle platforms and feed the merged one from Apogée."""
+
+
+PORT = click.IntRange(1, 65535)
+
+
+@cli.command(epilog=EXIT_CODES_HELP)
+@click.option("--host", default="127.0.0.1", help="address to listen on")
+@click.option("--port", type=PORT, default=8000, help="port to listen on")
+@click.option(
+    "--data-dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=Path("var"),
+    help="where the SQLite files and the simulator's state live",
+)
+def run(host: str, port: int, data_dir: Path) -> None:
+    """All services, the Moodle simulator and demo data in one process (development).
+
+    The demo world starts afresh on every start: the services' databases with the in-memory
+    simulator (the generated Apogée is kept)."""
     import uvicorn
 
     from fusion.observability import configure_logging
-    from launcher.allinone import AllInOne, build, prepare_demo_data
+    from launcher.allinone import (
+        RESET_NOTICE,
+        AllInOne,
+        build,
+        prepare_demo_data,
+        refuse_production,
+    )
     from sim.moodle.demo import demo_banner
 
+    refuse_production(os.environ)
     configure_logging(level="INFO", json_logs=False)
-    config = AllInOne(host=args.host, port=args.port, data_dir=Path(args.data_dir))
+    config = AllInOne(host=host, port=port, data_dir=data_dir)
+    config.reset_world()
+    click.echo(RESET_NOTICE)
     asyncio.run(prepare_demo_data(config))
-    print(
-        f"Fusion all-in-one on {config.base_url}  (demo tokens: demo-admin, "
-        "demo-plugin, demo-service)"
+    click.echo(
+        f"Fusion all-in-one on {config.base_url}  "
+        "(demo tokens: demo-admin, demo-plugin, demo-service)"
     )
-    print(demo_banner(f"{config.base_url}/sim"))
-    uvicorn.run(build(config), host=args.host, port=args.port, log_level="info")
-    return 0
+    click.echo(demo_banner(f"{config.base_url}/sim"))
+    uvicorn.run(build(config), host=host, port=port, log_level="info")
 
 
-def _serve(args: argparse.Namespace) -> int:
+@cli.command(epilog=EXIT_CODES_HELP)
+@click.argument("service", type=click.Choice(SERVICE_NAMES))
+@click.option("--host", default="127.0.0.1", help="address to listen on")
+@click.option("--port", type=PORT, default=8000, help="port to listen on")
+def serve(service: str, host: str, port: int) -> None:
+    """One service, configured from the environment (distributed mode)."""
     import uvicorn
 
     from fusion.observability import configure_logging
+    from fusion.settings_errors import load_settings
     from launcher.registry import SERVICES
 
-    entry = SERVICES[args.service]
-    settings = entry.settings_class()()
+    entry = SERVICES[service]
+    settings = load_settings(entry.settings_class())
     configure_logging(level=settings.log_level, json_logs=settings.log_json)
     uvicorn.run(
         entry.create_app(settings),
-        host=args.host,
-        port=args.port,
+        host=host,
+        port=port,
         workers=1,
         log_level=settings.log_level.lower(),
         access_log=False,
     )
-    return 0
 
 
-def _migrate(args: argparse.Namespace) -> int:
-    from sqlalchemy.exc import SQLAlchemyError
+@cli.command(epilog=EXIT_CODES_HELP)
+@click.argument("service", type=click.Choice(SERVICE_NAMES))
+@click.option("--database-url", default=None, help="instead of FUSION_<SERVICE>_DATABASE_URL")
+@json_option
+def migrate(service: str, database_url: str | None, as_json: bool) -> None:
+    """Apply a service's database migrations (Alembic), before it starts. Reads only the
+    database settings."""
+    from sqlalchemy.exc import ArgumentError, SQLAlchemyError
 
-    from fusion.migrations import upgrade
+    from fusion.alembic_env import upgrade
+    from fusion.settings_errors import database_settings
     from launcher.registry import SERVICES
 
-    entry = SERVICES[args.service]
+    entry = SERVICES[service]
     location = entry.migrations_dir()
     if location is None:
-        print(f"{entry.name} owns no tables: nothing to migrate")
-        return 0
-    url = args.database_url or entry.settings_class()().database_url  # type: ignore[attr-defined]
+        _say(
+            as_json,
+            {"service": service, "migrated": False, "reason": "owns no tables"},
+            f"{service} owns no tables: nothing to migrate",
+        )
+        return
+    url = database_url or database_settings(entry.settings_class()).database_url.get_secret_value()
     try:
         upgrade(location, url)
-    except (OSError, SQLAlchemyError) as error:  # unreachable server, refused login ...
-        print(f"fusion migrate {entry.name}: cannot reach the database: {error}", file=sys.stderr)
-        return 2
-    print(f"{entry.name}: migrated to head")
-    return 0
+    except (OSError, SQLAlchemyError, ArgumentError) as error:  # unreachable, refused login ...
+        raise fail(
+            f"fusion migrate {service}: cannot reach the database: {_first_line(error, url)}"
+        ) from None
+    _say(as_json, {"service": service, "migrated": True}, f"{service}: migrated to head")
 
 
-def _token(args: argparse.Namespace) -> int:
-    import json
+@cli.group(context_settings=CONTEXT)
+def token() -> None:
+    """Client tokens."""
 
+
+@token.command("create", epilog=EXIT_CODES_HELP)
+@click.option("--client", required=True, help="who the token is for, e.g. moodle-ub1")
+@click.option(
+    "--role",
+    required=True,
+    type=click.Choice(["admin", "service", "plugin"]),
+    help="what the client may do",
+)
+@json_option
+def token_create(client: str, role: str, as_json: bool) -> None:
+    """A new token (shown once, never stored) and the hashed entry to add to FUSION_TOKENS."""
     from fusion.auth import hash_token, new_token
 
-    token = new_token()
-    print(f"token (give it to the client, it is not stored): {token}")
-    entry = {"client": args.client, "role": args.role, "sha256": hash_token(token)}
-    print(f"add to FUSION_TOKENS: {json.dumps(entry)}")
-    return 0
+    secret = new_token()
+    entry = {"client": client, "role": role, "sha256": hash_token(secret)}
+    if as_json:
+        echo_json({"token": secret, "entry": entry})
+        return
+    click.echo(f"token (give it to the client, it is not stored): {secret}")
+    click.echo(f"add to FUSION_TOKENS: {json.dumps(entry)}")
 
 
-def _parser() -> argparse.ArgumentParser:
-    from launcher.registry import SERVICES
+@cli.command("settings", epilog=EXIT_CODES_HELP)
+@click.option("--markdown", is_flag=True, help="the reference as Markdown (docs/settings.md)")
+@json_option
+def settings_reference(markdown: bool, as_json: bool) -> None:
+    """Every setting: its environment variable, default and meaning."""
+    from fusion.settings_reference import markdown as render
+    from fusion.settings_reference import sections
+    from launcher.registry import settings_classes
 
-    parser = argparse.ArgumentParser(prog="fusion", description="Fusion: Moodle merge and sync")
-    commands = parser.add_subparsers(dest="command", required=True)
+    classes = settings_classes()
+    if markdown:
+        click.echo(render(classes), nl=False)
+    elif as_json:
+        echo_json({title: [s.as_json() for s in rows] for title, rows in sections(classes).items()})
+    else:
+        for title, rows in sections(classes).items():
+            click.secho(f"\n{title}", bold=True)
+            for s in rows:
+                required = "  [required in production]" if s.required_in_production else ""
+                click.echo(f"  {s.name} = {s.default}{required}\n      {s.description}")
 
-    run = commands.add_parser("run", help="all services in one process (development)")
-    run.add_argument("--host", default="127.0.0.1")
-    run.add_argument("--port", type=int, default=8000)
-    run.add_argument("--data-dir", default="var")
-    run.set_defaults(handler=_run)
 
-    serve = commands.add_parser("serve", help="one service, configured from the environment")
-    serve.add_argument("service", choices=sorted(SERVICES))
-    serve.add_argument("--host", default="127.0.0.1")
-    serve.add_argument("--port", type=int, default=8000)
-    serve.set_defaults(handler=_serve)
+def _first_line(error: Exception, url: str) -> str:
+    """The error's first line, with the URL's password (if it appears) masked."""
+    from sqlalchemy.engine import make_url
 
-    migrate = commands.add_parser("migrate", help="apply a service's database migrations")
-    migrate.add_argument("service", choices=sorted(SERVICES))
-    migrate.add_argument("--database-url", default=None)
-    migrate.set_defaults(handler=_migrate)
+    text = (str(error).splitlines() or [type(error).__name__])[0][:300]
+    try:
+        password = make_url(url).password
+    except Exception:  # an unparsable URL has no password to hide
+        password = None
+    return text.replace(password, "***") if password else text
 
-    token = commands.add_parser("token", help="create a client token (prints its hash entry)")
-    token.add_argument("verb", choices=["create"])
-    token.add_argument("--client", required=True)
-    token.add_argument("--role", required=True, choices=["admin", "service", "plugin"])
-    token.set_defaults(handler=_token)
 
-    for name, (_, help_text) in DELEGATED.items():
-        commands.add_parser(name, help=help_text, add_help=False)
-    return parser
+def _say(as_json: bool, value: dict[str, object], text: str) -> None:
+    echo_json(value) if as_json else click.echo(text)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    from pydantic import ValidationError
-
-    try:
-        return _dispatch(list(sys.argv[1:] if argv is None else argv))
-    except ValidationError as error:  # settings from the environment: say which, no traceback
-        print(f"fusion: invalid settings\n{error}", file=sys.stderr)
-        return 2
+    return _run_command(cli, argv, prog="fusion")
 
 
-def _dispatch(argv: list[str]) -> int:
-    if argv and argv[0] in DELEGATED:
-        module = importlib.import_module(DELEGATED[argv[0]][0])
-        delegate: Callable[[list[str]], int] = module.main
-        return delegate(argv[1:])
-    args = _parser().parse_args(argv)
-    handler: Callable[[argparse.Namespace], int] = args.handler
-    return handler(args)
+__all__ = ["BAD_INPUT", "GROUPS", "cli", "main"]
 
 
-if __name__ == "__main__":
-    sys.exit(main())
+if __name__ == "__main__":  # `python -m launcher.cli`, as the tests start the servers
+    raise SystemExit(main())

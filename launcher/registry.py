@@ -25,7 +25,7 @@ class ServiceEntry:
 
     def migrations_dir(self) -> Path | None:
         module = importlib.import_module(self.package)
-        location = Path(str(module.__file__)).parent / "migrations"
+        location = Path(str(module.__file__)).parent / "alembic"
         return location if (location / "env.py").exists() else None
 
     def create_app(self, settings: Any) -> FastAPI:
@@ -43,3 +43,8 @@ SERVICES: dict[str, ServiceEntry] = {
         ServiceEntry("enrolment_sync", "/sync", "services.enrolment_sync"),
     )
 }
+
+
+def settings_classes() -> dict[str, type[FusionSettings]]:
+    """Service name -> its settings class, for the settings reference."""
+    return {entry.name: entry.settings_class() for entry in SERVICES.values()}

@@ -2,16 +2,21 @@
 
 from __future__ import annotations
 
-import sys
 from collections.abc import Sequence
 
+import click
 
-def main(argv: Sequence[str]) -> int:
-    args = list(argv)
-    if not args or args[0] not in ("moodle",):
-        print("usage: fusion sim moodle [--scenario NAME] [--port N]", file=sys.stderr)
-        return 2
-    from sim.moodle.cli import main as moodle_main
+from fusion.cli_kit import CONTEXT, EXIT_CODES_HELP, run_command
+from sim.moodle.cli import moodle
 
-    status: int = moodle_main(args[1:])
-    return status
+
+@click.group(context_settings=CONTEXT, epilog=EXIT_CODES_HELP)
+def sim() -> None:
+    """Development stand-ins: the Moodle simulator."""
+
+
+sim.add_command(moodle)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    return run_command(sim, argv, prog="fusion sim")

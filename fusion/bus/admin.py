@@ -6,27 +6,30 @@ first failure, reason), never payloads: they carry students' personal data.
 
 from __future__ import annotations
 
-import argparse
 import asyncio
+import contextlib
 import sys
 from collections.abc import Sequence
-from typing import TextIO
+from dataclasses import dataclass
+from typing import Literal, TextIO
 
-from pydantic import ValidationError
+import click
 from pydantic_settings import SettingsConfigDict
 
 from fusion.bus import create_bus
 from fusion.bus.base import Bus, BusError, DeadLetter
 from fusion.bus.memory import MemoryBus
-from fusion.settings import BusFragment
+from fusion.cli_kit import CONTEXT, EXIT_CODES_HELP, run_command
+from fusion.settings import BusFragment, LayeredSettings
+from fusion.settings_errors import load_settings
 
 MAX_LIMIT = 10_000
 
 
-class BusAdminSettings(BusFragment):
+class BusAdminSettings(LayeredSettings, BusFragment):
     """The shared bus settings, read from ``FUSION_BUS_URL`` and ``FUSION_BUS_EXCHANGE``."""
 
-    model_config = SettingsConfigDict(env_prefix="FUSION_", extra="ignore")
+    model_config = SettingsConfigDict(env_prefix="FUSION_", extra="ignore", env_file=".env")
 
 
 def describe(letter: DeadLetter) -> str:
@@ -65,8 +68,15 @@ async def replay_letters(bus: Bus, *, queue: str, limit: int, out: TextIO) -> No
     )
 
 
-async def run(args: argparse.Namespace, *, bus: Bus, out: TextIO, err: TextIO) -> int:
-    """Run one parsed command on a bus that is not started yet; the exit status."""
+@dataclass(frozen=True)
+class DeadLetterCommand:
+    action: Literal["list", "replay"]
+    queue: str
+    limit: int = 100
+
+
+async def run(args: DeadLetterCommand, *, bus: Bus, out: TextIO, err: TextIO) -> int:
+    """Run one command on a bus that is not started yet; the exit status."""
     if isinstance(bus, MemoryBus):
         print(
             "the in-process bus lives inside `fusion run`: set FUSION_BUS_URL to the broker",
@@ -83,30 +93,33 @@ async def run(args: argparse.Namespace, *, bus: Bus, out: TextIO, err: TextIO) -
     return 0
 
 
-def _limit(text: str) -> int:
-    value = int(text)
-    if not 1 <= value <= MAX_LIMIT:
-        raise argparse.ArgumentTypeError(f"must be between 1 and {MAX_LIMIT}")
-    return value
+@click.group(context_settings=CONTEXT, epilog=EXIT_CODES_HELP)
+def bus() -> None:
+    """Bus administration: list or replay dead letters."""
 
 
-def parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="fusion bus", description="Bus administration")
-    groups = parser.add_subparsers(dest="group", required=True)
-    dead = groups.add_parser("dead-letters", help="inspect or replay a queue's dead letters")
-    dead.add_argument("action", choices=["list", "replay"])
-    dead.add_argument("--queue", required=True, help="the consumer's queue (not its .dlq)")
-    dead.add_argument("--limit", type=_limit, default=100)
-    return parser
+@bus.command("dead-letters", epilog=EXIT_CODES_HELP)
+@click.argument("action", type=click.Choice(["list", "replay"]))
+@click.option("--queue", required=True, help="the consumer's queue (not its .dlq)")
+@click.option("--limit", type=click.IntRange(1, MAX_LIMIT), default=100, help="letters at most")
+@click.pass_obj
+def dead_letters(
+    obj: _Streams | None, action: Literal["list", "replay"], queue: str, limit: int
+) -> int:
+    """Inspect (list) or re-publish (replay) a queue's dead letters; never their payloads."""
+    out, err = (obj.out, obj.err) if obj else (sys.stdout, sys.stderr)
+    settings = load_settings(BusAdminSettings)
+    bus = create_bus(settings.bus_url.get_secret_value(), exchange=settings.bus_exchange)
+    return asyncio.run(run(DeadLetterCommand(action, queue, limit), bus=bus, out=out, err=err))
+
+
+@dataclass(frozen=True)
+class _Streams:
+    out: TextIO
+    err: TextIO
 
 
 def main(argv: Sequence[str], *, out: TextIO | None = None, err: TextIO | None = None) -> int:
-    out, err = out or sys.stdout, err or sys.stderr
-    args = parser().parse_args(list(argv))
-    try:
-        settings = BusAdminSettings()
-    except ValidationError as error:
-        print(f"fusion bus: invalid settings\n{error}", file=err)
-        return 2
-    bus = create_bus(settings.bus_url.get_secret_value(), exchange=settings.bus_exchange)
-    return asyncio.run(run(args, bus=bus, out=out, err=err))
+    streams = _Streams(out or sys.stdout, err or sys.stderr)
+    with contextlib.redirect_stderr(streams.err):
+        return run_command(bus, list(argv), prog="fusion bus", obj=streams)

@@ -2,7 +2,7 @@
 
     BusError
      ├── BusUnavailable      the broker cannot be reached or did not confirm: retry later
-     ├── MessageUnroutable   no queue is bound to the routing key (publish is mandatory)
+     ├── MessageUnroutable   no queue is bound to a command's routing key (events may go nowhere)
      ├── UnknownQueue        no such queue (or dead-letter queue) has been declared
      └── PoisonMessage       raised by a handler: never retry, dead-letter at once
 

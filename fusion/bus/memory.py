@@ -91,7 +91,7 @@ class MemoryBus(Bus):
         if not self.is_connected:
             raise BusUnavailable("the in-process bus is not running")
         targets = [queue for queue in self._queues.values() if queue.routes(envelope.type)]
-        if not targets:
+        if not targets and envelope.mandatory:
             raise MessageUnroutable(f"no queue is bound to {envelope.type!r}")
         body = envelope.to_bytes()
         for queue in targets:

@@ -147,7 +147,7 @@ class RabbitBus(Bus):
             await self._exchange.publish(
                 to_amqp(envelope),
                 routing_key=envelope.type,
-                mandatory=True,
+                mandatory=envelope.mandatory,
                 timeout=self._publish_timeout,
             )
         except PublishError as error:

@@ -25,7 +25,13 @@ _UNWRITABLE = re.compile(r"Destination directory does not exists? or (is )?not w
 _RESTORED = re.compile(r"^== Restored course ID: (?P<id>\d+) ==\s*$", re.MULTILINE)
 _EXCEPTION = re.compile(r"Exception - error/(?P<code>[A-Za-z0-9_]+)")
 _ABORT = re.compile(r"^!!! (?P<message>.+?) !!!\s*$", re.MULTILINE)
-_HELP = ("Perform backup of the given course.", "Restore backup into provided category.")
+# The first line of each script's help: 4.1, then 4.5 (admin/cli/backup.php, restore_backup.php).
+_HELP = (
+    "Perform backup of the given course.",
+    "Perform backup of the given course or course module.",
+    "Restore backup into provided category.",
+    "Restore backup into provided category or course.",
+)
 PRECHECK_FAILED = "restore_not_executable_awaiting_required"
 
 

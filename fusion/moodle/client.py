@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from collections import Counter
 from collections.abc import Mapping, Sequence
 from typing import Any, TypeVar
 
@@ -11,6 +12,7 @@ import httpx
 from fusion.moodle.batching import BatchResult, apply_bisecting, plan_batches
 from fusion.moodle.encoding import form_body, request_fields
 from fusion.moodle.errors import MoodleRequestTooLarge, MoodleUnavailable
+from fusion.moodle.releases import check_welcome_messages
 from fusion.moodle.responses import as_dict, as_list, decode_response, warnings_by_item
 from fusion.moodle.rows import (
     CourseUpdate,
@@ -61,9 +63,14 @@ class MoodleClient:
         retries: int = 2,
         retry_backoff_seconds: float = 0.5,
         max_batch_rows: int | None = None,
+        welcome_messages_off: bool = False,
     ) -> None:
         """``max_batch_rows`` caps rows per write call below what max_input_vars allows: each
-        call is one transaction, and a smaller one loses less when it is rolled back."""
+        call is one transaction, and a smaller one loses less when it is rolled back.
+
+        ``welcome_messages_off``: the platform's administrator turned Moodle 4.4+'s course
+        welcome message off on every manual enrolment instance (README, "Moodle set-up"). No
+        web service shows that setting, so on 4.4+ the client refuses to enrol until told."""
         self.url = base_url.rstrip("/") + ENDPOINT
         self._token = token
         self._http = http
@@ -71,6 +78,10 @@ class MoodleClient:
         self._retries = retries
         self._backoff = retry_backoff_seconds
         self._max_batch_rows = max_batch_rows
+        self._welcome_messages_off = welcome_messages_off
+        self._enrolling_checked = False
+        # Every call really sent (reads, writes, retries and bisection halves), by function.
+        self.calls: Counter[str] = Counter()
 
     async def call(self, wsfunction: str, params: Mapping[str, Any] | None = None) -> Any:
         fields = request_fields(self._token, wsfunction, params or {})
@@ -92,6 +103,7 @@ class MoodleClient:
 
     async def _post(self, wsfunction: str, body: bytes) -> Any:
         headers = {"content-type": "application/x-www-form-urlencoded"}
+        self.calls[wsfunction] += 1
         try:
             response = await self._http.post(self.url, content=body, headers=headers)
         except httpx.TransportError as error:
@@ -147,6 +159,9 @@ class MoodleClient:
         return as_list(answer)
 
     async def enrol_users(self, rows: Sequence[ManualEnrolment]) -> BatchResult[ManualEnrolment]:
+        if rows and not (self._welcome_messages_off or self._enrolling_checked):
+            check_welcome_messages(await self.get_site_info(), off=False)
+            self._enrolling_checked = True  # a 4.1-4.3 platform: no welcome message exists
         return await self._write("enrol_manual_enrol_users", "enrolments", rows)
 
     async def unenrol_users(

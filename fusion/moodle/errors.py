@@ -10,6 +10,7 @@
      │    ├── MoodleNoManualInstance     wsnoinstance: the course has no enabled manual instance
      │    ├── MoodleCannotAssignRole     wsusercannotassign
      │    ├── MoodleCodingError          codingerror (e.g. "User ID does not exist or is deleted!")
+     │    ├── MoodlePhpError             a PHP error without errorcode (TypeError, ValueError ...)
      │    └── MoodleDuplicate            shortnametaken, courseidnumbertaken, username exists ...
      ├── MoodleProtocolError         the answer is not the JSON we asked for (XML, HTML, garbage)
      └── MoodleUnavailable (503)     transport failure, timeout, HTTP 5xx
@@ -92,6 +93,14 @@ class MoodleDuplicate(MoodleError):
     code = "moodle_duplicate"
 
 
+class MoodlePhpError(MoodleError):
+    """A PHP ``Error`` escaped the function: the body has no ``errorcode``. Moodle 4.5 answers
+    a nonexistent user in ``enrol_manual_enrol_users`` this way (a TypeError in
+    ``core\\user::get_name_placeholders``); the call was rolled back like any other."""
+
+    code = "moodle_php_error"
+
+
 class MoodleProtocolError(UpstreamError):
     code = "moodle_protocol_error"
 
@@ -126,12 +135,18 @@ _BY_EXCEPTION: dict[str, type[MoodleError]] = {
 }
 
 
+def exception_class(exception: str) -> str:
+    """``core\\exception\\moodle_exception`` (4.2+) and ``moodle_exception`` (4.1) alike."""
+    return exception.rsplit("\\", 1)[-1]
+
+
 def moodle_error_from_body(body: dict[str, Any], *, wsfunction: str | None) -> MoodleError:
     """Build the typed error for one Moodle error body (HTTP 200, ``exception`` key)."""
     exception = str(body.get("exception", ""))
     errorcode = str(body.get("errorcode", ""))
     message = str(body.get("message", ""))
-    cls = _BY_ERRORCODE.get(errorcode) or _BY_EXCEPTION.get(exception, MoodleError)
+    fallback = MoodleError if "errorcode" in body else MoodlePhpError
+    cls = _BY_ERRORCODE.get(errorcode) or _BY_EXCEPTION.get(exception_class(exception), fallback)
     if errorcode == "invalidrecord":
         # Moodle reports an unknown wsfunction as a missing row of external_functions.
         unknown_function = "external_functions" in message

@@ -14,4 +14,5 @@ def moodle_client(platform: MoodlePlatform, *, http: httpx.AsyncClient) -> Moodl
         token=platform.token.get_secret_value(),
         http=http,
         max_input_vars=platform.max_input_vars,
+        welcome_messages_off=platform.welcome_messages_off,
     )

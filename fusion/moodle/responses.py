@@ -48,7 +48,10 @@ def decode_response(wsfunction: str, response: httpx.Response) -> Any:
             f"{wsfunction}: the answer is not JSON (REST protocol or format misconfigured?)",
             message_fr=f"{wsfunction} : la réponse n'est pas du JSON.",
         ) from error
-    if isinstance(body, dict) and "exception" in body and "errorcode" in body:
+    # Moodle's REST server adds ``errorcode`` only for its own exceptions; a PHP error
+    # (TypeError, ValueError ...) answers {exception, message} alone, and the whole call was
+    # rolled back all the same (webservice_rest_server::generate_error).
+    if isinstance(body, dict) and "exception" in body:
         raise moodle_error_from_body(body, wsfunction=wsfunction)
     return body
 

@@ -44,6 +44,7 @@ def up(directory: Path, name: str, port: int, postgres: str, amqp: str) -> None:
     except StackError as error:
         raise click.ClickException(str(error)) from None
     click.echo(f"Fusion stack on {state['url']}  ({len(state['processes'])} processes)")  # type: ignore[arg-type]
+    click.echo(f"Prometheus: {state['prometheus'] or 'not installed (Debian package prometheus)'}")
     click.echo(f"tokens (admin, service, plugin): {directory / 'tokens.json'}")
     click.echo(f"logs: {directory / 'logs'}   stop: make stack-down")
 

@@ -8,9 +8,15 @@ from dataclasses import asdict
 from pathlib import Path
 
 from launcher.registry import SERVICES
-from launcher.stack import nginx, processes, resources
+from launcher.stack import monitoring, nginx, processes, resources
 from launcher.stack.processes import StackError
-from launcher.stack.topology import StackConfig, free_port, service_processes, simulator
+from launcher.stack.topology import (
+    Process,
+    StackConfig,
+    free_port,
+    service_processes,
+    simulator,
+)
 
 
 def up(config: StackConfig) -> dict[str, object]:
@@ -52,14 +58,30 @@ def _start_all(config: StackConfig, root: Path, pid_dir: Path, log_dir: Path) ->
         pid = processes.start(process, pid_dir=pid_dir, log_dir=log_dir)
         processes.wait_healthy(process, pid=pid, log_dir=log_dir)
     nginx.start(started, root=root / "nginx", port=config.port)
+    started += _start_prometheus(started, root, pid_dir, log_dir)
     state = {
         "config": {key: str(value) for key, value in asdict(config).items()},
         "url": config.base_url,
         "own_vhost": own_vhost,
         "processes": {p.name: {"port": p.port, "service": p.service} for p in started},
+        "prometheus": next(
+            (f"http://127.0.0.1:{p.port}" for p in started if p.name == "prometheus"), None
+        ),
     }
     (root / "stack.json").write_text(json.dumps(state, indent=2))
     return state
+
+
+def _start_prometheus(
+    started: list[Process], root: Path, pid_dir: Path, log_dir: Path
+) -> list[Process]:
+    program = monitoring.binary()
+    if program is None:  # the stack runs without it; `up` says so
+        return []
+    process = monitoring.prometheus(program, started, root=root / "prometheus", port=free_port())
+    pid = processes.start(process, pid_dir=pid_dir, log_dir=log_dir)
+    processes.wait_healthy(process, pid=pid, log_dir=log_dir)
+    return [process]
 
 
 def down(config: StackConfig, *, purge: bool = False) -> list[str]:

@@ -42,18 +42,20 @@ class StackConfig:
 
 @dataclass(frozen=True)
 class Process:
-    """One process of the stack: ``python -m <args>``, healthy once ``health_path`` answers 200."""
+    """One process of the stack: ``python -m <args>`` (or ``program <args>``), healthy once
+    ``health_path`` answers 200."""
 
     name: str
     args: tuple[str, ...]
     port: int
     health_path: str
     env: dict[str, str] = field(default_factory=dict)
-    service: str = ""  # the service it serves ("" for the simulator)
+    service: str = ""  # the service it serves ("" for the simulator and Prometheus)
+    program: str = ""
 
     @property
     def argv(self) -> list[str]:
-        return [sys.executable, "-m", *self.args]
+        return [self.program, *self.args] if self.program else [sys.executable, "-m", *self.args]
 
 
 def free_port() -> int:

@@ -2,29 +2,30 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import Depends, Path, Query, Request
+from fastapi import Depends, Path, Query
 
 from fusion.db import Database
+from fusion.dependencies import state_of
 from services.apogee_api.catalogue import CodeEntry
 from services.apogee_api.codes import find_code, resolve_year
 from services.apogee_api.schemas import CODE_PATTERN
 from services.apogee_api.settings import Settings
+from services.apogee_api.state import ApogeeState
 from services.apogee_api.store import Snapshot
 
-
-def _snapshot(request: Request) -> Snapshot:
-    snapshot: Snapshot = request.state.catalogue.snapshot
-    return snapshot
+StateDep = Annotated[ApogeeState, Depends(state_of(ApogeeState))]
 
 
-def _database(request: Request) -> Database:
-    database: Database = request.state.db
-    return database
+def _snapshot(state: StateDep) -> Snapshot:
+    return state.catalogue.snapshot
 
 
-def _settings(request: Request) -> Settings:
-    settings: Settings = request.state.settings
-    return settings
+def _database(state: StateDep) -> Database:
+    return state.database
+
+
+def _settings(state: StateDep) -> Settings:
+    return state.settings
 
 
 SnapshotDep = Annotated[Snapshot, Depends(_snapshot)]

@@ -32,6 +32,9 @@ router = APIRouter(
 ERRORS: dict[int | str, dict[str, Any]] = {
     404: error_doc("Unknown code, year or student"),
 }
+# Rosters and student records carry names and INE: the sync and operators read them; a plugin
+# (the course-creation form) needs codes and their member counts, never a list of people.
+PERSONAL_DATA = [Depends(require_role("admin", "service"))]
 NDJSON_EXAMPLE = (
     '{"code": "AU000012", "status": "ok", "kind": "elp", "etag": "5f1d…", "members": '
     '[{"cod_etu": "21900001", "last_name": "DUPONT", "first_name": "Léa", "ine": null}], '
@@ -72,15 +75,15 @@ async def validate_codes(body: ValidateRequest, snapshot: SnapshotDep) -> Valida
     )
 
 
-# FAST003: `{code}` is read by the CodeDep dependency, which answers 404 for unknown codes.
-@router.get("/codes/{code}", responses=ERRORS)  # noqa: FAST003
+@router.get("/codes/{code}", responses=ERRORS)
 async def get_code(entry: CodeDep, year: YearDep, snapshot: SnapshotDep) -> CodePublic:
     return codes.describe(snapshot.catalogue, entry, year=year)
 
 
 @router.get(
     "/codes/{code}/members",
-    responses={  # noqa: FAST003
+    dependencies=PERSONAL_DATA,
+    responses={
         **ERRORS,
         304: {"description": "The roster's ETag matches If-None-Match"},
     },
@@ -108,6 +111,7 @@ def _not_modified(etag: str) -> Response:
 
 @router.post(
     "/members:bulk",
+    dependencies=PERSONAL_DATA,
     response_class=StreamingResponse,
     responses={
         **ERRORS,
@@ -134,14 +138,14 @@ async def members_bulk(
     return StreamingResponse(lines, media_type="application/x-ndjson")
 
 
-@router.get("/codes/{code}/groups", responses=ERRORS)  # noqa: FAST003
+@router.get("/codes/{code}/groups", responses=ERRORS)
 async def get_groups(entry: CodeDep, year: YearDep, snapshot: SnapshotDep) -> GroupsPublic:
     return GroupsPublic(
         code=entry.code, year=year, groups=codes.groups(snapshot.catalogue, entry, year=year)
     )
 
 
-@router.get("/students/{cod_etu}", responses=ERRORS)
+@router.get("/students/{cod_etu}", dependencies=PERSONAL_DATA, responses=ERRORS)
 async def get_student(
     cod_etu: Annotated[int, Path(ge=1, le=99_999_999, examples=[21900001])],
     year: YearDep,

@@ -13,6 +13,7 @@ CODE_PATTERN = r"^[A-Za-z0-9_\-]{1,24}$"
 MAX_CODE_LENGTH = 24
 MAX_BULK_CODES = 10_000
 MAX_VALIDATE_CODES = 1_000
+MAX_ETAG_LENGTH = 128
 
 CheckStatus = Literal["valid", "unknown", "closed", "not_offered"]
 
@@ -89,7 +90,10 @@ class ValidateRequest(RequestBody):
         json_schema_extra={"examples": [{"codes": ["L1A001-1", "AU000012", "NOPE"], "year": 2026}]}
     )
 
-    codes: list[str] = Field(min_length=1, max_length=MAX_VALIDATE_CODES)
+    # Any spelling up to a code's length (a longer one is refused, never echoed back).
+    codes: list[Annotated[str, Field(max_length=MAX_CODE_LENGTH)]] = Field(
+        min_length=1, max_length=MAX_VALIDATE_CODES
+    )
     year: int | None = None
 
 
@@ -156,7 +160,10 @@ class BulkRequest(RequestBody):
     codes: list[Annotated[str, Field(max_length=MAX_CODE_LENGTH)]] = Field(
         min_length=1, max_length=MAX_BULK_CODES
     )
-    if_none_match: dict[str, str] = Field(default_factory=dict)
+    if_none_match: dict[
+        Annotated[str, Field(max_length=MAX_CODE_LENGTH)],
+        Annotated[str, Field(max_length=MAX_ETAG_LENGTH)],
+    ] = Field(default_factory=dict, max_length=MAX_BULK_CODES)
     with_groups: bool = True
 
 

@@ -10,18 +10,19 @@ ignores them, while reference counting still frees an old catalogue the moment i
 
 from __future__ import annotations
 
-import asyncio
 import gc
-import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
 
 from fusion.db import Database
+from fusion.errors import DependencyUnavailable
 from services.apogee_api.catalogue import Catalogue
 from services.apogee_api.offer import load_catalogue
 from services.apogee_api.search import SearchIndex
 
-log = logging.getLogger(__name__)
+
+class CatalogueNotLoaded(DependencyUnavailable):
+    code = "catalogue_not_loaded"
 
 
 @dataclass(frozen=True)
@@ -39,22 +40,21 @@ class CatalogueStore:
     @property
     def snapshot(self) -> Snapshot:
         if self._snapshot is None:
-            raise RuntimeError("the catalogue is read by the lifespan before serving")
+            raise CatalogueNotLoaded(
+                "The Apogée catalogue is not loaded yet; try again in a moment.",
+                message_fr="Le catalogue Apogée n'est pas encore chargé ; réessayez dans un "
+                "instant.",
+            )
         return self._snapshot
+
+    async def check_loaded(self) -> None:
+        self.snapshot  # noqa: B018 (raises until the first refresh succeeded)
 
     async def refresh(self) -> None:
         async with self._database.engine.connect() as connection:
             catalogue = await load_catalogue(connection, payment_states=self._payment_states)
         self._snapshot = Snapshot(catalogue, SearchIndex(catalogue))
         _freeze_long_lived()
-
-    async def refresh_forever(self, interval: float) -> None:
-        while True:
-            await asyncio.sleep(interval)
-            try:
-                await self.refresh()
-            except Exception:  # keep serving the last good catalogue; retry next tick
-                log.exception("apogee catalogue refresh failed")
 
 
 def _freeze_long_lived() -> None:

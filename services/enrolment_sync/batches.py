@@ -9,10 +9,11 @@ no common user: Moodle serialises calls on the same users (row locks on ``mdl_ca
 from __future__ import annotations
 
 import asyncio
+import itertools
 from collections.abc import Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass
 from enum import IntEnum
-from typing import Any, TypeVar
+from typing import Any, Generic, TypeVar
 
 from fusion.moodle.batching import plan_batches
 
@@ -82,43 +83,63 @@ async def run_disjoint(
     """Run ``work`` on every item, at most ``concurrency`` at once, never two sharing a user.
 
     Items are started in order; one that overlaps a running item waits for it, and items after
-    it may start meanwhile when they are disjoint. Returns the largest parallelism reached.
+    it may start meanwhile when they are disjoint. The calls run under a ``TaskGroup``: when
+    this is cancelled (the service stops), none outlives it. Returns the largest parallelism.
     """
     pending = list(items)
-    running: dict[asyncio.Task[None], frozenset[int]] = {}
-    busy: set[int] = set()
-    failure: BaseException | None = None
+    scheduler = _Disjoint(users=users, work=work)
     peak = 0
-    while running or (pending and failure is None and not should_stop()):
-        if failure is None and not should_stop():
-            _start_ready(pending, running, busy, users=users, work=work, concurrency=concurrency)
-        peak = max(peak, len(running))
-        done, _ = await asyncio.wait(running, return_when=asyncio.FIRST_COMPLETED)
-        for task in done:
-            busy.difference_update(running.pop(task))
-            # The first failure stops new work; calls in flight finish and get recorded.
-            if failure is None and task.exception() is not None:
-                failure = task.exception()
-    if failure is not None:
-        raise failure
+    async with asyncio.TaskGroup() as group:
+        while True:
+            if scheduler.failure is None and not should_stop():
+                scheduler.start_ready(pending, group, concurrency=concurrency)
+            peak = max(peak, len(scheduler.running))
+            if not scheduler.running:
+                break
+            await scheduler.one_finished()
+    if scheduler.failure is not None:
+        raise scheduler.failure
     return peak
 
 
-def _start_ready(
-    pending: list[T],
-    running: dict[asyncio.Task[None], frozenset[int]],
-    busy: set[int],
-    *,
-    users: Callable[[T], frozenset[int]],
-    work: Callable[[T], Awaitable[None]],
-    concurrency: int,
-) -> None:
-    index = 0
-    while index < len(pending) and len(running) < concurrency:
-        touched = users(pending[index])
-        if busy.isdisjoint(touched):
-            item = pending.pop(index)
-            busy.update(touched)
-            running[asyncio.ensure_future(work(item))] = touched
-        else:
-            index += 1
+class _Disjoint(Generic[T]):
+    """The items in flight and the users they hold; the first failure stops new work, while
+    calls in flight finish and get recorded."""
+
+    def __init__(
+        self, *, users: Callable[[T], frozenset[int]], work: Callable[[T], Awaitable[None]]
+    ) -> None:
+        self._users = users
+        self._work = work
+        self.running: set[int] = set()
+        self._busy: set[int] = set()
+        self._finished = asyncio.Event()
+        self.failure: Exception | None = None
+        self._ids = itertools.count()
+
+    def start_ready(self, pending: list[T], group: asyncio.TaskGroup, *, concurrency: int) -> None:
+        index = 0
+        while index < len(pending) and len(self.running) < concurrency:
+            touched = self._users(pending[index])
+            if self._busy.isdisjoint(touched):
+                item = pending.pop(index)
+                self._busy.update(touched)
+                key = next(self._ids)
+                self.running.add(key)
+                group.create_task(self._run(key, item, touched))
+            else:
+                index += 1
+
+    async def _run(self, key: int, item: T, touched: frozenset[int]) -> None:
+        try:
+            await self._work(item)
+        except Exception as error:  # kept, not raised: the TaskGroup would cancel the others
+            self.failure = self.failure or error
+        finally:
+            self.running.discard(key)
+            self._busy.difference_update(touched)
+            self._finished.set()
+
+    async def one_finished(self) -> None:
+        await self._finished.wait()
+        self._finished.clear()

@@ -1,94 +1,78 @@
-"""Events enrolment_sync listens to."""
+"""Commands enrolment_sync takes from the bus: typed handlers the runtime wraps (parse,
+deduplicate through the inbox, commit, then acknowledge)."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Sequence
+from typing import Any
 
-from sqlalchemy import event, select
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy import select
 from sqlmodel import col
 
-from fusion.bus import QueueSpec
-from fusion.contracts import EnrolmentMethodRegistered, Envelope
-from fusion.contracts import SyncRun as SyncRunCommand
-from fusion.inbox import PayloadHandler
-from fusion.settings import BusFragment
+from fusion.contracts import EnrolmentMethodRegistered, RegisterEnrolmentMethods, RunSync
+from fusion.runtime import Subscription
+from fusion.unit_of_work import UnitOfWork
 from services.enrolment_sync.methods import add_method
 from services.enrolment_sync.models import SyncRun
 from services.enrolment_sync.runs import create_run
+from services.enrolment_sync.state import SyncState
 
 
-def methods_queue(settings: BusFragment | None = None) -> QueueSpec:
-    """Without settings: the queue's own name, which the inbox uses to know its consumer."""
-    return _queue("enrolment_sync.methods", (EnrolmentMethodRegistered.type,), settings)
-
-
-async def on_method_registered(
-    payload: EnrolmentMethodRegistered, *, session: AsyncSession, envelope: Envelope
+async def on_register_methods(
+    payload: RegisterEnrolmentMethods, *, uow: UnitOfWork, state: SyncState
 ) -> None:
-    """The orchestrator validated the code when the migration was requested; record it as is.
-
-    Registering the same method twice updates it, so a redelivery is harmless even without the
-    inbox.
-    """
-    del envelope
-    await add_method(
-        session,
-        course_id=payload.target_course_id,
-        code=payload.apogee_code,
-        year=payload.year,
-        role=payload.role,
-        groups=payload.with_groups,
-        course_created_empty=payload.course_created_empty,
-        source="orchestrator",
-    )
-
-
-def runs_queue(settings: BusFragment | None = None) -> QueueSpec:
-    return _queue("enrolment_sync.runs", (SyncRunCommand.type,), settings)
-
-
-def _queue(name: str, bindings: tuple[str, ...], settings: BusFragment | None) -> QueueSpec:
-    if settings is None:
-        return QueueSpec(name=name, bindings=bindings)
-    return QueueSpec(
-        name=f"{settings.bus_queue_prefix}{name}",
-        bindings=bindings,
-        delivery_limit=settings.bus_delivery_limit,
-        prefetch=settings.bus_prefetch,
-    )
-
-
-def sync_run_handler(
-    submit: Callable[[int, bool], None],
-) -> PayloadHandler[SyncRunCommand]:
-    """``sync.run`` commands (e.g. the orchestrator after a restore) become queued runs.
-
-    The run is handed to the runner only once the consumer's transaction has committed, so the
-    runner never looks for a run that is not there yet.
-    """
-
-    async def handle(payload: SyncRunCommand, *, session: AsyncSession, envelope: Envelope) -> None:
-        del envelope
-        exists = await session.scalar(
-            select(col(SyncRun.id)).where(col(SyncRun.public_id) == payload.run_id)
-        )
-        if exists is not None:
-            return  # the same command sent twice under two message ids
-        run = await create_run(
-            session,
-            kind=payload.mode,
-            trigger="event",
+    """The orchestrator validated the codes when the migration was requested: record them as
+    they are. Registering the same code twice updates its method, so a repeated command
+    changes nothing; each method is announced, and the course synced at once if asked."""
+    for code in dict.fromkeys(payload.codes):
+        method = await add_method(
+            uow.session,
             course_id=payload.course_id,
-            dry_run=payload.dry_run,
+            code=code,
+            year=None,
+            role=payload.role,
+            groups=payload.groups,
+            course_created_empty=payload.created_empty,
+            source="orchestrator",
         )
-        run.public_id = payload.run_id
-        await session.flush()
-        run_id, urgent = run.id or 0, payload.mode == "course"
+        await uow.publish(
+            EnrolmentMethodRegistered(
+                method_id=method.id or 0,
+                target_course_id=method.course_id,
+                apogee_code=method.code,
+                year=method.year,
+                role=payload.role,
+                with_groups=method.groups,
+                course_created_empty=method.course_created_empty,
+                migration_id=payload.migration_id,
+            )
+        )
+    if payload.sync_now:
+        run = await create_run(uow, kind="course", trigger="event", course_id=payload.course_id)
+        uow.after_commit(lambda: state.runner.submit(run.id or 0, urgent=True))
 
-        def after_commit(_: object) -> None:
-            submit(run_id, urgent)
 
-        event.listen(session.sync_session, "after_commit", after_commit, once=True)
+async def on_run_sync(payload: RunSync, *, uow: UnitOfWork, state: SyncState) -> None:
+    """``sync.run`` commands become queued runs, handed to the runner once committed (so it
+    never looks for a run that is not there yet)."""
+    exists = await uow.session.scalar(
+        select(col(SyncRun.id)).where(col(SyncRun.public_id) == payload.run_id)
+    )
+    if exists is not None:
+        return  # the same command sent twice under two message ids
+    run = await create_run(
+        uow,
+        kind=payload.mode,
+        trigger="event",
+        course_id=payload.course_id,
+        dry_run=payload.dry_run,
+        public_id=payload.run_id,
+    )
+    urgent = payload.mode == "course"
+    uow.after_commit(lambda: state.runner.submit(run.id or 0, urgent=urgent))
 
-    return handle
+
+SUBSCRIPTIONS: Sequence[Subscription[Any, SyncState]] = (
+    Subscription("enrolment_sync.methods", RegisterEnrolmentMethods, on_register_methods),
+    Subscription("enrolment_sync.runs", RunSync, on_run_sync),
+)

@@ -16,15 +16,11 @@ from sqlalchemy import ColumnElement, or_, update
 from sqlmodel import col
 
 from fusion.db import Database
-from fusion.errors import Conflict
+from services.enrolment_sync.errors import RunBusy
 from services.enrolment_sync.models import SyncRun, utcnow
 
 # Names this process in the runs it holds (readable by an operator, unique per start).
 PROCESS = f"{socket.gethostname()}:{os.getpid()}:{uuid4().hex[:8]}"
-
-
-class RunBusy(Conflict):
-    code = "run_in_progress"
 
 
 def check_not_held_elsewhere(run: SyncRun) -> None:

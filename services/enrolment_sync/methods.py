@@ -9,28 +9,17 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
-from fusion.errors import BadRequest, NotFound
 from services.enrolment_sync import ledger
 from services.enrolment_sync.apogee_client import ApogeeClient
+from services.enrolment_sync.errors import (
+    CodeRejected,
+    MetaLinkNotFound,
+    MethodNotFound,
+    SelfMetaLink,
+)
 from services.enrolment_sync.meta import descendants
 from services.enrolment_sync.models import EnrolmentMethod, MetaLink
 from services.enrolment_sync.plan import load_graph
-
-
-class MethodNotFound(NotFound):
-    code = "method_not_found"
-
-
-class MetaLinkNotFound(NotFound):
-    code = "meta_link_not_found"
-
-
-class CodeRejected(BadRequest):
-    code = "apogee_code_rejected"
-
-
-class SelfMetaLink(BadRequest):
-    code = "meta_link_to_itself"
 
 
 async def validate_code(apogee: ApogeeClient, code: str, year: int | None) -> None:

@@ -12,6 +12,7 @@ from sqlmodel import Field, SQLModel
 
 from fusion.bus.tables import messaging_tables
 from fusion.db import new_metadata
+from fusion.lifecycle import history_table
 
 metadata = new_metadata()
 
@@ -159,6 +160,8 @@ class SyncRun(SyncModel, table=True):
     # ETags to remember once the courses that depend on them are applied.
     etags: dict[str, str] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
     error: str | None = None
+    # Attempts that crashed (not a Fusion error); at the lifecycle's maximum the run fails.
+    attempts: int = Field(default=0, sa_column_kwargs={"server_default": "0"})
     lease_owner: str | None = Field(default=None, max_length=200)
     lease_until: datetime | None = None
     # Scheduled runs name their slot, so that several replicas launch each slot once.
@@ -205,6 +208,9 @@ class RunBatch(SyncModel, table=True):
     failed_rows: int = 0
     error: str | None = None
 
+
+# Every status a run went through, and why (written by the lifecycle with its event).
+run_history = history_table(metadata, "sync_run_history")
 
 # The inbox makes the event consumer idempotent; the outbox is there for events we publish.
 messaging = messaging_tables(metadata)

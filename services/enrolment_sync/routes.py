@@ -1,4 +1,8 @@
-"""HTTP routes under ``/sync/v1``: thin, each parses, calls one function, returns."""
+"""HTTP routes under ``/sync/v1``: thin, each parses, calls one function, returns.
+
+Every route's unit of work commits before the response is sent; runs are handed to the runner
+only after that commit (``after_commit``).
+"""
 
 from __future__ import annotations
 
@@ -7,27 +11,35 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Response, status
 from pydantic import BaseModel
-from sqlalchemy import func, select
-from sqlmodel import col
 
 from fusion.auth import Principal
 from fusion.errors import error_doc
+from fusion.unit_of_work import UnitOfWork
+from services.enrolment_sync import listings
 from services.enrolment_sync import methods as service
 from services.enrolment_sync.deps import (
     AnyCaller,
     CourseActor,
     Operator,
     PathId,
-    ServicesDep,
     SessionDep,
+    StateDep,
+    UnitOfWorkDep,
+    ValidMetaLink,
+    ValidMethod,
+    ValidRun,
+    VisibleRun,
 )
 from services.enrolment_sync.leases import check_not_held_elsewhere
-from services.enrolment_sync.models import EnrolmentMethod, RunCourse, SyncRun
+from services.enrolment_sync.lifecycle import RunStatus
+from services.enrolment_sync.models import SyncRun
 from services.enrolment_sync.plan import load_graph
-from services.enrolment_sync.runs import check_resumable, create_run, get_run
-from services.enrolment_sync.schedule import check_course_rate
+from services.enrolment_sync.rate_limit import check_course_rate
+from services.enrolment_sync.runs import check_resumable, create_run
 from services.enrolment_sync.schemas import (
     MAX_DB_INT,
+    CourseResultPublic,
+    CourseResultsPublic,
     CourseSyncRequest,
     MetaLinkCreate,
     MetaLinkPublic,
@@ -41,7 +53,8 @@ from services.enrolment_sync.schemas import (
     RunPublic,
     RunsPublic,
 )
-from services.enrolment_sync.teachers import check_run_visible, visible_courses
+from services.enrolment_sync.state import SyncState
+from services.enrolment_sync.teachers import visible_courses
 
 router = APIRouter(prefix="/sync/v1", tags=["enrolment_sync"])
 Limit = Annotated[int, Query(ge=1, le=1000)]
@@ -65,9 +78,9 @@ class RunPreview(BaseModel):
 
 @router.post("/methods", status_code=status.HTTP_201_CREATED, responses=UPSTREAM)
 async def create_method(
-    body: MethodCreate, session: SessionDep, services: ServicesDep, _: AnyCaller
+    body: MethodCreate, session: SessionDep, state: StateDep, _: AnyCaller
 ) -> MethodPublic:
-    await service.validate_code(services.apogee, body.code, body.year)
+    await service.validate_code(state.apogee, body.code, body.year)
     method = await service.add_method(session, **body.model_dump(), source="api")
     return MethodPublic.model_validate(method)
 
@@ -75,7 +88,7 @@ async def create_method(
 @router.get("/methods")
 async def list_methods(
     session: SessionDep,
-    services: ServicesDep,
+    state: StateDep,
     principal: AnyCaller,
     course_id: CourseFilter = None,
     limit: Limit = 100,
@@ -84,28 +97,23 @@ async def list_methods(
     """Operators see every method; a plugin acting for a teacher, those of their courses."""
 
     async def candidates() -> set[int]:
-        return {course_id} if course_id is not None else await _method_course_ids(session)
+        return {course_id} if course_id is not None else await listings.method_course_ids(session)
 
-    only = await visible_courses(principal, candidates, teachers=services.teachers)
+    only = await visible_courses(principal, candidates, teachers=state.teachers)
     rows = await service.list_methods(
         session, course_id=course_id, only=only, limit=limit, offset=offset
     )
     return MethodsPublic(data=[MethodPublic.model_validate(m) for m in rows], count=len(rows))
 
 
-async def _method_course_ids(session: SessionDep) -> set[int]:
-    rows = await session.execute(select(col(EnrolmentMethod.course_id)).distinct())
-    return set(rows.scalars())
-
-
 @router.get("/methods/{method_id}", responses=NOT_FOUND)
-async def read_method(method_id: PathId, session: SessionDep, _: AnyCaller) -> MethodPublic:
-    return MethodPublic.model_validate(await service.get_method(session, method_id))
+async def read_method(method: ValidMethod) -> MethodPublic:
+    return MethodPublic.model_validate(method)
 
 
 @router.delete("/methods/{method_id}", status_code=status.HTTP_204_NO_CONTENT, responses=NOT_FOUND)
-async def delete_method(method_id: PathId, session: SessionDep, _: Operator) -> Response:
-    await service.delete_method(session, await service.get_method(session, method_id))
+async def delete_method(_: Operator, method: ValidMethod, session: SessionDep) -> Response:
+    await service.delete_method(session, method)
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 
@@ -134,23 +142,24 @@ async def create_meta_link(
 
 
 @router.delete("/meta-links/{link_id}", status_code=status.HTTP_204_NO_CONTENT, responses=NOT_FOUND)
-async def delete_meta_link(link_id: PathId, session: SessionDep, _: Operator) -> Response:
-    await service.delete_meta_link(session, await service.get_meta_link(session, link_id))
+async def delete_meta_link(_: Operator, link: ValidMetaLink, session: SessionDep) -> Response:
+    await service.delete_meta_link(session, link)
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 
 @router.post("/runs", status_code=status.HTTP_202_ACCEPTED, responses={**UPSTREAM, **BUSY})
-async def start_run(body: RunCreate, services: ServicesDep, _: Operator) -> RunPreview:
-    async with services.db.unit_of_work() as session:
-        run = await create_run(
-            session,
-            kind=body.kind,
-            trigger="api",
-            dry_run=body.dry_run,
-            forced=body.force,
-            verify=body.verify,
-        )
-    return await _launch(services, run.id or 0, dry_run=body.dry_run, urgent=False)
+async def start_run(
+    body: RunCreate, uow: UnitOfWorkDep, state: StateDep, _: Operator
+) -> RunPreview:
+    run = await create_run(
+        uow,
+        kind=body.kind,
+        trigger="api",
+        dry_run=body.dry_run,
+        forced=body.force,
+        verify=body.verify,
+    )
+    return await _launch(uow, state, run, urgent=False)
 
 
 @router.post(
@@ -159,67 +168,85 @@ async def start_run(body: RunCreate, services: ServicesDep, _: Operator) -> RunP
     responses={**UPSTREAM, **BUSY, **TOO_SOON},
 )
 async def sync_course(
-    course_id: PathId, body: CourseSyncRequest, services: ServicesDep, principal: CourseActor
+    course_id: PathId,
+    body: CourseSyncRequest,
+    uow: UnitOfWorkDep,
+    state: StateDep,
+    principal: CourseActor,
 ) -> RunPreview:
-    async with services.db.unit_of_work() as session:
-        if not body.dry_run:
-            await check_course_rate(
-                session, course_id, min_seconds=services.settings.course_sync_min_interval_seconds
-            )
-        run = await create_run(
-            session,
-            kind="course",
-            trigger="api",
-            course_id=course_id,
-            dry_run=body.dry_run,
-            forced=body.force,
+    if not body.dry_run:
+        await check_course_rate(
+            uow.session, course_id, min_seconds=state.settings.course_sync_min_interval_seconds
         )
-    return await _launch(
-        services, run.id or 0, dry_run=body.dry_run, urgent=True, principal=principal
+    run = await create_run(
+        uow,
+        kind="course",
+        trigger="api",
+        course_id=course_id,
+        dry_run=body.dry_run,
+        forced=body.force,
     )
+    return await _launch(uow, state, run, urgent=True, principal=principal)
 
 
 async def _launch(
-    services: ServicesDep,
-    run_id: int,
+    uow: UnitOfWork,
+    state: SyncState,
+    run: SyncRun,
     *,
-    dry_run: bool,
     urgent: bool,
     principal: Principal | None = None,
 ) -> RunPreview:
-    """A dry run answers its preview at once; a real one is queued and answered as accepted."""
-    if dry_run or services.runner is None:
-        await services.execute(run_id)
-    else:
-        services.runner.submit(run_id, urgent=urgent)
-    async with services.db.session() as session:
-        run = await get_run(session, run_id)
-        courses: list[RunCoursePublic] = []
-        if dry_run:
-            # The course's meta children are in the preview too: a teacher sees those they teach.
-            only = None
-            if principal is not None:
-                only = await visible_courses(
-                    principal,
-                    partial(_run_course_ids, session, run_id),
-                    teachers=services.teachers,
-                )
-            courses = await _courses(session, run_id, limit=1000, offset=0, only=only)
-    return RunPreview(run=RunPublic.model_validate(run), courses=courses)
+    """A real run is queued once committed and answered as accepted; a dry run is committed
+    and executed here, and its preview is the answer."""
+    run_id = run.id or 0
+    if not run.dry_run:
+        uow.after_commit(lambda: state.runner.submit(run_id, urgent=urgent))
+        return RunPreview(run=RunPublic.model_validate(run), courses=[])
+    await uow.commit()
+    await state.execute(run_id)
+    await uow.session.refresh(run)
+    only = None
+    if principal is not None:  # the course's meta children are in the preview too
+        only = await visible_courses(
+            principal,
+            partial(listings.run_course_ids, uow.session, run_id),
+            teachers=state.teachers,
+        )
+    courses, _ = await listings.run_courses(uow.session, run_id, limit=1000, offset=0, only=only)
+    return RunPreview(
+        run=RunPublic.model_validate(run),
+        courses=[RunCoursePublic.model_validate(c) for c in courses],
+    )
+
+
+@router.get("/courses/{course_id}/results")
+async def read_course_results(
+    course_id: PathId,
+    session: SessionDep,
+    _: CourseActor,
+    limit: Annotated[int, Query(ge=1, le=100)] = 1,
+) -> CourseResultsPublic:
+    """The latest real (not dry) runs' results in this course, newest first."""
+    rows = await listings.course_results(session, course_id, limit=limit)
+    data = [
+        CourseResultPublic(
+            run=RunPublic.model_validate(run), result=RunCoursePublic.model_validate(result)
+        )
+        for result, run in rows
+    ]
+    return CourseResultsPublic(data=data, count=len(data))
 
 
 @router.get("/runs")
 async def list_runs(
     session: SessionDep,
     _: Operator,
-    status_: Annotated[str | None, Query(alias="status")] = None,
+    status_: Annotated[RunStatus | None, Query(alias="status")] = None,
     limit: Limit = 50,
     offset: Offset = 0,
 ) -> RunsPublic:
-    query = select(SyncRun).order_by(col(SyncRun.id).desc())
-    if status_ is not None:
-        query = query.where(col(SyncRun.status) == status_)
-    runs = (await session.execute(query.limit(limit).offset(offset))).scalars().all()
+    runs = await listings.list_runs(session, status=status_, limit=limit, offset=offset)
     return RunsPublic(data=[RunPublic.model_validate(r) for r in runs], count=len(runs))
 
 
@@ -228,59 +255,30 @@ async def list_runs(
     status_code=status.HTTP_202_ACCEPTED,
     responses={**NOT_FOUND, **BUSY},
 )
-async def resume(run_id: PathId, services: ServicesDep, _: Operator) -> RunPreview:
-    async with services.db.session() as session:
-        run = await get_run(session, run_id)
+async def resume(run: ValidRun, uow: UnitOfWorkDep, state: StateDep, _: Operator) -> RunPreview:
     check_resumable(run)
     check_not_held_elsewhere(run)
-    return await _launch(services, run_id, dry_run=False, urgent=True)
+    return await _launch(uow, state, run, urgent=True)
 
 
 @router.get("/runs/{run_id:int}", responses=NOT_FOUND)
-async def read_run(
-    run_id: PathId, session: SessionDep, services: ServicesDep, principal: AnyCaller
-) -> RunPublic:
-    run = await get_run(session, run_id)
-    await check_run_visible(run, principal, teachers=services.teachers)
+async def read_run(run: VisibleRun) -> RunPublic:
     return RunPublic.model_validate(run)
 
 
 @router.get("/runs/{run_id:int}/courses", responses=NOT_FOUND)
 async def read_run_courses(
-    run_id: PathId,
+    run: ValidRun,
     session: SessionDep,
-    services: ServicesDep,
+    state: StateDep,
     principal: AnyCaller,
     limit: Limit = 100,
     offset: Offset = 0,
 ) -> RunCoursesPublic:
     """Per-course results; a teacher gets those of the courses they teach, in any run."""
-    await get_run(session, run_id)
+    run_id = run.id or 0
     only = await visible_courses(
-        principal, partial(_run_course_ids, session, run_id), teachers=services.teachers
+        principal, partial(listings.run_course_ids, session, run_id), teachers=state.teachers
     )
-    query = select(func.count()).select_from(RunCourse).where(col(RunCourse.run_id) == run_id)
-    if only is not None:
-        query = query.where(col(RunCourse.course_id).in_(sorted(only)))
-    total = await session.scalar(query)
-    data = await _courses(session, run_id, limit=limit, offset=offset, only=only)
-    return RunCoursesPublic(data=data, count=int(total or 0))
-
-
-async def _run_course_ids(session: SessionDep, run_id: int) -> set[int]:
-    rows = await session.execute(
-        select(col(RunCourse.course_id)).where(col(RunCourse.run_id) == run_id)
-    )
-    return set(rows.scalars())
-
-
-async def _courses(
-    session: SessionDep, run_id: int, *, limit: int, offset: int, only: set[int] | None = None
-) -> list[RunCoursePublic]:
-    query = select(RunCourse).where(col(RunCourse.run_id) == run_id)
-    if only is not None:
-        query = query.where(col(RunCourse.course_id).in_(sorted(only)))
-    rows = await session.execute(
-        query.order_by(col(RunCourse.course_id)).limit(limit).offset(offset)
-    )
-    return [RunCoursePublic.model_validate(r) for r in rows.scalars()]
+    rows, total = await listings.run_courses(session, run_id, limit=limit, offset=offset, only=only)
+    return RunCoursesPublic(data=[RunCoursePublic.model_validate(r) for r in rows], count=total)

@@ -1,46 +1,41 @@
-"""The life of a run: planned (or previewed), applied batch by batch, finished or resumed.
+"""Executing a run: planned (or previewed), applied batch by batch, finished or resumed.
 
-planning ──► applying ──► completed
-    │            ├──────► stopped   (asked to stop: pending batches wait for a resume)
-    │            └──────► failed    (Moodle or the database gave up: resumable too)
-    └──► previewed (dry run: the plan is the answer, nothing is written)
+Its statuses and the moves between them are in ``lifecycle.py``; every move goes through the
+lifecycle, in the same transaction as the change it records.
 """
 
 from __future__ import annotations
 
 import time
 from collections.abc import Callable
+from contextlib import AbstractAsyncContextManager
 from typing import Any
+from uuid import UUID
 
 from sqlalchemy import delete, func, insert, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
-from fusion.contracts import Envelope, SyncCompleted
+from fusion.contracts import SyncCompleted
 from fusion.db import Database
-from fusion.errors import Conflict, FusionError, NotFound
+from fusion.errors import FusionError
 from fusion.moodle.client import MoodleClient
-from fusion.outbox import add_to_outbox
+from fusion.unit_of_work import UnitOfWork
 from services.enrolment_sync import ledger, metrics
 from services.enrolment_sync.apogee_client import ApogeeClient
 from services.enrolment_sync.apply import Progress, apply_run
+from services.enrolment_sync.errors import RunNotFound, RunNotResumable
 from services.enrolment_sync.leases import claim
+from services.enrolment_sync.lifecycle import RESUMABLE, RUN_LIFECYCLE, RunStatus
 from services.enrolment_sync.meta import ancestors
-from services.enrolment_sync.models import (
-    EnrolmentMethod,
-    RunBatch,
-    RunCourse,
-    SyncRun,
-    messaging,
-    utcnow,
-)
+from services.enrolment_sync.models import EnrolmentMethod, RunBatch, RunCourse, SyncRun, utcnow
 from services.enrolment_sync.plan import Plan, load_graph, plan_run
 from services.enrolment_sync.reasons import CourseReport
 from services.enrolment_sync.settings import Settings
 
+UnitsOfWork = Callable[[], AbstractAsyncContextManager[UnitOfWork]]
 __all__ = ["Progress", "check_resumable", "create_run", "execute_run", "get_run"]
 
-RESUMABLE = ("applying", "stopped", "failed")
 _COUNTED = (
     "adds",
     "reactivations",
@@ -53,16 +48,8 @@ _COUNTED = (
 )
 
 
-class RunNotFound(NotFound):
-    code = "run_not_found"
-
-
-class RunNotResumable(Conflict):
-    code = "run_not_resumable"
-
-
 async def create_run(
-    session: AsyncSession,
+    uow: UnitOfWork,
     *,
     kind: str,
     trigger: str,
@@ -71,6 +58,7 @@ async def create_run(
     forced: bool = False,
     verify: bool = False,
     slot: str | None = None,
+    public_id: UUID | None = None,
 ) -> SyncRun:
     run = SyncRun(
         kind=kind,
@@ -81,8 +69,11 @@ async def create_run(
         verify=verify,
         slot=slot,
     )
-    session.add(run)
-    await session.flush()
+    if public_id is not None:
+        run.public_id = public_id
+    uow.session.add(run)
+    await uow.session.flush()
+    await RUN_LIFECYCLE.enter(uow, run, cause=f"created ({trigger})")
     return run
 
 
@@ -99,6 +90,7 @@ async def execute_run(
     run_id: int,
     *,
     db: Database,
+    units: UnitsOfWork,
     apogee: ApogeeClient,
     moodle: MoodleClient,
     settings: Settings,
@@ -108,19 +100,18 @@ async def execute_run(
     """Plan the run if it is new, then apply what is pending; also the way to resume one."""
     started = time.perf_counter()
     await claim(db, run_id, seconds=settings.run_lease_seconds)
-    async with db.session() as session:
-        run = await get_run(session, run_id)
     try:
-        if run.status == "planning":
-            async with db.unit_of_work() as session:
-                run = await get_run(session, run_id)
+        async with units() as uow:
+            run = await get_run(uow.session, run_id)
+            if run.status == RunStatus.PLANNING:
                 plan = await plan_run(
-                    run, session=session, apogee=apogee, moodle=moodle, settings=settings
+                    run, session=uow.session, apogee=apogee, moodle=moodle, settings=settings
                 )
-                await _store_plan(session, run, plan)
+                await _store_plan(uow, run, plan)
                 run.counts["planning_ms"] = _ms_since(started)
-        if run.status in RESUMABLE:
-            await _set_status(db, run_id, "applying")
+            elif run.status in RESUMABLE:
+                await RUN_LIFECYCLE.transition(uow, run, RunStatus.APPLYING, cause="resumed")
+        if run.status == RunStatus.APPLYING:
             applying = time.perf_counter()
             peak = await apply_run(
                 run_id,
@@ -131,19 +122,33 @@ async def execute_run(
                 should_stop=should_stop,
                 progress=progress,
             )
-            final = "stopped" if should_stop() else "completed"
+            final = RunStatus.STOPPED if should_stop() else RunStatus.COMPLETED
             extra = {"peak_concurrency": peak, "applying_ms": _ms_since(applying)}
-            await _finish(db, run_id, final, extra=extra)
+            await _finish(units, run_id, final, extra=extra)
     except FusionError as error:
-        await _finish(db, run_id, "failed", error=error.message)
+        await _finish(units, run_id, RunStatus.FAILED, error=error.message)
+    except Exception as error:
+        await _attempt_failed(units, run_id, error)
+        raise
     async with db.session() as session:
         run = await get_run(session, run_id)
     metrics.observe_run(run.kind, run.status, time.perf_counter() - started)
     return run
 
 
+async def _attempt_failed(units: UnitsOfWork, run_id: int, error: Exception) -> None:
+    """A crash Fusion does not know: release the run for a retry, or fail it at the last one."""
+    reason = f"{type(error).__name__}: {error}"[:300]
+    async with units() as uow:
+        run = await get_run(uow.session, run_id)
+        run.lease_owner, run.lease_until = None, None
+        if await RUN_LIFECYCLE.attempt_failed(uow, run, cause=reason):
+            run.error, run.finished_at = run.error or reason, utcnow()
+            await _publish_completed(uow, run)
+
+
 def check_resumable(run: SyncRun) -> None:
-    if run.status not in RESUMABLE:
+    if RunStatus(run.status) not in RESUMABLE:
         raise RunNotResumable(
             f"Run {run.id} is {run.status}; only stopped or failed runs resume.",
             message_fr=f"La synchronisation n°{run.id} est « {run.status} » : seules les "
@@ -151,7 +156,8 @@ def check_resumable(run: SyncRun) -> None:
         )
 
 
-async def _store_plan(session: AsyncSession, run: SyncRun, plan: Plan) -> None:
+async def _store_plan(uow: UnitOfWork, run: SyncRun, plan: Plan) -> None:
+    session = uow.session
     reports = [r for r in plan.courses.values() if r.status != "unchanged" or r.errors]
     if reports:
         await session.execute(insert(RunCourse), [_course_row(run, r) for r in reports])
@@ -180,15 +186,21 @@ async def _store_plan(session: AsyncSession, run: SyncRun, plan: Plan) -> None:
         "courses_unchanged": unchanged,
         "existing_left_alone": plan.left_alone,
     }
-    run.status = "previewed" if run.dry_run else "applying"
     if run.dry_run:
         run.finished_at = utcnow()
         run.counts.update(_sum_reports(reports))
+        await RUN_LIFECYCLE.transition(uow, run, RunStatus.PREVIEWED, cause="previewed")
+    else:
+        await RUN_LIFECYCLE.transition(uow, run, RunStatus.APPLYING, cause="planned")
 
 
 def _course_row(run: SyncRun, report: CourseReport) -> dict[str, Any]:
     row = {name: getattr(report, name) for name in (*_COUNTED, "status", "reason", "reason_fr")}
     return {**row, "errors": report.errors, "run_id": run.id, "course_id": report.course_id}
+
+
+async def _publish_completed(uow: UnitOfWork, run: SyncRun) -> None:
+    await uow.publish(_completed_event(run))
 
 
 def _completed_event(run: SyncRun) -> SyncCompleted:
@@ -215,21 +227,16 @@ def _sum_reports(reports: list[Any]) -> dict[str, int]:
     return totals
 
 
-async def _set_status(db: Database, run_id: int, status: str) -> None:
-    async with db.unit_of_work() as session:
-        run = await get_run(session, run_id)
-        run.status = status
-
-
 async def _finish(
-    db: Database,
+    units: UnitsOfWork,
     run_id: int,
-    status: str,
+    status: RunStatus,
     *,
     error: str | None = None,
     extra: dict[str, int] | None = None,
 ) -> None:
-    async with db.unit_of_work() as session:
+    async with units() as uow:
+        session = uow.session
         run = await get_run(session, run_id)
         reports = list(
             (
@@ -247,17 +254,16 @@ async def _finish(
             "moodle_calls": int(calls or 0),
             **(extra or {}),
         }
-        run.status, run.error, run.finished_at = status, error, utcnow()
+        run.error, run.finished_at = error, utcnow()
         run.lease_owner, run.lease_until = None, None
-        if status == "completed":
+        await RUN_LIFECYCLE.transition(uow, run, status, cause=error or str(status))
+        if status == RunStatus.COMPLETED:
             await _remember_success(session, run, reports)
             # The rows of applied batches only served a resume: the ledger and the per-course
             # results keep what happened.
             await session.execute(delete(RunBatch).where(col(RunBatch.run_id) == run_id))
-        if status in ("completed", "failed"):
-            await add_to_outbox(
-                session, Envelope.of(_completed_event(run)), outbox=messaging.outbox
-            )
+        if status in (RunStatus.COMPLETED, RunStatus.FAILED):
+            await _publish_completed(uow, run)
 
 
 async def _remember_success(session: AsyncSession, run: SyncRun, reports: list[RunCourse]) -> None:

@@ -129,3 +129,15 @@ class RunCoursePublic(BaseModel):
 class RunCoursesPublic(BaseModel):
     data: list[RunCoursePublic]
     count: int
+
+
+class CourseResultPublic(BaseModel):
+    """One run's result in one course, with the run it belongs to (a teacher's "last sync")."""
+
+    run: RunPublic
+    result: RunCoursePublic
+
+
+class CourseResultsPublic(BaseModel):
+    data: list[CourseResultPublic]
+    count: int

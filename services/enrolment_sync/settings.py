@@ -6,7 +6,7 @@ from typing import ClassVar, Literal
 
 from pydantic import Field, SecretStr
 
-from fusion.settings import ServiceSettings, env_prefix
+from fusion.settings import PRODUCTION_REQUIRED, ServiceSettings, env_prefix
 
 RemovalPolicy = Literal["suspend", "unenrol", "keep"]
 MissingUserPolicy = Literal["report", "create"]
@@ -16,41 +16,110 @@ class Settings(ServiceSettings):
     service_name: ClassVar[str] = "enrolment_sync"
     model_config = env_prefix("sync")
 
-    apogee_url: str = "http://127.0.0.1:8000"
-    apogee_token: SecretStr = SecretStr("demo-service")
-    apogee_chunk_size: int = Field(default=2000, ge=1, le=10_000)
+    apogee_url: str = Field(
+        default="http://127.0.0.1:8000",
+        description="base URL of Fusion's Apogée API (the sync calls `<url>/apogee/v1/...`)",
+        json_schema_extra=PRODUCTION_REQUIRED,
+    )
+    apogee_token: SecretStr = Field(
+        default=SecretStr("demo-service"),
+        description="a `service` token for the Apogée API",
+        json_schema_extra=PRODUCTION_REQUIRED,
+    )
+    apogee_chunk_size: int = Field(
+        default=2000, ge=1, le=10_000, description="codes per members:bulk request"
+    )
 
-    moodle_url: str = "http://127.0.0.1:8000/sim/target"
-    moodle_token: SecretStr = SecretStr("target-token")
-    moodle_max_input_vars: int = Field(default=5000, ge=100)
+    moodle_url: str = Field(
+        default="http://127.0.0.1:8000/sim/target",
+        description="wwwroot of the merged Moodle platform",
+        json_schema_extra=PRODUCTION_REQUIRED,
+    )
+    moodle_token: SecretStr = Field(
+        default=SecretStr("target-token"),
+        description="web-service token on the merged platform (enrol, groups, users functions)",
+        json_schema_extra=PRODUCTION_REQUIRED,
+    )
+    moodle_max_input_vars: int = Field(
+        default=5000, ge=100, description="the merged platform's PHP `max_input_vars`"
+    )
+    moodle_welcome_messages_off: bool = Field(
+        default=False,
+        description="Moodle 4.4+: the administrator turned course welcome messages off on the "
+        'merged platform (README "Moodle set-up")',
+    )
     # Calls run in parallel only on courses whose users do not overlap (moodle.md §13).
-    moodle_concurrency: int = Field(default=4, ge=1, le=32)
+    moodle_concurrency: int = Field(
+        default=4,
+        ge=1,
+        le=32,
+        description="Moodle calls at once (only on courses whose users do not overlap)",
+    )
 
-    user_match_field: Literal["idnumber", "username", "email"] = "idnumber"
-    missing_users: MissingUserPolicy = "report"
-    new_user_auth: str = "cas"
-    new_user_email_domain: str = "etu.example.edu"
+    user_match_field: Literal["idnumber", "username", "email"] = Field(
+        default="idnumber", description="Moodle user field that holds the student's COD_ETU"
+    )
+    missing_users: MissingUserPolicy = Field(
+        default="report",
+        description="a student with no Moodle account: `report` it or `create` the account",
+    )
+    new_user_auth: str = Field(default="cas", description="auth plugin of created accounts")
+    new_user_email_domain: str = Field(
+        default="etu.example.edu", description="e-mail domain of created accounts"
+    )
 
-    # Read a course's roster before its first sync and leave alone students someone else
-    # already enrolled (one id-only read per new course, skipped for courses whose methods all
-    # say the course was created empty). Off: the sync adopts them and may later suspend them.
-    leave_existing_enrolments: bool = True
-    removal_policy: RemovalPolicy = "suspend"
-    # A course that would lose more than this share of the enrolments we made stops (unless forced).
-    max_removal_share: float = Field(default=0.3, ge=0.0, le=1.0)
-    # Below this many enrolments only emptying the course trips the safeguard.
-    safeguard_min_course_size: int = Field(default=10, ge=1)
+    # One id-only read per new course, skipped for courses whose methods all say the course was
+    # created empty. Off: the sync adopts them and may later suspend them.
+    leave_existing_enrolments: bool = Field(
+        default=True,
+        description="before a course's first sync, leave alone the students someone else "
+        "already enrolled",
+    )
+    removal_policy: RemovalPolicy = Field(
+        default="suspend",
+        description="a student who left the code: `suspend`, `unenrol` or `keep` the enrolment",
+    )
+    max_removal_share: float = Field(
+        default=0.3,
+        ge=0.0,
+        le=1.0,
+        description="a course that would lose more than this share of the enrolments the sync "
+        "made stops (unless forced)",
+    )
+    safeguard_min_course_size: int = Field(
+        default=10,
+        ge=1,
+        description="below this many enrolments only emptying the course trips the safeguard",
+    )
 
     role_ids: dict[str, int] = Field(
-        default_factory=lambda: {"student": 5, "teacher": 4, "editingteacher": 3}
+        default_factory=lambda: {"student": 5, "teacher": 4, "editingteacher": 3},
+        description="JSON object: role shortname -> the platform's role id",
     )
-    # Night, noon and end of day (server time).
-    schedules: list[str] = Field(default_factory=lambda: ["30 2 * * *", "0 12 * * *", "0 19 * * *"])
-    full_schedule_index: int = 0
-    schedule_enabled: bool = True
-    verify_weekday: int = Field(default=6, ge=0, le=6)  # Sunday's full run checks the ledger
-    course_sync_min_interval_seconds: float = Field(default=60.0, ge=0)
-    # A run's executor renews its lease at every batch; when it dies, any replica (or the
-    # restarted process) resumes the run once the lease has run out, within one more lease.
-    # Keep it well above the time of one batch, or a slow batch lets a second replica in.
-    run_lease_seconds: float = Field(default=300.0, ge=1.0, le=86_400.0)
+    schedules: list[str] = Field(
+        default_factory=lambda: ["30 2 * * *", "0 12 * * *", "0 19 * * *"],
+        description="JSON list of cron expressions (server time) of the scheduled runs",
+    )
+    full_schedule_index: int = Field(
+        default=0, description="which of `schedules` is a full run (the others are incremental)"
+    )
+    schedule_enabled: bool = Field(default=True, description="run the schedules in this process")
+    verify_weekday: int = Field(
+        default=6,
+        ge=0,
+        le=6,
+        description="weekday (0 Monday … 6 Sunday) whose full run also "
+        "checks the ledger against Moodle",
+    )
+    course_sync_min_interval_seconds: float = Field(
+        default=60.0, ge=0, description="least time between two on-demand syncs of one course"
+    )
+    # When the executor dies, any replica (or the restarted process) resumes the run once the
+    # lease has run out. Keep it well above the time of one batch, or a slow batch lets a second
+    # replica in.
+    run_lease_seconds: float = Field(
+        default=300.0,
+        ge=1.0,
+        le=86_400.0,
+        description="lease a run's executor renews at every batch",
+    )

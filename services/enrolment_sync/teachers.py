@@ -13,8 +13,8 @@ import time
 from collections.abc import Awaitable, Callable, Collection
 
 from fusion.auth import Principal
-from fusion.errors import Forbidden
 from fusion.moodle.client import MoodleClient
+from services.enrolment_sync.errors import NotCourseTeacher
 from services.enrolment_sync.models import SyncRun
 
 TEACHING_CAPABILITY = "moodle/course:update"
@@ -73,10 +73,6 @@ class TeacherDirectory:
             {"userid": int(users[0]["id"]), "returnusercount": False},
         )
         return {int(course["id"]) for course in answer or ()}
-
-
-class NotCourseTeacher(Forbidden):
-    code = "not_course_teacher"
 
 
 def _acting_user(principal: Principal) -> str:

@@ -2,23 +2,16 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-from contextlib import AsyncExitStack, asynccontextmanager
-from functools import partial
-from typing import Any
-
 import httpx
 from fastapi import FastAPI
 
 from fusion.app import create_service_app
 from fusion.bus import Bus
-from fusion.resources import bus_ready, open_bus, running_housekeeping, running_relay
-from services.identity.models import messaging
-from services.identity.resources import open_services
+from fusion.runtime import Seams, ServiceRuntime
+from services.identity.models import messaging, metadata
+from services.identity.resources import IdentityServices, open_services
 from services.identity.routes import router
 from services.identity.settings import Settings
-
-PREFIX = "/identity"
 
 
 def create_app(
@@ -28,29 +21,19 @@ def create_app(
     bus: Bus | None = None,
 ) -> FastAPI:
     """The transport and bus are seams for tests and the all-in-one process."""
-
-    @asynccontextmanager
-    async def lifespan(_: FastAPI) -> AsyncIterator[dict[str, Any]]:
-        async with AsyncExitStack() as stack:
-            events: Bus = (
-                bus if bus is not None else await stack.enter_async_context(open_bus(settings))
-            )
-            services = await stack.enter_async_context(
-                open_services(settings, moodle_transport=moodle_transport)
-            )
-            db = services.db
-            await stack.enter_async_context(
-                running_relay(database=db, bus=events, outbox=messaging.outbox)
-            )
-            await stack.enter_async_context(running_housekeeping(db, messaging))
-            readiness = {"database": db.ping, "broker": partial(bus_ready, events)}
-            yield {"identity": services, "readiness": readiness}
-
+    transports = {"moodle": moodle_transport} if moodle_transport is not None else {}
+    runtime: ServiceRuntime[IdentityServices] = ServiceRuntime(
+        settings,
+        state=open_services,
+        metadata=metadata,
+        messaging=messaging,
+        seams=Seams(bus=bus, transports=transports),
+    )
     return create_service_app(
         name="identity",
-        prefix=PREFIX,
+        prefix="/identity",
         settings=settings,
-        lifespan=lifespan,
+        runtime=runtime,
         routers=[router],
         title="Fusion — Identity",
         description="Persons from the reference directory, their accounts on every Moodle "

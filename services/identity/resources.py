@@ -11,16 +11,12 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
-import httpx
-
 from fusion.db import Database
 from fusion.errors import NotFound
-from fusion.http import create_http_client
 from fusion.moodle.client import MoodleClient
 from fusion.moodle.platforms import moodle_client
-from fusion.resources import open_database
+from fusion.runtime import Resources
 from services.identity.ldap_source import DirectoryServer
-from services.identity.models import metadata
 from services.identity.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -93,16 +89,14 @@ class IdentityServices:
 
 
 @asynccontextmanager
-async def open_services(
-    settings: Settings, *, moodle_transport: httpx.AsyncBaseTransport | None = None
-) -> AsyncIterator[IdentityServices]:
-    async with (
-        open_database(settings, metadata=metadata) as db,
-        create_http_client(settings, transport=moodle_transport) as http,
-    ):
-        moodles = {p.name: moodle_client(p, http=http) for p in settings.platforms}
-        services = IdentityServices(settings=settings, db=db, moodles=moodles)
-        try:
-            yield services
-        finally:
-            await services.background.stop()
+async def open_services(resources: Resources) -> AsyncIterator[IdentityServices]:
+    """The service's state, from what the kit's runtime opened (``fusion.runtime``)."""
+    settings = resources.settings
+    assert isinstance(settings, Settings)
+    http = await resources.http_client("moodle")
+    moodles = {p.name: moodle_client(p, http=http) for p in settings.platforms}
+    services = IdentityServices(settings=settings, db=resources.database, moodles=moodles)
+    try:
+        yield services
+    finally:
+        await services.background.stop()

@@ -9,9 +9,16 @@ from pydantic import BaseModel
 
 from fusion.errors import FusionError
 from fusion.moodle.platforms import moodle_client
+from fusion.moodle.setup_check import setup_gaps
 from fusion.settings import MoodlePlatform
 
 CHECK_TIMEOUT_SECONDS = 5.0
+
+
+class SetupGapPublic(BaseModel):
+    code: str
+    message: str
+    message_fr: str
 
 
 class PlatformStatus(BaseModel):
@@ -25,6 +32,8 @@ class PlatformStatus(BaseModel):
     error_code: str | None = None
     error: str | None = None
     error_fr: str | None = None
+    # Each gap in the platform's Moodle set-up that its site info shows (README).
+    setup_gaps: list[SetupGapPublic] = []
 
 
 class PlatformsPublic(BaseModel):
@@ -57,6 +66,10 @@ async def check_platform(platform: MoodlePlatform, *, http: httpx.AsyncClient) -
             "sitename": _text(info.get("sitename")),
             "release": _text(info.get("release")),
             "version": _text(info.get("version")),
+            "setup_gaps": [
+                SetupGapPublic(code=g.code, message=g.message, message_fr=g.message_fr)
+                for g in setup_gaps(info, welcome_messages_off=platform.welcome_messages_off)
+            ],
         }
     )
 

@@ -1,11 +1,74 @@
 from __future__ import annotations
 
-from fusion.settings import MoodleFragment, ServiceSettings, env_prefix
+from pathlib import Path
+
+from pydantic import Field, SecretStr
+
+from fusion.settings import PRODUCTION_REQUIRED, MoodleFragment, ServiceSettings, env_prefix
+from services.migration_orchestrator.pages.settings import PagesFragment
 from services.migration_orchestrator.preflight.archive import ArchiveLimits
 
 
-class Settings(ServiceSettings, MoodleFragment):
+class Settings(ServiceSettings, MoodleFragment, PagesFragment):
     model_config = env_prefix("MIGRATIONS")
 
-    database_url: str = "sqlite+aiosqlite:///var/migration_orchestrator.db"
-    preflight: ArchiveLimits = ArchiveLimits()
+    database_url: SecretStr = Field(
+        default=SecretStr("sqlite+aiosqlite:///var/migration_orchestrator.db"),
+        description="SQLAlchemy URL of the orchestrator's database (`postgresql+asyncpg://...`)",
+    )
+    preflight: ArchiveLimits = Field(
+        default=ArchiveLimits(),
+        description="JSON object of limits on an analysed backup (fields below, under "
+        "`ArchiveLimits`)",
+    )
+    target_platform: str = Field(
+        default="target",
+        description="the merged platform among `platforms`; every other is a source",
+    )
+    target_release: str | None = Field(
+        default="4.5", max_length=40, description="Moodle release of the merged platform"
+    )
+    apogee_url: str = Field(
+        default="http://127.0.0.1:8000",
+        description="base URL of Fusion's Apogée API (codes are validated at `<url>/apogee/v1`)",
+        json_schema_extra=PRODUCTION_REQUIRED,
+    )
+    apogee_token: SecretStr = Field(
+        default=SecretStr("demo-service"),
+        description="a `service` token for the Apogée API",
+        json_schema_extra=PRODUCTION_REQUIRED,
+    )
+    identity_url: str = Field(
+        default="http://127.0.0.1:8000",
+        description="base URL of Fusion's identity service (restore-check)",
+        json_schema_extra=PRODUCTION_REQUIRED,
+    )
+    identity_token: SecretStr = Field(
+        default=SecretStr("demo-service"),
+        description="a `service` token for the identity service",
+        json_schema_extra=PRODUCTION_REQUIRED,
+    )
+    store_dir: Path = Field(
+        default=Path("var/backups"), description="directory of the backup store"
+    )
+    max_backup_bytes: int = Field(
+        default=50 * 1024**3, ge=1024, description="largest backup file the store accepts"
+    )
+    backup_lease_seconds: float = Field(
+        default=120.0,
+        gt=0,
+        description="a worker renews its lease while a backup runs; one that stops renewing is "
+        "presumed dead after this long",
+    )
+    backup_max_attempts: int = Field(
+        default=3, ge=1, le=20, description="attempts of one step before the migration fails"
+    )
+    lease_watch_seconds: float = Field(
+        default=15.0, gt=0, description="how often expired leases are looked for"
+    )
+    teacher_role_id: int = Field(
+        default=3, ge=1, description="role id (editingteacher) given to the requesting teachers"
+    )
+    steps_prefetch: int = Field(
+        default=8, ge=1, le=100, description="step messages a replica handles at once"
+    )

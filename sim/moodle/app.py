@@ -80,6 +80,13 @@ def _router(sim: SimMoodle) -> APIRouter:
             {"stdout": outcome.stdout, "exit_code": outcome.exit_code, "courseid": outcome.courseid}
         )
 
+    @router.get("/{name}/_sim/release")
+    async def release(name: str) -> JSONResponse:
+        platform = _platform(sim, name)
+        if platform is None:
+            return JSONResponse({"error": "unknown platform"}, status_code=404)
+        return JSONResponse({"branch": platform.site.profile.branch})
+
     @router.get("/{name}/_sim/counters")
     async def counters(name: str) -> JSONResponse:
         if name not in sim.platforms:

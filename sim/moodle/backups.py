@@ -83,8 +83,8 @@ def _generate(platform: Platform, course: Course) -> bytes:
         site=SiteSpec(
             moodle_version=platform.site.version,
             moodle_release=platform.site.release,
-            backup_version="2022112800",
-            backup_release="4.1",
+            backup_version=platform.site.profile.backup_version,
+            backup_release=platform.site.profile.backup_release,
             wwwroot=platform.site.wwwroot,
             identifier_hash=site_identifier_hash(platform),
         ),

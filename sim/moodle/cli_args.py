@@ -12,6 +12,10 @@ import sys
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+import httpx
+
+from sim.moodle.releases import MOODLE_41, RELEASES, Release
+
 SIM_OPTIONS = ("sim-url", "platform")
 
 
@@ -42,6 +46,17 @@ def parse(argv: Sequence[str], *, known: Sequence[str], short: dict[str, str]) -
     sim_url = options.pop("sim-url", os.environ.get("FUSION_SIM_MOODLE_URL", ""))
     platform = options.pop("platform", os.environ.get("FUSION_SIM_MOODLE_PLATFORM", ""))
     return CliArgs(options, unrecognised, sim_url.rstrip("/"), platform)
+
+
+def release_of(args: CliArgs) -> Release:
+    """The simulated platform's release, for the texts that differ (help); 4.1 if unknown."""
+    if not args.sim_url or not args.platform:
+        return MOODLE_41
+    try:
+        answer = httpx.get(f"{args.sim_url}/{args.platform}/_sim/release", timeout=10.0)
+        return RELEASES.get(str(answer.json().get("branch")), MOODLE_41)
+    except (httpx.HTTPError, ValueError, AttributeError):
+        return MOODLE_41
 
 
 def say(text: str) -> None:

@@ -13,9 +13,9 @@ from pathlib import Path
 
 import httpx
 
-from sim.moodle.cli_args import parse, say, unrecognised
+from sim.moodle.cli_args import parse, release_of, say, unrecognised
 
-HELP = """Perform backup of the given course.
+HELP = """{title}
 
 Options:
 --courseid=INTEGER          Course ID for backup.
@@ -36,7 +36,7 @@ def main(argv: Sequence[str]) -> int:
         return unrecognised(args)
     options = args.options
     if "help" in options or not (options.get("courseid") or options.get("courseshortname")):
-        say(HELP)
+        say(HELP.format(title=release_of(args).backup_help))
         return 0
     destination = options.get("destination")
     if destination is not None and not _writable_dir(Path(destination)):

@@ -12,9 +12,9 @@ from pathlib import Path
 
 import httpx
 
-from sim.moodle.cli_args import parse, say, unrecognised
+from sim.moodle.cli_args import parse, release_of, say, unrecognised
 
-HELP = """Restore backup into provided category.
+HELP = """{title}
 
 Options:
 -f, --file=STRING           Path to the backup file.
@@ -37,7 +37,7 @@ def main(argv: Sequence[str]) -> int:
         return unrecognised(args)
     options = args.options
     if "help" in options or not options.get("file") or not options.get("categoryid"):
-        say(HELP)
+        say(HELP.format(title=release_of(args).restore_help))
         return 0
     backup = Path(options["file"])
     if not backup.is_file():

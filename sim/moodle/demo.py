@@ -1,6 +1,7 @@
 """Demo data for the all-in-one mode: three historical platforms and the merged target.
 
-Demo tokens (site administrator, every simulated WS function), fixed so the README can list them:
+Historical platforms are Moodle 4.1, the target 4.5 (set up without welcome messages). Demo
+tokens (site administrator, every simulated WS function), fixed so the README can list them:
 
     ub1     ub1-token        historical platform, holds the real fixture course CS01
     ub2     ub2-token        historical platform, holds the real studentquiz course
@@ -21,6 +22,7 @@ from pathlib import Path
 from sim.moodle.enrolments import enrol_user
 from sim.moodle.entities import EDITINGTEACHER, STUDENT
 from sim.moodle.platform import Platform
+from sim.moodle.releases import MOODLE_41, MOODLE_45, WELCOME_OFF
 from sim.moodle.state import SimMoodle, all_functions
 
 # The real backups the fixture courses restore from, shipped with the package (SOURCES.md).
@@ -94,7 +96,10 @@ def seed_demo(
     people = [_person(n, rng) for n in range(1, students + 1)]
     for name in (*HISTORICAL, "target"):
         platform = sim.add_platform(
-            name, sitename=f"Moodle {name.upper()}", wwwroot=f"{base_url.rstrip('/')}/{name}"
+            name,
+            sitename=f"Moodle {name.upper()}",
+            wwwroot=f"{base_url.rstrip('/')}/{name}",
+            release=MOODLE_41 if name in HISTORICAL else MOODLE_45,
         )
         _base(platform, name)
     for index, name in enumerate(HISTORICAL):
@@ -102,6 +107,8 @@ def seed_demo(
     if fixtures is not None:
         _fixture_courses(sim, fixtures)
     sim["target"].add_user("user01", "User", "01", "user01@univ-demo.fr", firstaccess=1700000000)
+    # the target's administrator followed the README's "Moodle set-up": no welcome messages
+    sim["target"].site.manual_welcome_default = WELCOME_OFF
 
 
 def _person(n: int, rng: random.Random) -> tuple[str, str, str, str]:

@@ -18,6 +18,7 @@ from sim.moodle.entities import (
     UserEnrolment,
 )
 from sim.moodle.platform import Platform
+from sim.moodle.releases import WELCOME_OFF
 
 
 def enrol_user(
@@ -30,11 +31,26 @@ def enrol_user(
     timestart: int = 0,
     timeend: int = 0,
 ) -> None:
+    new = userid not in instance.users
     _set_enrolment(platform, instance, userid, UserEnrolment(userid, status, timestart, timeend))
+    if new:
+        _welcome(platform, instance, userid)
     if roleid is not None:
         itemid = instance.id if instance.enrol == "meta" else NON_META
         assign_role(platform, instance.courseid, userid, roleid, itemid)
     _after_change(platform, instance, userid)
+
+
+def _welcome(platform: Platform, instance: EnrolInstance, userid: int) -> None:
+    """enrol_manual's after_user_enrolled hook (4.4+): only a new enrolment, only when the
+    instance's customint1 asks for it. Moodle sends messages after the commit: undone with it."""
+    if not platform.site.profile.welcome_messages or instance.enrol != "manual":
+        return
+    if instance.customint1 == WELCOME_OFF:
+        return
+    sent = platform.notifications
+    sent.append((instance.courseid, userid))
+    platform.record(lambda: sent.remove((instance.courseid, userid)))
 
 
 def unenrol_user(platform: Platform, instance: EnrolInstance, userid: int) -> None:

@@ -82,7 +82,8 @@ class EnrolInstance:
     courseid: int
     enrol: str  # manual, self, guest, meta
     status: int = ENROL_ENABLED
-    customint1: int = 0  # meta: the linked (parent) course
+    # meta: the linked (parent) course; manual (4.4+): the course welcome message option
+    customint1: int = 0
     customint2: int = 0  # meta: the child-course group its users are added to (0: none)
     name: str = ""
     users: dict[int, UserEnrolment] = field(default_factory=dict)
@@ -97,6 +98,8 @@ class Group:
     description: str = ""
     descriptionformat: int = 1
     enrolmentkey: str | None = None
+    visibility: int = 0  # GROUPS_VISIBILITY_ALL (4.2+)
+    participation: bool = True  # (4.2+)
     members: set[int] = field(default_factory=set)
 
 
@@ -133,11 +136,18 @@ DEFAULT_ROLES = (
     Role(
         3,
         "editingteacher",
-        frozenset({"moodle/course:update", "moodle/course:managegroups"}),
+        frozenset(
+            {
+                "moodle/course:update",
+                "moodle/course:managegroups",
+                "moodle/course:viewparticipants",
+            }
+        ),
         "editingteacher",
     ),
     Role(4, "teacher", frozenset({"moodle/course:viewparticipants"}), "teacher"),
-    Role(5, "student", frozenset(), "student"),
+    # lib/db/access.php: moodle/course:viewparticipants is allowed to students too
+    Role(5, "student", frozenset({"moodle/course:viewparticipants"}), "student"),
     Role(6, "guest", frozenset(), "guest", course_assignable=False),
     Role(7, "user", frozenset(), "user", course_assignable=False),
 )

@@ -12,6 +12,7 @@ from collections import Counter
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from typing import Any
 
 from sim.moodle.entities import (
     DEFAULT_ROLES,
@@ -23,6 +24,7 @@ from sim.moodle.entities import (
     Token,
     User,
 )
+from sim.moodle.releases import MOODLE_41, Release
 
 Undo = Callable[[], object]
 
@@ -31,8 +33,7 @@ Undo = Callable[[], object]
 class SiteInfo:
     sitename: str
     wwwroot: str
-    release: str = "4.1.13+ (Build: 20240907)"
-    version: str = "2022112813.01"
+    profile: Release = MOODLE_41
     site_identifier: str = "simulated-site"
     max_input_vars: int = 5000
     clock: int = 1796011500
@@ -41,6 +42,18 @@ class SiteInfo:
     duplicate_admin_allowed: bool = False
     force_different_site_checking: bool = False
     disable_user_creation_on_restore: bool = False
+    # enrol_manual/sendcoursewelcomemessage: the welcome setting of new manual instances (4.4+)
+    manual_welcome_default: int = 1
+    # $CFG->allowaccountssameemail (default off: one account per e-mail address)
+    allow_accounts_same_email: bool = False
+
+    @property
+    def release(self) -> str:
+        return self.profile.release
+
+    @property
+    def version(self) -> str:
+        return self.profile.version
 
 
 @dataclass
@@ -59,6 +72,8 @@ class Platform:
     course_by_idnumber: dict[str, int] = field(default_factory=dict)
     user_courses: dict[int, set[int]] = field(default_factory=dict)
     meta_children: dict[int, list[int]] = field(default_factory=dict)
+    # (courseid, userid) of each course welcome message sent (4.4+ manual enrolment)
+    notifications: list[tuple[int, int]] = field(default_factory=list)
     calls: Counter[str] = field(default_factory=Counter)
     rows: Counter[str] = field(default_factory=Counter)
     _sequences: dict[str, Iterator[int]] = field(default_factory=dict)
@@ -130,11 +145,11 @@ class Platform:
         email: str,
         *,
         id: int | None = None,
-        **extra: object,
+        **extra: Any,
     ) -> User:
         user = User(
             id or self.next_id("user", at_least=2), username, firstname, lastname, email, **extra
-        )  # type: ignore[arg-type]
+        )
         self._insert(self.users, user.id, user)  # type: ignore[arg-type]
         self.user_by_username[username] = user.id
         self.record(lambda: self.user_by_username.pop(username, None))
@@ -149,7 +164,7 @@ class Platform:
         category: int,
         *,
         id: int | None = None,
-        **extra: object,
+        **extra: Any,
     ) -> Course:
         course = Course(
             id or self.next_id("course", at_least=2),
@@ -159,7 +174,7 @@ class Platform:
             timecreated=self.clock,
             timemodified=self.clock,
             **extra,
-        )  # type: ignore[arg-type]
+        )
         self._insert(self.courses, course.id, course)  # type: ignore[arg-type]
         self._index_course(course)
         if id is not None:

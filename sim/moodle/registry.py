@@ -53,8 +53,6 @@ FUNCTIONS: dict[str, WsFunction] = {}
 # service lacks them gets accessexception, as on a real site, instead of invalidrecord.
 OTHER_MOODLE_FUNCTIONS = frozenset(
     {
-        "core_user_delete_users",
-        "core_course_delete_courses",
         "core_group_delete_groups",
         "core_enrol_unenrol_user_enrolment",
         "core_cohort_create_cohorts",

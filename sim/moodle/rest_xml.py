@@ -8,10 +8,11 @@ from xml.sax.saxutils import escape
 _PROLOG = '<?xml version="1.0" encoding="UTF-8" ?>\n'
 
 
-def xml_error(exception: str, errorcode: str, message: str) -> str:
+def xml_error(exception: str, errorcode: str | None, message: str) -> str:
+    code = "" if errorcode is None else f"<ERRORCODE>{escape(errorcode)}</ERRORCODE>\n"
     return (
         f'{_PROLOG}<EXCEPTION class="{escape(exception)}">\n'
-        f"<ERRORCODE>{escape(errorcode)}</ERRORCODE>\n<MESSAGE>{escape(message)}</MESSAGE>\n"
+        f"{code}<MESSAGE>{escape(message)}</MESSAGE>\n"
         "</EXCEPTION>\n"
     )
 

@@ -66,12 +66,23 @@ def _failed(lines: list[str], errorcode: str) -> RestoreOutcome:
 
 
 def _unique_names(
-    platform: Platform, fullname: str, shortname: str, own_id: int | None = None
+    platform: Platform,
+    fullname: str,
+    shortname: str,
+    own_id: int | None = None,
+    *,
+    always_copy: bool = False,
 ) -> tuple[str, str]:
+    """4.1 appends " copy N" / "_N" on a clash only; 4.5's restore into a category always
+    does (observed on a real 4.5: post-restore must set the names itself)."""
     fullnames = {c.fullname for c in platform.courses.values() if c.id != own_id}
     counter = 0
     full, short = fullname, shortname
-    while full in fullnames or platform.course_by_shortname.get(short, own_id) != own_id:
+    while (
+        (always_copy and counter == 0)
+        or full in fullnames
+        or platform.course_by_shortname.get(short, own_id) != own_id
+    ):
         counter += 1
         full, short = f"{fullname} copy {counter}", f"{shortname}_{counter}"
     return full, short
@@ -122,6 +133,7 @@ def _apply(
             text_of(info, "original_course_fullname"),
             text_of(info, "original_course_shortname"),
             course.id,
+            always_copy=platform.site.profile.restore_renames_into_category,
         )
         platform.course_by_shortname.pop(course.shortname, None)
         course.fullname, course.shortname, course.visible = full, short, 1

@@ -55,7 +55,9 @@ def restore_enrolments(
     """Instances, user enrolments, then role assignments (``users``: backup -> local id)."""
     enrolments = documents.get("course/enrolments.xml")
     if enrolments is None:
-        platform.add_instance(course.id, "manual")
+        manual = platform.add_instance(course.id, "manual")
+        if platform.site.profile.welcome_messages:  # a default instance: the site default
+            manual.customint1 = platform.site.manual_welcome_default
         return
     instances: dict[int, int] = {}
     for enrol in enrolments.findall("enrols/enrol"):
@@ -63,6 +65,8 @@ def restore_enrolments(
         if method == "meta":
             continue  # cross-site restore maps meta instances to nothing (reference §3)
         instance = platform.add_instance(course.id, method, status=int_of(enrol, "status"))
+        if method == "manual":  # the instance's settings travel with it (welcome option)
+            instance.customint1 = int_of(enrol, "customint1")
         instances[int(enrol.get("id"))] = instance.id
         for ue in enrol.findall("user_enrolments/enrolment"):
             local = _live(platform, users.get(int_of(ue, "userid")))

@@ -45,9 +45,10 @@ def handle_rest(platform: Platform, *, query: str, body: str) -> RestAnswer:
         result = _run(platform, request)
     except WsException as error:
         _count(platform, wsfunction, request)
+        exception = platform.site.profile.exception_name(error.exception)
         if as_json:
-            return RestAnswer(json.dumps(error.body()), JSON_TYPE)
-        return RestAnswer(xml_error(error.exception, error.errorcode, error.message), XML_TYPE)
+            return RestAnswer(json.dumps(error.body(exception)), JSON_TYPE)
+        return RestAnswer(xml_error(exception, error.errorcode, error.message), XML_TYPE)
     _count(platform, wsfunction, request)
     if as_json:
         return RestAnswer(json.dumps(result), JSON_TYPE)

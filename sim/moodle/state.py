@@ -7,6 +7,7 @@ from typing import TypedDict
 
 from sim.moodle.platform import Platform, SiteInfo
 from sim.moodle.registry import FUNCTIONS
+from sim.moodle.releases import MOODLE_41, Release
 
 
 class FunctionCount(TypedDict):
@@ -19,10 +20,20 @@ class SimMoodle:
     platforms: dict[str, Platform] = field(default_factory=dict)
 
     def add_platform(
-        self, name: str, *, sitename: str, wwwroot: str, max_input_vars: int = 5000
+        self,
+        name: str,
+        *,
+        sitename: str,
+        wwwroot: str,
+        max_input_vars: int = 5000,
+        release: Release = MOODLE_41,
     ) -> Platform:
         site = SiteInfo(
-            sitename, wwwroot, site_identifier=f"sim-{name}", max_input_vars=max_input_vars
+            sitename,
+            wwwroot,
+            profile=release,
+            site_identifier=f"sim-{name}",
+            max_input_vars=max_input_vars,
         )
         platform = Platform(name, site)
         self.platforms[name] = platform

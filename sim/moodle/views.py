@@ -91,6 +91,8 @@ def course_record(platform: Platform, course: Course, sortorder: int) -> dict[st
         "cacherev": course.timemodified,
         "filters": [{"filter": f, "localstate": 0, "inheritedstate": 1} for f in _FILTERS],
     }
+    if platform.site.profile.newer_fields:  # the generated pattern image, as a data URL
+        record["courseimage"] = f"data:image/svg+xml;base64,{course.id:x}"
     if not site_course:
         record["courseformatoptions"] = [
             {"name": "hiddensections", "value": 1},
@@ -100,16 +102,21 @@ def course_record(platform: Platform, course: Course, sortorder: int) -> dict[st
     return record
 
 
-def group_record(group: Group) -> dict[str, Any]:
-    return {
+def group_record(site: SiteInfo, group: Group) -> dict[str, Any]:
+    record: dict[str, Any] = {
         "id": group.id,
         "courseid": group.courseid,
         "name": group.name,
         "description": group.description,
         "descriptionformat": group.descriptionformat,
-        "enrolmentkey": group.enrolmentkey,
+        "enrolmentkey": group.enrolmentkey,  # null on 4.1.13 when none was set
         "idnumber": group.idnumber,
     }
+    if site.profile.newer_fields:  # as a real 4.5 answers
+        record["enrolmentkey"] = group.enrolmentkey or ""
+        record["visibility"] = group.visibility
+        record["participation"] = group.participation
+    return record
 
 
 def user_profile(user: User) -> dict[str, Any]:
@@ -145,6 +152,8 @@ def user_record(site: SiteInfo, user: User) -> dict[str, Any]:
             "profileimageurl": picture_url(site, "f1"),
         }
     )
+    if site.profile.newer_fields:
+        record["trackforums"] = 0
     return record
 
 

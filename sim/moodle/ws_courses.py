@@ -64,6 +64,7 @@ def get_site_info(call: Call, _: dict[str, Any]) -> dict[str, Any]:
         "userissiteadmin": call.token.capabilities is None,
         "theme": "boost",
         "limitconcurrentlogins": 0,
+        **({"policyagreed": 1} if site.profile.newer_fields else {}),
     }
 
 
@@ -173,6 +174,10 @@ def _create_course(call: Call, row: dict[str, Any]) -> dict[str, Any]:
     platform.tick()
     for enrol, status in (("manual", 0), ("guest", 1), ("self", 1)):
         platform.add_instance(course.id, enrol, status=status)
+    if platform.site.profile.welcome_messages:  # enrol_manual::add_default_instance (4.4+)
+        platform.course_instances(course.id, "manual")[
+            0
+        ].customint1 = platform.site.manual_welcome_default
     return {"id": course.id, "shortname": course.shortname}
 
 

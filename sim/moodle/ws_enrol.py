@@ -17,12 +17,54 @@ from sim.moodle.platform import Platform
 from sim.moodle.registry import Call, ws_function
 from sim.moodle.views import participant_record, users_course_record
 from sim.moodle.ws_errors import (
+    WsException,
     coding_error,
     invalid_parameter,
     missing_record,
     moodle_exception,
+    php_type_error,
 )
 
+# user/lib.php user_get_user_details(): the fields a caller may ask for
+USER_DETAIL_FIELDS = frozenset(
+    [
+        "id",
+        "username",
+        "fullname",
+        "firstname",
+        "lastname",
+        "email",
+        "address",
+        "phone1",
+        "phone2",
+        "department",
+        "institution",
+        "idnumber",
+        "interests",
+        "firstaccess",
+        "lastaccess",
+        "lastcourseaccess",
+        "auth",
+        "suspended",
+        "confirmed",
+        "lang",
+        "theme",
+        "timezone",
+        "mailformat",
+        "trackforums",
+        "description",
+        "descriptionformat",
+        "city",
+        "country",
+        "profileimageurlsmall",
+        "profileimageurl",
+        "customfields",
+        "groups",
+        "roles",
+        "preferences",
+        "enrolledcourses",
+    ]
+)
 _OPTIONS = Multiple(Single({"name": Value("alphanumext"), "value": text()}), DEFAULT, [])
 _ENROL_VERSION = "2022112800"
 
@@ -55,7 +97,10 @@ def get_enrolled_users(call: Call, params: dict[str, Any]) -> list[dict[str, Any
     count = int(options.get("limitnumber", "0") or 0)
     userids = userids[start : start + count] if count else userids[start:]
     fields = options.get("userfields")
-    wanted = [f.strip() for f in fields.split(",")] if fields else None
+    wanted = [f.strip() for f in fields.split(",")] if fields is not None else None
+    unknown = [f for f in wanted or () if f not in USER_DETAIL_FIELDS]
+    if unknown:  # user_get_user_details: "" is no field either
+        raise moodle_exception("invaliduserfield", f"Invalid user field: {unknown[0]}")
     full = wanted is None or "enrolledcourses" in wanted
     return [
         participant_record(
@@ -172,7 +217,7 @@ def enrol_users(call: Call, params: dict[str, Any]) -> None:
             )
         instance = _manual_instance(platform, row["courseid"], enabled=True)
         if platform.live_user(row["userid"]) is None:
-            raise coding_error("User ID does not exist or is deleted!")
+            raise _no_such_user(platform)
         status = UE_SUSPENDED if row.get("suspend") else UE_ACTIVE
         enrol_user(
             platform,
@@ -183,6 +228,15 @@ def enrol_users(call: Call, params: dict[str, Any]) -> None:
             timestart=row.get("timestart", 0),
             timeend=row.get("timeend", 0),
         )
+
+
+def _no_such_user(platform: Platform) -> WsException:
+    if platform.site.profile.namespaced_exceptions:  # as answered by a real 4.5 (issue 16)
+        return php_type_error(
+            "core\\user::get_name_placeholders(): Argument #1 ($user) must be of type "
+            "stdClass, bool given, called in [dirroot]/lib/enrollib.php on line 2118"
+        )
+    return coding_error("User ID does not exist or is deleted!")
 
 
 _UNENROLMENT = Single({"userid": int_(), "courseid": int_(), "roleid": int_(OPTIONAL)})

@@ -4,14 +4,21 @@ from __future__ import annotations
 
 
 class WsException(Exception):
-    def __init__(self, exception: str, errorcode: str, message: str) -> None:
+    """``errorcode`` None: a PHP ``Error`` (TypeError ...), which has no ``errorcode``
+    property, so ``generate_error`` leaves the key out of the body."""
+
+    def __init__(self, exception: str, errorcode: str | None, message: str) -> None:
         super().__init__(message)
         self.exception = exception
         self.errorcode = errorcode
         self.message = message
 
-    def body(self) -> dict[str, str]:
-        return {"exception": self.exception, "errorcode": self.errorcode, "message": self.message}
+    def body(self, exception: str | None = None) -> dict[str, str]:
+        body = {"exception": exception or self.exception}
+        if self.errorcode is not None:
+            body["errorcode"] = self.errorcode
+        body["message"] = self.message
+        return body
 
 
 def invalid_parameter() -> WsException:
@@ -38,6 +45,10 @@ def coding_error(detail: str) -> WsException:
         "codingerror",
         f"Coding error detected, it must be fixed by a programmer: {detail}",
     )
+
+
+def php_type_error(message: str) -> WsException:
+    return WsException("TypeError", None, message)
 
 
 def invalid_token() -> WsException:

@@ -31,8 +31,13 @@ def create_groups(call: Call, params: dict[str, Any]) -> list[dict[str, Any]]:
     created = []
     for row in params["groups"]:
         course = platform.courses.get(row["courseid"])
-        if course is None:
-            raise missing_record("course")
+        if course is None:  # validate_context() failed, rethrown as the course context's error
+            raise moodle_exception(
+                "errorcoursecontextnotvalid",
+                f"You cannot execute functions in the course context (course id:"
+                f"{row['courseid']}). The context error message was: Invalid parameter value "
+                "detected",
+            )
         call.require("moodle/course:managegroups", course.id)
         existing = [platform.groups[g] for g in course.group_ids]
         if any(g.name == row["name"] for g in existing):
@@ -48,7 +53,7 @@ def create_groups(call: Call, params: dict[str, Any]) -> list[dict[str, Any]]:
             enrolmentkey=row.get("enrolmentkey"),
         )
         group.descriptionformat = row["descriptionformat"]
-        created.append(group_record(group))
+        created.append(group_record(platform.site, group))
     return created
 
 
@@ -59,7 +64,7 @@ def get_course_groups(call: Call, params: dict[str, Any]) -> list[dict[str, Any]
     if course is None:
         raise missing_record("course")
     call.require("moodle/course:managegroups", course.id)
-    return [group_record(platform.groups[g]) for g in course.group_ids]
+    return [group_record(platform.site, platform.groups[g]) for g in course.group_ids]
 
 
 @ws_function(

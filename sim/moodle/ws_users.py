@@ -8,6 +8,14 @@ from sim.moodle.entities import User
 from sim.moodle.params import DEFAULT, OPTIONAL, Multiple, Single, Value, text
 from sim.moodle.platform import Platform
 from sim.moodle.registry import Call, ws_function
+from sim.moodle.user_policy import (
+    INSTALLED_AUTHS,
+    INSTALLED_LANGS,
+    INTERNAL_AUTHS,
+    email_taken,
+    password_problems,
+    valid_email,
+)
 from sim.moodle.views import user_record
 from sim.moodle.ws_errors import invalid_parameter, moodle_exception
 
@@ -132,10 +140,7 @@ def create_users(call: Call, params: dict[str, Any]) -> list[dict[str, Any]]:
     call.require("moodle/user:create")
     created = []
     for row in params["users"]:
-        if row["username"] in platform.user_by_username:
-            raise invalid_parameter()  # "Username already exists"
-        if row["auth"] == "manual" and not row.get("password") and not row.get("createpassword"):
-            raise invalid_parameter()  # "Invalid password: you must provide a password ..."
+        _check_new_user(platform, row)
         user = platform.add_user(
             row["username"],
             row["firstname"],
@@ -147,6 +152,29 @@ def create_users(call: Call, params: dict[str, Any]) -> list[dict[str, Any]]:
         )
         created.append({"id": user.id, "username": user.username})
     return created
+
+
+def _check_new_user(platform: Platform, row: dict[str, Any]) -> None:
+    """core_user_external::create_users, in its order; the reason is Moodle's debuginfo."""
+    if any(not row[f].strip() for f in ("username", "firstname", "lastname")):
+        raise invalid_parameter()  # "The field ... cannot be blank"
+    if row["username"] in platform.user_by_username:
+        raise invalid_parameter()  # "Username already exists: ..."
+    if row["auth"] not in INSTALLED_AUTHS:
+        raise invalid_parameter()  # "Invalid authentication type: ..."
+    if row.get("lang", "en") not in INSTALLED_LANGS:
+        raise invalid_parameter()  # "Invalid language code: ..."
+    internal = row["auth"] in INTERNAL_AUTHS
+    if internal and not row.get("password") and not row.get("createpassword"):
+        raise invalid_parameter()  # "Invalid password: you must provide a password ..."
+    if not valid_email(row["email"]):
+        raise invalid_parameter()  # "Email address is invalid: ..."
+    if email_taken(platform, row["email"]):
+        raise invalid_parameter()  # "Email address already exists: ..."
+    if internal and row.get("password") and not row.get("createpassword"):
+        problems = password_problems(row["password"])
+        if problems:  # user_create_user: throw new moodle_exception($errmsg)
+            raise moodle_exception(problems, problems)
 
 
 _USER_UPDATE = Single(
@@ -201,9 +229,10 @@ def _update_problem(
     if user is None:
         return "invaliduserid", "Invalid user ID"
     email = row.get("email")
-    if email is not None and "@" not in email:
+    if email is not None and email != user.email and not valid_email(email):
         return "useremailinvalid", "Invalid email address"
-    if email is not None and emails.get(email.lower(), user.id) != user.id:
+    duplicate = email is not None and emails.get(email.lower(), user.id) != user.id
+    if duplicate and not platform.site.allow_accounts_same_email:
         return "useremailduplicate", "Duplicate email address"
     taken = platform.user_by_username.get(row.get("username", ""))
     if taken is not None and taken != user.id:

@@ -12,7 +12,7 @@ from sim.apogee.load import load_dataset
 
 from .tiny import tiny_apogee
 
-AUTH = DEMO_HEADERS["plugin"]
+AUTH = DEMO_HEADERS["service"]  # rosters and student records are for operators
 
 
 def settings_for(url: str, **overrides: object) -> Settings:

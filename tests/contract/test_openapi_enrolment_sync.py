@@ -15,6 +15,7 @@ from schemathesis.checks import CheckFunction
 from schemathesis.specs.openapi.checks import positive_data_acceptance
 
 from fusion.db import Database
+from fusion.runtime import Seams
 from services.enrolment_sync.app import create_app
 from services.enrolment_sync.models import metadata
 from services.enrolment_sync.settings import Settings
@@ -68,8 +69,12 @@ async def app(tmp_path: Path) -> AsyncIterator[Any]:
     sim, apogee = _world()
     service = create_app(
         _settings(url),
-        apogee_transport=apogee.transport(),
-        moodle_transport=httpx.ASGITransport(app=create_sim_app(sim)),
+        seams=Seams(
+            transports={
+                "apogee": apogee.transport(),
+                "moodle": httpx.ASGITransport(app=create_sim_app(sim)),
+            }
+        ),
     )
     with served(service) as hosted:
         yield hosted

@@ -1,15 +1,19 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Callable
+from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
 
 import httpx
 import pytest
 
+from fusion.bus import Bus
 from fusion.db import Database
 from fusion.moodle.client import MoodleClient
+from fusion.runtime import Seams
+from fusion.unit_of_work import UnitOfWork, open_unit_of_work
 from services.enrolment_sync.apogee_client import ApogeeClient
-from services.enrolment_sync.models import SyncRun, metadata
+from services.enrolment_sync.models import SyncRun, messaging, metadata
 from services.enrolment_sync.runs import execute_run
 from services.enrolment_sync.settings import Settings
 from sim.moodle.app import create_sim_app
@@ -31,6 +35,15 @@ class World:
     moodle: MoodleClient
     settings: Settings
 
+    def seams(self, bus: Bus | None = None) -> Seams:
+        """What the app under test talks to instead of the network: this world's Apogée and
+        Moodle, and ``bus``."""
+        moodle = httpx.ASGITransport(app=create_sim_app(self.sim))
+        return Seams(bus=bus, transports={"apogee": self.apogee.transport(), "moodle": moodle})
+
+    def units(self) -> AbstractAsyncContextManager[UnitOfWork]:
+        return open_unit_of_work(self.db, outbox=messaging.outbox)
+
     async def execute(
         self,
         run_id: int,
@@ -41,6 +54,7 @@ class World:
         return await execute_run(
             run_id,
             db=self.db,
+            units=self.units,
             apogee=self.apogee_client,
             moodle=self.moodle,
             settings=self.settings,

@@ -12,13 +12,16 @@ from sqlalchemy import select
 
 from fusion.asgi import HostedApp
 from fusion.bus import MemoryBus
-from fusion.contracts import EnrolmentMethodRegistered, Envelope
-from fusion.contracts import SyncRun as SyncRunCommand
+from fusion.contracts import (
+    EnrolmentMethodRegistered,
+    Envelope,
+    RegisterEnrolmentMethods,
+    RunSync,
+)
 from services.enrolment_sync.app import create_app
 from services.enrolment_sync.models import messaging
-from services.enrolment_sync.resources import SyncServices
 from services.enrolment_sync.settings import Settings
-from sim.moodle.app import create_sim_app
+from services.enrolment_sync.state import SyncState
 
 from .conftest import World
 from .fake_apogee import FakeCode
@@ -30,7 +33,7 @@ STUDENTS = [f"2191{n:04d}" for n in range(5)]
 
 
 @pytest.fixture
-async def api(world: World) -> AsyncIterator[tuple[httpx.AsyncClient, SyncServices, MemoryBus]]:
+async def api(world: World) -> AsyncIterator[tuple[httpx.AsyncClient, SyncState, MemoryBus]]:
     settings = Settings(
         environment="test",
         database_url=world.settings.database_url,
@@ -40,20 +43,15 @@ async def api(world: World) -> AsyncIterator[tuple[httpx.AsyncClient, SyncServic
         apogee_url="http://apogee",
     )
     bus = MemoryBus()
-    app = create_app(
-        settings,
-        apogee_transport=world.apogee.transport(),
-        moodle_transport=httpx.ASGITransport(app=create_sim_app(world.sim)),
-        bus=bus,
-    )
+    app = create_app(settings, seams=world.seams(bus))
     async with bus, HostedApp(app).running() as hosted:
         transport = httpx.ASGITransport(app=hosted)
         async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
-            yield client, hosted.state["sync"], bus
+            yield client, hosted.state["runtime"].state, bus
 
 
 async def test_method_with_unknown_code_is_refused_in_french_and_english(
-    api: tuple[httpx.AsyncClient, SyncServices, MemoryBus],
+    api: tuple[httpx.AsyncClient, SyncState, MemoryBus],
 ) -> None:
     client, _, _ = api
     answer = await client.post(
@@ -68,7 +66,7 @@ async def test_method_with_unknown_code_is_refused_in_french_and_english(
 
 async def test_course_sync_preview_then_apply_then_rate_limit(
     world: World,
-    api: tuple[httpx.AsyncClient, SyncServices, MemoryBus],
+    api: tuple[httpx.AsyncClient, SyncState, MemoryBus],
 ) -> None:
     client, services, _ = api
     course = world.add_course("API101")
@@ -102,7 +100,6 @@ async def test_course_sync_preview_then_apply_then_rate_limit(
     assert world.target.enrolled_userids(course) == {teacher.id}
     queued = await client.post(f"/sync/v1/courses/{course}:sync", json={}, headers=TEACHER)
     assert queued.status_code == 202
-    assert services.runner is not None
     await services.runner.idle()
     run_id = queued.json()["run"]["id"]
     run = (await client.get(f"/sync/v1/runs/{run_id}", headers=TEACHER)).json()
@@ -119,7 +116,7 @@ async def test_course_sync_preview_then_apply_then_rate_limit(
     assert resumed.status_code == 409
     assert resumed.json()["error"]["code"] == "run_not_resumable"
     # sync.completed leaves through the outbox, in the run's final transaction.
-    async with services.db.session() as session:
+    async with services.database.session() as session:
         events = (await session.execute(select(messaging.outbox.c.envelope))).scalars().all()
     payloads = [Envelope.from_bytes(e.encode()).payload for e in events]
     assert {"mode": "course", "outcome": "succeeded", "enrolled": 5}.items() <= payloads[-1].items()
@@ -130,7 +127,7 @@ async def test_course_sync_preview_then_apply_then_rate_limit(
 
 async def test_teachers_see_only_the_runs_and_results_of_their_courses(
     world: World,
-    api: tuple[httpx.AsyncClient, SyncServices, MemoryBus],
+    api: tuple[httpx.AsyncClient, SyncState, MemoryBus],
 ) -> None:
     client, services, _ = api
     prof1 = world.target.add_user("prof1", "Ada", "Prof", "prof1@example.edu")
@@ -149,7 +146,6 @@ async def test_teachers_see_only_the_runs_and_results_of_their_courses(
         {"enrolments": [{"roleid": r, "userid": u, "courseid": courses[c]} for r, u, c in roles]},
     )
     full = await client.post("/sync/v1/runs", json={"kind": "full"}, headers=ADMIN)
-    assert services.runner is not None
     await services.runner.idle()
     full_id = full.json()["run"]["id"]
 
@@ -182,7 +178,7 @@ async def test_teachers_see_only_the_runs_and_results_of_their_courses(
 
 
 async def test_runs_list_needs_an_operator_and_unknown_run_is_404(
-    api: tuple[httpx.AsyncClient, SyncServices, MemoryBus],
+    api: tuple[httpx.AsyncClient, SyncState, MemoryBus],
 ) -> None:
     client, _, _ = api
     assert (await client.get("/sync/v1/runs", headers=PLUGIN)).status_code == 403
@@ -196,45 +192,60 @@ async def test_runs_list_needs_an_operator_and_unknown_run_is_404(
     assert self_link.status_code == 400
 
 
-async def test_registered_event_creates_the_method_once(
-    api: tuple[httpx.AsyncClient, SyncServices, MemoryBus],
+async def test_register_command_creates_methods_once_announces_them_and_syncs(
+    world: World,
+    api: tuple[httpx.AsyncClient, SyncState, MemoryBus],
 ) -> None:
-    client, services, bus = api
-    event = EnrolmentMethodRegistered(
-        method_id=uuid.uuid4(),
-        target_course_id=42,
-        apogee_code="ELP42",
-        year=2026,
-        with_groups=True,
-        course_created_empty=True,
+    client, state, bus = api
+    course = world.add_course("REG101")
+    users = [world.add_student(s) for s in STUDENTS]
+    world.apogee.codes["ELP42"] = FakeCode(members=dict.fromkeys(STUDENTS, ("N", "P")))
+    command = RegisterEnrolmentMethods(
+        migration_id=7, course_id=course, codes=["ELP42", "ELP42"], created_empty=True
     )
-    envelope = Envelope.of(event)
+    envelope = Envelope.of(command)
     await bus.publish(envelope)
     await bus.publish(envelope)  # a duplicate delivery
     for _ in range(200):  # bounded: the in-process consumer runs on this loop
-        methods = (await client.get("/sync/v1/methods", headers=ADMIN)).json()
-        if methods["count"]:
+        runs = (await client.get("/sync/v1/runs", headers=ADMIN)).json()
+        if runs["count"]:
             break
         await asyncio.sleep(0)
+    await state.runner.idle()
+    methods = (await client.get("/sync/v1/methods", headers=ADMIN)).json()
     assert [
-        (m["course_id"], m["code"], m["year"], m["course_created_empty"]) for m in methods["data"]
-    ] == [(42, "ELP42", 2026, True)]
-    # The delivery went through the inbox (which the kit's tests prove deduplicates): one id.
-    async with services.db.session() as session:
+        (m["course_id"], m["code"], m["year"], m["course_created_empty"], m["source"])
+        for m in methods["data"]
+    ] == [(course, "ELP42", None, True, "orchestrator")]
+    runs = (await client.get("/sync/v1/runs", headers=ADMIN)).json()
+    assert [(r["kind"], r["trigger"], r["status"]) for r in runs["data"]] == [
+        ("course", "event", "completed")
+    ]
+    assert world.target.enrolled_userids(course) == set(users)
+    async with state.database.session() as session:
         seen = (await session.execute(select(messaging.inbox.c.message_id))).scalars().all()
+        staged = (await session.execute(select(messaging.outbox.c.envelope))).scalars().all()
     assert seen == [envelope.message_id]
+    announced = [
+        e.payload
+        for e in map(Envelope.model_validate_json, staged)
+        if e.type == EnrolmentMethodRegistered.type
+    ]
+    assert [(a["target_course_id"], a["apogee_code"], a["migration_id"]) for a in announced] == [
+        (course, "ELP42", 7)
+    ]
 
 
 async def test_sync_run_command_is_executed_after_its_commit(
     world: World,
-    api: tuple[httpx.AsyncClient, SyncServices, MemoryBus],
+    api: tuple[httpx.AsyncClient, SyncState, MemoryBus],
 ) -> None:
     client, services, bus = api
     course = world.add_course("CMD101")
     users = [world.add_student(s) for s in STUDENTS]
     world.apogee.codes["ELP8"] = FakeCode(members=dict.fromkeys(STUDENTS, ("N", "P")))
     await client.post("/sync/v1/methods", json={"course_id": course, "code": "ELP8"}, headers=ADMIN)
-    command = SyncRunCommand(run_id=uuid.uuid4(), mode="course", course_id=course)
+    command = RunSync(run_id=uuid.uuid4(), mode="course", course_id=course)
     await bus.publish(Envelope.of(command))
     await bus.publish(Envelope.of(command))  # the same run asked twice
     for _ in range(200):  # bounded: the in-process consumer runs on this loop
@@ -242,7 +253,6 @@ async def test_sync_run_command_is_executed_after_its_commit(
         if runs["count"]:
             break
         await asyncio.sleep(0)
-    assert services.runner is not None
     await services.runner.idle()
     runs = (await client.get("/sync/v1/runs", headers=ADMIN)).json()
     assert [(r["kind"], r["trigger"], r["status"]) for r in runs["data"]] == [
@@ -252,7 +262,7 @@ async def test_sync_run_command_is_executed_after_its_commit(
 
 
 async def test_out_of_range_ids_and_coerced_bodies_are_refused_not_crashed(
-    api: tuple[httpx.AsyncClient, SyncServices, MemoryBus],
+    api: tuple[httpx.AsyncClient, SyncState, MemoryBus],
 ) -> None:
     client, _, _ = api
     too_big = 2**63
@@ -276,7 +286,7 @@ async def test_out_of_range_ids_and_coerced_bodies_are_refused_not_crashed(
 
 
 async def test_a_wrong_method_names_every_allowed_one(
-    api: tuple[httpx.AsyncClient, SyncServices, MemoryBus],
+    api: tuple[httpx.AsyncClient, SyncState, MemoryBus],
 ) -> None:
     client, _, _ = api
     answer = await client.get("/sync/v1/runs/1:resume", headers=ADMIN)
@@ -290,7 +300,7 @@ async def test_a_wrong_method_names_every_allowed_one(
 
 async def test_teachers_list_only_the_methods_of_their_courses(
     world: World,
-    api: tuple[httpx.AsyncClient, SyncServices, MemoryBus],
+    api: tuple[httpx.AsyncClient, SyncState, MemoryBus],
 ) -> None:
     client, _, _ = api
     prof1 = world.target.add_user("prof1", "Ada", "Prof", "prof1@example.edu")
@@ -328,3 +338,34 @@ async def test_teachers_list_only_the_methods_of_their_courses(
     # A plugin that names nobody sees nothing at all.
     anonymous = await client.get("/sync/v1/methods", headers=PLUGIN)
     assert (anonymous.status_code, anonymous.json()["error"]["code"]) == (403, "not_course_teacher")
+
+
+async def test_a_course_s_last_results_are_its_teachers_and_skip_previews(
+    world: World,
+    api: tuple[httpx.AsyncClient, SyncServices, MemoryBus],
+) -> None:
+    client, services, _ = api
+    prof1 = world.target.add_user("prof1", "Ada", "Prof", "prof1@example.edu")
+    world.target.add_user("prof2", "Bob", "Prof", "prof2@example.edu")
+    course = world.add_course("LAST1")
+    world.apogee.codes["ELL1"] = FakeCode(members=dict.fromkeys(STUDENTS, ("N", "P")))
+    for cod_etu in STUDENTS:
+        world.add_student(cod_etu)
+    await client.post("/sync/v1/methods", json={"course_id": course, "code": "ELL1"}, headers=ADMIN)
+    await world.moodle.call(
+        "enrol_manual_enrol_users",
+        {"enrolments": [{"roleid": 3, "userid": prof1.id, "courseid": course}]},
+    )
+    path = f"/sync/v1/courses/{course}/results"
+    assert (await client.get(path, headers=TEACHER)).json() == {"data": [], "count": 0}
+    await client.post(f"/sync/v1/courses/{course}:sync", json={"dry_run": True}, headers=TEACHER)
+    assert (await client.get(path, headers=TEACHER)).json()["count"] == 0  # a preview is not one
+    applied = await client.post(f"/sync/v1/courses/{course}:sync", json={}, headers=TEACHER)
+    assert services.runner is not None
+    await services.runner.idle()
+    last = (await client.get(path, headers=TEACHER)).json()["data"]
+    assert [(row["run"]["id"], row["result"]["adds"]) for row in last] == [
+        (applied.json()["run"]["id"], len(STUDENTS))
+    ]
+    other = await client.get(path, headers={**PLUGIN, "X-Fusion-Acting-User": "prof2"})
+    assert (other.status_code, other.json()["error"]["code"]) == (403, "not_course_teacher")

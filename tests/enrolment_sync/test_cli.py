@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 from pathlib import Path
 
 import httpx
@@ -63,10 +64,14 @@ def test_cli_dry_run_then_run(tmp_path: Path, capsys: pytest.CaptureFixture[str]
 
     assert main(["run", "--full"], settings=settings, transports=transports) == 0
     captured = capsys.readouterr()
-    assert "[" + "#" * 30 + "] 1/1 batches" in captured.err
+    assert "batches" in captured.err
+    assert "1/1" in captured.err  # the rich progress bar, batches applied of the plan
     assert "completed" in captured.out
     assert "adds: 4" in captured.out
     assert len(target.enrolled_userids(course.id)) == 4
+
+    assert main(["run", "--dry-run", "--json"], settings=settings, transports=transports) == 0
+    assert json.loads(capsys.readouterr().out)["status"] == "previewed"
 
     assert main(["sync", "resume", "2"], settings=settings, transports=transports) == 2
     assert "seules les synchronisations arrêtées ou en échec reprennent" in capsys.readouterr().err

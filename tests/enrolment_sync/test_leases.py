@@ -9,21 +9,21 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-import httpx
 import pytest
 from sqlalchemy import update
 from sqlmodel import col
 
 from fusion.asgi import HostedApp
 from fusion.bus import MemoryBus
+from fusion.tasks import TaskSupervisor
 from fusion.testing.rabbit import wait_until
 from services.enrolment_sync.app import create_app
-from services.enrolment_sync.leases import RunBusy, check_not_held_elsewhere
+from services.enrolment_sync.errors import RunBusy
+from services.enrolment_sync.leases import check_not_held_elsewhere
 from services.enrolment_sync.models import SyncRun, utcnow
+from services.enrolment_sync.runner import SyncRunner
 from services.enrolment_sync.runs import create_run, get_run
-from services.enrolment_sync.schedule import SyncRunner
 from services.enrolment_sync.settings import Settings
-from sim.moodle.app import create_sim_app
 from sim.moodle.entities import UE_ACTIVE
 
 from .conftest import World
@@ -36,8 +36,8 @@ async def test_a_run_left_by_a_dead_process_resumes_once_its_lease_runs_out(
     world: World,
 ) -> None:
     course, users = await seeded(world)
-    async with world.db.unit_of_work() as session:
-        run = await create_run(session, kind="full", trigger="test")
+    async with world.units() as uow:
+        run = await create_run(uow, kind="full", trigger="test")
     assert run.id is not None
     planned = await world.execute(run.id, should_stop=lambda: True)  # planned, nothing applied
     assert (planned.status, planned.batches_applied) == ("stopped", 0)
@@ -60,12 +60,7 @@ async def test_a_run_left_by_a_dead_process_resumes_once_its_lease_runs_out(
         run_lease_seconds=LEASE_SECONDS,
     )
     bus = MemoryBus()
-    app = create_app(
-        settings,
-        apogee_transport=world.apogee.transport(),
-        moodle_transport=httpx.ASGITransport(app=create_sim_app(world.sim)),
-        bus=bus,
-    )
+    app = create_app(settings, seams=world.seams(bus))
     async with bus, HostedApp(app).running():  # started while the dead lease still runs
 
         async def finished() -> SyncRun | None:
@@ -87,11 +82,12 @@ async def test_a_run_is_queued_once_however_often_it_is_named() -> None:
     runner = SyncRunner(execute=execute)
     runner.submit(7)
     runner.submit(7, urgent=True)  # the lease watcher and a resume request, say
-    runner.start()
+    supervisor = TaskSupervisor()
+    supervisor.start("runner", runner.work)
     await runner.idle()
     runner.submit(7)  # once done, it may be named again
     await runner.idle()
-    await runner.stop()
+    await supervisor.stop()
     assert executed == [7, 7]
 
 

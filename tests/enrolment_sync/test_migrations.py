@@ -9,11 +9,11 @@ from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from sqlalchemy.engine import Connection
 
+from fusion.alembic_env import upgrade
 from fusion.db import Database
-from fusion.migrations import upgrade
 from services.enrolment_sync.models import metadata
 
-MIGRATIONS = Path(__file__).resolve().parents[2] / "services" / "enrolment_sync" / "migrations"
+MIGRATIONS = Path(__file__).resolve().parents[2] / "services" / "enrolment_sync" / "alembic"
 
 
 def _differences(connection: Connection) -> list[object]:

@@ -7,7 +7,8 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import col
 
-from services.enrolment_sync.leases import RunBusy, claim
+from services.enrolment_sync.errors import RunBusy
+from services.enrolment_sync.leases import claim
 from services.enrolment_sync.methods import add_meta_link, add_method
 from services.enrolment_sync.models import LedgerEnrolment, RunCourse, SyncRun
 from services.enrolment_sync.runs import create_run
@@ -20,8 +21,8 @@ STUDENTS = [f"2190{n:04d}" for n in range(12)]
 
 
 async def start(world: World, kind: str = "incremental", *, forced: bool = False) -> SyncRun:
-    async with world.db.unit_of_work() as session:
-        run = await create_run(session, kind=kind, trigger="test", forced=forced)
+    async with world.units() as uow:
+        run = await create_run(uow, kind=kind, trigger="test", forced=forced)
     assert run.id is not None
     return await world.execute(run.id)
 
@@ -199,8 +200,8 @@ async def test_stopped_run_resumes_without_writing_twice(world: World) -> None:
     world.settings.moodle_max_input_vars = 3 + 3 * 4  # 4 enrolments per call
     world.settings.moodle_concurrency = 1
     course, users = await seeded(world)
-    async with world.db.unit_of_work() as session:
-        run = await create_run(session, kind="full", trigger="test")
+    async with world.units() as uow:
+        run = await create_run(uow, kind="full", trigger="test")
     assert run.id is not None
     batches_seen: list[int] = []
     stopped = await world.execute(
@@ -228,8 +229,8 @@ async def test_ledger_check_puts_back_a_student_unenrolled_by_hand(world: World)
     )
     plain = await start(world, "full")
     assert plain.counts["adds"] == 0  # the ledger still believes it is there
-    async with world.db.unit_of_work() as session:
-        run = await create_run(session, kind="full", trigger="test", verify=True)
+    async with world.units() as uow:
+        run = await create_run(uow, kind="full", trigger="test", verify=True)
     assert run.id is not None
     checked = await world.execute(run.id)
     assert (checked.counts["adds"], checked.counts["group_adds"]) == (1, 1)
@@ -269,8 +270,8 @@ async def test_removal_policy_unenrol_or_keep(world: World, policy: str) -> None
 
 async def test_a_run_held_by_another_process_is_not_executed_twice(world: World) -> None:
     await seeded(world)
-    async with world.db.unit_of_work() as session:
-        run = await create_run(session, kind="full", trigger="test")
+    async with world.units() as uow:
+        run = await create_run(uow, kind="full", trigger="test")
     assert run.id is not None
     await claim(world.db, run.id, owner="other-replica", seconds=300)
     with pytest.raises(RunBusy):
@@ -279,11 +280,11 @@ async def test_a_run_held_by_another_process_is_not_executed_twice(world: World)
 
 
 async def test_each_schedule_slot_is_launched_once(world: World) -> None:
-    async with world.db.unit_of_work() as session:
-        await create_run(session, kind="full", trigger="schedule", slot="2026-12-01T02:30")
+    async with world.units() as uow:
+        await create_run(uow, kind="full", trigger="schedule", slot="2026-12-01T02:30")
     with pytest.raises(IntegrityError):
-        async with world.db.unit_of_work() as session:
-            await create_run(session, kind="full", trigger="schedule", slot="2026-12-01T02:30")
+        async with world.units() as uow:
+            await create_run(uow, kind="full", trigger="schedule", slot="2026-12-01T02:30")
 
 
 def roster_reads(world: World) -> int:
@@ -392,8 +393,8 @@ async def test_restored_student_unenrolled_by_hand_is_enrolled_after_the_ledger_
     await world.moodle.call(
         "enrol_manual_unenrol_users", {"enrolments": [{"userid": restored, "courseid": course}]}
     )
-    async with world.db.unit_of_work() as session:
-        run = await create_run(session, kind="full", trigger="test", verify=True)
+    async with world.units() as uow:
+        run = await create_run(uow, kind="full", trigger="test", verify=True)
     assert run.id is not None
     checked = await world.execute(run.id)
     assert checked.counts["adds"] == 1  # now the sync's own: Apogée still has the student

@@ -33,7 +33,7 @@ from fusion.testing.paths import REPO
 from fusion.testing.plugin import NewDatabase
 from fusion.testing.processes import free_port, running_server
 from fusion.testing.rabbit import RABBIT_URL, wait_until
-from services.enrolment_sync.consumers import methods_queue, runs_queue
+from services.enrolment_sync.consumers import SUBSCRIPTIONS
 from sim.apogee.generator import generate
 
 log = logging.getLogger(__name__)
@@ -278,6 +278,7 @@ def _upstreams(apogee: str, sim: str) -> dict[str, str]:
         "FUSION_SYNC_APOGEE_TOKEN": "demo-service",
         "FUSION_SYNC_MOODLE_URL": f"{sim}/target",
         "FUSION_SYNC_MOODLE_TOKEN": "target-token",
+        "FUSION_SYNC_MOODLE_WELCOME_MESSAGES_OFF": "true",
     }
 
 
@@ -334,7 +335,7 @@ async def _delete_bus_objects(exchange: str) -> None:
     connection = await aio_pika.connect(RABBIT_URL)
     async with connection:
         channel = await connection.channel()
-        for queue in (f"{exchange}.{methods_queue().name}", f"{exchange}.{runs_queue().name}"):
+        for queue in (f"{exchange}.{subscription.queue}" for subscription in SUBSCRIPTIONS):
             for name in (queue, f"{queue}.dlq"):
                 await channel.queue_delete(name)
         for name in (exchange, f"{exchange}.dlx"):

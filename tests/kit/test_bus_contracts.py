@@ -9,17 +9,17 @@ import pytest
 from pydantic import ValidationError
 
 from fusion.contracts import (
-    BackupRun,
     CourseRestored,
     Envelope,
     MigrationStateChanged,
-    SyncRun,
+    RunBackup,
+    RunSync,
 )
 from fusion.observability import correlation_id
 
 
 def test_envelope_survives_the_wire_unchanged() -> None:
-    envelope = Envelope.of(SyncRun(run_id=uuid.uuid4(), mode="incremental"), correlation_id="c-1")
+    envelope = Envelope.of(RunSync(run_id=uuid.uuid4(), mode="incremental"), correlation_id="c-1")
 
     assert Envelope.from_bytes(envelope.to_bytes()) == envelope
     assert envelope.type == "sync.run"
@@ -27,21 +27,21 @@ def test_envelope_survives_the_wire_unchanged() -> None:
 
 
 def test_backup_command_is_routed_to_its_platform() -> None:
-    command = BackupRun(migration_id=uuid.uuid4(), platform="ub2", course_id=12)
+    command = RunBackup(migration_id=12, platform="ub2")
 
     assert Envelope.of(command).type == "backup.run.ub2"
-    assert BackupRun.binding("ub2") == "backup.run.ub2"
+    assert RunBackup.binding("ub2") == "backup.run.ub2"
 
 
 def test_correlation_id_follows_the_request_being_handled() -> None:
     token = correlation_id.set("req-42")
     try:
-        envelope = Envelope.of(SyncRun(run_id=uuid.uuid4(), mode="full"))
+        envelope = Envelope.of(RunSync(run_id=uuid.uuid4(), mode="full"))
     finally:
         correlation_id.reset(token)
 
     assert envelope.correlation_id == "req-42"
-    assert Envelope.of(SyncRun(run_id=uuid.uuid4(), mode="full")).correlation_id != "req-42"
+    assert Envelope.of(RunSync(run_id=uuid.uuid4(), mode="full")).correlation_id != "req-42"
 
 
 @pytest.mark.parametrize(
@@ -72,6 +72,6 @@ def test_payloads_are_strict_and_immutable() -> None:
         MigrationStateChanged.model_validate(
             {"migration_id": str(uuid.uuid4()), "previous_state": None, "state": "exploded"}
         )
-    command = SyncRun(run_id=uuid.uuid4(), mode="full")
+    command = RunSync(run_id=uuid.uuid4(), mode="full")
     with pytest.raises(ValidationError):
         command.dry_run = True  # type: ignore[misc]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 import uuid
 from collections import Counter
 from collections.abc import AsyncIterator
@@ -14,7 +15,7 @@ import pytest
 from sqlalchemy import Row, Table, func, select
 
 from fusion.bus import MemoryBus, QueueSpec
-from fusion.contracts import Envelope, MigrationRequested
+from fusion.contracts import Envelope, MigrationRequested, RunBackup
 from fusion.db import Database, new_metadata
 from fusion.outbox import Backoff, OutboxRelay, add_to_outbox, messaging_tables, purge_sent
 from fusion.testing.plugin import NewDatabase
@@ -71,11 +72,13 @@ async def unsent(store: Store) -> int:
         return int((await session.execute(query)).scalar_one())
 
 
-async def collect_into(under_test: BusUnderTest, received: list[Envelope], label: str) -> None:
+async def collect_into(
+    under_test: BusUnderTest, received: list[Envelope], label: str, binding: str = "migration.#"
+) -> None:
     async def collect(envelope: Envelope) -> None:
         received.append(envelope)
 
-    queue = under_test.queue(label, "migration.#", prefetch=50)
+    queue = under_test.queue(label, binding, prefetch=50)
     await under_test.bus.subscribe(queue, collect)
 
 
@@ -118,10 +121,10 @@ async def test_message_staged_while_broker_unreachable_arrives_once_it_is_back(
     assert await unsent(store) == 0
 
 
-async def test_unroutable_message_stays_pending_with_backoff(
+async def test_a_command_no_queue_takes_stays_pending_with_backoff(
     store: Store, bus_under_test: BusUnderTest
 ) -> None:
-    message = requested()
+    message = Envelope.of(RunBackup(migration_id=9, platform="ub1"))
     await stage(store, message)
     relay = relay_for(store, bus_under_test)
 
@@ -129,12 +132,29 @@ async def test_unroutable_message_stays_pending_with_backoff(
     row = await _row(store, message)
     assert (row.attempts, row.sent_at) == (1, None)
     assert row.available_at > row.created_at
+    assert (await relay.measure())[0] == 1
     # Once a consumer declares its queue the retry goes through.
     received: list[Envelope] = []
-    await collect_into(bus_under_test, received, "late")
+    await collect_into(bus_under_test, received, "late", binding="backup.run.*")
     await wait_until(lambda: _relayed(relay), seconds=10)
     await wait_until(lambda: _some(received))
     assert received == [message]
+
+
+async def test_an_event_nobody_consumes_is_marked_sent_without_a_warning(
+    store: Store, bus_under_test: BusUnderTest, caplog: pytest.LogCaptureFixture
+) -> None:
+    message = requested()  # migration.requested: no queue in this namespace is bound to it
+    await stage(store, message)
+    relay = relay_for(store, bus_under_test)
+
+    with caplog.at_level(logging.WARNING):
+        assert await relay.relay_once() == 1
+        assert await relay.measure() == (0, 0.0)
+    row = await _row(store, message)
+    assert row.sent_at is not None
+    assert row.attempts == 0
+    assert [r.getMessage() for r in caplog.records if r.levelno >= logging.WARNING] == []
 
 
 async def test_replicas_relay_each_message_once(

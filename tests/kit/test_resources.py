@@ -3,7 +3,7 @@ from uuid import uuid4
 from pydantic import SecretStr
 
 from fusion.bus import QueueSpec
-from fusion.contracts import Envelope, SyncRun
+from fusion.contracts import Envelope, RunSync
 from fusion.resources import open_bus
 from fusion.settings import BusFragment
 from fusion.testing.rabbit import wait_until
@@ -20,7 +20,7 @@ async def test_services_of_one_process_share_the_named_memory_bus() -> None:
         await consumer_side.subscribe(QueueSpec("sync.runs", ("sync.run",)), handler)
         async with open_bus(settings) as publisher_side:
             assert publisher_side is consumer_side
-            await publisher_side.publish(Envelope.of(SyncRun(run_id=uuid4(), mode="full")))
+            await publisher_side.publish(Envelope.of(RunSync(run_id=uuid4(), mode="full")))
         # The publisher's lifespan ended; the consumer's bus is still open.
         assert consumer_side.is_connected
 

@@ -10,10 +10,13 @@ from xml.sax.saxutils import escape
 
 import pytest
 
+from services.migration_orchestrator.preflight.bounded_xml import XmlBounds
 from services.migration_orchestrator.preflight.errors import UnsafeXml
 from services.migration_orchestrator.preflight.report import BackupReport, H5pItem
 from services.migration_orchestrator.preflight.rich_text import RichTextScanner, find_references
 from sim.mbz import ActivitySpec, BackupSpec, FileSpec, SectionSpec
+
+BOUNDS = XmlBounds(max_depth=64, max_token_bytes=1 << 20, max_record_bytes=32 << 20)
 
 Analyse = Callable[..., BackupReport]
 Build = Callable[..., Path]
@@ -182,7 +185,7 @@ def test_a_reference_cut_by_the_read_size_is_found_and_memory_stays_bounded() ->
     filler = "x" * (3 << 20)  # a text field larger than a scan window
     html = filler + PLACEHOLDER + filler
     document = f"<activity contextid='7'><page><content>{escape(html)}</content></page></activity>"
-    scanner = RichTextScanner(member="activities/page_1/page.xml", max_depth=64)
+    scanner = RichTextScanner(member="activities/page_1/page.xml", bounds=BOUNDS)
     data = document.encode()
     for start in range(0, len(data), 4093):  # reads that cut the reference anywhere
         scanner.feed(data[start : start + 4093])
@@ -193,6 +196,6 @@ def test_a_reference_cut_by_the_read_size_is_found_and_memory_stays_bounded() ->
 
 
 def test_a_dtd_in_a_scanned_member_is_refused() -> None:
-    scanner = RichTextScanner(member="activities/label_21/label.xml", max_depth=64)
+    scanner = RichTextScanner(member="activities/label_21/label.xml", bounds=BOUNDS)
     with pytest.raises(UnsafeXml):
         scanner.feed(b'<?xml version="1.0"?><!DOCTYPE a [<!ENTITY e "x">]><a>&e;</a>', final=True)

@@ -216,4 +216,4 @@ async def test_write_errors_of_the_whole_call_are_raised_not_bisected(
     stranger = MoodleClient(base_url=wwwroot, token="not-a-token", http=http)
     with pytest.raises(MoodleInvalidToken):
         await stranger.enrol_users([ManualEnrolment(STUDENT, 8, 2), ManualEnrolment(5, 9, 2)])
-    assert sim["golden"].calls["enrol_manual_enrol_users"] == 1  # one call, no bisection
+    assert sum(sim["golden"].calls.values()) == 1  # one call, no bisection

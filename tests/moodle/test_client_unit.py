@@ -42,7 +42,11 @@ def test_nested_parameters_use_php_bracket_notation() -> None:
 def _client(handler: httpx.MockTransport) -> MoodleClient:
     http = httpx.AsyncClient(transport=handler)
     return MoodleClient(
-        base_url="http://moodle.test/", token="t0k", http=http, retry_backoff_seconds=0.0
+        base_url="http://moodle.test/",
+        token="t0k",
+        http=http,
+        retry_backoff_seconds=0.0,
+        welcome_messages_off=True,
     )
 
 

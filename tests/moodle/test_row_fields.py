@@ -81,7 +81,9 @@ async def test_no_request_passes_max_input_vars_with_mixed_optional_fields() -> 
         for user in range(500)
     ]
     async with httpx.AsyncClient(transport=httpx.MockTransport(answer)) as http:
-        client = MoodleClient(base_url="http://m", token="t", http=http, max_input_vars=100)
+        client = MoodleClient(
+            base_url="http://m", token="t", http=http, max_input_vars=100, welcome_messages_off=True
+        )
         result = await client.enrol_users(rows)
     assert len(result.applied) == 500
     assert max(sizes) <= 100

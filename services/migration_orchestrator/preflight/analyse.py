@@ -5,6 +5,7 @@ Usable from the API, the CLI and workers: `analyse_backup(file, limits=..., targ
 
 from __future__ import annotations
 
+import threading
 from collections import Counter, defaultdict
 from typing import IO
 
@@ -32,11 +33,16 @@ QUIZ_REFERENCES_VERSION = 2022020300  # quiz.xml written with question reference
 
 
 def analyse_backup(
-    source: IO[bytes], *, limits: ArchiveLimits, target_release: str | None = None
+    source: IO[bytes],
+    *,
+    limits: ArchiveLimits,
+    target_release: str | None = None,
+    abandoned: threading.Event | None = None,
 ) -> BackupReport:
     """Read `source` (seekable, positioned at 0) once; raise a `BackupRejected` on hostile or
-    broken input, otherwise report. The file itself is never modified."""
-    reader = ArchiveReader(source, limits=limits)
+    broken input, otherwise report. The file itself is never modified. Setting `abandoned`
+    (the client went away) stops the reading at the next chunk."""
+    reader = ArchiveReader(source, limits=limits, abandoned=abandoned)
     facts = BackupFacts(limits=limits)
     for member in reader.members():
         facts.add(member.name, member.stream)

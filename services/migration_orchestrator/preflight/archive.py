@@ -7,15 +7,17 @@ from __future__ import annotations
 import re
 import stat
 import tarfile
+import threading
 import zipfile
 import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import IO, Literal
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field
 
 from services.migration_orchestrator.preflight.errors import (
+    AnalysisAbandoned,
     ArchiveCorrupt,
     BackupTooLarge,
     CompressionBomb,
@@ -24,29 +26,52 @@ from services.migration_orchestrator.preflight.errors import (
     TooManyMembers,
     UnsafeMember,
 )
+from services.migration_orchestrator.preflight.gunzip import GunzipStream
 
 Container = Literal["tar.gz", "zip"]
 _GZIP_MAGIC = b"\x1f\x8b"
 _ZIP_MAGICS = (b"PK\x03\x04", b"PK\x05\x06")
 _DRIVE = re.compile(r"^[A-Za-z]:")
+_ARCHIVE_ROOT = re.compile(r"^\.(/+\.?)*/*$")  # ".", "./", "././"
 _CORRUPTION = (tarfile.TarError, EOFError, zlib.error, zipfile.BadZipFile, OSError)
 _MiB = 1024 * 1024
+_TAR_BUFFER = 64 * 1024
+# what tar headers, long names and padding may take beside member bodies: tarfile reads a pax or
+# GNU long-name header whole, so a huge one must be stopped while it is being inflated
+_HEADER_SLACK = 4 * _MiB
+_HEADER_BYTES_PER_ENTRY = 8 * 1024
 
 
 class ArchiveLimits(BaseModel):
     model_config = ConfigDict(frozen=True)
 
-    max_archive_bytes: int = 8192 * _MiB  # the .mbz file itself, as uploaded
-    max_member_bytes: int = 4096 * _MiB
-    max_total_bytes: int = 16384 * _MiB
-    max_members: int = 200_000
+    max_archive_bytes: int = Field(
+        default=8192 * _MiB, description="size of the .mbz file itself, as uploaded"
+    )
+    max_member_bytes: int = Field(default=4096 * _MiB, description="one file inside the archive")
+    max_total_bytes: int = Field(
+        default=16384 * _MiB, description="all the files inside the archive, uncompressed"
+    )
+    max_members: int = Field(default=200_000, description="files inside the archive")
     # deflate peaks near 1000:1; XML compresses 10-30:1, media not at all
-    max_compression_ratio: float = 200.0
-    ratio_check_after_bytes: int = 32 * _MiB
-    max_path_depth: int = 12
-    max_xml_depth: int = 64
+    max_compression_ratio: float = Field(
+        default=200.0, description="uncompressed / compressed bytes beyond which it is a bomb"
+    )
+    ratio_check_after_bytes: int = Field(
+        default=32 * _MiB, description="uncompressed bytes read before the ratio is checked"
+    )
+    max_path_depth: int = Field(default=12, description="folders in a member's path")
+    max_xml_depth: int = Field(default=64, description="element nesting in an XML document")
     # documents read whole (manifest, course, one activity); big ones are streamed by record
-    max_xml_document_bytes: int = 64 * _MiB
+    max_xml_document_bytes: int = Field(
+        default=64 * _MiB, description="an XML document read whole (big ones are streamed)"
+    )
+    max_xml_record_bytes: int = Field(
+        default=32 * _MiB, description="one record of a streamed XML document (a user, a file)"
+    )
+    max_xml_token_bytes: int = Field(
+        default=1 * _MiB, description="one XML tag with its attributes (Moodle's are small)"
+    )
 
 
 @dataclass(slots=True)
@@ -57,19 +82,6 @@ class ArchiveStats:
     directories: int = 0
     uncompressed_bytes: int = 0
     names: set[str] = field(default_factory=set)
-
-
-class _CountingSource:
-    """Counts the compressed bytes that the decompressor has pulled from the source."""
-
-    def __init__(self, source: IO[bytes]) -> None:
-        self._source = source
-        self.consumed = 0
-
-    def read(self, size: int = -1) -> bytes:
-        data = self._source.read(size)
-        self.consumed += len(data)
-        return data
 
 
 def _corrupt(error: BaseException) -> ArchiveCorrupt:
@@ -122,9 +134,12 @@ def detect_container(source: IO[bytes]) -> Container:
 
 
 class ArchiveReader:
-    def __init__(self, source: IO[bytes], *, limits: ArchiveLimits) -> None:
-        self._source = _CountingSource(source)
+    def __init__(
+        self, source: IO[bytes], *, limits: ArchiveLimits, abandoned: threading.Event | None = None
+    ) -> None:
+        self._abandoned = abandoned or threading.Event()
         self._seekable = source
+        self._gunzip = GunzipStream(source, on_progress=self._inflated)
         self.limits = limits
         self.stats = ArchiveStats(container=detect_container(source))
         self._zip_opened = 0
@@ -143,9 +158,10 @@ class ArchiveReader:
     def _compressed_bytes(self) -> int:
         if self.stats.container == "zip":
             return self._seekable.seek(0, 2)
-        return self._source.consumed
+        return self._gunzip.consumed
 
     def account(self, name: str, member_bytes: int, new_bytes: int) -> None:
+        self._check_abandoned()
         limits, stats = self.limits, self.stats
         stats.uncompressed_bytes += new_bytes
         if member_bytes > limits.max_member_bytes:
@@ -157,11 +173,38 @@ class ArchiveReader:
 
     def _compressed_so_far(self) -> int:
         # tar.gz: what the decompressor pulled; ZIP: the compressed sizes of members opened
-        return self._source.consumed if self.stats.container == "tar.gz" else self._zip_opened
+        if self.stats.container == "tar.gz":
+            return self._gunzip.consumed
+        # overlapping ZIP entries can declare more compressed bytes than the file holds
+        return min(self._zip_opened, self._seekable.seek(0, 2))
+
+    def _inflated(self, produced: int, consumed: int) -> None:
+        """Told after every inflated chunk of a tar.gz: headers included, nothing escapes."""
+        self._check_abandoned()
+        limits, stats = self.limits, self.stats
+        if produced > limits.ratio_check_after_bytes:
+            _check_ratio(produced, consumed, limits)
+        entries = stats.members + stats.directories + 1
+        headers = produced - stats.uncompressed_bytes
+        if headers > _HEADER_SLACK + entries * _HEADER_BYTES_PER_ENTRY:
+            raise _unsafe(
+                "(tar header)",
+                "is far larger than any tar header",
+                "est bien plus grand qu'un en-tête tar",
+            )
+
+    def _check_abandoned(self) -> None:
+        if self._abandoned.is_set():
+            raise AnalysisAbandoned(
+                "The analysis was stopped: its client went away.",
+                message_fr="L'analyse a été arrêtée : son client est parti.",
+            )
 
     def _directory(self, name: str) -> None:
         self.stats.directories += 1
         self._check_count()
+        if _ARCHIVE_ROOT.match(name):
+            return  # `tar -C dir -czf course.mbz .` writes the root as "./": Moodle restores it
         _safe_name(name, max_depth=self.limits.max_path_depth)
 
     def _check_count(self) -> None:
@@ -183,7 +226,8 @@ class ArchiveReader:
         return clean
 
     def _tar_members(self) -> Iterator[Member]:
-        with tarfile.open(fileobj=self._source, mode="r|gz", bufsize=_MiB) as tar:  # type: ignore[call-overload]
+        # "r|": tarfile reads plain tar from our inflater, never inflating anything itself
+        with tarfile.open(fileobj=self._gunzip, mode="r|", bufsize=_TAR_BUFFER) as tar:  # type: ignore[call-overload]
             for info in tar:
                 tar.members = []  # stream mode would otherwise keep every header in memory
                 if info.isdir():

@@ -1,20 +1,23 @@
-"""Safe, streaming reading of backup XML: no DTD, no entity, no external reference (defusedxml),
-bounded nesting, and memory bounded by one record (a user, a question) rather than the file."""
+"""Safe, streaming reading of backup XML: no DTD, no entity, no external reference, bounded
+nesting and tokens, and memory bounded by one record (a user, a question) rather than the file;
+a record itself is bounded too, so one 300 MiB user is refused instead of built."""
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
 from typing import Protocol
-from xml.etree.ElementTree import Element, ParseError
+from xml.etree.ElementTree import Element, SubElement
 
-from defusedxml import DefusedXmlException
-from defusedxml.ElementTree import iterparse
-
+from services.migration_orchestrator.preflight.bounded_xml import (
+    FEED_BYTES,
+    GuardedParser,
+    XmlBounds,
+    oversized,
+)
 from services.migration_orchestrator.preflight.errors import (
     BackupTooLarge,
     MalformedXml,
     NestingTooDeep,
-    UnsafeXml,
 )
 
 NULL = "$@NULL@$"
@@ -42,46 +45,82 @@ def integer(element: Element, tag: str) -> int | None:
 
 
 def records(
-    stream: Readable, *, paths: Iterable[Path], member: str, max_depth: int
+    stream: Readable, *, paths: Iterable[Path], member: str, bounds: XmlBounds
 ) -> Iterator[tuple[Path, Element]]:
-    """Yield each element whose path from the root is one of `paths`, complete, then free it."""
-    wanted = frozenset(paths)
-    stack: list[Element] = []
-    names: list[str] = []
-    kept = 0  # depth of the outermost open record, 0 when none is open
-    try:
-        for event, element in iterparse(stream, events=("start", "end"), forbid_dtd=True):
-            if event == "start":
-                stack.append(element)
-                names.append(element.tag)
-                if len(stack) > max_depth:
-                    raise too_deep(member, max_depth)
-                if not kept and tuple(names) in wanted:
-                    kept = len(stack)
-                continue
-            path = tuple(names)
-            if path in wanted:
-                yield path, element
-            if kept == len(stack):
-                kept = 0
-            stack.pop()
-            names.pop()
-            if not kept and stack:
-                # the parser may already hold later siblings: remove this one by identity
-                stack[-1].remove(element)
-    except DefusedXmlException as error:
-        raise UnsafeXml(
-            f"{member} declares a DTD or entities, which a backup never does; refused.",
-            message_fr=f"{member} déclare une DTD ou des entités, ce que ne fait jamais une "
-            "sauvegarde ; refusé.",
-            details={"member": member, "reason": type(error).__name__},
-        ) from error
-    except ParseError as error:
-        raise MalformedXml(
-            f"{member} is not well-formed XML ({error}).",
-            message_fr=f"{member} n'est pas un XML bien formé ({error}).",
-            details={"member": member},
-        ) from error
+    """Yield each element whose path from the root is one of `paths`, complete, then free it.
+    Only elements inside such a record are built; a record beyond `max_record_bytes` is refused."""
+    builder = _RecordBuilder(frozenset(paths), member=member, bounds=bounds)
+    while data := stream.read(FEED_BYTES):
+        builder.parser.feed(data)
+        yield from builder.take()
+    builder.parser.feed(b"", final=True)
+    yield from builder.take()
+
+
+class _RecordBuilder:
+    def __init__(self, wanted: frozenset[Path], *, member: str, bounds: XmlBounds) -> None:
+        self.parser = GuardedParser(member=member, bounds=bounds)
+        self.parser.expat.StartElementHandler = self._start
+        self.parser.expat.EndElementHandler = self._end
+        self.parser.expat.CharacterDataHandler = self._text
+        self._wanted, self._member, self._bounds = wanted, member, bounds
+        self._names: list[str] = []
+        self._open: list[Element] = []  # the elements of the record being built
+        self._record_start = 0
+        self._text_parts: list[str] = []
+        self._text_of: tuple[Element, str] | None = None  # (element, "text" or "tail")
+        self._ready: list[tuple[Path, Element]] = []
+
+    def take(self) -> list[tuple[Path, Element]]:
+        ready, self._ready = self._ready, []
+        return ready
+
+    def _start(self, tag: str, attributes: dict[str, str]) -> None:
+        offset = self.parser.progress()
+        self._names.append(tag)
+        if len(self._names) > self._bounds.max_depth:
+            raise too_deep(self._member, self._bounds.max_depth)
+        if self._open:
+            self._flush_text()
+            self._open.append(SubElement(self._open[-1], tag, attributes))
+        elif tuple(self._names) in self._wanted:
+            self._record_start = offset
+            self._open.append(Element(tag, attributes))
+        else:
+            return
+        self._text_of = (self._open[-1], "text")
+        self._check_record(offset)
+
+    def _end(self, _: str) -> None:
+        offset = self.parser.progress()
+        path = tuple(self._names)
+        self._names.pop()
+        if not self._open:
+            return
+        self._check_record(offset)
+        self._flush_text()
+        element = self._open.pop()
+        self._text_of = (element, "tail") if self._open else None
+        if path in self._wanted:
+            self._ready.append((path, element))
+
+    def _text(self, data: str) -> None:
+        offset = self.parser.progress()
+        if self._text_of is not None:
+            self._text_parts.append(data)
+            self._check_record(offset)
+
+    def _flush_text(self) -> None:
+        if self._text_parts and self._text_of is not None:
+            element, attribute = self._text_of
+            setattr(element, attribute, "".join(self._text_parts))
+        self._text_parts = []
+
+    def _check_record(self, offset: int) -> None:
+        if offset - self._record_start > self._bounds.max_record_bytes:
+            raise oversized(
+                self._member, "a record", "un enregistrement", self._bounds.max_record_bytes
+            )
 
 
 class _Capped:
@@ -102,11 +141,12 @@ class _Capped:
 
 
 def document(
-    stream: Readable, *, member: str, max_depth: int, max_bytes: int, root: str
+    stream: Readable, *, member: str, bounds: XmlBounds, max_bytes: int, root: str
 ) -> Element:
     """A small document (manifest, course, one activity) whole, with the same protections."""
     capped = _Capped(stream, member=member, limit=max_bytes)
-    for _, element in records(capped, paths=[(root,)], member=member, max_depth=max_depth):
+    whole = XmlBounds(bounds.max_depth, bounds.max_token_bytes, max_record_bytes=max_bytes)
+    for _, element in records(capped, paths=[(root,)], member=member, bounds=whole):
         return element
     raise MalformedXml(
         f"{member} has no <{root}> root element.",

@@ -4,12 +4,16 @@ Exit status: 0 analysed and nothing blocks, 1 analysed with a blocking finding, 
 
 from __future__ import annotations
 
-import argparse
+import re
 import sys
 from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TextIO
 
+import click
+
+from fusion.cli_kit import CONTEXT, EXIT_CODES_HELP, json_option, run_command
 from services.migration_orchestrator.preflight.analyse import analyse_backup
 from services.migration_orchestrator.preflight.archive import ArchiveLimits, too_large
 from services.migration_orchestrator.preflight.errors import BackupRejected, BackupTooLarge
@@ -18,14 +22,59 @@ from services.migration_orchestrator.preflight.report import BackupReport
 _MARKS = {"info": "i", "warning": "!", "blocking": "X"}
 
 
-def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="fusion backup", description="Moodle backup tools")
-    commands = parser.add_subparsers(dest="command", required=True)
-    analyse = commands.add_parser("analyse", help="pre-flight analysis of a .mbz file")
-    analyse.add_argument("file", type=Path)
-    analyse.add_argument("--json", action="store_true", help="print the report as JSON")
-    analyse.add_argument("--target-release", help="release of the target Moodle, e.g. 4.1.13")
-    return parser
+RELEASE = re.compile(r"^\d+\.\d+(\.\d+)?$")  # as the API's ?target_release= accepts
+
+
+def _release(ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
+    if value is not None and (len(value) > 40 or not RELEASE.match(value)):
+        raise click.BadParameter(
+            f"{value[:40]!r}: une version de Moodle comme 4.1.13 / a Moodle release like 4.1.13",
+            ctx=ctx,
+            param=param,
+        )
+    return value
+
+
+@click.group(context_settings=CONTEXT, epilog=EXIT_CODES_HELP)
+def backup() -> None:
+    """Moodle backup tools."""
+
+
+@backup.command(
+    epilog="Exit codes: 0 analysed and nothing blocks, 1 a blocking finding, 2 refused."
+)
+@click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
+@json_option
+@click.option(
+    "--target-release",
+    callback=_release,
+    default=None,
+    help="release of the target Moodle, e.g. 4.1.13 (default: the oldest it may be)",
+)
+@click.pass_obj
+def analyse(obj: _Streams, file: Path, as_json: bool, target_release: str | None) -> int:
+    """Pre-flight analysis of a .mbz file."""
+    stream = obj.out or sys.stdout
+    limits = obj.limits or ArchiveLimits()
+    try:
+        if file.stat().st_size > limits.max_archive_bytes:
+            raise too_large("backup file", "le fichier de sauvegarde", limits.max_archive_bytes)
+        with file.open("rb") as source:
+            report = analyse_backup(source, limits=limits, target_release=target_release)
+    except (BackupRejected, BackupTooLarge) as error:
+        print(f"Refusé / Refused [{error.code}] : {error.message_fr}\n{error.message}", file=stream)
+        return 2
+    except OSError as error:
+        print(f"Lecture impossible / Cannot read {file}: {error.strerror}", file=stream)
+        return 2
+    print(report.model_dump_json(indent=2) if as_json else summary(report), file=stream)
+    return 1 if report.blocking else 0
+
+
+@dataclass(frozen=True)
+class _Streams:
+    out: TextIO | None = None
+    limits: ArchiveLimits | None = None
 
 
 def summary(report: BackupReport) -> str:
@@ -60,21 +109,7 @@ def main(
     out: TextIO | None = None,
     limits: ArchiveLimits | None = None,
 ) -> int:
-    stream = out or sys.stdout
     words = list(sys.argv[1:] if argv is None else argv)
     # accept both `backup analyse FILE` (whole command line) and `analyse FILE` (after dispatch)
-    args = _parser().parse_args(words[1:] if words[:1] == ["backup"] else words)
-    limits = limits or ArchiveLimits()
-    try:
-        if args.file.stat().st_size > limits.max_archive_bytes:
-            raise too_large("backup file", "le fichier de sauvegarde", limits.max_archive_bytes)
-        with args.file.open("rb") as source:
-            report = analyse_backup(source, limits=limits, target_release=args.target_release)
-    except (BackupRejected, BackupTooLarge) as error:
-        print(f"Refusé / Refused [{error.code}] : {error.message_fr}\n{error.message}", file=stream)
-        return 2
-    except OSError as error:
-        print(f"Lecture impossible / Cannot read {args.file}: {error.strerror}", file=stream)
-        return 2
-    print(report.model_dump_json(indent=2) if args.json else summary(report), file=stream)
-    return 1 if report.blocking else 0
+    words = words[1:] if words[:1] == ["backup"] else words
+    return run_command(backup, words, prog="fusion backup", obj=_Streams(out, limits))

@@ -10,7 +10,8 @@ BadRequest
       ├── CompressionBomb           compression ratio beyond the limit
       ├── UnsafeXml                 DTD, entity declaration or external reference
       ├── MalformedXml
-      └── NotAMoodleBackup          no moodle_backup.xml, or not a moodle2 backup
+      ├── NotAMoodleBackup          no moodle_backup.xml, or not a moodle2 backup
+      └── AnalysisAbandoned         the client went away: the reading was stopped
 PayloadTooLarge
  └── BackupTooLarge                 upload, member or total size beyond the limit
 """
@@ -62,3 +63,7 @@ class NotAMoodleBackup(BackupRejected):
 
 class BackupTooLarge(PayloadTooLarge):
     code = "backup_too_large"
+
+
+class AnalysisAbandoned(BackupRejected):
+    code = "backup_analysis_abandoned"

@@ -11,6 +11,7 @@ from xml.etree.ElementTree import Element
 
 from services.migration_orchestrator.preflight import backup_xml as bx
 from services.migration_orchestrator.preflight.archive import ArchiveLimits, MemberStream
+from services.migration_orchestrator.preflight.bounded_xml import XmlBounds
 from services.migration_orchestrator.preflight.report import (
     ActivityFacts,
     BackupUser,
@@ -130,9 +131,7 @@ class BackupFacts:
 
     def scanned(self, stream: bx.Readable, name: str) -> ScannedStream:
         """`stream`, with rich text scanned for embedded H5P as the reader goes through it."""
-        return ScannedStream(
-            stream, RichTextScanner(member=name, max_depth=self.limits.max_xml_depth)
-        )
+        return ScannedStream(stream, RichTextScanner(member=name, bounds=self.xml_bounds))
 
     def embedded(
         self, scanned: ScannedStream, *, cmid: int | None = None, section_id: int | None = None
@@ -147,7 +146,7 @@ class BackupFacts:
         return bx.document(
             stream,
             member=name,
-            max_depth=self.limits.max_xml_depth,
+            bounds=self.xml_bounds,
             max_bytes=self.limits.max_xml_document_bytes,
             root=root,
         )
@@ -155,7 +154,14 @@ class BackupFacts:
     def records(
         self, stream: bx.Readable, name: str, *paths: bx.Path
     ) -> Iterator[tuple[bx.Path, Element]]:
-        return bx.records(stream, paths=paths, member=name, max_depth=self.limits.max_xml_depth)
+        return bx.records(stream, paths=paths, member=name, bounds=self.xml_bounds)
+
+    @property
+    def xml_bounds(self) -> XmlBounds:
+        limits = self.limits
+        return XmlBounds(
+            limits.max_xml_depth, limits.max_xml_token_bytes, limits.max_xml_record_bytes
+        )
 
 
 def _manifest(facts: BackupFacts, name: str, stream: MemberStream) -> None:

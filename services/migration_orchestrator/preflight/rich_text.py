@@ -14,10 +14,9 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 from urllib.parse import unquote, urlsplit
-from xml.parsers import expat
 
 from services.migration_orchestrator.preflight import backup_xml as bx
-from services.migration_orchestrator.preflight.errors import MalformedXml, UnsafeXml
+from services.migration_orchestrator.preflight.bounded_xml import GuardedParser, XmlBounds
 
 _PLACEHOLDER = re.compile(
     r"""<div\b[^>]*\bclass\s*=\s*["'][^"']*\bh5p-placeholder\b[^"']*["'][^>]*>\s*([^<\s]+)\s*<""",
@@ -89,42 +88,23 @@ class _Open:
 class RichTextScanner:
     """Incremental expat parser over one member: DTDs and entities refused, depth bounded."""
 
-    def __init__(self, *, member: str, max_depth: int) -> None:
+    def __init__(self, *, member: str, bounds: XmlBounds) -> None:
         self.member = member
         self.root_attributes: dict[str, str] = {}
         self.references: list[H5pReference] = []
         self._seen: set[tuple[str, str]] = set()
-        self._max_depth = max_depth
+        self._max_depth = bounds.max_depth
         self._open: list[_Open] = []
-        parser = expat.ParserCreate()
-        parser.buffer_text = True
-        parser.SetParamEntityParsing(expat.XML_PARAM_ENTITY_PARSING_NEVER)
-        parser.StartDoctypeDeclHandler = self._refuse
-        parser.EntityDeclHandler = self._refuse
-        parser.StartElementHandler = self._start
-        parser.EndElementHandler = self._end
-        parser.CharacterDataHandler = self._text
-        self._parser = parser
+        self._parser = GuardedParser(member=member, bounds=bounds)
+        self._parser.expat.StartElementHandler = self._start
+        self._parser.expat.EndElementHandler = self._end
+        self._parser.expat.CharacterDataHandler = self._text
 
     def feed(self, data: bytes, *, final: bool = False) -> None:
-        try:
-            self._parser.Parse(data, final)
-        except expat.ExpatError as error:
-            raise MalformedXml(
-                f"{self.member} is not well-formed XML ({error}).",
-                message_fr=f"{self.member} n'est pas un XML bien formé ({error}).",
-                details={"member": self.member},
-            ) from error
-
-    def _refuse(self, *_: object) -> None:
-        raise UnsafeXml(
-            f"{self.member} declares a DTD or entities, which a backup never does; refused.",
-            message_fr=f"{self.member} déclare une DTD ou des entités, ce que ne fait jamais une "
-            "sauvegarde ; refusé.",
-            details={"member": self.member, "reason": "DTDForbidden"},
-        )
+        self._parser.feed(data, final=final)
 
     def _start(self, tag: str, attributes: dict[str, str]) -> None:
+        self._parser.progress()
         if not self._open:
             self.root_attributes = dict(attributes)
         self._open.append(_Open(tag))
@@ -132,6 +112,7 @@ class RichTextScanner:
             raise bx.too_deep(self.member, self._max_depth)
 
     def _text(self, data: str) -> None:
+        self._parser.progress()
         current = self._open[-1] if self._open else None
         if current is None:
             return
@@ -143,6 +124,7 @@ class RichTextScanner:
             current.text, current.size = [window[-_OVERLAP:]], _OVERLAP
 
     def _end(self, _: str) -> None:
+        self._parser.progress()
         closed = self._open.pop()
         if closed.text:
             self._scan(closed.tag, "".join(closed.text))

@@ -4,6 +4,8 @@ file chunk by chunk (never whole in memory), analysed off the event loop, then d
 from __future__ import annotations
 
 import tempfile
+import threading
+from collections.abc import Callable
 from typing import IO, Annotated
 
 import anyio.to_thread
@@ -18,6 +20,7 @@ from services.migration_orchestrator.preflight.report import BackupReport
 
 _SPOOL_IN_MEMORY = 1024 * 1024
 _WRITE_BATCH = 1024 * 1024
+_DISCONNECT_POLL_SECONDS = 0.5
 
 TargetRelease = Annotated[
     str | None,
@@ -48,6 +51,31 @@ async def spool_body(request: Request, target: IO[bytes], *, limit: int) -> int:
     return received
 
 
+async def _watch_disconnect(request: Request, abandoned: threading.Event) -> None:
+    """A thread cannot be cancelled: tell the analysis to stop when its client has gone."""
+    while not await request.is_disconnected():
+        await anyio.sleep(_DISCONNECT_POLL_SECONDS)
+    abandoned.set()
+
+
+async def _while_connected(
+    request: Request, analysis: Callable[[threading.Event], BackupReport]
+) -> BackupReport:
+    abandoned = threading.Event()
+    outcome: BackupReport | Exception | None = None
+    async with anyio.create_task_group() as watchers:
+        watchers.start_soon(_watch_disconnect, request, abandoned)
+        try:
+            outcome = await anyio.to_thread.run_sync(analysis, abandoned)
+        except Exception as error:  # re-raised outside the group, not as an ExceptionGroup
+            outcome = error
+        watchers.cancel_scope.cancel()
+    if isinstance(outcome, Exception):
+        raise outcome
+    assert outcome is not None
+    return outcome
+
+
 def create_preflight_router(*, limits: ArchiveLimits) -> APIRouter:
     router = APIRouter(tags=["backups"])
 
@@ -72,8 +100,11 @@ def create_preflight_router(*, limits: ArchiveLimits) -> APIRouter:
     async def analyse(request: Request, target_release: TargetRelease = None) -> BackupReport:
         with tempfile.SpooledTemporaryFile(max_size=_SPOOL_IN_MEMORY) as spool:
             await spool_body(request, spool, limit=limits.max_archive_bytes)
-            return await anyio.to_thread.run_sync(
-                lambda: analyse_backup(spool, limits=limits, target_release=target_release)
+            return await _while_connected(
+                request,
+                lambda abandoned: analyse_backup(
+                    spool, limits=limits, target_release=target_release, abandoned=abandoned
+                ),
             )
 
     return router

@@ -1,0 +1,96 @@
+"""What enrolment_sync runs on, built once by the runtime (or the command line) from the kit's
+resources: its settings, database, Apogée and Moodle clients, teacher lookup and run queue."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+
+from fusion.db import Database
+from fusion.moodle.client import MoodleClient
+from fusion.outage import OutageLog
+from fusion.runtime import Resources, Seams, ServiceRuntime
+from fusion.tasks import StopSignal
+from services.enrolment_sync.apogee_client import ApogeeClient
+from services.enrolment_sync.models import SyncRun, messaging, metadata
+from services.enrolment_sync.runner import SyncRunner
+from services.enrolment_sync.runs import Progress, UnitsOfWork, execute_run
+from services.enrolment_sync.settings import Settings
+from services.enrolment_sync.teachers import TeacherDirectory
+
+
+@dataclass
+class SyncState:
+    settings: Settings
+    database: Database
+    units: UnitsOfWork
+    apogee: ApogeeClient
+    moodle: MoodleClient
+    stop: StopSignal
+    outages: OutageLog = field(default_factory=OutageLog)
+    teachers: TeacherDirectory = field(init=False)
+    runner: SyncRunner = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.teachers = TeacherDirectory(
+            moodle=self.moodle, concurrency=self.settings.moodle_concurrency
+        )
+        self.runner = SyncRunner(execute=self.execute)
+
+    async def execute(self, run_id: int, *, progress: Progress | None = None) -> SyncRun:
+        return await execute_run(
+            run_id,
+            db=self.database,
+            units=self.units,
+            apogee=self.apogee,
+            moodle=self.moodle,
+            settings=self.settings,
+            should_stop=self.stop,
+            progress=progress,
+        )
+
+
+@asynccontextmanager
+async def open_state(resources: Resources) -> AsyncIterator[SyncState]:
+    settings = resources.settings
+    assert isinstance(settings, Settings)
+    apogee_http = await resources.http_client("apogee", base_url=settings.apogee_url)
+    moodle_http = await resources.http_client("moodle")
+    yield SyncState(
+        settings=settings,
+        database=resources.database,
+        units=resources.unit_of_work,
+        apogee=ApogeeClient(
+            http=apogee_http,
+            token=settings.apogee_token.get_secret_value(),
+            chunk_size=settings.apogee_chunk_size,
+        ),
+        moodle=MoodleClient(
+            base_url=settings.moodle_url,
+            token=settings.moodle_token.get_secret_value(),
+            http=moodle_http,
+            max_input_vars=settings.moodle_max_input_vars,
+            welcome_messages_off=settings.moodle_welcome_messages_off,
+        ),
+        stop=resources.stop,
+        outages=resources.outages,
+    )
+
+
+@asynccontextmanager
+async def open_standalone(
+    settings: Settings, *, seams: Seams | None = None
+) -> AsyncIterator[SyncState]:
+    """The state without the service around it, for the command line: no bus, no tasks; the
+    messages its runs stage wait in the outbox for the service's relay."""
+    runtime = ServiceRuntime(
+        settings,
+        state=open_state,
+        metadata=metadata,
+        messaging=messaging,
+        seams=seams or Seams(),
+        bus=False,
+    )
+    async with runtime.lifespan() as running:
+        yield running.state

@@ -1,0 +1,89 @@
+"""identity's ``restore-check``: which users of a backup Moodle would refuse, and why."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Literal
+
+import httpx
+from pydantic import BaseModel, ValidationError
+
+from fusion.errors import UpstreamError, UpstreamUnavailable
+from services.migration_orchestrator.preflight.report import BackupUser
+
+
+class IdentityFailed(UpstreamError):
+    code = "identity_failed"
+
+
+class IdentityUnreachable(UpstreamUnavailable):
+    code = "identity_unreachable"
+
+
+class CheckedUser(BaseModel):
+    backup_user_id: int
+    username: str
+    outcome: Literal["maps_to_existing", "will_be_created", "conflict"]
+    target_user_id: int | None = None
+    case: str | None = None
+    conflict_id: int | str | None = None
+    reason: str | None = None
+    reason_fr: str | None = None
+
+
+class CheckCounts(BaseModel):
+    maps: int
+    creates: int
+    conflicts: int
+
+
+class RestoreCheck(BaseModel):
+    platform: str
+    clean: bool
+    counts: CheckCounts
+    users: list[CheckedUser]
+
+    def conflicts(self) -> list[CheckedUser]:
+        return [user for user in self.users if user.outcome == "conflict"]
+
+
+class IdentityClient:
+    def __init__(self, *, http: httpx.AsyncClient, token: str) -> None:
+        self._http = http
+        self._headers = {"Authorization": f"Bearer {token}"}
+
+    async def restore_check(
+        self,
+        *,
+        platform: str,
+        source_platform: str | None,
+        site_hash: str | None,
+        users: Sequence[BackupUser],
+    ) -> RestoreCheck:
+        body = {
+            "platform": platform,
+            "source_platform": source_platform,
+            "original_site_identifier_hash": site_hash,
+            "users": [user.model_dump(mode="json") for user in users],
+        }
+        try:
+            response = await self._http.post(
+                "/identity/v1/restore-check", json=body, headers=self._headers
+            )
+        except httpx.TransportError as error:
+            raise IdentityUnreachable(
+                f"identity cannot be reached: {type(error).__name__}",
+                message_fr="Le service des identités ne répond pas ; nouvel essai plus tard.",
+            ) from error
+        if response.status_code != 200:
+            raise IdentityFailed(
+                f"identity answered {response.status_code} to restore-check",
+                message_fr=f"Le service des identités a répondu {response.status_code}.",
+            )
+        try:
+            return RestoreCheck.model_validate_json(response.content)
+        except ValidationError as error:
+            raise IdentityFailed(
+                "identity answered restore-check with an unexpected body",
+                message_fr="Réponse inattendue du service des identités.",
+            ) from error

@@ -1,0 +1,137 @@
+"""The orchestrator's side of the backup step: what a platform worker claims and reports."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterable
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from fusion.errors import Conflict, NotFound
+from services.migration_orchestrator.migrations.lifecycle import transition
+from services.migration_orchestrator.migrations.logs import add_log
+from services.migration_orchestrator.migrations.models import Migration
+from services.migration_orchestrator.migrations.requests import queue_backup
+from services.migration_orchestrator.migrations.states import State, Step
+from services.migration_orchestrator.scheduling.slots import (
+    expired_backups,
+    extend_lease,
+    next_claimable,
+    release_slot,
+    take_slot,
+)
+from services.migration_orchestrator.store import BackupStore, StoredBackup
+
+
+class NotYourBackup(Conflict):
+    code = "backup_not_claimed"
+
+
+class MigrationNotFound(NotFound):
+    code = "migration_not_found"
+
+
+@dataclass(frozen=True)
+class BackupClaim:
+    status: str  # claimed | busy | idle
+    migration_id: int | None = None
+    course_id: int | None = None
+
+
+async def claim_backup(
+    session: AsyncSession, *, platform: str, worker: str, lease_seconds: float
+) -> BackupClaim:
+    """The most urgent queued backup of ``platform``, if one of its slots is free."""
+    migration = await next_claimable(session, platform)
+    if migration is None:
+        return BackupClaim("idle")
+    assert migration.id is not None
+    if await take_slot(session, platform, migration.id) is None:
+        return BackupClaim("busy")
+    migration.attempts += 1
+    await extend_lease(session, migration, worker=worker, seconds=lease_seconds)
+    await transition(session, migration, State.BACKING_UP, cause=f"worker {worker}")
+    return BackupClaim("claimed", migration.id, migration.source_course_id)
+
+
+async def held_backup(session: AsyncSession, migration_id: int, *, worker: str) -> Migration:
+    migration = await session.get(Migration, migration_id, with_for_update=True)
+    if migration is None:
+        raise MigrationNotFound(
+            f"No migration {migration_id}.", message_fr=f"Pas de migration {migration_id}."
+        )
+    if migration.state != State.BACKING_UP.value or migration.worker != worker[:100]:
+        raise NotYourBackup(
+            "This backup is not held by this worker any more (lease lost or cancelled).",
+            message_fr="Cette sauvegarde n'est plus confiée à ce worker (bail perdu ou annulée).",
+        )
+    return migration
+
+
+def backup_key(migration: Migration) -> str:
+    return f"migration-{migration.id}-attempt-{migration.attempts}.mbz"
+
+
+async def receive_backup(
+    migration: Migration,
+    chunks: AsyncIterable[bytes],
+    *,
+    store: BackupStore,
+    sha256: str | None,
+    max_bytes: int,
+) -> StoredBackup:
+    return await store.write(backup_key(migration), chunks, sha256=sha256, max_bytes=max_bytes)
+
+
+async def backup_stored(session: AsyncSession, migration: Migration, stored: StoredBackup) -> None:
+    assert migration.id is not None
+    migration.backup_key, migration.backup_sha256 = stored.key, stored.sha256
+    migration.backup_bytes, migration.lease_until = stored.size, None
+    session.add(migration)
+    await release_slot(session, migration.id)
+    add_log(session, migration.id, Step.BACKUP, f"backup stored ({stored.size} bytes)")
+    await transition(session, migration, State.BACKED_UP, cause=f"worker {migration.worker}")
+
+
+async def backup_failed(
+    session: AsyncSession,
+    migration: Migration,
+    *,
+    message: str,
+    message_fr: str,
+    retryable: bool,
+    max_attempts: int,
+    details: dict[str, Any] | None,
+) -> None:
+    assert migration.id is not None
+    await release_slot(session, migration.id)
+    migration.lease_until = None
+    add_log(session, migration.id, Step.BACKUP, message, level="error", details=details)
+    if retryable and migration.attempts < max_attempts:
+        await queue_backup(session, migration, cause=f"retry after: {message}")
+        return
+    await transition(
+        session,
+        migration,
+        State.FAILED,
+        cause="backup failed",
+        reason=message,
+        reason_fr=message_fr,
+    )
+
+
+async def requeue_expired(session: AsyncSession, *, max_attempts: int) -> int:
+    """Backups whose worker stopped renewing its lease: queued again, or failed at the limit."""
+    migrations = await expired_backups(session)
+    for migration in migrations:
+        await backup_failed(
+            session,
+            migration,
+            message=f"worker {migration.worker} stopped answering during the backup",
+            message_fr="Le worker a cessé de répondre pendant la sauvegarde.",
+            retryable=True,
+            max_attempts=max_attempts,
+            details=None,
+        )
+    return len(migrations)

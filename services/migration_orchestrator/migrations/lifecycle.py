@@ -1,0 +1,110 @@
+"""Changing a migration's state: checked against the table, stored in the history and
+announced through the outbox, all in the caller's transaction."""
+
+from __future__ import annotations
+
+from sqlalchemy import update
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col
+
+from fusion.contracts import Envelope, Message
+from fusion.errors import Conflict
+from fusion.outbox import add_to_outbox
+from services.migration_orchestrator.migrations.events import MigrationStateChanged
+from services.migration_orchestrator.migrations.models import (
+    Migration,
+    MigrationTransition,
+    messaging,
+    utcnow,
+)
+from services.migration_orchestrator.migrations.states import STEP_OF, State, allowed
+
+
+class TransitionRefused(Conflict):
+    code = "migration_transition_refused"
+
+
+class StateMoved(Conflict):
+    """Another process changed the migration first: the caller's view is stale."""
+
+    code = "migration_state_moved"
+
+
+async def publish(session: AsyncSession, message: Message) -> None:
+    await add_to_outbox(session, Envelope.of(message), outbox=messaging.outbox)
+
+
+async def transition(
+    session: AsyncSession,
+    migration: Migration,
+    to: State,
+    *,
+    cause: str,
+    reason: str | None = None,
+    reason_fr: str | None = None,
+) -> None:
+    """Move ``migration`` to ``to``. The update is conditional on the state read, so two
+    processes racing on one migration cannot both move it: the loser gets ``StateMoved``."""
+    current = State(migration.state)
+    if not allowed(current, to):
+        raise TransitionRefused(
+            f"A migration in state '{current}' cannot go to '{to}'.",
+            message_fr=f"Une migration à l'état « {current} » ne peut pas passer à « {to} ».",
+        )
+    step = _step_for(current, to, migration.step)
+    now = utcnow()
+    result = await session.execute(
+        update(Migration)
+        .where(col(Migration.id) == migration.id, col(Migration.state) == current.value)
+        .values(state=to.value, step=step, reason=reason, reason_fr=reason_fr, updated_at=now)
+        .execution_options(synchronize_session=False)
+    )
+    if getattr(result, "rowcount", 0) != 1:
+        raise StateMoved(
+            "The migration changed meanwhile; read it again.",
+            message_fr="La migration a changé entre-temps ; relisez-la.",
+        )
+    migration.state, migration.step, migration.updated_at = to.value, step, now
+    migration.reason, migration.reason_fr = reason, reason_fr
+    await _record(session, migration, current, to, cause=cause, reason=reason)
+
+
+def _step_for(current: State, to: State, previous: str | None) -> str | None:
+    if to in (State.FAILED, State.BLOCKED):
+        return STEP_OF[current].value
+    if to == State.CANCELLED:
+        return previous
+    return None
+
+
+async def _record(
+    session: AsyncSession,
+    migration: Migration,
+    current: State,
+    to: State,
+    *,
+    cause: str,
+    reason: str | None,
+) -> None:
+    assert migration.id is not None
+    session.add(
+        MigrationTransition(
+            migration_id=migration.id,
+            from_state=current.value,
+            to_state=to.value,
+            cause=cause[:200],
+            reason=reason,
+        )
+    )
+    await publish(
+        session,
+        MigrationStateChanged(
+            migration_id=migration.id,
+            source_platform=migration.source_platform,
+            previous_state=current.value,
+            state=to.value,
+            step=migration.step,
+            reason=reason,
+            cause=cause[:200],
+        ),
+    )

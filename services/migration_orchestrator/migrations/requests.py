@@ -1,0 +1,173 @@
+"""A migration request: checked (platform, rights, Apogée codes), stored, its backup queued."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col
+
+from fusion.auth import Principal
+from fusion.errors import BadRequest, Forbidden
+from fusion.moodle.client import MoodleClient
+from services.migration_orchestrator.clients.apogee import ApogeeClient
+from services.migration_orchestrator.migrations.authorisation import Decision, decide
+from services.migration_orchestrator.migrations.events import BackupDue
+from services.migration_orchestrator.migrations.lifecycle import publish, transition
+from services.migration_orchestrator.migrations.models import (
+    Migration,
+    MigrationTeacher,
+    MigrationTransition,
+)
+from services.migration_orchestrator.migrations.schemas import MigrationCreate
+from services.migration_orchestrator.migrations.states import State
+
+TEACHER_PRIORITY = 0
+BATCH_PRIORITY = 10
+
+
+class UnknownPlatform(BadRequest):
+    code = "unknown_platform"
+
+
+class CodesRequired(BadRequest):
+    code = "apogee_code_required"
+
+
+class CodesInvalid(BadRequest):
+    code = "apogee_code_invalid"
+
+
+class WaiverRefused(Forbidden):
+    code = "code_waiver_refused"
+
+
+@dataclass(frozen=True)
+class Requested:
+    migration: Migration
+    created: bool
+
+
+def active_key(platform: str, course_id: int) -> str:
+    return f"{platform}:{course_id}"
+
+
+async def find_active(session: AsyncSession, platform: str, course_id: int) -> Migration | None:
+    query = select(Migration).where(col(Migration.active_key) == active_key(platform, course_id))
+    return (await session.execute(query)).scalar_one_or_none()
+
+
+async def check_codes(body: MigrationCreate, principal: Principal, apogee: ApogeeClient) -> None:
+    if body.waive_codes:
+        if principal.role != "admin":
+            raise WaiverRefused(
+                "Only an administrator may migrate a course without an Apogée code.",
+                message_fr="Seul un administrateur peut migrer un cours sans code Apogée.",
+            )
+        return
+    if not body.apogee_codes:
+        raise CodesRequired(
+            "A migration needs at least one valid Apogée code.",
+            message_fr="Une migration demande au moins un code Apogée valide.",
+        )
+    validation = await apogee.validate(body.apogee_codes)
+    refused = [check for check in validation.results if check.status != "valid"]
+    if refused:
+        raise CodesInvalid(
+            "Some Apogée codes are not valid: " + ", ".join(c.code for c in refused),
+            message_fr="Codes Apogée non valides : " + ", ".join(c.code for c in refused),
+            details=[check.model_dump() for check in refused],
+        )
+
+
+def check_platform(name: str, *, sources: set[str]) -> None:
+    if name not in sources:
+        raise UnknownPlatform(
+            f"'{name}' is not a historical platform Fusion migrates from.",
+            message_fr=f"« {name} » n'est pas une plateforme historique connue de Fusion.",
+        )
+
+
+async def request_migration(
+    session: AsyncSession,
+    body: MigrationCreate,
+    *,
+    principal: Principal,
+    source: MoodleClient,
+    apogee: ApogeeClient,
+    sources: set[str],
+    priority: int = TEACHER_PRIORITY,
+    batch_id: str | None = None,
+) -> Requested:
+    """A course already migrating or migrated answers its existing migration."""
+    check_platform(body.source_platform, sources=sources)
+    existing = await find_active(session, body.source_platform, body.source_course_id)
+    if existing is not None:
+        return Requested(existing, created=False)
+    decision = await decide(
+        principal, platform=body.source_platform, course_id=body.source_course_id, moodle=source
+    )
+    await check_codes(body, principal, apogee)
+    try:
+        async with session.begin_nested():
+            migration = await _store(session, body, decision, priority, batch_id)
+    except IntegrityError:  # a concurrent request for the same course won
+        raced = await find_active(session, body.source_platform, body.source_course_id)
+        assert raced is not None
+        return Requested(raced, created=False)
+    await queue_backup(session, migration, cause=f"requested by {decision.requested_by}")
+    return Requested(migration, created=True)
+
+
+async def _store(
+    session: AsyncSession,
+    body: MigrationCreate,
+    decision: Decision,
+    priority: int,
+    batch_id: str | None,
+) -> Migration:
+    enrol = list(dict.fromkeys([*body.teachers, *_requester(decision)]))
+    migration = Migration(
+        source_platform=body.source_platform,
+        source_course_id=body.source_course_id,
+        active_key=active_key(body.source_platform, body.source_course_id),
+        target_category_id=body.target_category_id,
+        fullname=body.fullname,
+        shortname=body.shortname,
+        visible=body.visible,
+        apogee_codes=list(dict.fromkeys(body.apogee_codes)),
+        codes_waived=body.waive_codes,
+        with_users=body.with_users,
+        requested_by=decision.requested_by,
+        authorised_as=decision.authorised_as,
+        evidence=decision.evidence,
+        enrol_teachers=enrol,
+        priority=priority,
+        batch_id=batch_id,
+        state=State.REQUESTED.value,
+    )
+    session.add(migration)
+    await session.flush()
+    assert migration.id is not None
+    for username in decision.course_teachers:
+        session.add(MigrationTeacher(migration_id=migration.id, username=username))
+    session.add(
+        MigrationTransition(
+            migration_id=migration.id, to_state=State.REQUESTED.value, cause="request"
+        )
+    )
+    await session.flush()
+    return migration
+
+
+def _requester(decision: Decision) -> list[str]:
+    return [decision.requested_by] if decision.authorised_as in ("teacher", "manager") else []
+
+
+async def queue_backup(session: AsyncSession, migration: Migration, *, cause: str) -> None:
+    """Into the platform's queue: the state, and a token on ``backup.run.<platform>``."""
+    await transition(session, migration, State.BACKUP_QUEUED, cause=cause)
+    assert migration.id is not None
+    await publish(session, BackupDue(migration_id=migration.id, platform=migration.source_platform))

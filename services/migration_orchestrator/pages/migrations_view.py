@@ -1,0 +1,85 @@
+"""Migrations as a teacher or support reads them: through the orchestrator's own functions,
+with the same visibility rule as its API (a teacher sees every migration of the courses they
+teach, whoever started it)."""
+
+from __future__ import annotations
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from fusion.auth import Principal
+from fusion.web import WebUser
+from fusion.web.i18n import N_
+from services.migration_orchestrator.migrations import queries
+from services.migration_orchestrator.migrations.schemas import MigrationPublic
+from services.migration_orchestrator.migrations.states import State
+
+PAGES_CLIENT = "pages"
+STOPPED = frozenset({State.DONE, State.FAILED, State.BLOCKED, State.CANCELLED})
+# What happens next, as a teacher reads it.
+NEXT_STEP = {
+    "requested": N_("The backup of the course will be queued on its platform."),
+    "backup_queued": N_(
+        "The course waits for its turn: each platform backs up a few courses at a time."
+    ),
+    "backing_up": N_("Moodle is backing up the course on its platform."),
+    "backed_up": N_("Fusion will look through the backup for what could go wrong."),
+    "analysed": N_("Fusion will check the course's users against the merged platform."),
+    "identity_checked": N_("The course will be restored on the merged platform."),
+    "restoring": N_("Moodle is restoring the course on the merged platform."),
+    "post_restore": N_(
+        "Fusion sets the names, Apogée codes, meta links and teachers of the new course."
+    ),
+    "done": N_("Nothing: the course is on the merged platform."),
+    "failed": N_("The support team has been told; it can be retried from the step that failed."),
+    "blocked": N_("The support team must resolve what blocks it; then it resumes by itself."),
+    "cancelled": N_("Nothing: the course can be migrated again."),
+}
+STATE_LABELS = {
+    "requested": N_("Requested"),
+    "backup_queued": N_("Waiting for its backup"),
+    "backing_up": N_("Backing up"),
+    "backed_up": N_("Backed up"),
+    "analysed": N_("Backup analysed"),
+    "identity_checked": N_("Users checked"),
+    "restoring": N_("Restoring"),
+    "post_restore": N_("Finishing"),
+    "done": N_("Done"),
+    "failed": N_("Failed"),
+    "blocked": N_("Blocked"),
+    "cancelled": N_("Cancelled"),
+}
+
+
+def principal_of(user: WebUser) -> Principal:
+    """The pages act for the signed-in user: as an administrator, or as a teacher."""
+    if user.is_admin:
+        return Principal(client=PAGES_CLIENT, role="admin", acting_user=user.username)
+    return Principal(client=PAGES_CLIENT, role="plugin", acting_user=user.username)
+
+
+def may_retry(migration: MigrationPublic) -> bool:
+    return migration.state == "failed"
+
+
+def may_cancel(migration: MigrationPublic) -> bool:
+    return migration.state not in ("done", "cancelled", "restoring", "post_restore")
+
+
+async def latest_by_course(
+    session: AsyncSession, user: WebUser, platform: str
+) -> dict[int, MigrationPublic]:
+    found = await queries.list_migrations(
+        session,
+        principal_of(user),
+        state=None,
+        platform=platform,
+        batch_id=None,
+        limit=500,
+        offset=0,
+    )
+    latest: dict[int, MigrationPublic] = {}
+    for migration in found.items:  # newest first: keep the first seen, unless it was cancelled
+        current = latest.get(migration.source_course_id)
+        if current is None or (current.state == "cancelled" and migration.state != "cancelled"):
+            latest[migration.source_course_id] = migration
+    return latest

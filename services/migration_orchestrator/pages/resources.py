@@ -1,0 +1,86 @@
+"""What the pages hold for their lifetime: the web kit, the upstream clients, the platforms."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+
+from fusion.errors import NotFound
+from fusion.http import create_http_client
+from fusion.moodle.client import MoodleClient
+from fusion.moodle.platforms import moodle_client
+from fusion.settings import HttpClientFragment, MoodlePlatform
+from fusion.web import Web
+from services.migration_orchestrator.pages.clients import ApogeeClient, SyncClient
+from services.migration_orchestrator.pages.settings import PagesFragment
+
+TEMPLATES = Path(__file__).parent / "templates"
+PAGES_PREFIX = "/migrations/pages"
+
+
+@dataclass
+class Pages:
+    web: Web
+    http: httpx.AsyncClient
+    apogee: ApogeeClient
+    sync: SyncClient
+    platforms: list[MoodlePlatform]
+    target_name: str
+    new_course_category: int
+    _moodle: dict[str, MoodleClient]
+
+    def moodle(self, platform: str) -> MoodleClient:
+        client = self._moodle.get(platform)
+        if client is None:
+            raise NotFound(
+                f"No platform named '{platform}'.", message_fr=f"Pas de plateforme « {platform} »."
+            )
+        return client
+
+    @property
+    def target(self) -> MoodleClient:
+        return self.moodle(self.target_name)
+
+    @property
+    def historical(self) -> list[MoodlePlatform]:
+        return [p for p in self.platforms if p.name != self.target_name]
+
+
+def create_web(settings: PagesFragment) -> Web:
+    return Web(settings, template_dirs=[TEMPLATES], prefix=PAGES_PREFIX)
+
+
+@asynccontextmanager
+async def open_pages(
+    settings: PagesFragment,
+    web: Web,
+    *,
+    http_settings: HttpClientFragment,
+    platforms: list[MoodlePlatform],
+    acting_user_header: str,
+) -> AsyncIterator[Pages]:
+    async with create_http_client(http_settings) as http:
+        yield Pages(
+            web=web,
+            http=http,
+            apogee=ApogeeClient(
+                http,
+                base_url=settings.pages_apogee_url,
+                token=settings.pages_apogee_token.get_secret_value(),
+            ),
+            sync=SyncClient(
+                http,
+                base_url=settings.pages_sync_url,
+                token=settings.pages_sync_token.get_secret_value(),
+                plugin_token=settings.pages_sync_plugin_token.get_secret_value(),
+                acting_user_header=acting_user_header,
+            ),
+            platforms=list(platforms),
+            target_name=settings.pages_target_platform,
+            new_course_category=settings.pages_new_course_category,
+            _moodle={p.name: moodle_client(p, http=http) for p in platforms},
+        )

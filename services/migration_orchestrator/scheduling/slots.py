@@ -1,0 +1,130 @@
+"""Each source platform has ``concurrency`` slots; a backup runs only while it holds one.
+
+The slots are rows in the orchestrator's database, so the limit holds however many workers
+(and orchestrator replicas) there are: a slot is taken by a conditional UPDATE that only one
+transaction can win, on PostgreSQL as on SQLite. A worker that dies stops renewing its lease;
+the lease watcher puts its migration back in the queue and frees the slot.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import timedelta
+
+from sqlalchemy import and_, delete, func, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col
+
+from services.migration_orchestrator.migrations.models import Migration, PlatformSlot, utcnow
+from services.migration_orchestrator.migrations.states import State
+
+
+async def ensure_slots(session: AsyncSession, concurrency: dict[str, int]) -> None:
+    """Create the missing slots; drop free ones beyond a lowered concurrency."""
+    rows = (await session.execute(select(col(PlatformSlot.platform), col(PlatformSlot.slot)))).all()
+    have = {(row.platform, row.slot) for row in rows}
+    for platform, count in concurrency.items():
+        for slot in range(count):
+            if (platform, slot) not in have:
+                session.add(PlatformSlot(platform=platform, slot=slot))
+        await session.execute(
+            delete(PlatformSlot).where(
+                col(PlatformSlot.platform) == platform,
+                col(PlatformSlot.slot) >= count,
+                col(PlatformSlot.migration_id).is_(None),
+            )
+        )
+    await session.flush()
+
+
+@dataclass(frozen=True)
+class Claimed:
+    migration: Migration
+    slot: int
+
+
+async def _free_slot(session: AsyncSession, platform: str) -> int | None:
+    query = (
+        select(col(PlatformSlot.slot))
+        .where(col(PlatformSlot.platform) == platform, col(PlatformSlot.migration_id).is_(None))
+        .order_by(col(PlatformSlot.slot))
+        .limit(1)
+        .with_for_update(skip_locked=True)
+    )
+    return (await session.execute(query)).scalar_one_or_none()
+
+
+async def _next_queued(session: AsyncSession, platform: str) -> Migration | None:
+    query = (
+        select(Migration)
+        .where(
+            col(Migration.source_platform) == platform,
+            col(Migration.state) == State.BACKUP_QUEUED.value,
+        )
+        .order_by(col(Migration.priority), col(Migration.id))
+        .limit(1)
+        .with_for_update(skip_locked=True)
+    )
+    return (await session.execute(query)).scalar_one_or_none()
+
+
+async def take_slot(session: AsyncSession, platform: str, migration_id: int) -> int | None:
+    """The slot now held for ``migration_id``, or None when every slot is busy."""
+    slot = await _free_slot(session, platform)
+    if slot is None:
+        return None
+    result = await session.execute(
+        update(PlatformSlot)
+        .where(
+            col(PlatformSlot.platform) == platform,
+            col(PlatformSlot.slot) == slot,
+            col(PlatformSlot.migration_id).is_(None),
+        )
+        .values(migration_id=migration_id, taken_at=utcnow())
+        .execution_options(synchronize_session=False)
+    )
+    return slot if getattr(result, "rowcount", 0) == 1 else None
+
+
+async def release_slot(session: AsyncSession, migration_id: int) -> None:
+    await session.execute(
+        update(PlatformSlot)
+        .where(col(PlatformSlot.migration_id) == migration_id)
+        .values(migration_id=None, taken_at=None)
+        .execution_options(synchronize_session=False)
+    )
+
+
+async def next_claimable(session: AsyncSession, platform: str) -> Migration | None:
+    return await _next_queued(session, platform)
+
+
+async def extend_lease(
+    session: AsyncSession, migration: Migration, *, worker: str, seconds: float
+) -> None:
+    migration.lease_until = utcnow() + timedelta(seconds=seconds)
+    migration.worker = worker[:100]
+    session.add(migration)
+    await session.flush()
+
+
+async def expired_backups(session: AsyncSession, *, limit: int = 100) -> list[Migration]:
+    query = (
+        select(Migration)
+        .where(
+            col(Migration.state) == State.BACKING_UP.value,
+            and_(col(Migration.lease_until).is_not(None), col(Migration.lease_until) < utcnow()),
+        )
+        .limit(limit)
+        .with_for_update(skip_locked=True)
+    )
+    return list((await session.execute(query)).scalars())
+
+
+async def running_by_platform(session: AsyncSession) -> dict[str, int]:
+    query = (
+        select(col(PlatformSlot.platform), func.count())
+        .where(col(PlatformSlot.migration_id).is_not(None))
+        .group_by(col(PlatformSlot.platform))
+    )
+    return {row[0]: int(row[1]) for row in (await session.execute(query)).all()}

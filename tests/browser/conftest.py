@@ -1,0 +1,50 @@
+"""One all-in-one Fusion (demo data, simulated Moodle) and one headless Chromium per session."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+from playwright.sync_api import Browser, sync_playwright
+
+from fusion.testing.processes import free_port, running_server
+
+from .harness import PAGES, Site, chromium_path
+
+
+@pytest.fixture(scope="session")
+def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
+    where: Path = tmp_path_factory.mktemp("allinone")
+    port = free_port()
+    base = f"http://127.0.0.1:{port}"
+    args = ["launcher.cli", "run", "--port", str(port), "--data-dir", str(where / "var")]
+    with running_server(
+        args, health_url=f"{base}/apogee/readyz", log_path=where / "server.log", timeout=240
+    ):
+        assert httpx.get(f"{base}{PAGES}/login", timeout=10).status_code == 200
+        _wait_for_demo_sync(base)
+        yield Site(base=base)
+
+
+def _wait_for_demo_sync(base: str) -> None:
+    """The demo's start-up sync runs first, so that no test's course is caught in it."""
+    headers = {"authorization": "Bearer demo-admin"}
+    for _ in range(240):
+        runs = httpx.get(f"{base}/sync/v1/runs", headers=headers, timeout=10).json()["data"]
+        if runs and all(run["status"] in ("completed", "failed") for run in runs):
+            return
+        time.sleep(0.5)
+    raise TimeoutError("the demo's start-up sync did not finish")
+
+
+@pytest.fixture(scope="session")
+def browser() -> Iterator[Browser]:
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(
+            executable_path=chromium_path(), headless=True, args=["--no-sandbox"]
+        )
+        yield chromium
+        chromium.close()

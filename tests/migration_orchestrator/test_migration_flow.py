@@ -1,0 +1,79 @@
+"""A teacher's migration, end to end: request, backup on the source platform's queue, the
+file streamed into the store, pre-flight, restore-check, restore, post-restore, done."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from fusion.bus import MemoryBus
+from .world import ADMIN, World, migration_world, teacher
+
+V1 = "/migrations/v1/migrations"
+
+
+async def wait_for(client: httpx.AsyncClient, migration_id: int, *states: str) -> dict[str, Any]:
+    body: dict[str, Any] = {}
+    for _ in range(600):  # bounded: ~60 s at most
+        body = (await client.get(f"{V1}/{migration_id}", headers=ADMIN)).json()
+        if body["state"] in states:
+            return body
+        await asyncio.sleep(0.1)
+    raise AssertionError(f"migration {migration_id} stayed {body.get('state')}: {body}")
+
+
+def first_course(world: World, platform: str) -> tuple[int, str]:
+    """A course of the demo platform and its teacher's username."""
+    source = world.sim[platform]
+    course = next(c for c in source.courses.values() if c.shortname.endswith("-001"))
+    teacher_ids = [u for u, roles in course.roles.items() if any(r == 3 for r, _ in roles)]
+    return course.id, source.users[teacher_ids[0]].username
+
+
+async def test_a_teacher_migrates_a_course_end_to_end(database_url: str, tmp_path: Path) -> None:
+    async with MemoryBus() as bus, migration_world(database_url, tmp_path, bus=bus) as world:
+        await world.start_workers("ub1")
+        course_id, username = first_course(world, "ub1")
+        body = {
+            "source_platform": "ub1",
+            "source_course_id": course_id,
+            "target_category_id": 2,
+            "fullname": "Algèbre (migré)",
+            "shortname": "ALG-MIG",
+            "apogee_codes": ["UEMATH1"],
+        }
+        created = await world.client.post(V1, json=body, headers=teacher(username))
+        assert created.status_code == 201, created.text
+        again = await world.client.post(V1, json=body, headers=teacher(username))
+        assert again.status_code == 200
+        assert again.json()["id"] == created.json()["id"]
+
+        done = await wait_for(world.client, created.json()["id"], "done", "failed", "blocked")
+        assert done["state"] == "done", done
+        states = [t["to_state"] for t in done["history"]]
+        assert states == [
+            "requested",
+            "backup_queued",
+            "backing_up",
+            "backed_up",
+            "analysed",
+            "identity_checked",
+            "restoring",
+            "post_restore",
+            "done",
+        ]
+        assert done["authorised_as"] == "teacher"
+        assert done["evidence"]["roles"] == ["editingteacher"]
+        course = world.sim["target"].courses[done["target_course_id"]]
+        assert (course.fullname, course.shortname, course.visible) == (
+            "Algèbre (migré)",
+            "ALG-MIG",
+            True,
+        )
+        mine = await world.client.get(V1, headers=teacher(username))
+        assert [m["id"] for m in mine.json()["items"]] == [done["id"]]
+        other = await world.client.get(V1, headers=teacher("prof4"))
+        assert other.json()["items"] == []

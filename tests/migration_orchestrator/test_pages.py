@@ -1,0 +1,141 @@
+"""The pages' kit in process: who is believed, CSRF, languages, redirects, the catalogues."""
+
+from __future__ import annotations
+
+import html
+import re
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+
+import httpx
+import pytest
+from babel.messages.extract import extract_from_dir
+from babel.messages.pofile import read_po
+
+from fusion.asgi import HostedApp
+from fusion.web.i18n import catalogue_path
+from services.migration_orchestrator.app import create_app
+from services.migration_orchestrator.settings import Settings
+
+PAGES = "/migrations/pages"
+KEY = "a-test-key-of-enough-length"
+
+
+def _settings(**overrides: object) -> Settings:
+    values: dict[str, object] = {
+        "environment": "test",
+        "database_url": "sqlite+aiosqlite:///:memory:",
+        "web_secret_key": KEY,
+        "web_admins": ["chef"],
+        "web_cookie_secure": False,
+        "trusted_proxies": ["10.0.0.0/8"],
+        **overrides,
+    }
+    return Settings(**values)  # type: ignore[arg-type]
+
+
+@asynccontextmanager
+async def browser_from(address: str, **overrides: object) -> AsyncIterator[httpx.AsyncClient]:
+    app = create_app(_settings(**overrides))
+    async with HostedApp(app).running() as hosted:
+        transport = httpx.ASGITransport(app=hosted, client=(address, 40000))
+        async with httpx.AsyncClient(transport=transport, base_url="http://fusion") as client:
+            yield client
+
+
+def _token(html: str) -> str:
+    found = re.search(r'name="csrf_token" value="([^"]+)"', html)
+    assert found
+    return found.group(1)
+
+
+async def test_the_sso_header_is_believed_only_from_a_trusted_proxy() -> None:
+    header = {"x-remote-user": "jdupont"}
+    async with browser_from("10.1.2.3") as trusted:
+        page = await trusted.get(f"{PAGES}/", headers=header)
+        assert page.status_code == 200
+        assert '<span class="who">jdupont</span>' in page.text
+    async with browser_from("192.0.2.7") as stranger:
+        page = await stranger.get(f"{PAGES}/", headers=header)
+        assert "jdupont" not in page.text
+        assert "Fusion ne sait pas qui vous êtes" in page.text
+        refused = await stranger.get(f"{PAGES}/courses/new", headers=header)
+        assert refused.status_code == 401
+        assert refused.headers["content-type"].startswith("text/html")
+
+
+async def test_administration_is_for_the_configured_administrators_only() -> None:
+    async with browser_from("10.1.2.3") as browser:
+        page = await browser.get(f"{PAGES}/admin", headers={"x-remote-user": "jdupont"})
+        assert page.status_code == 403
+        assert "réservée à l'équipe d'appui" in html.unescape(page.text)
+
+
+async def test_the_development_login_exists_only_where_it_is_enabled() -> None:
+    async with browser_from("10.1.2.3") as browser:
+        assert (await browser.get(f"{PAGES}/login")).status_code == 404
+    with pytest.raises(ValueError, match="development login"):
+        _settings(environment="production", web_dev_login=True)
+
+
+async def test_a_signed_in_developer_user_must_be_listed() -> None:
+    dev = {"web_dev_login": True, "web_dev_users": ["prof1"]}
+    async with browser_from("192.0.2.7", **dev) as browser:
+        login = await browser.get(f"{PAGES}/login")
+        token = _token(login.text)
+        refused = await browser.post(
+            f"{PAGES}/login", data={"csrf_token": token, "username": "intrus"}
+        )
+        assert refused.status_code == 400
+        signed = await browser.post(
+            f"{PAGES}/login", data={"csrf_token": token, "username": "prof1"}
+        )
+        assert signed.status_code == 303
+        home = await browser.get(f"{PAGES}/")
+        assert '<span class="who">prof1</span>' in home.text
+
+
+async def test_language_is_french_first_and_the_choice_is_kept() -> None:
+    async with browser_from("10.1.2.3") as browser:
+        headers = {"x-remote-user": "jdupont", "accept-language": "en-GB,en;q=0.9"}
+        home = await browser.get(f"{PAGES}/", headers=headers)
+        assert '<html lang="fr">' in home.text
+        forged = await browser.post(f"{PAGES}/language", data={"language": "en"})
+        assert forged.status_code == 403
+        chosen = await browser.post(
+            f"{PAGES}/language",
+            data={"csrf_token": _token(home.text), "language": "en", "next": "https://evil/"},
+            headers=headers,
+        )
+        assert chosen.status_code == 303
+        assert chosen.headers["location"] == f"{PAGES}/"  # never an open redirect
+        again = await browser.get(f"{PAGES}/", headers=headers)
+        assert '<html lang="en">' in again.text
+        assert "Your course spaces on the merged Moodle" in again.text
+
+
+def test_the_api_is_unchanged_when_no_key_enables_the_pages() -> None:
+    app = create_app(_settings(web_secret_key=None))
+    assert not [r for r in app.routes if getattr(r, "path", "").startswith(PAGES)]
+
+
+def test_every_message_of_the_pages_has_its_french_translation() -> None:
+    root = Path(__file__).resolve().parents[2]
+    method_map = [("**.py", "python"), ("**/templates/**.html", "jinja2")]
+    options = {"**/templates/**.html": {"extensions": "jinja2.ext.i18n"}}
+    wanted = set()
+    for folder in ("fusion/web", "services/migration_orchestrator/pages"):
+        for _file, _line, message, _comments, _context in extract_from_dir(
+            root / folder,
+            method_map,
+            options,
+            keywords={"_": None, "gettext": None, "ngettext": (1, 2), "N_": None},
+        ):
+            wanted.add(message[0] if isinstance(message, tuple) else message)
+    with catalogue_path("fr").open("rb") as source:
+        french = {m.id[0] if isinstance(m.id, tuple) else m.id: m for m in read_po(source) if m.id}
+    assert wanted - set(french) == set(), "run pybabel extract/update (fusion/web/babel.cfg)"
+    untranslated = [key for key, m in french.items() if not all(m.string or [])]
+    assert untranslated == []
+    assert catalogue_path("en").is_file()

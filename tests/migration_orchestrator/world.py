@@ -1,0 +1,156 @@
+"""One migration world for a test: the simulator served on a loopback port (the CLI stand-ins
+reach it over HTTP, as php reaches its database), the real apogee_api, the orchestrator, and
+platform workers in this process, all on one bus."""
+
+from __future__ import annotations
+
+import asyncio
+import socket
+import sys
+from collections.abc import AsyncIterator
+from contextlib import AsyncExitStack, asynccontextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import httpx
+import uvicorn
+from pydantic import SecretStr
+
+from fusion.asgi import HostedApp
+from fusion.bus import Bus
+from fusion.settings import MoodlePlatform
+from services.apogee_api.app import create_app as create_apogee
+from services.apogee_api.settings import Settings as ApogeeSettings
+from services.migration_orchestrator.app import create_app
+from services.migration_orchestrator.services import Transports
+from services.migration_orchestrator.settings import Settings
+from services.migration_orchestrator.workers.runtime import (
+    orchestrator_link,
+    start_backup_worker,
+    start_restore_worker,
+)
+from services.migration_orchestrator.workers.settings import WorkerSettings
+from apogee_api.tiny import tiny_apogee
+from sim.apogee.load import load_dataset
+from sim.moodle.app import create_sim_app
+from sim.moodle.demo import DEMO_TOKENS, seed_demo
+from sim.moodle.state import SimMoodle
+from .identity_double import restore_check_transport
+
+ADMIN = {"Authorization": "Bearer demo-admin"}
+
+
+@asynccontextmanager
+async def serving(app: Any) -> AsyncIterator[str]:
+    """``app`` served by uvicorn on a free loopback port, in this event loop."""
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.bind(("127.0.0.1", 0))
+    port = sock.getsockname()[1]
+    server = uvicorn.Server(uvicorn.Config(app, log_level="warning", lifespan="off"))
+    task = asyncio.create_task(server.serve(sockets=[sock]))
+    for _ in range(500):  # bounded: at most ~5 s
+        if server.started:
+            break
+        await asyncio.sleep(0.01)
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        await task
+        sock.close()
+
+
+def teacher(username: str) -> dict[str, str]:
+    return {"Authorization": "Bearer demo-plugin", "X-Fusion-Acting-User": username}
+
+
+def platforms(
+    sim_url: str, *, concurrency: int = 2, backup_command: str | None = None
+) -> list[MoodlePlatform]:
+    result = []
+    for name, token in DEMO_TOKENS.items():
+        stand_in = f"{sys.executable} -m sim.moodle.cli_{{}} --sim-url={sim_url} --platform={name} "
+        result.append(
+            MoodlePlatform(
+                name=name,
+                url=f"{sim_url}/{name}",
+                token=SecretStr(token),
+                backup_command=backup_command
+                or stand_in.format("backup") + "--courseid={courseid} --destination={destination}",
+                restore_command=stand_in.format("restore")
+                + "--file={file} --categoryid={categoryid}",
+                concurrency=concurrency,
+                cli_timeout_seconds=120,
+            )
+        )
+    return result
+
+
+@dataclass
+class World:
+    sim: SimMoodle
+    sim_url: str
+    client: httpx.AsyncClient
+    settings: Settings
+    app: HostedApp
+    stack: AsyncExitStack
+    bus: Bus
+
+    def worker_settings(self, **overrides: Any) -> WorkerSettings:
+        values: dict[str, Any] = {
+            "environment": "test",
+            "platforms": self.settings.platforms,
+            "work_dir": self.settings.store_dir.parent / "worker",
+            "busy_poll_seconds": 0.05,
+            "orchestrator_patience_seconds": 30,
+        }
+        return WorkerSettings(**(values | overrides))
+
+    async def start_workers(self, *platforms: str) -> None:
+        settings = self.worker_settings()
+        link = await self.stack.enter_async_context(
+            orchestrator_link(settings, transport=httpx.ASGITransport(app=self.app))
+        )
+        for platform in platforms:
+            await start_backup_worker(self.bus, settings, link, platform)
+        await start_restore_worker(self.bus, settings, link)
+
+
+@asynccontextmanager
+async def migration_world(
+    database_url: str, tmp_path: Path, *, bus: Bus, **overrides: Any
+) -> AsyncIterator[World]:
+    sim = SimMoodle()
+    async with AsyncExitStack() as stack:
+        sim_url = await stack.enter_async_context(serving(create_sim_app(sim)))
+        seed_demo(sim, base_url=sim_url)
+        apogee_url = f"sqlite+aiosqlite:///{tmp_path / 'apogee.db'}"
+        await load_dataset(apogee_url, tiny_apogee())
+        apogee = await stack.enter_async_context(
+            HostedApp(
+                create_apogee(
+                    ApogeeSettings(database_url=apogee_url, demo_tokens=True, environment="test")
+                )
+            ).running()
+        )
+        values: dict[str, Any] = {
+            "environment": "test",
+            "demo_tokens": True,
+            "database_url": database_url,
+            "database_create_tables": True,
+            "platforms": platforms(sim_url),
+            "store_dir": tmp_path / "store",
+            "lease_watch_seconds": 0.5,
+        }
+        settings = Settings(**(values | overrides))
+        transports = Transports(
+            apogee=httpx.ASGITransport(app=apogee), identity=restore_check_transport(sim)
+        )
+        app = await stack.enter_async_context(
+            HostedApp(create_app(settings, transports=transports, bus=bus)).running()
+        )
+        client = await stack.enter_async_context(
+            httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://testserver")
+        )
+        yield World(sim, sim_url, client, settings, app, stack, bus)
