@@ -256,7 +256,7 @@ class ServiceRuntime(Generic[S]):
         if not isinstance(settings, DatabaseFragment):
             return None
         database = Database(
-            settings.database_url,
+            settings.database_url.get_secret_value(),
             echo=settings.database_echo,
             pool_size=settings.database_pool_size,
         )

@@ -22,7 +22,7 @@ from fusion.errors import FusionError
 from services.identity import operations
 from services.identity.models import ImportJob, Plan
 from services.identity.plan_runs import approve, run_phase, start_revert
-from services.identity.resources import IdentityServices, open_services
+from services.identity.resources import IdentityServices, open_standalone
 from services.identity.schemas import DirectoryImportRequest, MoodleImportRequest
 from services.identity.settings import Settings
 
@@ -40,7 +40,7 @@ def _run(ctx: click.Context, work: Callable[[IdentityServices, Console], Awaitab
     context: _Context = ctx.obj
 
     async def go() -> int:
-        async with open_services(context.settings, moodle_transport=context.transport) as s:
+        async with open_standalone(context.settings, moodle_transport=context.transport) as s:
             return await work(s, context.console)
 
     try:

@@ -11,12 +11,15 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
+import httpx
+
 from fusion.db import Database
 from fusion.errors import NotFound
 from fusion.moodle.client import MoodleClient
 from fusion.moodle.platforms import moodle_client
-from fusion.runtime import Resources
+from fusion.runtime import Resources, Seams, ServiceRuntime
 from services.identity.ldap_source import DirectoryServer
+from services.identity.models import messaging, metadata
 from services.identity.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -100,3 +103,22 @@ async def open_services(resources: Resources) -> AsyncIterator[IdentityServices]
         yield services
     finally:
         await services.background.stop()
+
+
+@asynccontextmanager
+async def open_standalone(
+    settings: Settings, *, moodle_transport: httpx.AsyncBaseTransport | None = None
+) -> AsyncIterator[IdentityServices]:
+    """The state without the service around it, for the command line: no bus; the events its
+    jobs stage wait in the outbox for the service's relay."""
+    transports = {"moodle": moodle_transport} if moodle_transport is not None else {}
+    runtime: ServiceRuntime[IdentityServices] = ServiceRuntime(
+        settings,
+        state=open_services,
+        metadata=metadata,
+        messaging=messaging,
+        seams=Seams(transports=transports),
+        bus=False,
+    )
+    async with runtime.lifespan() as running:
+        yield running.state

@@ -25,7 +25,7 @@ CSV_HEADER = "id,username,email,firstname,lastname,idnumber,auth\n"
 
 
 async def _count(identity: Identity, table: Any) -> int:
-    database = Database(identity.settings.database_url)
+    database = Database(identity.settings.database_url.get_secret_value())
     try:
         async with database.session() as session:
             return int(await session.scalar(select(func.count()).select_from(table)) or 0)
@@ -156,7 +156,7 @@ async def test_an_administrators_link_survives_reloads_and_clears_the_conflict(
 
 
 async def _account_id(identity: Identity, platform: str, moodle_id: int) -> int:
-    database = Database(identity.settings.database_url)
+    database = Database(identity.settings.database_url.get_secret_value())
     try:
         async with database.session() as session:
             found = await session.scalar(

@@ -154,7 +154,7 @@ def _emails(platform: Platform) -> dict[str, str]:
 
 
 async def _audit(identity: Identity, plan_id: int) -> list[AuditEntry]:
-    database = Database(identity.settings.database_url)
+    database = Database(identity.settings.database_url.get_secret_value())
     try:
         async with database.session() as session:
             query = select(AuditEntry).where(col(AuditEntry.plan_id) == plan_id)
