@@ -48,7 +48,9 @@ test-live: $(STAMP)
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
-	$(BIN)/mypy fusion services sim launcher bench
+	$(BIN)/ruff format --check .
+	$(BIN)/lint-imports
+	$(BIN)/mypy fusion services sim launcher bench tests
 
 bench: $(STAMP)
 	$(BIN)/python -m bench $(BENCH)

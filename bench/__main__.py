@@ -22,7 +22,7 @@ def available() -> list[str]:
 
 
 def main(argv: list[str]) -> int:
-    names = argv or available()
+    names = [name.replace("-", "_") for name in argv] or available()  # sync-live = sync_live
     unknown = [name for name in names if name not in available()]
     if unknown:
         print(f"unknown benchmark(s): {', '.join(unknown)}; available: {', '.join(available())}")

@@ -29,13 +29,13 @@ from fastapi import FastAPI
 from bench._apogee_codes import codes_by_size
 from bench._sync_figures import BASELINE_MS_PER_ENROLMENT, diff_ratio, fanout_rows, projection
 from bench.report import write_report
+from fusion.apogee import ApogeeClient
 from fusion.db import Database
 from fusion.moodle.client import MoodleClient
 from fusion.testing.paths import REPO
 from fusion.testing.postgres import ADMIN_DSN, asyncpg_dsn, sqlalchemy_url
 from fusion.testing.processes import free_port, running_server
 from fusion.unit_of_work import UnitOfWork, open_unit_of_work
-from services.enrolment_sync.apogee_client import ApogeeClient
 from services.enrolment_sync.methods import add_meta_link, add_method
 from services.enrolment_sync.models import messaging, metadata
 from services.enrolment_sync.runs import create_run, execute_run

@@ -18,6 +18,7 @@ from fusion.auth import AuthConfig, check_credentials_first
 from fusion.bodies import cap_request_bodies
 from fusion.errors import COMMON_ERRORS, install_error_handlers
 from fusion.observability import ObservabilityMiddleware, metrics_response
+from fusion.openapi import install_openapi
 from fusion.runtime import ServiceRuntime, no_state
 from fusion.settings import FusionSettings
 
@@ -129,4 +130,5 @@ def create_service_app(
     cap_request_bodies(app)
     check_credentials_first(app)  # outermost: no body is read for a caller without a token
     app.add_middleware(ObservabilityMiddleware, service=name)
+    install_openapi(app)  # bearer scheme, operation ids, tag and probe descriptions
     return app

@@ -25,7 +25,7 @@ from typing import Any, ClassVar
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
-from pydantic import BaseModel
+from pydantic import BaseModel, ConfigDict
 from sqlalchemy.exc import SQLAlchemyError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.routing import Match
@@ -196,6 +196,21 @@ async def _http_handler(request: Request, exc: Exception) -> JSONResponse:
 
 
 class ErrorDetail(BaseModel):
+    """What went wrong: a stable code, the message in English and in French, and details."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "code": "apogee_code_unknown",
+                    "message": "The code 'NOPE' is not an Apogée VET, ELP, group or série.",
+                    "message_fr": "Le code « NOPE » n'existe pas dans Apogée.",
+                    "details": None,
+                }
+            ]
+        }
+    )
+
     code: str
     message: str
     message_fr: str
@@ -204,6 +219,20 @@ class ErrorDetail(BaseModel):
 
 class ErrorEnvelope(BaseModel):
     """The body of every error answer, documented on every operation."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "error": {
+                        "code": "unauthorized",
+                        "message": "A bearer token is required.",
+                        "message_fr": "Un jeton est nécessaire.",
+                    }
+                }
+            ]
+        }
+    )
 
     error: ErrorDetail
 

@@ -99,14 +99,15 @@ class Lifecycle(Generic[St]):
         """Record the first state of a new (flushed) entity."""
         await self._record(uow, entity, None, self.state_of(entity), cause)
 
-    async def attempt_failed(self, uow: UnitOfWork, entity: Any, *, cause: str) -> bool:
-        """Count one failed attempt; ``True`` when that was the last one (now ``failed``)."""
+    async def attempt_failed(self, uow: UnitOfWork, entity: Any, *, cause: str) -> str | None:
+        """Count one failed attempt; after the last one the entity is ``failed`` and the reason
+        is returned (``None`` while attempts remain)."""
         entity.attempts = (entity.attempts or 0) + 1
         if entity.attempts < self.max_attempts:
-            return False
+            return None
         reason = f"gave up after {entity.attempts} attempts: {cause}"
         await self.transition(uow, entity, self.failed, cause=reason)
-        return True
+        return reason
 
     async def _record(
         self, uow: UnitOfWork, entity: Any, current: St | None, to: St, cause: str

@@ -80,9 +80,23 @@ class ObservabilityMiddleware:
         finally:
             route = route_template(scope)
             method = method_label(scope)
+            seconds = time.perf_counter() - started
             HTTP_REQUESTS.labels(self.service, method, route, f"{status // 100}xx").inc()
-            HTTP_DURATION.labels(self.service, method, route).observe(time.perf_counter() - started)
+            HTTP_DURATION.labels(self.service, method, route).observe(seconds)
+            _access(self.service, method, route, status, seconds)
             correlation_id.reset(token)
+
+
+ACCESS_LOG = logging.getLogger("fusion.access")
+
+
+def _access(service: str, method: str, route: str, status: int, seconds: float) -> None:
+    """One access line per request, inside the request's correlation id (uvicorn's own access
+    line is written outside it, so it is turned off). The route template, never the raw path:
+    a path may hold a student number."""
+    fields = {"service": service, "method": method, "route": route, "status": status}
+    fields["duration_ms"] = round(1000 * seconds, 1)
+    ACCESS_LOG.info("%s %s %s", method, route, status, extra={"fields": fields})
 
 
 def metrics_response() -> Response:
@@ -115,3 +129,7 @@ def configure_logging(*, level: str = "INFO", json_logs: bool = True) -> None:
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level.upper())
+    # uvicorn's loggers write through the same handler (uvicorn is started with log_config=None).
+    for name in ("uvicorn", "uvicorn.error", "uvicorn.access"):
+        logging.getLogger(name).handlers[:] = []
+        logging.getLogger(name).propagate = True

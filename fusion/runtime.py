@@ -66,6 +66,7 @@ __all__ = [
     "StopSignal",
     "Subscription",
     "no_state",
+    "standalone",
 ]
 
 logger = logging.getLogger(__name__)
@@ -243,10 +244,11 @@ class ServiceRuntime(Generic[S]):
             readiness = self._checks(resources, bus, state)
             pending = _Pending(readiness)
             stack.push_async_callback(supervisor.stop)
+            # Tables and startup work first: the relay and the consumers need the tables.
+            await self._start_work(resources, state, pending)
             if bus is not None:
                 resources.bus = bus
                 await self._start_messaging(resources, bus, state, stack, pending)
-            await self._start_work(resources, state, pending)
             for task in self._tasks:
                 supervisor.start(task.name, _bind(task, state))
             yield Running(resources=resources, state=state, readiness=readiness)
@@ -419,3 +421,26 @@ def _bind(task: BackgroundTask[S], state: S) -> Callable[[StopSignal], Awaitable
         await task.work(state, stop)
 
     return work
+
+
+@asynccontextmanager
+async def standalone(
+    settings: FusionSettings,
+    *,
+    state: StateFactory[S],
+    metadata: MetaData | None = None,
+    messaging: MessagingTables | None = None,
+    seams: Seams | None = None,
+) -> AsyncIterator[S]:
+    """A service's state without the service around it, for its command line: no bus, no
+    tasks; messages its work stages wait in the outbox for the service's relay."""
+    runtime = ServiceRuntime(
+        settings,
+        state=state,
+        metadata=metadata,
+        messaging=messaging,
+        seams=seams or Seams(),
+        bus=False,
+    )
+    async with runtime.lifespan() as running:
+        yield running.state

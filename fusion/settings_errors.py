@@ -14,12 +14,13 @@ from collections.abc import Iterator
 from typing import Any, TypeVar
 
 from pydantic import BaseModel, SecretStr, ValidationError, create_model
-from pydantic_settings import BaseSettings
+from pydantic_settings import BaseSettings, SettingsConfigDict
 from pydantic_settings import SettingsError as SourceError
 
 from fusion.errors import BadRequest
 from fusion.settings import (
     DEMO_TOKENS,
+    ENV_FILE,
     PLACEHOLDER_SECRETS,
     PRODUCTION_REQUIRED,
     BusFragment,
@@ -76,17 +77,24 @@ def database_settings(settings_class: type[BaseSettings]) -> DatabaseFragment:
     """Only the database settings of a service (what ``fusion migrate`` needs): nothing else of
     its configuration is read or checked."""
     own = settings_class.model_fields["database_url"]
-    only = create_model(
+    config = SettingsConfigDict(
+        env_prefix=settings_class.model_config.get("env_prefix", "FUSION_"),
+        extra="ignore",
+        env_file=ENV_FILE,
+    )
+    only: type[_DatabaseOnly] = create_model(
         f"{settings_class.__name__}Database",
-        __base__=(LayeredSettings, DatabaseFragment),
+        __base__=_DatabaseOnly,
+        __config__=None,
         database_url=(SecretStr, own),
     )
-    only.model_config = {
-        **LayeredSettings.model_config,
-        "env_prefix": settings_class.model_config.get("env_prefix", "FUSION_"),
-    }
+    only.model_config = config
     only.model_rebuild(force=True)
-    return load_settings(only)  # type: ignore[return-value]
+    return load_settings(only)
+
+
+class _DatabaseOnly(LayeredSettings, DatabaseFragment):
+    """The database fragment read with a service's prefixes (built per service above)."""
 
 
 def _problem(settings_class: type[BaseSettings], loc: tuple[int | str, ...], msg: str) -> str:

@@ -84,7 +84,7 @@ def _default(info: FieldInfo) -> str:
         value = value.get_secret_value()
     if isinstance(value, BaseModel):
         return "(see below)"
-    return value if isinstance(value, str) else json.dumps(value)
+    return value if isinstance(value, str) else json.dumps(value, default=str)
 
 
 def sections(services: Mapping[str, type[BaseModel]]) -> dict[str, list[Setting]]:

@@ -31,6 +31,9 @@ class StopSignal:
     def set(self) -> None:
         self._event.set()
 
+    async def wait(self) -> None:
+        await self._event.wait()
+
     async def sleep(self, seconds: float) -> bool:
         """Nap ``seconds`` unless asked to stop meanwhile; ``True`` when stopping."""
         with contextlib.suppress(TimeoutError):

@@ -103,6 +103,9 @@ def service_overrides(entry: ServiceEntry, config: AllInOne) -> dict[str, Any]:
             "apogee_url": config.base_url,
             "identity_url": config.base_url,
             "store_dir": config.data_dir.resolve() / "backups",
+            "inprocess_workers": ["ub1", "ub2", "ub4"],
+            "workers_orchestrator_url": config.base_url,
+            "workers_dir": config.data_dir.resolve() / "worker",
         }
     if entry.name == "enrolment_sync":
         overrides |= {
@@ -133,6 +136,8 @@ def demo_pages(config: AllInOne) -> dict[str, Any]:
         "pages_sync_url": config.base_url,
         "pages_sync_token": "demo-service",
         "pages_sync_plugin_token": "demo-plugin",
+        "pages_identity_url": config.base_url,
+        "pages_identity_token": "demo-admin",
         "pages_target_platform": "target",
     }
 
@@ -198,7 +203,13 @@ def root_app(config: AllInOne | None = None) -> FastAPI:
         )
         async with running_workers(workers):
             # The server listens once every lifespan has started: the demo waits for it.
-            task = asyncio.create_task(demo_activity.play_in_background(config.base_url))
+            task = asyncio.create_task(
+                demo_activity.play_in_background(
+                    config.base_url,
+                    data_dir=config.data_dir,
+                    platforms=[p.name for p in workers.platforms],
+                )
+            )
             yield
             task.cancel()
             with contextlib.suppress(asyncio.CancelledError):

@@ -25,6 +25,7 @@ GROUPS: dict[str, str] = {
     "bus": "fusion.bus.admin:bus",
     "worker": "services.migration_orchestrator.workers.cli:worker",
     "identity": "services.identity.cli:identity",
+    "stack": "launcher.stack.cli:stack",
 }
 SERVICE_NAMES = ("apogee_api", "identity", "migration_orchestrator", "enrolment_sync")
 
@@ -94,7 +95,9 @@ def run(host: str, port: int, data_dir: Path) -> None:
         "(demo tokens: demo-admin, demo-plugin, demo-service)"
     )
     click.echo(demo_banner(f"{config.base_url}/sim"))
-    uvicorn.run(build(config), host=host, port=port, log_level="info")
+    uvicorn.run(
+        build(config), host=host, port=port, log_level="info", access_log=False, log_config=None
+    )
 
 
 @cli.command(epilog=EXIT_CODES_HELP)
@@ -118,7 +121,8 @@ def serve(service: str, host: str, port: int) -> None:
         port=port,
         workers=1,
         log_level=settings.log_level.lower(),
-        access_log=False,
+        access_log=False,  # the kit writes one, with the correlation id (fusion.access)
+        log_config=None,  # keep configure_logging's JSON handler for uvicorn's loggers
     )
 
 

@@ -8,7 +8,11 @@ course ids again) and runs an incremental sync, as the schedule would.
 from __future__ import annotations
 
 import asyncio
+import csv
+import io
 import logging
+import sqlite3
+from pathlib import Path
 
 import httpx
 
@@ -22,6 +26,7 @@ DEMO_SPACES = (
     ("prof2", "UE1 Cristallographie", "DEMO-CRISTALLO", "AU000002"),
 )
 SERVICE = {"authorization": "Bearer demo-service"}
+ADMIN = {"authorization": "Bearer demo-admin"}
 
 
 async def _wait_until_up(http: httpx.AsyncClient, *, seconds: float = 60.0) -> None:
@@ -50,9 +55,89 @@ async def _space(http: httpx.AsyncClient, target: MoodleClient, space: tuple[str
         (await http.post("/sync/v1/methods", json=body, headers=SERVICE)).raise_for_status()
 
 
-async def play(base_url: str, *, moodle_token: str = "target-token") -> None:
+def directory_csv(apogee_db: Path) -> bytes | None:
+    """The reference directory of the demo: one entry per Apogée student, as the university's
+    LDAP would hold them (uid, canonical e-mail, supannEtuId)."""
+    if not apogee_db.exists():
+        return None
+    with sqlite3.connect(f"file:{apogee_db}?mode=ro", uri=True) as connection:
+        rows = connection.execute(
+            "SELECT cod_etu, lib_pr1_ind, coalesce(lib_nom_usu_ind, lib_nom_pat_ind) "
+            "FROM individu WHERE cod_etu IS NOT NULL ORDER BY cod_etu"
+        ).fetchall()
+    out = io.StringIO()
+    writer = csv.writer(out)
+    writer.writerow(["uid", "mail", "sn", "givenName", "supannEtuId"])
+    for cod_etu, first, last in rows:
+        writer.writerow([f"e{cod_etu}", f"e{cod_etu}@etu.univ-demo.fr", last, first, cod_etu])
+    return out.getvalue().encode()
+
+
+async def _identity(http: httpx.AsyncClient, apogee_db: Path, platforms: list[str]) -> None:
+    """Accounts of every platform and the directory, so that conflicts and plans show."""
+    directory = await asyncio.to_thread(directory_csv, apogee_db)  # a file read: off the loop
+    if directory is not None:
+        answer = await http.post(
+            "/identity/v1/imports/files",
+            params={"source": "directory_csv"},
+            content=directory,
+            headers={**ADMIN, "content-type": "text/csv"},
+        )
+        answer.raise_for_status()
+        await _finished(http, answer.json()["id"])
+    for platform in platforms:  # one after the other: each links every account at its end
+        body = {"source": "moodle_ws", "platform": platform}
+        answer = await http.post("/identity/v1/imports", json=body, headers=ADMIN)
+        answer.raise_for_status()
+        await _finished(http, answer.json()["id"])
+
+
+async def _finished(http: httpx.AsyncClient, import_id: int, *, seconds: float = 120.0) -> None:
+    async with asyncio.timeout(seconds):
+        while True:
+            job = (await http.get(f"/identity/v1/imports/{import_id}", headers=ADMIN)).json()
+            if job["state"] not in ("queued", "running"):
+                return
+            await asyncio.sleep(0.5)
+
+
+# Migrations left in each lasting state: done (one with a flagged backup), blocked by identity
+# conflicts, failed (no such category on the target yet), cancelled.
+DEMO_MIGRATIONS = (
+    ("ub4", 8, 1, "AU000294"),  # QUIZ311: Moodle 3.11 quizzes sharing a random question
+    ("ub4", 9, 1, "AU000294"),
+    ("ub1", 4, 1, "AU000002"),
+    ("ub1", 8, 1, "AU000294"),  # CS01: user01 clashes with the target's user01
+    ("ub2", 3, 1, "AU000294"),  # students whose e-mail drifted on ub2
+    ("ub4", 4, 99, "AU000294"),  # category 99 does not exist on the target
+    ("ub2", 5, 1, "AU000294"),  # cancelled below
+)
+
+
+async def _migrations(http: httpx.AsyncClient) -> None:
+    existing = await http.get("/migrations/v1/migrations", params={"limit": 1}, headers=ADMIN)
+    if existing.json()["total"]:
+        return
+    ids = []
+    for platform, course, category, code in DEMO_MIGRATIONS:
+        body = {
+            "source_platform": platform,
+            "source_course_id": course,
+            "target_category_id": category,
+            "apogee_codes": [code],
+        }
+        answer = await http.post("/migrations/v1/migrations", json=body, headers=ADMIN)
+        answer.raise_for_status()
+        ids.append(answer.json()["id"])
+    await http.post(f"/migrations/v1/migrations/{ids[-1]}/cancel", headers=ADMIN)
+
+
+async def play(
+    base_url: str, *, data_dir: Path, platforms: list[str], moodle_token: str = "target-token"
+) -> None:
     async with httpx.AsyncClient(base_url=base_url, timeout=60) as http:
         await _wait_until_up(http)
+        await _identity(http, data_dir / "apogee.db", platforms)
         target = MoodleClient(
             base_url=f"{base_url}/sim/target",
             token=moodle_token,
@@ -63,10 +148,11 @@ async def play(base_url: str, *, moodle_token: str = "target-token") -> None:
             await _space(http, target, space)
         run = await http.post("/sync/v1/runs", json={}, headers=SERVICE)
         run.raise_for_status()
+        await _migrations(http)
 
 
-async def play_in_background(base_url: str) -> None:
+async def play_in_background(base_url: str, *, data_dir: Path, platforms: list[str]) -> None:
     try:
-        await play(base_url)
+        await play(base_url, data_dir=data_dir, platforms=platforms)
     except Exception:  # the demo's extras must never stop the server
         logger.exception("the demo activity could not be played")

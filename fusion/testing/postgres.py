@@ -6,6 +6,7 @@ import os
 import uuid
 
 import asyncpg
+from sqlalchemy.engine import make_url
 
 ADMIN_DSN = os.environ.get("FUSION_TEST_PG_DSN", "postgresql://postgres@127.0.0.1:5432/postgres")
 
@@ -46,3 +47,9 @@ class PgDatabases:
         finally:
             await connection.close()
         self.created.clear()
+
+
+def through_port(url: str, port: int) -> str:
+    """The same database URL, reached on 127.0.0.1:``port`` (a ``TcpProxy`` one can cut)."""
+    parts = make_url(url)
+    return parts.set(host="127.0.0.1", port=port).render_as_string(hide_password=False)

@@ -7,16 +7,28 @@ from pydantic_settings import BaseSettings
 
 
 class WebFragment(BaseSettings):
-    # Signs the session and CSRF cookies; every replica must share it. Without one the service
-    # serves no pages (its API is unchanged).
-    web_secret_key: SecretStr | None = None
-    # Users (SSO or development login names) who see the administration pages.
-    web_admins: list[str] = Field(default_factory=list)
-    # The development login (a list of demo users to sign in as): all-in-one mode only.
-    web_dev_login: bool = False
-    web_dev_users: list[str] = Field(default_factory=list)
-    web_cookie_secure: bool = True
-    web_timezone: str = "Europe/Paris"
+    web_secret_key: SecretStr | None = Field(
+        default=None,
+        description="signs the session and CSRF cookies (16 characters or more; every replica "
+        "shares it); without one the service serves no pages, its API is unchanged",
+    )
+    web_admins: list[str] = Field(
+        default_factory=list,
+        description="JSON list of users (SSO or development login names) who see the "
+        "administration pages",
+    )
+    web_dev_login: bool = Field(
+        default=False,
+        description="the development login (sign in as a demo user): all-in-one mode only, "
+        "refused in production",
+    )
+    web_dev_users: list[str] = Field(
+        default_factory=list, description="JSON list of the demo users the development login offers"
+    )
+    web_cookie_secure: bool = Field(
+        default=True, description="cookies only over HTTPS (off only for plain http on 127.0.0.1)"
+    )
+    web_timezone: str = Field(default="Europe/Paris", description="time zone of dates on the pages")
 
     @model_validator(mode="after")
     def _dev_login_outside_production(self) -> WebFragment:

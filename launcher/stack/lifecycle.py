@@ -9,6 +9,7 @@ from pathlib import Path
 
 from launcher.registry import SERVICES
 from launcher.stack import monitoring, nginx, processes, resources
+from launcher.stack.environment import StackSecrets
 from launcher.stack.processes import StackError
 from launcher.stack.topology import (
     Process,
@@ -16,6 +17,7 @@ from launcher.stack.topology import (
     free_port,
     service_processes,
     simulator,
+    worker_processes,
 )
 
 
@@ -45,20 +47,15 @@ def _start_all(config: StackConfig, root: Path, pid_dir: Path, log_dir: Path) ->
     for service in SERVICES:
         resources.migrate(service, config, setup_log)
     tokens, token_hashes = resources.issue_tokens(root / "tokens.json")
+    secrets = StackSecrets(bus_url, token_hashes, tokens["service"], tokens["plugin"])
     sim = simulator(free_port())
-    shared_env = {
-        # The simulator's tokens are the documented demo ones, which production mode refuses.
-        "FUSION_ENVIRONMENT": "development",
-        "FUSION_TOKENS": token_hashes,
-        "FUSION_BUS_URL": bus_url,
-        "FUSION_BUS_QUEUE_PREFIX": f"{config.name}.",
-    }
-    started = [sim, *service_processes(config, shared_env, sim.port, tokens["service"])]
-    for process in started:
-        pid = processes.start(process, pid_dir=pid_dir, log_dir=log_dir)
-        processes.wait_healthy(process, pid=pid, log_dir=log_dir)
+    started = [sim, *service_processes(config, secrets, sim.port)]
+    _start_each(started, pid_dir, log_dir)
     nginx.start(started, root=root / "nginx", port=config.port)
-    started += _start_prometheus(started, root, pid_dir, log_dir)
+    # The workers reach the orchestrator through nginx, as they would from beside each Moodle.
+    workers = worker_processes(config, secrets, sim.port)
+    _start_each(workers, pid_dir, log_dir)
+    started += workers + _start_prometheus(started, root, pid_dir, log_dir)
     state = {
         "config": {key: str(value) for key, value in asdict(config).items()},
         "url": config.base_url,
@@ -72,6 +69,12 @@ def _start_all(config: StackConfig, root: Path, pid_dir: Path, log_dir: Path) ->
     return state
 
 
+def _start_each(started: list[Process], pid_dir: Path, log_dir: Path) -> None:
+    for process in started:
+        pid = processes.start(process, pid_dir=pid_dir, log_dir=log_dir)
+        processes.wait_healthy(process, pid=pid, log_dir=log_dir)
+
+
 def _start_prometheus(
     started: list[Process], root: Path, pid_dir: Path, log_dir: Path
 ) -> list[Process]:
@@ -79,8 +82,7 @@ def _start_prometheus(
     if program is None:  # the stack runs without it; `up` says so
         return []
     process = monitoring.prometheus(program, started, root=root / "prometheus", port=free_port())
-    pid = processes.start(process, pid_dir=pid_dir, log_dir=log_dir)
-    processes.wait_healthy(process, pid=pid, log_dir=log_dir)
+    _start_each([process], pid_dir, log_dir)
     return [process]
 
 

@@ -18,6 +18,10 @@ import httpx
 
 from launcher.stack.topology import Process
 
+# Children started by this process: kept, so that no Popen is collected while its process runs
+# (they outlive us by design; `_reap` collects those that end while we are still here).
+_STARTED: list[subprocess.Popen[bytes]] = []
+
 
 class StackError(RuntimeError):
     """The stack cannot start or stop as asked; the message says why and where to look."""
@@ -34,24 +38,33 @@ def start(process: Process, *, pid_dir: Path, log_dir: Path) -> int:
             stderr=subprocess.STDOUT,
             start_new_session=True,  # outlives `make stack`; Ctrl-C in that shell spares it
         )
+    _STARTED.append(child)
     record = {"pid": child.pid, "argv": process.argv, "port": process.port}
     (pid_dir / f"{process.name}.pid").write_text(json.dumps(record))
     return child.pid
 
 
 def wait_healthy(process: Process, *, pid: int, log_dir: Path, timeout: float = 90.0) -> None:
-    url = f"http://127.0.0.1:{process.port}{process.health_path}"
+    """Until its health URL answers 200 (or its log says ``ready_line``), or it exits."""
+    log = log_dir / f"{process.name}.log"
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if not _alive(pid):
-            raise StackError(f"{process.name} exited; see {log_dir / process.name}.log")
-        try:
-            if httpx.get(url, timeout=2.0).status_code == 200:
-                return
-        except httpx.TransportError:
-            pass
+            raise StackError(f"{process.name} exited; see {log}")
+        if _ready(process, log):
+            return
         time.sleep(0.3)
-    raise StackError(f"{process.name} not ready at {url} after {timeout:.0f} s")
+    raise StackError(f"{process.name} not ready after {timeout:.0f} s; see {log}")
+
+
+def _ready(process: Process, log: Path) -> bool:
+    if process.ready_line:
+        return process.ready_line in log.read_text(errors="replace")
+    try:
+        url = f"http://127.0.0.1:{process.port}{process.health_path}"
+        return httpx.get(url, timeout=2.0).status_code == 200
+    except httpx.TransportError:
+        return False
 
 
 def running(pid_dir: Path) -> dict[str, int]:

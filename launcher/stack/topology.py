@@ -2,16 +2,14 @@
 
 from __future__ import annotations
 
-import json
 import socket
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from launcher.registry import SERVICES
+from launcher.stack.environment import HISTORICAL, StackSecrets, service_env, worker_env
 
-SIM_PLATFORMS = {"ub1": "ub1-token", "ub2": "ub2-token", "ub4": "ub4-token"}
-TARGET_TOKEN = "target-token"
 DATABASES = {
     "apogee_api": "apogee",
     "identity": "identity",
@@ -48,10 +46,11 @@ class Process:
     name: str
     args: tuple[str, ...]
     port: int
-    health_path: str
+    health_path: str  # "" for a process without HTTP: ready once its log says `ready_line`
     env: dict[str, str] = field(default_factory=dict)
     service: str = ""  # the service it serves ("" for the simulator and Prometheus)
     program: str = ""
+    ready_line: str = ""
 
     @property
     def argv(self) -> list[str]:
@@ -70,9 +69,7 @@ def simulator(port: int) -> Process:
     return Process("moodle-sim", args, port, "/target/_sim/counters")
 
 
-def service_processes(
-    config: StackConfig, shared_env: dict[str, str], sim_port: int, service_token: str
-) -> list[Process]:
+def service_processes(config: StackConfig, secrets: StackSecrets, sim_port: int) -> list[Process]:
     processes = []
     for name, entry in SERVICES.items():
         for replica in range(1, REPLICAS.get(name, 1) + 1):
@@ -83,51 +80,27 @@ def service_processes(
                     ("launcher.cli", "serve", name, "--host", "127.0.0.1", "--port", str(port)),
                     port,
                     f"{entry.prefix}/readyz",
-                    {**shared_env, **_own_env(name, config, sim_port, service_token)},
+                    service_env(name, config, secrets, sim_port),
                     service=name,
                 )
             )
     return processes
 
 
-def _own_env(
-    service: str, config: StackConfig, sim_port: int, service_token: str
-) -> dict[str, str]:
-    prefix = SERVICES[service].settings_class().model_config.get("env_prefix", "FUSION_")
-    env = {f"{prefix}DATABASE_URL": config.database_url(service)}
-    if service == "migration_orchestrator":
-        env[f"{prefix}PLATFORMS"] = json.dumps(sim_platforms(sim_port))
-    if service == "enrolment_sync":
-        env |= {
-            # Through nginx, as in production: the sync sees apogee_api's replicas fail over.
-            f"{prefix}APOGEE_URL": config.base_url,
-            f"{prefix}APOGEE_TOKEN": service_token,
-            f"{prefix}MOODLE_URL": f"http://127.0.0.1:{sim_port}/target",
-            f"{prefix}MOODLE_TOKEN": TARGET_TOKEN,
-            # The simulated target holds no student accounts: the sync creates them (CAS).
-            f"{prefix}MISSING_USERS": "create",
-            # Runs are started through the API; no run at 12:00 in the middle of a test.
-            f"{prefix}SCHEDULE_ENABLED": "false",
-        }
-    return env
-
-
-def sim_platforms(sim_port: int) -> list[dict[str, str]]:
-    """The simulator's historical platforms, its CLI stand-ins in place of Moodle's scripts."""
-    sim_url = f"http://127.0.0.1:{sim_port}"
-    platforms = []
-    for name, token in SIM_PLATFORMS.items():
-        stand_in = f"{sys.executable} -m sim.moodle.cli_{{}} --sim-url={sim_url} --platform={name} "
-        platforms.append(
-            {
-                "name": name,
-                "label": f"Moodle {name.upper()} (simulateur)",
-                "url": f"{sim_url}/{name}",
-                "token": token,
-                "backup_command": stand_in.format("backup")
-                + "--courseid={courseid} --destination={destination}",
-                "restore_command": stand_in.format("restore")
-                + "--file={file} --categoryid={categoryid}",
-            }
+def worker_processes(config: StackConfig, secrets: StackSecrets, sim_port: int) -> list[Process]:
+    """A backup worker beside each historical platform, a restore worker beside the target."""
+    workers: list[tuple[str, tuple[str, ...]]] = [
+        (f"worker-backup-{p}", ("backup", "--platform", p)) for p in HISTORICAL
+    ]
+    workers.append(("worker-restore", ("restore",)))
+    return [
+        Process(
+            name,
+            ("launcher.cli", "worker", *args),
+            0,
+            "",
+            worker_env(name, config, secrets, sim_port),
+            ready_line=f"worker {name} ready",
         )
-    return platforms
+        for name, args in workers
+    ]

@@ -8,9 +8,7 @@ from collections.abc import Sequence
 from sqlalchemy import func, or_, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from services.apogee_api.catalogue import Catalogue, Closed, CodeEntry, Parent, Window
-from services.apogee_api.queries import Filters, count_statements
-from services.apogee_api.schema import (
+from services.apogee_api.apogee_tables import (
     annee_uni,
     composante,
     element_pedagogi,
@@ -23,6 +21,8 @@ from services.apogee_api.schema import (
     version_etape,
     vet_regroupe_lse,
 )
+from services.apogee_api.catalogue import Catalogue, Closed, CodeEntry, Parent, Window
+from services.apogee_api.queries import Filters, count_statements
 
 
 class NoAcademicYear(RuntimeError):

@@ -25,14 +25,14 @@ from typing import Any, TypeVar
 from sqlalchemy import ColumnElement, Select, exists, func, select, tuple_
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from services.apogee_api.catalogue import CodeEntry
-from services.apogee_api.schema import (
+from services.apogee_api.apogee_tables import (
     groupe,
     ind_affecte_gpe,
     ind_contrat_elp,
     individu,
     ins_adm_etp,
 )
+from services.apogee_api.catalogue import CodeEntry
 
 ia = ins_adm_etp
 contract = ind_contrat_elp

@@ -9,6 +9,7 @@ from sqlalchemy import select
 
 from fusion.db import Database
 from fusion.errors import NotFound
+from services.apogee_api.apogee_tables import groupe, individu
 from services.apogee_api.catalogue import Catalogue, CodeEntry
 from services.apogee_api.codes import ref
 from services.apogee_api.etags import roster_etag
@@ -22,7 +23,6 @@ from services.apogee_api.queries import (
     ia,
     live_ia,
 )
-from services.apogee_api.schema import groupe, individu
 from services.apogee_api.schemas import MemberPublic, MembersPublic, StudentPublic
 
 

@@ -9,7 +9,14 @@ from fusion.auth import require_role
 from fusion.errors import error_doc
 from services.apogee_api import bulk, codes, rosters
 from services.apogee_api.catalogue import Kind
-from services.apogee_api.deps import CodeDep, DatabaseDep, SettingsDep, SnapshotDep, YearDep
+from services.apogee_api.deps import (
+    CodeDep,
+    CodeLookupDep,
+    DatabaseDep,
+    SettingsDep,
+    SnapshotDep,
+    YearDep,
+)
 from services.apogee_api.etags import header_value, matches
 from services.apogee_api.schemas import (
     BulkRequest,
@@ -45,6 +52,7 @@ NDJSON_EXAMPLE = (
 
 @router.get("/years/current", responses=ERRORS)
 async def current_year(snapshot: SnapshotDep) -> YearPublic:
+    """The academic year open for enrolment (ETA_ANU_IAE = 'O') and every year Apogée knows."""
     catalogue = snapshot.catalogue
     return YearPublic(
         year=catalogue.current_year,
@@ -69,6 +77,8 @@ async def search_codes(
 
 @router.post("/codes:validate", responses=ERRORS)
 async def validate_codes(body: ValidateRequest, snapshot: SnapshotDep) -> ValidateResponse:
+    """Check up to 1,000 codes at once for a year: valid, unknown, closed or not offered, with
+    the reason in English and French (what a course-creation form shows)."""
     year = codes.resolve_year(snapshot.catalogue, body.year)
     return ValidateResponse(
         year=year, results=[codes.check(snapshot.catalogue, code, year=year) for code in body.codes]
@@ -76,8 +86,10 @@ async def validate_codes(body: ValidateRequest, snapshot: SnapshotDep) -> Valida
 
 
 @router.get("/codes/{code}", responses=ERRORS)
-async def get_code(entry: CodeDep, year: YearDep, snapshot: SnapshotDep) -> CodePublic:
-    return codes.describe(snapshot.catalogue, entry, year=year)
+async def get_code(lookup: CodeLookupDep) -> CodePublic:
+    """One code (VET, ELP, group or série): its label, component, parents, whether it is open
+    and offered in the year, and its member count at the last catalogue refresh."""
+    return codes.describe(lookup.snapshot.catalogue, lookup.entry, year=lookup.year)
 
 
 @router.get(
@@ -96,6 +108,9 @@ async def get_members(
     response: Response,
     if_none_match: Annotated[str | None, Header()] = None,
 ) -> MembersPublic:
+    """The students of a code in a year, read live from Apogée with the filters every public
+    integration applies (IA in force, accepted payment states). The ETag changes when the list
+    of students does: send it back in If-None-Match to get 304."""
     roster = await rosters.members(
         database, entry, year=year, payment_states=settings.payment_states
     )
@@ -124,6 +139,9 @@ def _not_modified(etag: str) -> Response:
 async def members_bulk(
     body: BulkRequest, snapshot: SnapshotDep, database: DatabaseDep, settings: SettingsDep
 ) -> StreamingResponse:
+    """The members of many codes (up to 10,000) as NDJSON, one line per code in request order;
+    a code whose ETag matches `if_none_match` gets a `not_modified` line without its members.
+    What the enrolment sync reads."""
     year = codes.resolve_year(snapshot.catalogue, body.year)
     lines = bulk.bulk_lines(
         database,
@@ -140,6 +158,7 @@ async def members_bulk(
 
 @router.get("/codes/{code}/groups", responses=ERRORS)
 async def get_groups(entry: CodeDep, year: YearDep, snapshot: SnapshotDep) -> GroupsPublic:
+    """The groups and séries attached to a code in a year, with their member counts."""
     return GroupsPublic(
         code=entry.code, year=year, groups=codes.groups(snapshot.catalogue, entry, year=year)
     )
@@ -153,6 +172,8 @@ async def get_student(
     database: DatabaseDep,
     settings: SettingsDep,
 ) -> StudentPublic:
+    """One student's identity and registrations in a year: the VETs, ELPs and groups they are
+    in."""
     return await rosters.student(
         database, snapshot.catalogue, cod_etu, year=year, payment_states=settings.payment_states
     )

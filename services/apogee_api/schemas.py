@@ -19,6 +19,14 @@ CheckStatus = Literal["valid", "unknown", "closed", "not_offered"]
 
 
 class YearPublic(BaseModel):
+    """The academic year open for enrolment and every year Apogée knows."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [{"year": 2026, "label": "2026/2027", "years": [2025, 2026]}]
+        }
+    )
+
     year: int = Field(examples=[2026])
     label: str = Field(examples=["2026/2027"])
     years: list[int] = Field(
@@ -27,17 +35,33 @@ class YearPublic(BaseModel):
 
 
 class CodeRef(BaseModel):
+    """A code and what it is, as other answers refer to it."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [{"code": "AS000011", "kind": "elp", "label": "S1 Mathématiques"}]
+        }
+    )
+
     code: str = Field(examples=["L1A001-1"])
     kind: Kind
     label: str | None = Field(default=None, examples=["Licence 1re année Mathématiques"])
 
 
 class ComponentPublic(BaseModel):
+    """The component (UFR, institute) a code belongs to."""
+
+    model_config = ConfigDict(
+        json_schema_extra={"examples": [{"code": "A00", "label": "UFR Sciences et technologies"}]}
+    )
+
     code: str = Field(examples=["A00"])
     label: str | None = Field(examples=["UFR Sciences et technologies"])
 
 
 class CodePublic(CodeRef):
+    """One code: label, component, parents, whether it is open and offered in the year."""
+
     model_config = ConfigDict(
         json_schema_extra={
             "examples": [
@@ -75,17 +99,57 @@ class CodePublic(CodeRef):
 
 
 class SearchHit(CodeRef):
+    """One code found by a search."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "code": "AU000012",
+                    "kind": "elp",
+                    "label": "UE1 Analyse",
+                    "component": "A00",
+                    "period": "S1",
+                }
+            ]
+        }
+    )
+
     component: str | None = None
     period: str | None = None
 
 
 class SearchResults(BaseModel):
+    """The codes matching a search, best first."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "query": "analyse",
+                    "year": 2026,
+                    "results": [
+                        {
+                            "code": "AU000012",
+                            "kind": "elp",
+                            "label": "UE1 Analyse",
+                            "component": "A00",
+                            "period": "S1",
+                        }
+                    ],
+                }
+            ]
+        }
+    )
+
     query: str
     year: int
     results: list[SearchHit]
 
 
 class ValidateRequest(RequestBody):
+    """Codes to check, for a year (the current one if omitted)."""
+
     model_config = ConfigDict(
         json_schema_extra={"examples": [{"codes": ["L1A001-1", "AU000012", "NOPE"], "year": 2026}]}
     )
@@ -98,6 +162,8 @@ class ValidateRequest(RequestBody):
 
 
 class CodeCheck(BaseModel):
+    """The verdict on one code, with the reason in English and French."""
+
     model_config = ConfigDict(
         json_schema_extra={
             "examples": [
@@ -122,11 +188,48 @@ class CodeCheck(BaseModel):
 
 
 class ValidateResponse(BaseModel):
+    """The verdict on each code sent, in request order."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "year": 2026,
+                    "results": [
+                        {
+                            "code": "NOPE",
+                            "status": "unknown",
+                            "kind": None,
+                            "label": None,
+                            "reason": "Unknown code.",
+                            "reason_fr": "Code inconnu.",
+                        }
+                    ],
+                }
+            ]
+        }
+    )
+
     year: int
     results: list[CodeCheck]
 
 
 class MemberPublic(BaseModel):
+    """A student as a roster shows them."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "cod_etu": "21900001",
+                    "last_name": "DUPONT",
+                    "first_name": "Léa",
+                    "ine": "1234500007K",
+                }
+            ]
+        }
+    )
+
     cod_etu: str = Field(examples=["21900001"])
     last_name: str = Field(examples=["DUPONT"])
     first_name: str = Field(examples=["Léa"])
@@ -134,6 +237,29 @@ class MemberPublic(BaseModel):
 
 
 class MembersPublic(BaseModel):
+    """The students of a code in a year and the ETag of that list."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "code": "AU000012",
+                    "kind": "elp",
+                    "year": 2026,
+                    "etag": "5f1d0c2e9a7b4c3d",
+                    "members": [
+                        {
+                            "cod_etu": "21900001",
+                            "last_name": "DUPONT",
+                            "first_name": "Léa",
+                            "ine": None,
+                        }
+                    ],
+                }
+            ]
+        }
+    )
+
     code: str
     kind: Kind
     year: int
@@ -142,6 +268,8 @@ class MembersPublic(BaseModel):
 
 
 class BulkRequest(RequestBody):
+    """Codes whose members to read, and the ETags the caller already holds."""
+
     model_config = ConfigDict(
         json_schema_extra={
             "examples": [
@@ -168,6 +296,22 @@ class BulkRequest(RequestBody):
 
 
 class GroupPublic(BaseModel):
+    """A group or série of a code."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "code": "AU000012TD1",
+                    "label": "TD 1",
+                    "kind": "group",
+                    "type": "TD",
+                    "member_count": 24,
+                }
+            ]
+        }
+    )
+
     code: str = Field(examples=["AU000012TD1"])
     label: str = Field(examples=["TD 1"])
     kind: Literal["group", "serie"]
@@ -176,12 +320,55 @@ class GroupPublic(BaseModel):
 
 
 class GroupsPublic(BaseModel):
+    """The groups and séries of a code in a year."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "code": "AU000012",
+                    "year": 2026,
+                    "groups": [
+                        {
+                            "code": "AU000012TD1",
+                            "label": "TD 1",
+                            "kind": "group",
+                            "type": "TD",
+                            "member_count": 24,
+                        }
+                    ],
+                }
+            ]
+        }
+    )
+
     code: str
     year: int
     groups: list[GroupPublic]
 
 
 class StudentPublic(BaseModel):
+    """A student's identity and registrations in a year."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "cod_etu": "21900001",
+                    "last_name": "DUPONT",
+                    "first_name": "Léa",
+                    "ine": "1234500007K",
+                    "year": 2026,
+                    "vets": [
+                        {"code": "L1A001-1", "kind": "vet", "label": "Licence 1 Mathématiques"}
+                    ],
+                    "elps": [{"code": "AU000012", "kind": "elp", "label": "UE1 Analyse"}],
+                    "groups": [],
+                }
+            ]
+        }
+    )
+
     cod_etu: str
     last_name: str
     first_name: str

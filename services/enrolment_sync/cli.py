@@ -63,7 +63,7 @@ def sync() -> None:
 @click.option("--verify", is_flag=True, help="check the ledger against Moodle")
 @json_option
 @click.pass_obj
-def run_command_(seams: _Seams | None, **options: Any) -> int:
+def run_command_(seams: _Seams | None, /, **options: Any) -> int:
     """Plan and apply a run now."""
     return _execute(seams or _Seams(), RunOptions("run", **options))
 

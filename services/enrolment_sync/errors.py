@@ -5,7 +5,8 @@
      │    ├── CodeRejected            apogee_code_rejected: Apogée does not offer the code
      │    └── SelfMetaLink            meta_link_to_itself: a course cannot feed itself
      ├── Forbidden (403)
-     │    └── NotCourseTeacher        not_course_teacher: the acting user does not teach it
+     │    ├── NotCourseTeacher        not_course_teacher: the acting user does not teach it
+     │    └── OperatorDecision        operator_decision: a plugin asked what only operators may
      ├── NotFound (404)
      │    ├── MethodNotFound          method_not_found
      │    ├── MetaLinkNotFound        meta_link_not_found
@@ -35,6 +36,10 @@ class SelfMetaLink(BadRequest):
 
 class NotCourseTeacher(Forbidden):
     code = "not_course_teacher"
+
+
+class OperatorDecision(Forbidden):
+    code = "operator_decision"
 
 
 class MethodNotFound(NotFound):

@@ -9,8 +9,8 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
+from fusion.apogee import ApogeeClient
 from services.enrolment_sync import ledger
-from services.enrolment_sync.apogee_client import ApogeeClient
 from services.enrolment_sync.errors import (
     CodeRejected,
     MetaLinkNotFound,

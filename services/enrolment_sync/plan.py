@@ -12,9 +12,9 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from fusion.apogee import ApogeeClient, CodeRoster
 from fusion.moodle.client import MoodleClient
 from services.enrolment_sync import ledger
-from services.enrolment_sync.apogee_client import ApogeeClient
 from services.enrolment_sync.batches import PlannedBatch, plan
 from services.enrolment_sync.diff import (
     EnrolmentDiff,
@@ -45,7 +45,7 @@ from services.enrolment_sync.verify import (
     leave_existing_enrolments,
     verify_ledger,
 )
-from services.enrolment_sync.wanted import CodeRoster, MethodSpec, RosterKey, Wanted, wanted_state
+from services.enrolment_sync.wanted import MethodSpec, RosterKey, Wanted, wanted_state
 
 
 @dataclass

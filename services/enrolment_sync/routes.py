@@ -54,7 +54,11 @@ from services.enrolment_sync.schemas import (
     RunsPublic,
 )
 from services.enrolment_sync.state import SyncState
-from services.enrolment_sync.teachers import visible_courses
+from services.enrolment_sync.teachers import (
+    check_operator_decision,
+    check_teaches,
+    visible_courses,
+)
 
 router = APIRouter(prefix="/sync/v1", tags=["enrolment_sync"])
 Limit = Annotated[int, Query(ge=1, le=1000)]
@@ -78,8 +82,9 @@ class RunPreview(BaseModel):
 
 @router.post("/methods", status_code=status.HTTP_201_CREATED, responses=UPSTREAM)
 async def create_method(
-    body: MethodCreate, session: SessionDep, state: StateDep, _: AnyCaller
+    body: MethodCreate, session: SessionDep, state: StateDep, principal: AnyCaller
 ) -> MethodPublic:
+    await check_teaches(principal, body.course_id, teachers=state.teachers)
     await service.validate_code(state.apogee, body.code, body.year)
     method = await service.add_method(session, **body.model_dump(), source="api")
     return MethodPublic.model_validate(method)
@@ -174,6 +179,8 @@ async def sync_course(
     state: StateDep,
     principal: CourseActor,
 ) -> RunPreview:
+    if body.force:
+        check_operator_decision(principal)
     if not body.dry_run:
         await check_course_rate(
             uow.session, course_id, min_seconds=state.settings.course_sync_min_interval_seconds

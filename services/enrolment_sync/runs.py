@@ -16,13 +16,13 @@ from sqlalchemy import delete, func, insert, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
+from fusion.apogee import ApogeeClient
 from fusion.contracts import SyncCompleted
 from fusion.db import Database
 from fusion.errors import FusionError
 from fusion.moodle.client import MoodleClient
 from fusion.unit_of_work import UnitOfWork
 from services.enrolment_sync import ledger, metrics
-from services.enrolment_sync.apogee_client import ApogeeClient
 from services.enrolment_sync.apply import Progress, apply_run
 from services.enrolment_sync.errors import RunNotFound, RunNotResumable
 from services.enrolment_sync.leases import claim
@@ -99,16 +99,21 @@ async def execute_run(
 ) -> SyncRun:
     """Plan the run if it is new, then apply what is pending; also the way to resume one."""
     started = time.perf_counter()
+    calls_before = moodle.calls.total()  # every real call, reads included (issue 16, item 5)
+    earlier = 0  # a resumed run: the calls of the process that planned it, counted there
     await claim(db, run_id, seconds=settings.run_lease_seconds)
     try:
         async with units() as uow:
             run = await get_run(uow.session, run_id)
+            if run.status != RunStatus.PLANNING:
+                earlier = int(run.counts.get("moodle_calls", 0))
             if run.status == RunStatus.PLANNING:
                 plan = await plan_run(
                     run, session=uow.session, apogee=apogee, moodle=moodle, settings=settings
                 )
                 await _store_plan(uow, run, plan)
                 run.counts["planning_ms"] = _ms_since(started)
+                run.counts["moodle_calls"] = moodle.calls.total() - calls_before
             elif run.status in RESUMABLE:
                 await RUN_LIFECYCLE.transition(uow, run, RunStatus.APPLYING, cause="resumed")
         if run.status == RunStatus.APPLYING:
@@ -124,9 +129,11 @@ async def execute_run(
             )
             final = RunStatus.STOPPED if should_stop() else RunStatus.COMPLETED
             extra = {"peak_concurrency": peak, "applying_ms": _ms_since(applying)}
-            await _finish(units, run_id, final, extra=extra)
+            calls = earlier + moodle.calls.total() - calls_before
+            await _finish(units, run_id, final, extra=extra, calls=calls)
     except FusionError as error:
-        await _finish(units, run_id, RunStatus.FAILED, error=error.message)
+        calls = earlier + moodle.calls.total() - calls_before
+        await _finish(units, run_id, RunStatus.FAILED, error=error.message, calls=calls)
     except Exception as error:
         await _attempt_failed(units, run_id, error)
         raise
@@ -142,8 +149,9 @@ async def _attempt_failed(units: UnitsOfWork, run_id: int, error: Exception) -> 
     async with units() as uow:
         run = await get_run(uow.session, run_id)
         run.lease_owner, run.lease_until = None, None
-        if await RUN_LIFECYCLE.attempt_failed(uow, run, cause=reason):
-            run.error, run.finished_at = run.error or reason, utcnow()
+        gave_up = await RUN_LIFECYCLE.attempt_failed(uow, run, cause=reason)
+        if gave_up is not None:
+            run.error, run.finished_at = gave_up, utcnow()
             await _publish_completed(uow, run)
 
 
@@ -234,7 +242,9 @@ async def _finish(
     *,
     error: str | None = None,
     extra: dict[str, int] | None = None,
+    calls: int = 0,
 ) -> None:
+    """``calls``: every Moodle call made for the run (reads too), from ``execute_run``."""
     async with units() as uow:
         session = uow.session
         run = await get_run(session, run_id)
@@ -243,7 +253,7 @@ async def _finish(
                 await session.execute(select(RunCourse).where(col(RunCourse.run_id) == run_id))
             ).scalars()
         )
-        calls = await session.scalar(
+        writes = await session.scalar(
             select(func.coalesce(func.sum(col(RunBatch.calls)), 0)).where(
                 col(RunBatch.run_id) == run_id
             )
@@ -251,13 +261,17 @@ async def _finish(
         run.counts = {
             **run.counts,
             **_sum_reports(reports),
-            "moodle_calls": int(calls or 0),
+            "moodle_calls": calls,
+            "moodle_write_calls": int(writes or 0),
             **(extra or {}),
         }
         run.error, run.finished_at = error, utcnow()
         run.lease_owner, run.lease_until = None, None
         await RUN_LIFECYCLE.transition(uow, run, status, cause=error or str(status))
         if status == RunStatus.COMPLETED:
+            for report in reports:  # every batch landed: what was planned is now done
+                if report.status == "planned":
+                    report.status = "applied"
             await _remember_success(session, run, reports)
             # The rows of applied batches only served a resume: the ledger and the per-course
             # results keep what happened.

@@ -8,18 +8,18 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from fusion.bodies import RequestBody
+from fusion.contracts import APOGEE_CODE_PATTERN, EnrolmentRole
 
-APOGEE_CODE = r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,39}$"
+APOGEE_CODE = APOGEE_CODE_PATTERN
 # Ids and offsets are stored in 32-bit integer columns: a larger one is refused up front.
 MAX_DB_INT = 2_147_483_647
-Role = Literal["student", "teacher", "editingteacher"]
 
 
 class MethodCreate(RequestBody):
     course_id: int = Field(gt=0, le=MAX_DB_INT, description="Moodle id of the target course")
     code: str = Field(pattern=APOGEE_CODE, examples=["UE1BIO"])
     year: int | None = Field(default=None, ge=1990, le=2200, description="null: current year")
-    role: Role = "student"
+    role: EnrolmentRole = "student"
     groups: bool = True
     course_created_empty: bool = Field(
         default=False,

@@ -4,15 +4,15 @@ resources: its settings, database, Apogée and Moodle clients, teacher lookup an
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from dataclasses import dataclass, field
 
+from fusion.apogee import ApogeeClient
 from fusion.db import Database
 from fusion.moodle.client import MoodleClient
 from fusion.outage import OutageLog
-from fusion.runtime import Resources, Seams, ServiceRuntime
+from fusion.runtime import Resources, Seams, standalone
 from fusion.tasks import StopSignal
-from services.enrolment_sync.apogee_client import ApogeeClient
 from services.enrolment_sync.models import SyncRun, messaging, metadata
 from services.enrolment_sync.runner import SyncRunner
 from services.enrolment_sync.runs import Progress, UnitsOfWork, execute_run
@@ -78,19 +78,10 @@ async def open_state(resources: Resources) -> AsyncIterator[SyncState]:
     )
 
 
-@asynccontextmanager
-async def open_standalone(
+def open_standalone(
     settings: Settings, *, seams: Seams | None = None
-) -> AsyncIterator[SyncState]:
-    """The state without the service around it, for the command line: no bus, no tasks; the
-    messages its runs stage wait in the outbox for the service's relay."""
-    runtime = ServiceRuntime(
-        settings,
-        state=open_state,
-        metadata=metadata,
-        messaging=messaging,
-        seams=seams or Seams(),
-        bus=False,
+) -> AbstractAsyncContextManager[SyncState]:
+    """The state for the command line (``fusion.runtime.standalone``)."""
+    return standalone(
+        settings, state=open_state, metadata=metadata, messaging=messaging, seams=seams
     )
-    async with runtime.lifespan() as running:
-        yield running.state

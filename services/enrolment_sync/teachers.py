@@ -14,7 +14,7 @@ from collections.abc import Awaitable, Callable, Collection
 
 from fusion.auth import Principal
 from fusion.moodle.client import MoodleClient
-from services.enrolment_sync.errors import NotCourseTeacher
+from services.enrolment_sync.errors import NotCourseTeacher, OperatorDecision
 from services.enrolment_sync.models import SyncRun
 
 TEACHING_CAPABILITY = "moodle/course:update"
@@ -82,6 +82,17 @@ def _acting_user(principal: Principal) -> str:
             message_fr="Le plugin doit indiquer l'utilisateur pour lequel il agit.",
         )
     return principal.acting_user
+
+
+def check_operator_decision(principal: Principal) -> None:
+    """Forcing a run past the empty-source guard can remove every enrolment of a course: an
+    operator's decision, never a teacher's button."""
+    if principal.role == "plugin":
+        raise OperatorDecision(
+            "Only an operator may force a synchronisation past the empty-source guard.",
+            message_fr="Seul un opérateur peut forcer une synchronisation malgré la garde "
+            "contre une source vide.",
+        )
 
 
 async def check_teaches(principal: Principal, course: int, *, teachers: TeacherDirectory) -> None:

@@ -6,6 +6,7 @@ from collections import defaultdict
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 
+from fusion.apogee import ApogeeGroup, CodeRoster
 from services.enrolment_sync.meta import Roster
 
 RosterKey = tuple[str, int]  # (Apogée code, year or 0 for the current year)
@@ -21,27 +22,6 @@ class MethodSpec:
     role_id: int
     groups: bool
     course_created_empty: bool = False
-
-
-@dataclass(frozen=True)
-class ApogeeGroup:
-    code: str
-    label: str
-    kind: str
-    members: tuple[str, ...]
-
-
-@dataclass(frozen=True)
-class CodeRoster:
-    """One line of ``members:bulk``: members are student numbers (COD_ETU)."""
-
-    code: str
-    status: str  # ok | not_modified | unknown | closed
-    etag: str | None = None
-    members: tuple[str, ...] = ()
-    groups: tuple[ApogeeGroup, ...] = ()
-    # Student number → (last name, first name): only needed to create missing accounts.
-    names: Mapping[str, tuple[str, str]] = field(default_factory=dict)
 
 
 @dataclass

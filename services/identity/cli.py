@@ -19,21 +19,35 @@ from rich.console import Console
 from rich.progress import Progress
 
 from fusion.errors import FusionError
+from fusion.settings_errors import load_settings
 from services.identity import operations
 from services.identity.models import ImportJob, Plan
 from services.identity.plan_runs import approve, run_phase, start_revert
 from services.identity.resources import IdentityServices, open_standalone
+<<<<<<< HEAD
 from services.identity.schemas import DirectoryImportRequest, MoodleImportRequest
+=======
+from services.identity.schemas import ImportRequest
+>>>>>>> main
 from services.identity.settings import Settings
 
 POLL_SECONDS = 0.2
 
 
 class _Context:
-    def __init__(self, settings: Settings, transport: httpx.AsyncBaseTransport | None) -> None:
-        self.settings = settings
+    def __init__(
+        self, settings: Settings | None, transport: httpx.AsyncBaseTransport | None
+    ) -> None:
+        self._settings = settings
         self.transport = transport
         self.console = Console(stderr=False, highlight=False)
+
+    @property
+    def settings(self) -> Settings:
+        """Read when a command runs (not for --help); refused settings exit 2 in one line."""
+        if self._settings is None:
+            self._settings = load_settings(Settings)
+        return self._settings
 
 
 def _run(ctx: click.Context, work: Callable[[IdentityServices, Console], Awaitable[int]]) -> None:
@@ -90,7 +104,7 @@ async def _import(
 @click.pass_context
 def identity(ctx: click.Context) -> None:
     if ctx.obj is None:
-        ctx.obj = _Context(Settings(), None)
+        ctx.obj = _Context(None, None)
 
 
 @identity.group("import", help="Load accounts or the directory.")
@@ -99,7 +113,9 @@ def import_group() -> None:
 
 
 @import_group.command("moodle", help="A platform's accounts through Moodle WS.")
-@click.option("--platform", required=True)
+@click.option(
+    "--platform", required=True, help="the platform's name, as in FUSION_IDENTITY_PLATFORMS"
+)
 @click.pass_context
 def import_moodle(ctx: click.Context, platform: str) -> None:
     def start(s: IdentityServices) -> Callable[[], Awaitable[Any]]:
@@ -121,7 +137,12 @@ def import_ldap(ctx: click.Context) -> None:
 
 @import_group.command("file", help="A CSV export of mdl_user, or the directory as LDIF or CSV.")
 @click.argument("path", type=click.Path(exists=True, dir_okay=False, path_type=Path))
-@click.option("--source", required=True, type=click.Choice(["moodle_csv", "ldif", "directory_csv"]))
+@click.option(
+    "--source",
+    required=True,
+    type=click.Choice(["moodle_csv", "ldif", "directory_csv"]),
+    help="what the file holds",
+)
 @click.option("--platform", default=None, help="Needed for moodle_csv.")
 @click.pass_context
 def import_file(ctx: click.Context, path: Path, source: str, platform: str | None) -> None:
@@ -141,7 +162,9 @@ def plan_group() -> None:
 
 
 @plan_group.command("compute", help="Compute a plan for one platform and show it.")
-@click.option("--platform", required=True)
+@click.option(
+    "--platform", required=True, help="the platform's name, as in FUSION_IDENTITY_PLATFORMS"
+)
 @click.pass_context
 def plan_compute(ctx: click.Context, platform: str) -> None:
     async def work(s: IdentityServices, console: Console) -> int:

@@ -11,6 +11,7 @@ from sqlmodel import col
 
 from fusion.errors import BadRequest, PayloadTooLarge
 from fusion.moodle.client import MoodleClient
+from fusion.moodle.registry import PlatformUnknown
 from services.identity.files import read_directory_csv, read_ldif, read_mdl_user_csv
 from services.identity.imports import Pages, as_pages, create_job, run_job
 from services.identity.ldap_source import directory_pages
@@ -19,6 +20,7 @@ from services.identity.moodle_source import platform_pages
 from services.identity.plan_runs import approve, run_phase
 from services.identity.plan_runs import start_revert as prepare_revert
 from services.identity.plans import compute_plan, get_plan
+<<<<<<< HEAD
 from services.identity.resources import IdentityServices, PlatformUnknown
 from services.identity.schemas import (
     DirectoryImportRequest,
@@ -27,6 +29,10 @@ from services.identity.schemas import (
     PlanPublic,
     PlanStepPublic,
 )
+=======
+from services.identity.resources import IdentityServices
+from services.identity.schemas import ImportPublic, ImportRequest, PlanPublic, PlanStepPublic
+>>>>>>> main
 
 
 class PlatformRequired(BadRequest):

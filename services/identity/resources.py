@@ -7,7 +7,7 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import AsyncIterator, Coroutine
-from contextlib import asynccontextmanager
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -16,17 +16,18 @@ import httpx
 from fusion.db import Database
 from fusion.errors import NotFound
 from fusion.moodle.client import MoodleClient
+<<<<<<< HEAD
 from fusion.moodle.platforms import moodle_client
 from fusion.runtime import Resources, Seams, ServiceRuntime
+=======
+from fusion.moodle.registry import MoodleRegistry
+from fusion.runtime import Resources, Seams, standalone
+>>>>>>> main
 from services.identity.ldap_source import DirectoryServer
 from services.identity.models import messaging, metadata
 from services.identity.settings import Settings
 
 log = logging.getLogger(__name__)
-
-
-class PlatformUnknown(NotFound):
-    code = "platform_unknown"
 
 
 class DirectoryNotConfigured(NotFound):
@@ -61,17 +62,11 @@ class Background:
 class IdentityServices:
     settings: Settings
     db: Database
-    moodles: dict[str, MoodleClient]
+    moodles: MoodleRegistry
     background: Background = field(default_factory=Background)
 
     def moodle(self, platform: str) -> MoodleClient:
-        client = self.moodles.get(platform)
-        if client is None:
-            raise PlatformUnknown(
-                f"No platform '{platform}' is configured.",
-                message_fr=f"Aucune plateforme « {platform} » n'est configurée.",
-            )
-        return client
+        return self.moodles.client(platform)
 
     def directory(self) -> DirectoryServer:
         s = self.settings
@@ -97,7 +92,7 @@ async def open_services(resources: Resources) -> AsyncIterator[IdentityServices]
     settings = resources.settings
     assert isinstance(settings, Settings)
     http = await resources.http_client("moodle")
-    moodles = {p.name: moodle_client(p, http=http) for p in settings.platforms}
+    moodles = MoodleRegistry(settings.platforms, http=http)
     services = IdentityServices(settings=settings, db=resources.database, moodles=moodles)
     try:
         yield services
@@ -105,6 +100,7 @@ async def open_services(resources: Resources) -> AsyncIterator[IdentityServices]
         await services.background.stop()
 
 
+<<<<<<< HEAD
 @asynccontextmanager
 async def open_standalone(
     settings: Settings, *, moodle_transport: httpx.AsyncBaseTransport | None = None
@@ -113,12 +109,24 @@ async def open_standalone(
     jobs stage wait in the outbox for the service's relay."""
     transports = {"moodle": moodle_transport} if moodle_transport is not None else {}
     runtime: ServiceRuntime[IdentityServices] = ServiceRuntime(
+=======
+def open_standalone(
+    settings: Settings, *, moodle_transport: httpx.AsyncBaseTransport | None = None
+) -> AbstractAsyncContextManager[IdentityServices]:
+    """The services for the command line (``fusion.runtime.standalone``: no bus, no relay)."""
+    transports = {"moodle": moodle_transport} if moodle_transport is not None else {}
+    return standalone(
+>>>>>>> main
         settings,
         state=open_services,
         metadata=metadata,
         messaging=messaging,
         seams=Seams(transports=transports),
+<<<<<<< HEAD
         bus=False,
     )
     async with runtime.lifespan() as running:
         yield running.state
+=======
+    )
+>>>>>>> main

@@ -24,6 +24,7 @@ from services.migration_orchestrator.services import Transports
 from services.migration_orchestrator.settings import Settings
 from services.migration_orchestrator.state import OrchestratorState, state_factory
 from services.migration_orchestrator.workers.api import router as workers_router
+from services.migration_orchestrator.workers.runtime import run_inprocess_workers
 
 
 def create_app(
@@ -45,7 +46,14 @@ def create_app(
         metadata=metadata,
         messaging=messaging,
         subscriptions=[steps],
-        tasks=[BackgroundTask("orchestrator-lease-watch", watch_leases)],
+        tasks=[
+            BackgroundTask("orchestrator-lease-watch", watch_leases),
+            *(
+                [BackgroundTask("orchestrator-inprocess-workers", run_inprocess_workers)]
+                if settings.inprocess_workers
+                else []
+            ),
+        ],
         startup=[prepare],
         seams=Seams(bus=bus, transports=(transports or Transports()).by_upstream()),
     )

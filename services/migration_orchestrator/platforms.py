@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 
 import httpx
-from pydantic import BaseModel
+from pydantic import BaseModel, ConfigDict
 
 from fusion.errors import FusionError
 from fusion.moodle.platforms import moodle_client
@@ -22,6 +22,27 @@ class SetupGapPublic(BaseModel):
 
 
 class PlatformStatus(BaseModel):
+    """One configured platform and whether its web services answered its token just now."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "name": "ub1",
+                    "label": "Moodle UB1",
+                    "url": "https://moodle-ub1.univ.example",
+                    "reachable": True,
+                    "sitename": "Moodle UB1",
+                    "release": "4.1.13+ (Build: 20240907)",
+                    "version": "2022112813.01",
+                    "error_code": None,
+                    "error": None,
+                    "error_fr": None,
+                }
+            ]
+        }
+    )
+
     name: str
     label: str
     url: str
@@ -37,6 +58,28 @@ class PlatformStatus(BaseModel):
 
 
 class PlatformsPublic(BaseModel):
+    """Every platform the orchestrator migrates between, checked now."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "platforms": [
+                        {
+                            "name": "ub1",
+                            "label": "Moodle UB1",
+                            "url": "https://moodle-ub1.univ.example",
+                            "reachable": False,
+                            "error_code": "moodle_unavailable",
+                            "error": "The platform did not answer within 5 s.",
+                            "error_fr": "La plateforme n'a pas répondu en 5 s.",
+                        }
+                    ]
+                }
+            ]
+        }
+    )
+
     platforms: list[PlatformStatus]
 
 

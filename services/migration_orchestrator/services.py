@@ -10,7 +10,7 @@ import httpx
 
 from fusion.db import Database
 from fusion.moodle.client import MoodleClient
-from fusion.moodle.platforms import moodle_client
+from fusion.moodle.registry import MoodleRegistry
 from fusion.runtime import Resources
 from services.migration_orchestrator.clients.apogee import ApogeeClient
 from services.migration_orchestrator.clients.identity import IdentityClient
@@ -25,7 +25,7 @@ class Orchestrator:
     store: BackupStore
     apogee: ApogeeClient
     identity: IdentityClient
-    moodle: dict[str, MoodleClient]
+    moodle: MoodleRegistry
     moodle_http: httpx.AsyncClient
 
     @property
@@ -70,6 +70,6 @@ async def open_orchestrator(resources: Resources) -> AsyncIterator[Orchestrator]
         identity=IdentityClient(
             http=identity_http, token=settings.identity_token.get_secret_value()
         ),
-        moodle={p.name: moodle_client(p, http=moodle_http) for p in settings.platforms},
+        moodle=MoodleRegistry(settings.platforms, http=moodle_http),
         moodle_http=moodle_http,
     )

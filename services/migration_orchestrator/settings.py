@@ -69,6 +69,18 @@ class Settings(ServiceSettings, MoodleFragment, PagesFragment):
     teacher_role_id: int = Field(
         default=3, ge=1, description="role id (editingteacher) given to the requesting teachers"
     )
+    inprocess_workers: list[str] = Field(
+        default_factory=list,
+        description="source platforms whose backup worker (and the target's restore worker) run "
+        "inside this process: the all-in-one mode",
+    )
+    workers_orchestrator_url: str = Field(
+        default="http://127.0.0.1:8000",
+        description="where in-process workers reach this orchestrator's API",
+    )
+    workers_dir: Path = Field(
+        default=Path("var/worker"), description="scratch directory of in-process workers"
+    )
     steps_prefetch: int = Field(
         default=8, ge=1, le=100, description="step messages a replica handles at once"
     )

@@ -7,7 +7,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
-from services.apogee_api.schema import metadata
+from services.apogee_api.apogee_tables import metadata
 
 
 @dataclass

@@ -13,7 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlalchemy.schema import CreateTable
 
 from fusion.db import create_engine
-from services.apogee_api.schema import metadata
+from services.apogee_api.apogee_tables import metadata
 from sim.apogee.dataset import Dataset, TableRows
 
 SQLITE_CHUNK = 20_000

@@ -208,7 +208,7 @@ def update_users(call: Call, params: dict[str, Any]) -> dict[str, Any]:
     warnings = []
     emails = {u.email.lower(): u.id for u in platform.users.values() if not u.deleted}
     for row in params["users"]:
-        problem = _update_problem(platform, row, emails)
+        problem = _update_problem(call, row, emails)
         if problem is not None:
             code, message = problem
             warnings.append(
@@ -223,11 +223,20 @@ def update_users(call: Call, params: dict[str, Any]) -> dict[str, Any]:
 
 
 def _update_problem(
-    platform: Platform, row: dict[str, Any], emails: dict[str, int]
+    call: Call, row: dict[str, Any], emails: dict[str, int]
 ) -> tuple[str, str] | None:
-    user = platform.live_user(row["id"])
+    """core_user_external::update_users, in its order (each becomes a warning)."""
+    platform = call.platform
+    user = platform.users.get(row["id"])
     if user is None:
         return "invaliduserid", "Invalid user ID"
+    caller_is_admin = call.token.capabilities is None
+    if user.id != call.token.userid and user.username == "admin" and not caller_is_admin:
+        return "usernotupdatedadmin", "Cannot update admin accounts"
+    if user.deleted:
+        return "usernotupdateddeleted", "User is a deleted user"
+    if user.username == "guest":
+        return "usernotupdatedguest", "Cannot update guest account"
     email = row.get("email")
     if email is not None and email != user.email and not valid_email(email):
         return "useremailinvalid", "Invalid email address"

@@ -133,7 +133,7 @@ def test_no_in_list_exceeds_oracle_s_limit(statements: list[ClauseElement]) -> N
 
 def test_oracle_urls_are_accepted() -> None:
     url = "oracle+oracledb://fusion_ro:secret@127.0.0.1:1521/?service_name=APOPROD"
-    settings = Settings(environment="test", database_url=url)  # type: ignore[arg-type]
+    settings = Settings(environment="test", database_url=url)
     database = Database(settings.database_url.get_secret_value())
     assert database.engine.dialect.name == "oracle"
     assert database.engine.dialect.driver == "oracledb"
@@ -145,7 +145,7 @@ def test_oracle_urls_are_accepted() -> None:
 
 def test_the_account_set_up_grants_exactly_the_tables_read() -> None:
     from fusion.testing.paths import REPO
-    from services.apogee_api.schema import metadata
+    from services.apogee_api.apogee_tables import metadata
 
     doc = (REPO / "docs" / "apogee-account.md").read_text(encoding="utf-8")
     granted = set(re.findall(r"GRANT SELECT ON apogee\.(\w+)", doc))

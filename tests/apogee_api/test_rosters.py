@@ -8,8 +8,8 @@ from sqlalchemy import update
 
 from fusion.db import create_engine
 from fusion.testing.clients import asgi_client
+from services.apogee_api.apogee_tables import individu, ins_adm_etp
 from services.apogee_api.app import create_app
-from services.apogee_api.schema import individu, ins_adm_etp
 
 from .conftest import AUTH, settings_for
 from .tiny import VET, YEAR

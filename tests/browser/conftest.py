@@ -29,15 +29,33 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
         yield Site(base=base)
 
 
+SETTLED = {"done", "failed", "blocked", "cancelled"}
+
+
 def _wait_for_demo_sync(base: str) -> None:
-    """The demo's start-up sync runs first, so that no test's course is caught in it."""
+    """The demo's start-up sync and migrations run first: no test's course is caught in them."""
     headers = {"authorization": "Bearer demo-admin"}
     for _ in range(240):
-        runs = httpx.get(f"{base}/sync/v1/runs", headers=headers, timeout=10).json()["data"]
+        try:
+            answer = httpx.get(f"{base}/sync/v1/runs", headers=headers, timeout=30)
+        except httpx.TimeoutException:  # the demo's identity imports keep the process busy
+            continue
+        runs = answer.json()["data"]
         if runs and all(run["status"] in ("completed", "failed") for run in runs):
+            break
+        time.sleep(0.5)
+    else:
+        raise TimeoutError("the demo's start-up sync did not finish")
+    for _ in range(240):  # and its batch of migrations, so that tests' migrations do not queue
+        try:
+            answer = httpx.get(f"{base}/migrations/v1/migrations", headers=headers, timeout=30)
+        except httpx.TimeoutException:
+            continue
+        states = {m["state"] for m in answer.json()["items"]}
+        if states and states <= SETTLED:
             return
         time.sleep(0.5)
-    raise TimeoutError("the demo's start-up sync did not finish")
+    raise TimeoutError("the demo's migrations did not settle")
 
 
 @pytest.fixture(scope="session")

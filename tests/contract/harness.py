@@ -15,6 +15,9 @@ from typing import Any
 import schemathesis
 from fastapi import FastAPI
 from hypothesis import HealthCheck, settings
+from schemathesis import Case, GenerationMode
+from schemathesis.core.parameters import ParameterLocation
+from schemathesis.core.transport import Response
 from schemathesis.python.asgi import shutdown_lifespans
 from schemathesis.specs.openapi.schemas import OpenApiSchema
 
@@ -43,3 +46,20 @@ def served(app: Any) -> Iterator[Any]:
         yield app
     finally:
         shutdown_lifespans()
+
+
+def call_and_validate(
+    case: Case, app: Any, *, headers: dict[str, str] | None = None, **kwargs: Any
+) -> Response:
+    """``case.call_and_validate(app=app, headers=...)`` for documents that declare the bearer
+    scheme: the app is also set on the case's schema (the ``ignored_auth`` check re-sends each
+    request without its token and finds the app only there), and a negative case whose headers
+    were mutated without an Authorization header (schemathesis omitting the required token) is
+    sent without the token, as generated."""
+    case.operation.schema.app = app
+    sent = dict(headers or {})
+    header_info = case.meta.components.get(ParameterLocation.HEADER) if case.meta else None
+    dropped = header_info is not None and header_info.mode == GenerationMode.NEGATIVE
+    if dropped and "Authorization" not in (case.headers or {}):
+        sent.pop("Authorization", None)
+    return case.call_and_validate(app=app, headers=sent, **kwargs)

@@ -14,7 +14,7 @@ from services.apogee_api.app import create_app
 from services.apogee_api.settings import Settings
 from sim.apogee.load import load_dataset
 
-from .harness import ADMIN, BOUNDED, schema_of, served
+from .harness import ADMIN, BOUNDED, call_and_validate, schema_of, served
 
 
 def _settings(database_url: str) -> Settings:
@@ -35,4 +35,4 @@ async def app(tmp_path: Path) -> AsyncIterator[Any]:
 @schema.parametrize()
 @BOUNDED
 def test_apogee_api_answers_as_documented(case: Case, app: Any) -> None:
-    case.call_and_validate(app=app, headers=ADMIN)
+    call_and_validate(case, app, headers=ADMIN)

@@ -22,7 +22,7 @@ from services.enrolment_sync.settings import Settings
 from sim.moodle.app import create_sim_app
 from sim.moodle.state import SimMoodle, all_functions
 
-from .harness import ADMIN, BOUNDED, schema_of, served
+from .harness import ADMIN, BOUNDED, call_and_validate, schema_of, served
 
 
 def _settings(database_url: str) -> Settings:
@@ -91,4 +91,4 @@ def test_enrolment_sync_answers_as_documented(case: Case, app: Any) -> None:
     excluded: list[CheckFunction] = (
         [positive_data_acceptance] if case.operation.label in BUSINESS_RULES else []
     )
-    case.call_and_validate(app=app, headers=ADMIN, excluded_checks=excluded)
+    call_and_validate(case, app, headers=ADMIN, excluded_checks=excluded)

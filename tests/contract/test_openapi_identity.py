@@ -14,7 +14,7 @@ from schemathesis.specs.openapi.checks import positive_data_acceptance
 from services.identity.app import create_app
 from services.identity.settings import Settings
 
-from .harness import ADMIN, BOUNDED, schema_of, served
+from .harness import ADMIN, BOUNDED, call_and_validate, schema_of, served
 
 
 def _settings(database_url: str) -> Settings:
@@ -43,4 +43,4 @@ def test_identity_answers_as_documented(case: Case, app: Any) -> None:
     excluded: list[CheckFunction] = (
         [positive_data_acceptance] if case.operation.label in BUSINESS_RULES else []
     )
-    case.call_and_validate(app=app, headers=ADMIN, excluded_checks=excluded)
+    call_and_validate(case, app, headers=ADMIN, excluded_checks=excluded)

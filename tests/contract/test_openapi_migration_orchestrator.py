@@ -22,7 +22,7 @@ from services.migration_orchestrator.app import create_app
 from services.migration_orchestrator.preflight.archive import ArchiveLimits
 from services.migration_orchestrator.settings import Settings
 
-from .harness import ADMIN, BOUNDED, schema_of, served
+from .harness import ADMIN, BOUNDED, call_and_validate, schema_of, served
 
 
 def _settings(database_url: str) -> Settings:
@@ -55,8 +55,8 @@ def app(tmp_path: Path) -> Iterator[Any]:
 def test_migration_orchestrator_answers_as_documented(case: Case, app: Any) -> None:
     # Any bytes are a schema-valid upload, and only a sound backup is accepted: random bytes
     # must be refused (with a documented 4xx), not accepted.
-    excluded = [positive_data_acceptance] if case.operation.path == ANALYSE else []
-    case.call_and_validate(app=app, headers=ADMIN, excluded_checks=excluded)
+    excluded: list[Any] = [positive_data_acceptance] if case.operation.path == ANALYSE else []
+    call_and_validate(case, app, headers=ADMIN, excluded_checks=excluded)
 
 
 def _tar_gz(members: dict[str, bytes]) -> bytes:
@@ -93,6 +93,6 @@ def _hostile_bodies() -> dict[str, bytes]:
 @pytest.mark.parametrize("name", sorted(_hostile_bodies()))
 def test_hostile_backup_bodies_get_a_documented_4xx(name: str, app: Any) -> None:
     case = schema[ANALYSE]["POST"].Case(body=_hostile_bodies()[name], media_type=BACKUP_MEDIA_TYPE)
-    response = case.call_and_validate(app=app, headers=ADMIN)
+    response = call_and_validate(case, app, headers=ADMIN)
     assert response.status_code in (400, 413)
     assert response.json()["error"]["message_fr"]

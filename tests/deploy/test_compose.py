@@ -69,6 +69,8 @@ def test_services_wait_for_healthy_servers_and_their_migrations(rendered: dict[s
         assert depends["migrate-sync"]["condition"] == "service_completed_successfully"
         assert services[name]["deploy"]["replicas"] == 2
         assert services[name]["environment"]["FUSION_ENVIRONMENT"] == "production"
+    assert services["worker-restore"]["command"] == ["fusion", "worker", "restore"]
+    assert "worker backup" in " ".join(services["worker-backup"]["command"])
     for job in ("migrate-identity", "migrate-migrations", "migrate-sync"):
         assert "--database-url" in " ".join(services[job]["command"])
 

@@ -115,8 +115,9 @@ def test_each_prefix_reaches_its_service(nginx: Front) -> None:
     assert httpx.get(f"{base}/apogee/v1/codes").json()["path"] == "/apogee/v1/codes"
     assert httpx.get(f"{base}/apogee/metrics").status_code == 404
     landing = httpx.get(f"{base}/")
-    assert landing.status_code == 200
-    assert "Fusion" in landing.text
+    assert landing.status_code == 302
+    assert landing.headers["location"].endswith("/migrations/pages/")
+    assert httpx.get(f"{base}/nowhere").json()["error"]["message_fr"] == "Page introuvable."
 
 
 def test_a_get_is_retried_on_the_healthy_replica(nginx: Front) -> None:

@@ -41,3 +41,17 @@ def test_all_in_one_serves_every_service(tmp_path: Path) -> None:
             headers={"Authorization": "Bearer demo-admin"},
         ).json()
         assert [p["reachable"] for p in platforms["platforms"]] == [True] * 4
+        shortnames = set()
+        for platform, token in (("ub1", "ub1-token"), ("ub2", "ub2-token"), ("ub4", "ub4-token")):
+            courses = httpx.post(
+                f"{base}/sim/{platform}/webservice/rest/server.php",
+                data={
+                    "wstoken": token,
+                    "wsfunction": "core_course_get_courses",
+                    "moodlewsrestformat": "json",
+                },
+                timeout=10,
+            ).json()
+            shortnames |= {course["shortname"] for course in courses}
+        # The courses of the real backups shipped with the simulator package itself.
+        assert {"CS01", "Course Three", "QUIZ311", "QUIZ28"} <= shortnames

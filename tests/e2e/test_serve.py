@@ -70,7 +70,7 @@ def test_a_command_with_invalid_settings_says_so_without_a_traceback(
     assert main(["sync", "run", "--dry-run"]) == 2
     err = capsys.readouterr().err
     assert "invalid settings" in err
-    assert "apogee_token" in err
+    assert "FUSION_SYNC_APOGEE_TOKEN" in err  # the variable, not the field
     assert "Traceback" not in err
 
 

@@ -11,7 +11,7 @@ import subprocess
 import sys
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -66,10 +66,20 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
         stack.tokens = json.loads((stack.directory / "tokens.json").read_text())
         yield stack
     finally:
+        started_pids = _recorded_pids(stack.directory)
         stopped = stack.make("stack-down", PURGE="1")
         assert stopped.returncode == 0, stopped.stdout + stopped.stderr
     assert not list((stack.directory / "pids").glob("*.pid"))
     assert not (stack.directory / "nginx" / "nginx.pid").exists()
+    assert len(started_pids) >= 10  # those still running: apogee_api-1 may have been stopped
+    assert [pid for pid in started_pids if Path(f"/proc/{pid}").exists()] == []
+
+
+def _recorded_pids(directory: Path) -> list[int]:
+    """Every pid the stack recorded: its processes' pid files and nginx's own."""
+    pids = [json.loads(p.read_text())["pid"] for p in (directory / "pids").glob("*.pid")]
+    nginx_pid = directory / "nginx" / "nginx.pid"
+    return pids + ([int(nginx_pid.read_text())] if nginx_pid.exists() else [])
 
 
 def _moodle(stack: Stack, function: str, **params: object) -> object:
@@ -82,39 +92,72 @@ def _moodle(stack: Stack, function: str, **params: object) -> object:
     return response.json()
 
 
+def _form_token(page: httpx.Response) -> str:
+    assert page.status_code == 200, page.text[:300]
+    found = re.search(r'name="csrf_token" value="([^"]+)"', page.text)
+    assert found, "no CSRF field in the page"
+    return found.group(1)
+
+
 @pytest.fixture(scope="module")
-def synced_course(stack: Stack) -> dict[str, object]:
-    """A course space on the target with an Apogée method, synchronised once."""
-    created = _moodle(
-        stack,
-        "core_course_create_courses",
-        **{
-            "courses[0][fullname]": "Biochimie L2",
-            "courses[0][shortname]": "L2BIO-E2E",
-            "courses[0][categoryid]": 1,
-        },
-    )
-    course_id = created[0]["id"]  # type: ignore[index]
+def course_space(stack: Stack) -> dict[str, Any]:
+    """A teacher creates a course space with an Apogée code in the pages; one sync follows."""
+    pages = "/migrations/pages"
+    with httpx.Client(base_url=stack.url, timeout=30) as browser:
+        token = _form_token(browser.get(f"{pages}/login"))
+        signed_in = browser.post(f"{pages}/login", data={"username": "prof1", "csrf_token": token})
+        assert signed_in.status_code == 303, signed_in.text[:300]
+        token = _form_token(browser.get(f"{pages}/courses/new"))
+        form = {"fullname": "Biochimie L2", "shortname": "L2BIO", "codes": CODE}
+        created = browser.post(f"{pages}/courses/new", data={**form, "csrf_token": token})
+    assert created.status_code == 303, created.text[:500]
+    course_id = int(created.headers["location"].rsplit("created=", 1)[1])
     with stack.client() as client:
-        method = client.post(
-            "/sync/v1/methods",
-            json={"course_id": course_id, "code": CODE, "course_created_empty": True},
-        )
-        assert method.status_code == 201, method.text
+        methods = client.get("/sync/v1/methods", params={"course_id": course_id}).json()
         run = _sync(client, f"/sync/v1/courses/{course_id}:sync", {})
-        return {"course_id": course_id, "run": run}
+    return {"course_id": course_id, "methods": methods["data"], "run": run}
 
 
-def _sync(client: httpx.Client, path: str, body: dict[str, object]) -> dict[str, object]:
+@pytest.fixture(scope="module")
+def migrated_course(stack: Stack) -> dict[str, Any]:
+    """A course of the historical ub1 migrated with an Apogée code: backed up by ub1's worker,
+    analysed, checked by identity, restored by the target's worker."""
+    request = {
+        "source_platform": "ub1",
+        "source_course_id": 2,
+        "target_category_id": 1,
+        "shortname": "UB1-001-FUSION",
+        "apogee_codes": [CODE],
+    }
+    with stack.client() as client:
+        asked = client.post("/migrations/v1/migrations", json=request)
+        assert asked.status_code == 201, asked.text
+        migration: dict[str, Any] = _poll(
+            lambda: client.get(f"/migrations/v1/migrations/{asked.json()['id']}").json(),
+            lambda m: m["state"] in ("done", "failed", "blocked"),
+        )
+    return migration
+
+
+def _poll(read: Callable[[], Any], done: Callable[[Any], bool], *, tries: int = 240) -> Any:
+    """``read()`` until ``done`` says so: bounded in count (and so in time, 0.5 s apart)."""
+    value = read()
+    for _ in range(tries):
+        if done(value):
+            return value
+        time.sleep(0.5)
+        value = read()
+    raise AssertionError(f"still not there after {tries} polls: {value}")
+
+
+def _sync(client: httpx.Client, path: str, body: dict[str, object]) -> Any:
     started = client.post(path, json=body)
     assert started.status_code == 202, started.text
     run_id = started.json()["run"]["id"]
-    for _ in range(150):  # bounded: 150 polls
-        run: dict[str, object] = client.get(f"/sync/v1/runs/{run_id}").json()
-        if run["status"] in ("completed", "failed"):
-            return run
-        time.sleep(0.2)
-    raise AssertionError(f"run {run_id} did not finish: {run}")
+    return _poll(
+        lambda: client.get(f"/sync/v1/runs/{run_id}").json(),
+        lambda run: run["status"] in ("completed", "failed"),
+    )
 
 
 def _apogee_students(stack: Stack) -> set[str]:
@@ -124,20 +167,68 @@ def _apogee_students(stack: Stack) -> set[str]:
     return {str(member["cod_etu"]) for member in response.json()["members"]}
 
 
-def test_a_course_space_gets_its_apogee_students_through_nginx(
-    stack: Stack, synced_course: dict[str, object]
+def _enrolled(stack: Stack, course_id: int, role: str) -> set[str]:
+    users = _moodle(stack, "core_enrol_get_enrolled_users", courseid=course_id)
+    return {
+        str(user.get("idnumber") or user["username"])
+        for user in users  # type: ignore[attr-defined]
+        if role in {r["shortname"] for r in user["roles"]}
+    }
+
+
+def test_a_course_space_made_in_the_pages_gets_its_apogee_students(
+    stack: Stack, course_space: dict[str, Any]
 ) -> None:
-    run = synced_course["run"]
-    assert run["status"] == "completed", run  # type: ignore[index]
-    enrolled = _moodle(stack, "core_enrol_get_enrolled_users", courseid=synced_course["course_id"])
-    students = {user["idnumber"] for user in enrolled}  # type: ignore[attr-defined]
+    assert [(m["code"], m["source"]) for m in course_space["methods"]] == [(CODE, "api")]
+    run = course_space["run"]
+    assert run["status"] == "completed", run
     expected = _apogee_students(stack)
     assert expected
-    assert students == expected
-    assert run["counts"]["adds"] == len(expected)  # type: ignore[index]
+    assert _enrolled(stack, course_space["course_id"], "student") == expected
+    assert run["counts"]["adds"] == len(expected)
+    assert _enrolled(stack, course_space["course_id"], "editingteacher") == {"P0001"}  # prof1
 
 
-@pytest.mark.usefixtures("synced_course")
+def test_a_course_migrates_from_a_historical_platform_through_the_workers(
+    stack: Stack, migrated_course: dict[str, Any]
+) -> None:
+    assert migrated_course["state"] == "done", migrated_course
+    assert migrated_course["target_course_id"] is not None
+    done = _poll(
+        lambda: _prometheus(
+            stack, "query", query='fusion_migration_orchestrator_migrations{state="done"}'
+        )["result"],
+        lambda result: any(r["value"][1] == "1" for r in result),
+    )
+    assert {r["metric"]["platform"] for r in done if r["value"][1] == "1"} == {"ub1"}
+
+
+def test_the_sync_enrols_the_migrated_courses_apogee_students(
+    stack: Stack, migrated_course: dict[str, Any]
+) -> None:
+    """The orchestrator's command registers the course's code with the sync over the bus and
+    asks for a sync of that course, which enrols the code's students."""
+    course_id = migrated_course["target_course_id"]
+    with stack.client() as client:
+        methods = _poll(
+            lambda: client.get("/sync/v1/methods", params={"course_id": course_id}).json(),
+            lambda listed: listed["count"] > 0,
+        )
+        run = _poll(
+            lambda: _course_runs(client, course_id),
+            lambda runs: any(r["status"] in ("completed", "failed") for r in runs),
+        )[0]
+    assert [(m["code"], m["source"]) for m in methods["data"]] == [(CODE, "orchestrator")]
+    assert run["status"] == "completed", run
+    assert _apogee_students(stack) <= _enrolled(stack, course_id, "student")
+
+
+def _course_runs(client: httpx.Client, course_id: int) -> list[dict[str, Any]]:
+    runs = client.get("/sync/v1/runs", params={"limit": 1000}).json()["data"]
+    return [r for r in runs if r["course_id"] == course_id]
+
+
+@pytest.mark.usefixtures("course_space")
 def test_the_load_balancer_keeps_answering_when_an_apogee_replica_stops(stack: Stack) -> None:
     stopped = subprocess.run(
         [
@@ -203,7 +294,7 @@ def _prometheus(stack: Stack, path: str, **params: str) -> Any:
     return response.json()["data"]
 
 
-@pytest.mark.usefixtures("synced_course")  # a sync has run: its labelled series exist
+@pytest.mark.usefixtures("course_space", "migrated_course")  # labelled series exist
 def test_every_queried_series_is_in_prometheus_scrape_of_the_stack(stack: Stack) -> None:
     expressions = {**rule_expressions(), **dashboard_expressions()}
     missing: dict[str, list[str]] = {}

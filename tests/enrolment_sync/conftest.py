@@ -7,12 +7,12 @@ from dataclasses import dataclass
 import httpx
 import pytest
 
+from fusion.apogee import ApogeeClient
 from fusion.bus import Bus
 from fusion.db import Database
 from fusion.moodle.client import MoodleClient
 from fusion.runtime import Seams
 from fusion.unit_of_work import UnitOfWork, open_unit_of_work
-from services.enrolment_sync.apogee_client import ApogeeClient
 from services.enrolment_sync.models import SyncRun, messaging, metadata
 from services.enrolment_sync.runs import execute_run
 from services.enrolment_sync.settings import Settings
@@ -23,6 +23,8 @@ from sim.moodle.state import SimMoodle, all_functions
 from .fake_apogee import FakeApogee
 
 TOKEN = "target-token"
+# Read functions: what writes() leaves out.
+READS = ("core_user_get", "core_group_get", "core_enrol_get", "core_webservice_get_site_info")
 
 
 @dataclass
@@ -80,11 +82,7 @@ class World:
     def writes(self) -> dict[str, int]:
         """Rows sent to every Moodle write function since the last reset."""
         counters = self.sim.counters("target")
-        return {
-            name: c["rows"]
-            for name, c in counters.items()
-            if not name.startswith(("core_user_get", "core_group_get", "core_enrol_get"))
-        }
+        return {name: c["rows"] for name, c in counters.items() if not name.startswith(READS)}
 
 
 @pytest.fixture

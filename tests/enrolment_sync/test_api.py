@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, MutableMapping
+from typing import Any
 
 import httpx
 import pytest
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from fusion.asgi import HostedApp
 from fusion.bus import MemoryBus
@@ -19,7 +20,7 @@ from fusion.contracts import (
     RunSync,
 )
 from services.enrolment_sync.app import create_app
-from services.enrolment_sync.models import messaging
+from services.enrolment_sync.models import EnrolmentMethod, messaging
 from services.enrolment_sync.settings import Settings
 from services.enrolment_sync.state import SyncState
 
@@ -32,9 +33,8 @@ TEACHER = {**PLUGIN, "X-Fusion-Acting-User": "prof1"}
 STUDENTS = [f"2191{n:04d}" for n in range(5)]
 
 
-@pytest.fixture
-async def api(world: World) -> AsyncIterator[tuple[httpx.AsyncClient, SyncState, MemoryBus]]:
-    settings = Settings(
+def _api_settings(world: World) -> Settings:
+    return Settings(
         environment="test",
         database_url=world.settings.database_url,
         demo_tokens=True,
@@ -42,6 +42,11 @@ async def api(world: World) -> AsyncIterator[tuple[httpx.AsyncClient, SyncState,
         moodle_url="http://sim/target",
         apogee_url="http://apogee",
     )
+
+
+@pytest.fixture
+async def api(world: World) -> AsyncIterator[tuple[httpx.AsyncClient, SyncState, MemoryBus]]:
+    settings = _api_settings(world)
     bus = MemoryBus()
     app = create_app(settings, seams=world.seams(bus))
     async with bus, HostedApp(app).running() as hosted:
@@ -55,7 +60,7 @@ async def test_method_with_unknown_code_is_refused_in_french_and_english(
 ) -> None:
     client, _, _ = api
     answer = await client.post(
-        "/sync/v1/methods", json={"course_id": 2, "code": "NOPE"}, headers=PLUGIN
+        "/sync/v1/methods", json={"course_id": 2, "code": "NOPE"}, headers=ADMIN
     )
     assert answer.status_code == 400
     error = answer.json()["error"]
@@ -87,7 +92,7 @@ async def test_course_sync_preview_then_apply_then_rate_limit(
     created = await client.post(
         "/sync/v1/methods",
         json={"course_id": course, "code": "ELP9", "groups": False, "course_created_empty": True},
-        headers=PLUGIN,
+        headers=TEACHER,  # the course-creation form, acting for the course's teacher
     )
     assert created.status_code == 201
     assert created.json()["course_created_empty"] is True  # the course-creation form's case
@@ -107,6 +112,7 @@ async def test_course_sync_preview_then_apply_then_rate_limit(
     assert world.target.enrolled_userids(course) == {*users, teacher.id}
     courses = (await client.get(f"/sync/v1/runs/{run_id}/courses", headers=TEACHER)).json()
     assert courses["data"][0]["adds"] == 5
+    assert courses["data"][0]["status"] == "applied"  # not left "planned" once it landed
     again = await client.post(f"/sync/v1/courses/{course}:sync", json={}, headers=TEACHER)
     assert again.status_code == 429
     assert again.json()["error"]["code"] == "course_sync_too_soon"
@@ -342,7 +348,7 @@ async def test_teachers_list_only_the_methods_of_their_courses(
 
 async def test_a_course_s_last_results_are_its_teachers_and_skip_previews(
     world: World,
-    api: tuple[httpx.AsyncClient, SyncServices, MemoryBus],
+    api: tuple[httpx.AsyncClient, SyncState, MemoryBus],
 ) -> None:
     client, services, _ = api
     prof1 = world.target.add_user("prof1", "Ada", "Prof", "prof1@example.edu")
@@ -369,3 +375,44 @@ async def test_a_course_s_last_results_are_its_teachers_and_skip_previews(
     ]
     other = await client.get(path, headers={**PLUGIN, "X-Fusion-Acting-User": "prof2"})
     assert (other.status_code, other.json()["error"]["code"]) == (403, "not_course_teacher")
+
+
+async def test_a_created_method_is_committed_before_the_answer_is_sent(world: World) -> None:
+    """Regression: the session's commit ran after the response, so a client told "201" could
+    DELETE the id a moment later and get 404."""
+    world.apogee.codes["ELP5"] = FakeCode(members={})
+    committed_at_start: list[int] = []
+    hosted = HostedApp(create_app(_api_settings(world), seams=world.seams(MemoryBus())))
+
+    async def watching(scope: Any, receive: Any, send: Any) -> None:
+        async def watched_send(message: MutableMapping[str, Any]) -> None:
+            if message["type"] == "http.response.start" and scope["method"] == "POST":
+                async with world.db.session() as session:
+                    found = await session.execute(select(func.count()).select_from(EnrolmentMethod))
+                    committed_at_start.append(found.scalar_one())
+            await send(message)
+
+        await hosted(scope, receive, watched_send)
+
+    async with hosted.running():
+        transport = httpx.ASGITransport(app=watching)
+        async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
+            created = await client.post(
+                "/sync/v1/methods", json={"course_id": 2, "code": "ELP5"}, headers=ADMIN
+            )
+            assert created.status_code == 201
+            deleted = await client.delete(f"/sync/v1/methods/{created.json()['id']}", headers=ADMIN)
+    assert committed_at_start == [1]
+    assert deleted.status_code == 204
+
+
+async def test_a_status_filter_takes_only_a_known_status(
+    api: tuple[httpx.AsyncClient, SyncState, MemoryBus],
+) -> None:
+    client, _, _ = api
+    for hostile in ("\x00", "completed\x00", "'; DROP TABLE sync_run; --", "é" * 30):
+        answer = await client.get("/sync/v1/runs", params={"status": hostile}, headers=ADMIN)
+        assert answer.status_code == 422, hostile
+        assert answer.json()["error"]["code"] == "validation_error"
+    listed = await client.get("/sync/v1/runs", params={"status": "completed"}, headers=ADMIN)
+    assert listed.status_code == 200

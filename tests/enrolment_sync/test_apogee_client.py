@@ -7,7 +7,7 @@ import json
 import httpx
 import pytest
 
-from services.enrolment_sync.apogee_client import ApogeeClient, ApogeeFailed, ApogeeUnreachable
+from fusion.apogee import ApogeeClient, ApogeeFailed, ApogeeUnreachable
 
 from .fake_apogee import FakeApogee, FakeCode
 

@@ -6,6 +6,7 @@ import asyncio
 
 import pytest
 
+from fusion.apogee import ApogeeGroup, CodeRoster
 from services.enrolment_sync.batches import plan, run_disjoint, users_of
 from services.enrolment_sync.diff import (
     Ledger,
@@ -16,7 +17,7 @@ from services.enrolment_sync.diff import (
     wanted_keys,
 )
 from services.enrolment_sync.meta import Link, build_graph, descendants, written_rosters
-from services.enrolment_sync.wanted import ApogeeGroup, CodeRoster, MethodSpec, wanted_state
+from services.enrolment_sync.wanted import MethodSpec, wanted_state
 
 STUDENT, TEACHER = 5, 3
 

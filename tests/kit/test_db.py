@@ -1,6 +1,6 @@
 from sqlalchemy import select
 from sqlalchemy.orm import registry
-from sqlmodel import Field, SQLModel
+from sqlmodel import Field, SQLModel, col
 
 from fusion.db import Database, new_metadata
 from fusion.testing.plugin import rollback_session
@@ -23,7 +23,7 @@ async def test_unit_of_work_commits_at_the_edge(database_url: str) -> None:
     async with database.unit_of_work() as session:
         session.add(Note(text="kept"))
     async with database.session() as session:
-        assert (await session.execute(select(Note.text))).scalars().all() == ["kept"]
+        assert (await session.execute(select(col(Note.text)))).scalars().all() == ["kept"]
     await database.dispose()
 
 
@@ -55,7 +55,7 @@ async def test_rollback_session_leaves_the_run_database_clean(pg_run_database: s
     async with rollback_session(database.engine) as session:
         session.add(Note(text="temporary"))
         await session.commit()  # a savepoint inside the test's transaction
-        assert (await session.execute(select(Note.text))).scalars().all() == ["temporary"]
+        assert (await session.execute(select(col(Note.text)))).scalars().all() == ["temporary"]
     async with database.session() as session:
         assert (await session.execute(select(Note))).scalars().all() == []
     await database.dispose()

@@ -18,7 +18,7 @@ def _locked(name: str) -> dict[str, str]:
     """Package -> version for what the lock installs on this machine (markers evaluated)."""
     text = (REPO / name).read_text(encoding="utf-8")
     assert "--hash=sha256:" in text
-    pins = {}
+    pins: dict[str, str] = {}
     for line in _REQUIREMENT_LINE.findall(text):
         req = Requirement(line)
         if req.marker is None or req.marker.evaluate():
@@ -33,7 +33,9 @@ def _declared() -> list[Requirement]:
 
 
 def test_every_locked_package_is_installed_at_its_locked_version() -> None:
-    installed = {canonicalize_name(d.metadata["Name"]): d.version for d in metadata.distributions()}
+    installed: dict[str, str] = {
+        canonicalize_name(d.metadata["Name"]): d.version for d in metadata.distributions()
+    }
     wrong = {
         name: (version, installed.get(name))
         for name, version in _locked("requirements-dev.lock").items()

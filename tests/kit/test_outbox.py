@@ -12,6 +12,7 @@ from datetime import timedelta
 from typing import Any
 
 import pytest
+from prometheus_client import REGISTRY
 from sqlalchemy import Row, Table, func, select
 
 from fusion.bus import MemoryBus, QueueSpec
@@ -272,3 +273,45 @@ async def _relayed(relay: OutboxRelay) -> bool | None:
 
 async def _ignore(_: Envelope) -> None:
     return None
+
+
+async def test_with_the_broker_cut_the_pending_gauges_rise(
+    store: Store, bus_under_test: BusUnderTest
+) -> None:
+    """What the FusionOutboxStuck alert reads: the count and the age of what waits."""
+    service = f"outbox-test-{uuid.uuid4().hex[:6]}"
+    relay = OutboxRelay(
+        sessions=store.db.session,
+        bus=bus_under_test.bus,
+        outbox=store.outbox,
+        service=service,
+        backoff=Backoff(base_seconds=0.05, max_seconds=0.2),
+    )
+
+    def gauge(name: str) -> float:
+        value = REGISTRY.get_sample_value(name, {"service": service})
+        assert value is not None, name
+        return value
+
+    received: list[Envelope] = []
+    await collect_into(bus_under_test, received, "gauges")
+    async with bus_under_test.outage():
+        await stage(store, requested(), requested())
+        assert await relay.relay_once() == 0
+        await relay.measure()
+        first_age = gauge("fusion_outbox_oldest_pending_age_seconds")
+        assert gauge("fusion_outbox_pending_messages") == 2
+        await stage(store, requested())
+        await asyncio.sleep(0.05)
+        await relay.measure()
+        assert gauge("fusion_outbox_pending_messages") == 3
+        assert gauge("fusion_outbox_oldest_pending_age_seconds") > first_age > 0
+
+    async def drained() -> bool | None:
+        await relay.relay_once()
+        return True if await unsent(store) == 0 else None
+
+    await wait_until(drained, seconds=10)
+    await relay.measure()
+    assert gauge("fusion_outbox_pending_messages") == 0
+    assert gauge("fusion_outbox_oldest_pending_age_seconds") == 0

@@ -143,10 +143,13 @@ def test_production_refuses_a_platform_with_the_simulator_s_token(
 ) -> None:
     platform = {"name": "ub1", "url": "https://ub1.example", "token": "ub1-token"}
     _production(monkeypatch, FUSION_MIGRATIONS_PLATFORMS=json.dumps([platform]))
-    with pytest.raises(InvalidSettings, match=r"set FUSION_MIGRATIONS_PLATFORMS\[0\]\.token"):
+    with pytest.raises(InvalidSettings, match=r"set .*FUSION_MIGRATIONS_PLATFORMS\[0\]\.token"):
         load_settings(MigrationSettings)
     platform["token"] = A_TOKEN
     monkeypatch.setenv("FUSION_MIGRATIONS_PLATFORMS", json.dumps([platform]))
+    for service in ("APOGEE", "IDENTITY"):  # what else the orchestrator needs in production
+        monkeypatch.setenv(f"FUSION_MIGRATIONS_{service}_URL", "https://fusion.univ.example")
+        monkeypatch.setenv(f"FUSION_MIGRATIONS_{service}_TOKEN", A_TOKEN[::-1])
     assert load_settings(MigrationSettings).platforms[0].name == "ub1"
 
 

@@ -10,6 +10,7 @@ from typing import Any
 import httpx
 
 from fusion.bus import MemoryBus
+
 from .world import ADMIN, World, migration_world, teacher
 
 V1 = "/migrations/v1/migrations"
@@ -77,3 +78,71 @@ async def test_a_teacher_migrates_a_course_end_to_end(database_url: str, tmp_pat
         assert [m["id"] for m in mine.json()["items"]] == [done["id"]]
         other = await world.client.get(V1, headers=teacher("prof4"))
         assert other.json()["items"] == []
+        metrics = (await world.client.get("/migrations/metrics")).text
+        assert 'fusion_migration_orchestrator_state_seconds_count{state="backing_up"}' in metrics
+
+
+async def test_a_teacher_who_loses_the_role_midway_still_gets_the_course(
+    database_url: str, tmp_path: Path
+) -> None:
+    """Authorisation is decided once: later steps run under the service's own accounts."""
+    async with MemoryBus() as bus, migration_world(database_url, tmp_path, bus=bus) as world:
+        course_id, username = first_course(world, "ub1")
+        body = {
+            "source_platform": "ub1",
+            "source_course_id": course_id,
+            "target_category_id": 2,
+            "apogee_codes": ["UEMATH1"],
+        }
+        created = await world.client.post(V1, json=body, headers=teacher(username))
+        assert created.status_code == 201, created.text
+        source = world.sim["ub1"]
+        user_id = source.user_by_username[username]
+        source.courses[course_id].roles.pop(user_id)  # the manager drops their own role
+        again = await world.client.post(
+            V1, json={**body, "source_course_id": course_id + 1}, headers=teacher(username)
+        )
+        assert again.status_code == 403  # a new request is checked anew...
+        await world.start_workers("ub1")  # ...but the first one goes on
+        done = await wait_for(world.client, created.json()["id"], "done", "failed", "blocked")
+        assert done["state"] == "done", done
+        target = world.sim["target"]
+        teacher_id = target.user_by_username.get(username)
+        assert teacher_id is not None
+        assert teacher_id in target.courses[done["target_course_id"]].roles
+
+
+async def test_a_user_conflict_blocks_then_resumes_once_resolved(
+    database_url: str, tmp_path: Path
+) -> None:
+    async with MemoryBus() as bus, migration_world(database_url, tmp_path, bus=bus) as world:
+        course_id, _ = first_course(world, "ub1")
+        source, target = world.sim["ub1"], world.sim["target"]
+        students = [u for u, roles in source.courses[course_id].roles.items() if (5, 0) in roles]
+        student = source.users[students[0]]
+        clash = target.add_user(student.username, "Autre", "Personne", "autre@univ-demo.fr")
+        await world.start_workers("ub1")
+        body = {
+            "source_platform": "ub1",
+            "source_course_id": course_id,
+            "target_category_id": 2,
+            "apogee_codes": ["UEMATH1"],
+        }
+        created = await world.client.post(V1, json=body, headers=ADMIN)
+        blocked = await wait_for(world.client, created.json()["id"], "blocked", "done", "failed")
+        assert (blocked["state"], blocked["step"]) == ("blocked", "identity"), blocked
+        assert blocked["blocker"]["conflicts"][0]["username"] == student.username
+        assert student.username in blocked["reason_fr"]
+        clash.email = student.email  # an administrator homogenised the account (identity plan)
+        resumed = await world.client.post(f"{V1}/{created.json()['id']}/resume", headers=ADMIN)
+        assert resumed.status_code == 200, resumed.text
+        done = await wait_for(world.client, created.json()["id"], "done", "failed", "blocked")
+        assert done["state"] == "done", done
+        assert [t["to_state"] for t in done["history"]][-6:] == [
+            "blocked",
+            "analysed",
+            "identity_checked",
+            "restoring",
+            "post_restore",
+            "done",
+        ]

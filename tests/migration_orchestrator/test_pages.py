@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import html
 import re
+import tempfile
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -25,11 +26,15 @@ KEY = "a-test-key-of-enough-length"
 def _settings(**overrides: object) -> Settings:
     values: dict[str, object] = {
         "environment": "test",
-        "database_url": "sqlite+aiosqlite:///:memory:",
+        "database_url": f"sqlite+aiosqlite:///{tempfile.mkdtemp()}/orchestrator.db",
+        "database_create_tables": True,
         "web_secret_key": KEY,
         "web_admins": ["chef"],
         "web_cookie_secure": False,
         "trusted_proxies": ["10.0.0.0/8"],
+        "pages_apogee_token": "t-apogee",
+        "pages_sync_token": "t-sync",
+        "pages_sync_plugin_token": "t-plugin",
         **overrides,
     }
     return Settings(**values)  # type: ignore[arg-type]
@@ -113,6 +118,11 @@ async def test_language_is_french_first_and_the_choice_is_kept() -> None:
         again = await browser.get(f"{PAGES}/", headers=headers)
         assert '<html lang="en">' in again.text
         assert "Your course spaces on the merged Moodle" in again.text
+
+
+def test_pages_served_need_their_tokens() -> None:
+    with pytest.raises(ValueError, match="PAGES_SYNC_PLUGIN_TOKEN"):
+        _settings(pages_sync_plugin_token="")
 
 
 def test_the_api_is_unchanged_when_no_key_enables_the_pages() -> None:

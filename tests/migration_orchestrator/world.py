@@ -7,7 +7,7 @@ from __future__ import annotations
 import asyncio
 import socket
 import sys
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -15,6 +15,7 @@ from typing import Any
 
 import httpx
 import uvicorn
+from apogee_api.tiny import tiny_apogee
 from pydantic import SecretStr
 
 from fusion.asgi import HostedApp
@@ -31,11 +32,11 @@ from services.migration_orchestrator.workers.runtime import (
     start_restore_worker,
 )
 from services.migration_orchestrator.workers.settings import WorkerSettings
-from apogee_api.tiny import tiny_apogee
 from sim.apogee.load import load_dataset
 from sim.moodle.app import create_sim_app
 from sim.moodle.demo import DEMO_TOKENS, seed_demo
 from sim.moodle.state import SimMoodle
+
 from .identity_double import restore_check_transport
 
 ADMIN = {"Authorization": "Bearer demo-admin"}
@@ -107,8 +108,8 @@ class World:
         }
         return WorkerSettings(**(values | overrides))
 
-    async def start_workers(self, *platforms: str) -> None:
-        settings = self.worker_settings()
+    async def start_workers(self, *platforms: str, **overrides: Any) -> None:
+        settings = self.worker_settings(**overrides)
         link = await self.stack.enter_async_context(
             orchestrator_link(settings, transport=httpx.ASGITransport(app=self.app))
         )
@@ -119,7 +120,12 @@ class World:
 
 @asynccontextmanager
 async def migration_world(
-    database_url: str, tmp_path: Path, *, bus: Bus, **overrides: Any
+    database_url: str,
+    tmp_path: Path,
+    *,
+    bus: Bus,
+    platforms_for: Callable[[str], list[MoodlePlatform]] = platforms,
+    **overrides: Any,
 ) -> AsyncIterator[World]:
     sim = SimMoodle()
     async with AsyncExitStack() as stack:
@@ -139,7 +145,7 @@ async def migration_world(
             "demo_tokens": True,
             "database_url": database_url,
             "database_create_tables": True,
-            "platforms": platforms(sim_url),
+            "platforms": platforms_for(sim_url),
             "store_dir": tmp_path / "store",
             "lease_watch_seconds": 0.5,
         }

@@ -73,8 +73,10 @@ def real_script_runner(served: str, tmp_path: Path) -> MoodleCliRunner:
     }
     return MoodleCliRunner(
         templates=CliTemplates(
-            backup=f"php {script_dir}/backup.php --courseid={{courseid}} --destination={{destination}}",
-            restore=f"php {script_dir}/restore_backup.php --file={{file}} --categoryid={{categoryid}}",
+            backup=f"php {script_dir}/backup.php"
+            " --courseid={courseid} --destination={destination}",
+            restore=f"php {script_dir}/restore_backup.php"
+            " --file={file} --categoryid={categoryid}",
         ),
         env=env,
     )

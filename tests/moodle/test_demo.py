@@ -72,4 +72,6 @@ async def test_a_generated_course_moves_from_ub1_to_the_target(
     target = sim["target"]
     moved = {target.users[u].username for u in target.enrolled_userids(restored.courseid)}
     assert moved == usernames
-    assert target.courses[restored.courseid].shortname == "UB1-001"
+    course = target.courses[restored.courseid]  # the target is 4.5: renamed and shown
+    assert (course.shortname, course.visible) == ("UB1-001_1", 1)
+    assert course.fullname.endswith(" copy 1")

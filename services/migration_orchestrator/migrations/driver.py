@@ -13,6 +13,7 @@ from collections.abc import Awaitable, Callable
 
 from fusion.tasks import StopSignal, every
 from fusion.unit_of_work import UnitOfWork
+from services.migration_orchestrator import metrics
 from services.migration_orchestrator.migrations.analysis import (
     analyse_stored,
     check_identities,
@@ -66,6 +67,7 @@ async def watch_leases(state: OrchestratorState, stop: StopSignal) -> None:
     async def requeue() -> None:
         async with orchestrator.db.unit_of_work() as session:
             await requeue_expired(session, max_attempts=settings.backup_max_attempts)
+            await metrics.refresh(session, orchestrator.sources)
 
     work = every(
         settings.lease_watch_seconds,

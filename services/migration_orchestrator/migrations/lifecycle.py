@@ -18,6 +18,7 @@ from services.migration_orchestrator.migrations.models import (
     utcnow,
 )
 from services.migration_orchestrator.migrations.states import STEP_OF, State, allowed
+from services.migration_orchestrator.observed import STEP_SECONDS, STOPPED
 
 
 class TransitionRefused(Conflict):
@@ -64,6 +65,9 @@ async def transition(
             "The migration changed meanwhile; read it again.",
             message_fr="La migration a changé entre-temps ; relisez-la.",
         )
+    STEP_SECONDS.labels(current.value).observe((now - migration.updated_at).total_seconds())
+    if to in (State.FAILED, State.BLOCKED):
+        STOPPED.labels(step or "", to.value).inc()
     migration.state, migration.step, migration.updated_at = to.value, step, now
     migration.reason, migration.reason_fr = reason, reason_fr
     await _record(session, migration, current, to, cause=cause, reason=reason)

@@ -10,6 +10,7 @@ from fusion.errors import FusionError, error_response
 from fusion.web import STATIC, Web
 from services.migration_orchestrator.pages import (
     routes_admin,
+    routes_identity,
     routes_migrations,
     routes_session,
     routes_teacher,
@@ -19,7 +20,13 @@ from services.migration_orchestrator.pages.resources import PAGES_PREFIX
 
 
 def install_pages(app: FastAPI, web: Web) -> None:
-    for module in (routes_session, routes_teacher, routes_migrations, routes_admin):
+    for module in (
+        routes_session,
+        routes_teacher,
+        routes_migrations,
+        routes_admin,
+        routes_identity,
+    ):
         app.include_router(module.router)
     app.mount(f"{PAGES_PREFIX}/static", StaticFiles(directory=STATIC), name="pages-static")
 

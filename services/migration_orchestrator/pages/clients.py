@@ -23,8 +23,10 @@ from fusion.errors import (
 )
 from services.migration_orchestrator.pages.schemas import (
     CodeCheck,
+    Conflicts,
     CourseResults,
     Methods,
+    Plan,
     Run,
     RunCourses,
     Runs,
@@ -154,3 +156,31 @@ class SyncClient(_Upstream):
         params = {"limit": limit, "offset": offset}
         path = f"/sync/v1/runs/{run_id}/courses"
         return await self._json(RunCourses, "GET", path, params=params, **self._as(None))
+
+
+class IdentityClient(_Upstream):
+    """identity's administration: conflicts, homogenisation plans (preview, approve)."""
+
+    def __init__(self, http: httpx.AsyncClient, *, base_url: str, token: str) -> None:
+        super().__init__(http, base_url=base_url, name="identités")
+        self._token = token
+
+    async def conflicts(
+        self, *, platform: str | None = None, kind: str | None = None, limit: int = 50
+    ) -> Conflicts:
+        chosen = {"platform": platform, "kind": kind}
+        params: dict[str, Any] = {"limit": limit, **{k: v for k, v in chosen.items() if v}}
+        return await self._json(
+            Conflicts, "GET", "/identity/v1/conflicts", token=self._token, params=params
+        )
+
+    async def new_plan(self, platform: str) -> Plan:
+        body = {"platform": platform}
+        return await self._json(Plan, "POST", "/identity/v1/plans", token=self._token, json=body)
+
+    async def plan(self, plan_id: int) -> Plan:
+        return await self._json(Plan, "GET", f"/identity/v1/plans/{plan_id}", token=self._token)
+
+    async def apply(self, plan_id: int) -> Plan:
+        path = f"/identity/v1/plans/{plan_id}/apply"
+        return await self._json(Plan, "POST", path, token=self._token)

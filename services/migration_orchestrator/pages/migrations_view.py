@@ -57,8 +57,9 @@ def principal_of(user: WebUser) -> Principal:
     return Principal(client=PAGES_CLIENT, role="plugin", acting_user=user.username)
 
 
-def may_retry(migration: MigrationPublic) -> bool:
-    return migration.state == "failed"
+def may_retry(migration: MigrationPublic, user: WebUser) -> bool:
+    """A failed one by anyone who sees it; a blocked one (resume) once support resolved it."""
+    return migration.state == "failed" or (migration.state == "blocked" and user.is_admin)
 
 
 def may_cancel(migration: MigrationPublic) -> bool:

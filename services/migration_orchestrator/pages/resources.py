@@ -15,7 +15,7 @@ from fusion.moodle.client import MoodleClient
 from fusion.moodle.platforms import moodle_client
 from fusion.settings import HttpClientFragment, MoodlePlatform
 from fusion.web import Web
-from services.migration_orchestrator.pages.clients import ApogeeClient, SyncClient
+from services.migration_orchestrator.pages.clients import ApogeeClient, IdentityClient, SyncClient
 from services.migration_orchestrator.pages.settings import PagesFragment
 
 TEMPLATES = Path(__file__).parent / "templates"
@@ -28,6 +28,7 @@ class Pages:
     http: httpx.AsyncClient
     apogee: ApogeeClient
     sync: SyncClient
+    identity: IdentityClient
     platforms: list[MoodlePlatform]
     target_name: str
     new_course_category: int
@@ -78,6 +79,11 @@ async def open_pages(
                 token=settings.pages_sync_token.get_secret_value(),
                 plugin_token=settings.pages_sync_plugin_token.get_secret_value(),
                 acting_user_header=acting_user_header,
+            ),
+            identity=IdentityClient(
+                http,
+                base_url=settings.pages_identity_url,
+                token=settings.pages_identity_token.get_secret_value(),
             ),
             platforms=list(platforms),
             target_name=settings.pages_target_platform,

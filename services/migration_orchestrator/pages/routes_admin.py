@@ -4,11 +4,15 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Path, Request
+from fastapi import APIRouter, File, Path, Request, UploadFile
 from fastapi.responses import Response
 
 from fusion.errors import FusionError
-from services.migration_orchestrator.pages.deps import AdminDep, PagesDep
+from services.migration_orchestrator.deps import OrchestratorDep, SessionDep
+from services.migration_orchestrator.migrations import batch
+from services.migration_orchestrator.pages.dashboard import dashboard
+from services.migration_orchestrator.pages.deps import AdminDep, CsrfDep, PagesDep
+from services.migration_orchestrator.pages.migrations_view import STATE_LABELS, principal_of
 from services.migration_orchestrator.pages.resources import PAGES_PREFIX, Pages
 from services.migration_orchestrator.pages.schemas import RunCourse
 from services.migration_orchestrator.pages.sync_report import errors_csv
@@ -19,13 +23,40 @@ RunId = Annotated[int, Path(ge=1, le=2_147_483_647)]
 
 
 @router.get("/admin")
-async def dashboard(request: Request, pages: PagesDep, _: AdminDep) -> Response:
+async def admin(request: Request, pages: PagesDep, session: SessionDep, _: AdminDep) -> Response:
     context = {
         "section": "admin",
         "platforms": (await check_platforms(pages.platforms, http=pages.http)).platforms,
         "runs": (await pages.sync.runs(limit=20)).data,
+        "board": await dashboard(session),
+        "labels": STATE_LABELS,
+        "states": list(STATE_LABELS),
+        "sources": [p.name for p in pages.historical],
     }
     return pages.web.render(request, "admin.html", context)
+
+
+@router.post("/admin/batch")
+async def batch_upload(
+    request: Request,
+    pages: PagesDep,
+    session: SessionDep,
+    orchestrator: OrchestratorDep,
+    user: AdminDep,
+    _: CsrfDep,
+    file: Annotated[UploadFile, File()],
+) -> Response:
+    """The batch's CSV, line by line: each refused line says why; the others are queued."""
+    context: dict[str, object] = {"section": "admin", "filename": file.filename, "error": None}
+    try:
+        rows = batch.decode(await file.read(batch.MAX_BYTES + 1))
+        context["report"] = await batch.request_batch(
+            session, rows, principal=principal_of(user), orchestrator=orchestrator
+        )
+    except FusionError as error:
+        context["error"] = error
+        return pages.web.render(request, "batch.html", context, status_code=error.status_code)
+    return pages.web.render(request, "batch.html", context)
 
 
 async def _all_courses(pages: Pages, run_id: int) -> list[RunCourse]:

@@ -7,7 +7,7 @@ from typing import Annotated
 from fastapi import APIRouter, Form, Path, Request
 from fastapi.responses import Response
 
-from fusion.errors import FusionError
+from fusion.errors import Forbidden, FusionError
 from services.migration_orchestrator.deps import OrchestratorDep, SessionDep
 from services.migration_orchestrator.migrations import commands, queries
 from services.migration_orchestrator.migrations.requests import check_platform, request_migration
@@ -25,6 +25,12 @@ from services.migration_orchestrator.pages.resources import PAGES_PREFIX
 from services.migration_orchestrator.pages.routes_session import redirect
 
 router = APIRouter(prefix=PAGES_PREFIX, include_in_schema=False)
+
+
+class OnlySupportResumes(Forbidden):
+    code = "only_support_resumes"
+
+
 PlatformName = Annotated[str, Path(pattern=r"^[a-z0-9_-]{1,32}$")]
 CourseId = Annotated[int, Path(ge=2, le=2**31 - 1)]
 MigrationId = Annotated[int, Path(ge=1, le=2**31 - 1)]
@@ -116,7 +122,7 @@ async def _detail_context(
         "m": detail,
         "next_step": NEXT_STEP.get(detail.state, ""),
         "labels": STATE_LABELS,
-        "may_retry": may_retry(detail),
+        "may_retry": may_retry(detail, user),
         "may_cancel": may_cancel(detail),
     }
 
@@ -145,6 +151,12 @@ async def retry(
     migration = await queries.visible_migration(
         session, migration_id, principal_of(user), lock=True
     )
+    if migration.state == "blocked" and not user.is_admin:
+        raise OnlySupportResumes(
+            "A blocked migration resumes once the support team has resolved what blocks it.",
+            message_fr="Une migration bloquée reprend quand l'équipe d'appui a levé ce qui la "
+            "bloque.",
+        )
     await commands.restart(session, migration, by=user.username)
     return redirect(f"{PAGES_PREFIX}/migration/{migration_id}")
 

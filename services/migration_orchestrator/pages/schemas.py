@@ -87,3 +87,38 @@ class CourseResult(BaseModel):
 
 class CourseResults(BaseModel):
     data: list[CourseResult]
+
+
+class Conflict(BaseModel):
+    id: int
+    kind: str
+    platforms: list[str]
+    accounts: list[Any]
+    suggestion: str
+    suggestion_fr: str
+
+
+class Conflicts(BaseModel):
+    items: list[Conflict]
+    total: int
+
+
+class PlanStep(BaseModel):
+    round: int
+    moodle_id: int
+    values: dict[str, Any]
+    temporary: bool
+    status: str
+    message: str | None
+
+
+class Plan(BaseModel):
+    id: int
+    platform: str
+    state: str
+    changes: int
+    blocked: int
+    applied_steps: int
+    error: str | None
+    approved_by: str | None
+    steps: list[PlanStep] = Field(default_factory=list)

@@ -51,10 +51,10 @@ def shared_random(shared: list[SharedRandomQuestion], *, fixed: bool | None) -> 
                 f"(id {s.question_id}). Moodle 4.0-4.2 before June 2023 stops the restore on this "
                 "(MDL-75696): restore on an updated Moodle, or give each slot its own random "
                 "question first.",
-                f"{s.slots} emplacements de question des tests {quizzes} utilisent la même question "
-                f"aléatoire (id {s.question_id}). Moodle 4.0 à 4.2 antérieur à juin 2023 arrête la "
-                "restauration dans ce cas (MDL-75696) : restaurez sur un Moodle à jour, ou donnez "
-                "d'abord à chaque emplacement sa propre question aléatoire.",
+                f"{s.slots} emplacements de question des tests {quizzes} utilisent la même "
+                f"question aléatoire (id {s.question_id}). Moodle 4.0 à 4.2 antérieur à juin 2023 "
+                "arrête la restauration dans ce cas (MDL-75696) : restaurez sur un Moodle à jour, "
+                "ou donnez d'abord à chaque emplacement sa propre question aléatoire.",
                 f"question:{s.question_id}",
             )
         )
@@ -191,8 +191,8 @@ def users(items: list[BackupUser], *, included: bool) -> list[Finding]:
                 "warning",
                 'The backup contains the "admin" account, which clashes with the new platform\'s '
                 "own administrator unless admin conflict resolution is enabled.",
-                "La sauvegarde contient le compte « admin », en conflit avec l'administrateur de la "
-                "nouvelle plateforme sauf si la résolution des conflits admin est activée.",
+                "La sauvegarde contient le compte « admin », en conflit avec l'administrateur de "
+                "la nouvelle plateforme sauf si la résolution des conflits admin est activée.",
                 "username:admin",
             )
         )

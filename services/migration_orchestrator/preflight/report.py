@@ -6,11 +6,17 @@ from typing import Literal
 
 from pydantic import BaseModel
 
+from services.migration_orchestrator.preflight.report_examples import example_of
+
 Severity = Literal["info", "warning", "blocking"]
 QuestionBankFormat = Literal["none", "legacy", "4.x"]
 
 
 class Finding(BaseModel):
+    """One thing the restore will run into: its code, severity and bilingual message."""
+
+    model_config = example_of("Finding")
+
     code: str
     severity: Severity
     message: str
@@ -19,6 +25,10 @@ class Finding(BaseModel):
 
 
 class ArchiveFacts(BaseModel):
+    """The archive itself: container, members and sizes."""
+
+    model_config = example_of("ArchiveFacts")
+
     container: Literal["tar.gz", "zip"]
     members: int
     compressed_bytes: int
@@ -27,6 +37,10 @@ class ArchiveFacts(BaseModel):
 
 
 class MoodleFacts(BaseModel):
+    """The Moodle that made the backup (moodle_backup.xml)."""
+
+    model_config = example_of("MoodleFacts")
+
     version: str | None
     release: str | None
     backup_version: str | None
@@ -37,6 +51,10 @@ class MoodleFacts(BaseModel):
 
 
 class CourseFacts(BaseModel):
+    """The backed-up course as the backup names it."""
+
+    model_config = example_of("CourseFacts")
+
     id: int | None
     shortname: str | None
     fullname: str | None
@@ -44,12 +62,20 @@ class CourseFacts(BaseModel):
 
 
 class SectionFacts(BaseModel):
+    """One section of the course."""
+
+    model_config = example_of("SectionFacts")
+
     id: int
     number: int | None
     title: str | None
 
 
 class ActivityFacts(BaseModel):
+    """One activity (course module) of the backup."""
+
+    model_config = example_of("ActivityFacts")
+
     cmid: int
     modname: str
     title: str
@@ -58,6 +84,10 @@ class ActivityFacts(BaseModel):
 
 
 class LtiActivity(BaseModel):
+    """An external tool (LTI) activity and the tool it needs on the target."""
+
+    model_config = example_of("LtiActivity")
+
     cmid: int
     title: str
     typeid: int | None
@@ -74,6 +104,8 @@ class H5pItem(BaseModel):
     `section_id`, in its `field` (intro, content, summary...); `present` says whether the
     backup carries the package. `embedded`: a `.h5p` file no text of the backup refers to."""
 
+    model_config = example_of("H5pItem")
+
     kind: Literal["h5pactivity", "hvp", "contentbank", "embedded", "html"]
     cmid: int | None
     title: str
@@ -86,6 +118,10 @@ class H5pItem(BaseModel):
 
 
 class QuestionFacts(BaseModel):
+    """The question bank: its format, questions by type, random questions."""
+
+    model_config = example_of("QuestionFacts")
+
     bank_format: QuestionBankFormat
     total: int
     by_type: dict[str, int]
@@ -93,6 +129,11 @@ class QuestionFacts(BaseModel):
 
 
 class SharedRandomQuestion(BaseModel):
+    """A random question used by several quiz slots (MDL-75696: blocks the restore on
+    Moodle 4.0–4.2)."""
+
+    model_config = example_of("SharedRandomQuestion")
+
     question_id: int
     quiz_cmids: list[int]
     quiz_titles: list[str]
@@ -100,12 +141,20 @@ class SharedRandomQuestion(BaseModel):
 
 
 class MetaLink(BaseModel):
+    """A meta-link enrolment: the course it feeds from."""
+
+    model_config = example_of("MetaLink")
+
     enrol_id: int
     source_course_id: int | None
     group_id: int | None
 
 
 class EnrolmentMethod(BaseModel):
+    """An enrolment method of the course and how many enrolments it holds."""
+
+    model_config = example_of("EnrolmentMethod")
+
     id: int
     method: str
     enabled: bool
@@ -116,6 +165,8 @@ class EnrolmentMethod(BaseModel):
 
 class BackupUser(BaseModel):
     """What identity's restore-check needs to replay `restore_dbops::precheck_user`."""
+
+    model_config = example_of("BackupUser")
 
     id: int
     username: str
@@ -130,12 +181,20 @@ class BackupUser(BaseModel):
 
 
 class UserFacts(BaseModel):
+    """Whether users are included, how many, and each of them."""
+
+    model_config = example_of("UserFacts")
+
     included: bool
     count: int
     items: list[BackupUser]
 
 
 class FileFacts(BaseModel):
+    """Files declared by files.xml and file bodies present in the archive."""
+
+    model_config = example_of("FileFacts")
+
     declared: int
     declared_bytes: int
     bodies: int
@@ -143,6 +202,10 @@ class FileFacts(BaseModel):
 
 
 class BackupReport(BaseModel):
+    """The pre-flight report of one backup: what it holds and what its restore will run into."""
+
+    model_config = example_of("BackupReport")
+
     archive: ArchiveFacts
     moodle: MoodleFacts
     backup_type: str

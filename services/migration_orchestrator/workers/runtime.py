@@ -4,12 +4,15 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from typing import Any
 
 import httpx
 
 from fusion.bus import Bus, QueueSpec
 from fusion.http import create_http_client
+from fusion.resources import open_bus
 from fusion.settings import BusFragment, MoodlePlatform
+from fusion.tasks import StopSignal
 from services.migration_orchestrator.migrations.events import BackupDue, RestoreDue
 from services.migration_orchestrator.workers.backup import BackupWorker
 from services.migration_orchestrator.workers.link import OrchestratorLink
@@ -77,3 +80,27 @@ async def start_restore_worker(
     worker = RestoreWorker(platform=config, link=link, work_dir=settings.work_dir)
     await bus.subscribe(restore_queue(settings), worker.handle)
     return worker
+
+
+async def run_inprocess_workers(state: Any, stop: StopSignal) -> None:
+    """Workers inside the orchestrator's process (the all-in-one mode): the same code, on a bus
+    connection of their own (the shared in-process bus there), and the orchestrator's API over
+    loopback HTTP, exactly as a remote worker uses it."""
+    settings = state.orchestrator.settings
+    worker = WorkerSettings(
+        environment=settings.environment,
+        platforms=settings.platforms,
+        bus_url=settings.bus_url,
+        bus_exchange=settings.bus_exchange,
+        bus_queue_prefix=settings.bus_queue_prefix,
+        orchestrator_url=settings.workers_orchestrator_url,
+        orchestrator_token=settings.apogee_token,
+        name="inprocess",
+        work_dir=settings.workers_dir,
+        target_platform=settings.target_platform,
+    )
+    async with open_bus(worker) as bus, orchestrator_link(worker) as link:
+        for platform in settings.inprocess_workers:
+            await start_backup_worker(bus, worker, link, platform)
+        await start_restore_worker(bus, worker, link)
+        await stop.wait()

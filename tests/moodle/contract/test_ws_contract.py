@@ -15,6 +15,7 @@ from fusion.moodle import (
     MoodleRecordMissing,
     NewGroup,
     NewUser,
+    UserUpdate,
 )
 
 from .target import ContractTarget
@@ -83,8 +84,13 @@ async def test_user_creation_refuses_what_moodle_refuses(target: ContractTarget)
         ]
     )
     target.userids.extend(int(r["id"]) for r in result.returned)
-    assert result.applied == [] and len(result.failed) == 4
-    assert existing in target.userids
+    assert result.applied == []
+    failed = {r.username[-1]: e for r, e in result.failed}
+    assert {k: type(e) for k, e in failed.items() if k != "2"} == dict.fromkeys(
+        "134", MoodleInvalidParameter
+    )
+    assert "Passwords must be at least 8 characters long." in failed["2"].errorcode
+    assert existing not in {int(r["id"]) for r in result.returned}
 
 
 async def test_groups_are_created_and_filled_with_enrolled_users_only(
@@ -115,3 +121,24 @@ async def test_groups_are_created_and_filled_with_enrolled_users_only(
             {"groups": [{"courseid": courseid, "name": "TD1", "description": ""}]},
         )
     assert refused.value.errorcode == "invalidparameter"  # the name exists in the course
+
+
+async def test_user_updates_are_refused_row_by_row(target: ContractTarget) -> None:
+    kept, deleted, duplicate, invalid = await target.users(4)
+    await target.client.call("core_user_delete_users", {"userids": [deleted]})
+    result = await target.client.update_users(
+        [
+            UserUpdate(kept, firstname="Renamed"),
+            UserUpdate(deleted, firstname="Ghost"),
+            UserUpdate(NOBODY, firstname="Nobody"),
+            UserUpdate(duplicate, email=f"{target.prefix}-u0@example.invalid"),  # kept's
+            UserUpdate(invalid, email="not-an-email"),
+        ]
+    )
+    assert [r.id for r in result.applied] == [kept]
+    assert sorted(e.errorcode for _, e in result.failed) == [
+        "invaliduserid",
+        "useremailduplicate",
+        "useremailinvalid",
+        "usernotupdateddeleted",
+    ]

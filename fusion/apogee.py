@@ -1,4 +1,4 @@
-"""The one client of apogee_api that the sync needs: rosters in bulk, code validation.
+"""The kit's client of apogee_api for Fusion's services: rosters in bulk, code validation.
 
 ``members:bulk`` answers NDJSON, one line per requested code in request order; the client reads
 it as a stream and checks that every requested code was answered, so that a cut stream is an
@@ -9,15 +9,35 @@ from __future__ import annotations
 
 import json
 from collections.abc import AsyncIterator, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import httpx
 
 from fusion.errors import UpstreamError, UpstreamUnavailable
-from services.enrolment_sync.wanted import ApogeeGroup, CodeRoster
 
 MAX_CODES_PER_CALL = 10_000
+
+
+@dataclass(frozen=True)
+class ApogeeGroup:
+    code: str
+    label: str
+    kind: str
+    members: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class CodeRoster:
+    """One line of ``members:bulk``: members are student numbers (COD_ETU)."""
+
+    code: str
+    status: str  # ok | not_modified | unknown | closed
+    etag: str | None = None
+    members: tuple[str, ...] = ()
+    groups: tuple[ApogeeGroup, ...] = ()
+    # Student number → (last name, first name): only needed to create missing accounts.
+    names: Mapping[str, tuple[str, str]] = field(default_factory=dict)
 
 
 class ApogeeFailed(UpstreamError):

@@ -1,0 +1,53 @@
+"""Support's identity pages: conflicts to resolve, a plan's preview, its approval."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Form, Path, Query, Request
+from fastapi.responses import Response
+
+from services.migration_orchestrator.pages.deps import AdminDep, CsrfDep, PagesDep
+from services.migration_orchestrator.pages.resources import PAGES_PREFIX
+from services.migration_orchestrator.pages.routes_session import redirect
+
+router = APIRouter(prefix=f"{PAGES_PREFIX}/admin/identity", include_in_schema=False)
+PlanId = Annotated[int, Path(ge=1, le=2**31 - 1)]
+
+
+Platform = Annotated[str | None, Query(pattern=r"^[a-z0-9_-]{1,32}$")]
+Kind = Annotated[str | None, Query(pattern=r"^[a-z_]{1,40}$")]
+
+
+@router.get("")
+async def conflicts(
+    request: Request, pages: PagesDep, _: AdminDep, platform: Platform = None, kind: Kind = None
+) -> Response:
+    context = {
+        "section": "admin",
+        "conflicts": await pages.identity.conflicts(platform=platform, kind=kind, limit=25),
+        "platforms": [p.name for p in pages.platforms],
+        "chosen": {"platform": platform or "", "kind": kind or ""},
+    }
+    return pages.web.render(request, "identity.html", context)
+
+
+@router.post("/plans")
+async def prepare_plan(
+    pages: PagesDep, _: AdminDep, __: CsrfDep, platform: Annotated[str, Form(max_length=32)]
+) -> Response:
+    """A preview: identity computes the changes and changes nothing until it is approved."""
+    plan = await pages.identity.new_plan(platform)
+    return redirect(f"{PAGES_PREFIX}/admin/identity/plans/{plan.id}")
+
+
+@router.get("/plans/{plan_id}")
+async def plan_page(request: Request, plan_id: PlanId, pages: PagesDep, _: AdminDep) -> Response:
+    context = {"section": "admin", "plan": await pages.identity.plan(plan_id)}
+    return pages.web.render(request, "plan.html", context)
+
+
+@router.post("/plans/{plan_id}/apply")
+async def approve_plan(plan_id: PlanId, pages: PagesDep, _: AdminDep, __: CsrfDep) -> Response:
+    await pages.identity.apply(plan_id)
+    return redirect(f"{PAGES_PREFIX}/admin/identity/plans/{plan_id}")
