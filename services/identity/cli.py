@@ -24,11 +24,7 @@ from services.identity import operations
 from services.identity.models import ImportJob, Plan
 from services.identity.plan_runs import approve, run_phase, start_revert
 from services.identity.resources import IdentityServices, open_standalone
-<<<<<<< HEAD
 from services.identity.schemas import DirectoryImportRequest, MoodleImportRequest
-=======
-from services.identity.schemas import ImportRequest
->>>>>>> main
 from services.identity.settings import Settings
 
 POLL_SECONDS = 0.2

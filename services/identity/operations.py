@@ -20,8 +20,7 @@ from services.identity.moodle_source import platform_pages
 from services.identity.plan_runs import approve, run_phase
 from services.identity.plan_runs import start_revert as prepare_revert
 from services.identity.plans import compute_plan, get_plan
-<<<<<<< HEAD
-from services.identity.resources import IdentityServices, PlatformUnknown
+from services.identity.resources import IdentityServices
 from services.identity.schemas import (
     DirectoryImportRequest,
     ImportPublic,
@@ -29,10 +28,6 @@ from services.identity.schemas import (
     PlanPublic,
     PlanStepPublic,
 )
-=======
-from services.identity.resources import IdentityServices
-from services.identity.schemas import ImportPublic, ImportRequest, PlanPublic, PlanStepPublic
->>>>>>> main
 
 
 class PlatformRequired(BadRequest):

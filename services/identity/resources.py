@@ -16,13 +16,8 @@ import httpx
 from fusion.db import Database
 from fusion.errors import NotFound
 from fusion.moodle.client import MoodleClient
-<<<<<<< HEAD
-from fusion.moodle.platforms import moodle_client
-from fusion.runtime import Resources, Seams, ServiceRuntime
-=======
 from fusion.moodle.registry import MoodleRegistry
 from fusion.runtime import Resources, Seams, standalone
->>>>>>> main
 from services.identity.ldap_source import DirectoryServer
 from services.identity.models import messaging, metadata
 from services.identity.settings import Settings
@@ -100,33 +95,15 @@ async def open_services(resources: Resources) -> AsyncIterator[IdentityServices]
         await services.background.stop()
 
 
-<<<<<<< HEAD
-@asynccontextmanager
-async def open_standalone(
-    settings: Settings, *, moodle_transport: httpx.AsyncBaseTransport | None = None
-) -> AsyncIterator[IdentityServices]:
-    """The state without the service around it, for the command line: no bus; the events its
-    jobs stage wait in the outbox for the service's relay."""
-    transports = {"moodle": moodle_transport} if moodle_transport is not None else {}
-    runtime: ServiceRuntime[IdentityServices] = ServiceRuntime(
-=======
 def open_standalone(
     settings: Settings, *, moodle_transport: httpx.AsyncBaseTransport | None = None
 ) -> AbstractAsyncContextManager[IdentityServices]:
     """The services for the command line (``fusion.runtime.standalone``: no bus, no relay)."""
     transports = {"moodle": moodle_transport} if moodle_transport is not None else {}
     return standalone(
->>>>>>> main
         settings,
         state=open_services,
         metadata=metadata,
         messaging=messaging,
         seams=Seams(transports=transports),
-<<<<<<< HEAD
-        bus=False,
     )
-    async with runtime.lifespan() as running:
-        yield running.state
-=======
-    )
->>>>>>> main
