@@ -24,6 +24,11 @@ from fusion.contracts.envelope import (
     Message,
     MessageKind,
 )
+from fusion.contracts.identity import (
+    IdentityImportFinished,
+    IdentityPlanApplied,
+    IdentityPlanReverted,
+)
 from fusion.contracts.migrations import (
     CourseRestored,
     MigrationCompleted,
@@ -43,6 +48,9 @@ __all__ = [
     "EnrolmentRole",
     "Envelope",
     "Event",
+    "IdentityImportFinished",
+    "IdentityPlanApplied",
+    "IdentityPlanReverted",
     "Message",
     "MessageKind",
     "MigrationCompleted",

@@ -24,7 +24,7 @@ from services.identity import operations
 from services.identity.models import ImportJob, Plan
 from services.identity.plan_runs import approve, run_phase, start_revert
 from services.identity.resources import IdentityServices, open_standalone
-from services.identity.schemas import ImportRequest
+from services.identity.schemas import DirectoryImportRequest, MoodleImportRequest
 from services.identity.settings import Settings
 
 POLL_SECONDS = 0.2
@@ -115,7 +115,7 @@ def import_group() -> None:
 @click.pass_context
 def import_moodle(ctx: click.Context, platform: str) -> None:
     def start(s: IdentityServices) -> Callable[[], Awaitable[Any]]:
-        request = ImportRequest(source="moodle_ws", platform=platform)
+        request = MoodleImportRequest(source="moodle_ws", platform=platform)
         return lambda: operations.start_live_import(request, services=s, actor="cli")
 
     _run(ctx, lambda s, c: _import(s, c, start(s)))
@@ -125,7 +125,7 @@ def import_moodle(ctx: click.Context, platform: str) -> None:
 @click.pass_context
 def import_ldap(ctx: click.Context) -> None:
     def start(s: IdentityServices) -> Callable[[], Awaitable[Any]]:
-        request = ImportRequest(source="ldap")
+        request = DirectoryImportRequest(source="ldap")
         return lambda: operations.start_live_import(request, services=s, actor="cli")
 
     _run(ctx, lambda s, c: _import(s, c, start(s)))

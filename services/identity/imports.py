@@ -11,11 +11,11 @@ from collections.abc import AsyncIterator, Callable
 from typing import Any
 
 from fusion.contracts import Envelope
+from fusion.contracts.identity import IdentityImportFinished
 from fusion.db import Database
 from fusion.errors import FusionError
 from fusion.outbox import add_to_outbox
 from services.identity.analysis import analyse
-from services.identity.events import IdentityImportFinished
 from services.identity.models import ImportJob, messaging, utcnow
 from services.identity.records import AccountFacts, DirectoryEntry
 from services.identity.store import LoadCounts, save_accounts, save_persons

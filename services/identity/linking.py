@@ -54,13 +54,13 @@ def _unique(pairs: Iterator[tuple[str, int]]) -> dict[str, int]:
     index: dict[str, int] = {}
     shared: set[str] = set()
     for value, person in pairs:
-        if not value or value in shared:
+        if not value:
             continue
-        if index.get(value, person) != person:
+        known = index.setdefault(value, person)
+        if known != person:
             shared.add(value)
-            del index[value]
-        else:
-            index[value] = person
+    for value in shared:
+        del index[value]
     return index
 
 
@@ -127,19 +127,25 @@ def names_agree(account: AccountFacts, person: DirectoryEntry, limits: Threshold
     return agree(account.firstname, account.lastname) or agree(account.lastname, account.firstname)
 
 
+_ID_KEYS = (
+    (LinkMethod.INE, "ine", "idnumber = supannCodeINE"),
+    (LinkMethod.ETU_ID, "etu", "idnumber = supannEtuId"),
+    (LinkMethod.EMP_ID, "emp", "idnumber = supannEmpId"),
+    (LinkMethod.REF_ID, "ref", "idnumber = a supannRefId value"),
+)
+
+
 def _strong_key(account: AccountFacts, index: DirectoryIndex) -> tuple[LinkMethod, int, str] | None:
     idnumber = account.idnumber.strip()
     if idnumber:
-        for method, keys, value, reason in (
-            (LinkMethod.INE, index.ine, idnumber.upper(), "idnumber = supannCodeINE"),
-            (LinkMethod.ETU_ID, index.etu, idnumber, "idnumber = supannEtuId"),
-            (LinkMethod.EMP_ID, index.emp, idnumber, "idnumber = supannEmpId"),
-            (LinkMethod.REF_ID, index.ref, idnumber, "idnumber = a supannRefId value"),
-        ):
-            person = keys.get(value)
+        for method, name, reason in _ID_KEYS:
+            value = idnumber.upper() if method is LinkMethod.INE else idnumber
+            person = getattr(index, name).get(value)
             if person is not None:
-                label = index.ref_label.get(value, "")
+                label = index.ref_label.get(value, "") if method is LinkMethod.REF_ID else ""
                 return method, person, f"{reason} ({{{label}}})" if label else reason
+    if not index.ref:
+        return None
     username = account.username.strip().lower()
     person = index.ref.get(username)
     if person is not None:

@@ -21,7 +21,13 @@ from services.identity.plan_runs import approve, run_phase
 from services.identity.plan_runs import start_revert as prepare_revert
 from services.identity.plans import compute_plan, get_plan
 from services.identity.resources import IdentityServices
-from services.identity.schemas import ImportPublic, ImportRequest, PlanPublic, PlanStepPublic
+from services.identity.schemas import (
+    DirectoryImportRequest,
+    ImportPublic,
+    ImportRequest,
+    PlanPublic,
+    PlanStepPublic,
+)
 
 
 class PlatformRequired(BadRequest):
@@ -53,13 +59,11 @@ async def _start(
 async def start_live_import(
     body: ImportRequest, *, services: IdentityServices, actor: str
 ) -> ImportPublic:
-    if body.source == "ldap":
+    if isinstance(body, DirectoryImportRequest):
         server = services.directory()
         return await _start(
             services, lambda: directory_pages(server), source="ldap", platform=None, actor=actor
         )
-    if body.platform is None:
-        raise _platform_required()
     moodle, platform = services.moodle(body.platform), body.platform
     size = services.settings.ws_page_size
     return await _start(

@@ -10,12 +10,12 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
 from fusion.contracts import Envelope
+from fusion.contracts.identity import IdentityPlanApplied, IdentityPlanReverted
 from fusion.db import Database
 from fusion.moodle.client import MoodleClient
 from fusion.moodle.rows import UserUpdate
 from fusion.outbox import add_to_outbox
 from services.identity.analysis import analyse
-from services.identity.events import IdentityPlanApplied, IdentityPlanReverted
 from services.identity.models import Account, AuditEntry, Plan, PlanStep, messaging, utcnow
 from services.identity.moodle_source import accounts_by_field
 from services.identity.plan_order import Change, order_changes

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from enum import StrEnum
+from typing import NamedTuple
 
 
 @dataclass(frozen=True, slots=True)
@@ -73,8 +74,7 @@ class LinkStatus(StrEnum):
 ACCEPTED = frozenset({LinkStatus.APPLIED, LinkStatus.CONFIRMED})
 
 
-@dataclass(frozen=True, slots=True)
-class LinkDecision:
+class LinkDecision(NamedTuple):  # a tuple: hundreds of thousands are made per linking
     account: int  # index into the accounts given to the linker
     person: int  # index into the directory entries
     method: LinkMethod

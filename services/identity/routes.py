@@ -9,15 +9,20 @@ from fastapi import APIRouter, Query, Request, status
 from fusion.errors import error_doc
 from services.identity import operations
 from services.identity.conflicts import ConflictKind
+from services.identity.decisions import decide_link
 from services.identity.deps import Administrator, Checker, PathId, ServicesDep, SessionDep
+from services.identity.models import Account
 from services.identity.queries import conflicts_page, one_import, one_person, search_persons
 from services.identity.restore_check import restore_check
 from services.identity.schemas import (
     PLATFORM,
+    AccountPublic,
     ConflictsPage,
     FileSource,
     ImportPublic,
     ImportRequest,
+    LinkDecisionRequest,
+    LinkPublic,
     PersonPublic,
     PersonsPage,
     PlanPublic,
@@ -61,7 +66,7 @@ async def start_import(
 
 
 @router.post(
-    "/imports/files",
+    "/file-imports",
     status_code=status.HTTP_202_ACCEPTED,
     responses={**NOT_FOUND, 413: error_doc("The file is larger than the configured limit")},
     openapi_extra=FILE_BODY,
@@ -138,6 +143,38 @@ async def list_conflicts(
         session, kind=kind.value if kind else None, platform=platform, offset=offset, limit=limit
     )
     return found
+
+
+@router.post(
+    "/accounts/{account_id}/link",
+    responses=NOT_FOUND,
+    summary="Confirm or reject an account's link to a person",
+    description="Confirms a proposal (or links an account by hand), or rejects it; the linker "
+    "never overrides the decision, and the conflicts are recomputed at once.",
+)
+async def decide(
+    account_id: PathId,
+    body: LinkDecisionRequest,
+    services: ServicesDep,
+    session: SessionDep,
+    who: Administrator,
+) -> LinkPublic:
+    link = await decide_link(
+        session,
+        account_id,
+        person_id=body.person_id,
+        confirm=body.decision == "confirm",
+        actor=who.client,
+        target=services.settings.target_platform,
+    )
+    account = await session.get(Account, account_id)
+    return LinkPublic(
+        account=AccountPublic.model_validate(account),
+        method=link.method,
+        score=link.score,
+        status=link.status,
+        reason=link.reason,
+    )
 
 
 @router.post(

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -111,13 +111,24 @@ class RestoreCheckAnswer(BaseModel):
     users: list[RestoreCheckUser]
 
 
-class ImportRequest(BaseModel):
+class MoodleImportRequest(BaseModel):
     model_config = ConfigDict(
         json_schema_extra={"examples": [{"source": "moodle_ws", "platform": "ub1"}]}
     )
 
-    source: Literal["moodle_ws", "ldap"]
-    platform: str | None = Field(default=None, pattern=PLATFORM)
+    source: Literal["moodle_ws"]
+    platform: str = Field(pattern=PLATFORM)
+
+
+class DirectoryImportRequest(BaseModel):
+    model_config = ConfigDict(json_schema_extra={"examples": [{"source": "ldap"}]})
+
+    source: Literal["ldap"]
+
+
+ImportRequest = Annotated[
+    MoodleImportRequest | DirectoryImportRequest, Field(discriminator="source")
+]
 
 
 class ImportPublic(BaseModel):
@@ -320,3 +331,12 @@ class PlanPublic(BaseModel):
     error: str | None
     approved_by: str | None
     steps: list[PlanStepPublic] = Field(default_factory=list)
+
+
+class LinkDecisionRequest(BaseModel):
+    model_config = ConfigDict(
+        json_schema_extra={"examples": [{"person_id": 1, "decision": "confirm"}]}
+    )
+
+    person_id: int = Field(ge=1, le=2**31 - 1)
+    decision: Literal["confirm", "reject"]

@@ -90,7 +90,7 @@ class Identity:
 
     async def load_file(self, data: bytes, **params: str) -> dict[str, Any]:
         started = await self.http.post(
-            "/identity/v1/imports/files",
+            "/identity/v1/file-imports",
             params=params,
             content=data,
             headers={**ADMIN, "content-type": "text/csv"},

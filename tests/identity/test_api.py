@@ -8,6 +8,7 @@ from typing import Any
 import pytest
 from pydantic import SecretStr
 from sqlalchemy import func, select
+from sqlmodel import col
 
 from fusion.db import Database
 from fusion.testing.clients import DEMO_HEADERS
@@ -73,7 +74,7 @@ async def test_an_unknown_platform_is_a_404_envelope(identity: Identity) -> None
 async def test_a_bad_csv_line_rejects_the_whole_file_with_its_number(identity: Identity) -> None:
     data = CSV_HEADER + "5,alice,a@x.fr,Alice,A,,cas\n6,bob,b@x.fr,Bob\n"
     answer = await identity.http.post(
-        "/identity/v1/imports/files",
+        "/identity/v1/file-imports",
         params={"source": "moodle_csv", "platform": "ub1"},
         content=data.encode(),
         headers={**ADMIN, "content-type": "text/csv"},
@@ -122,3 +123,48 @@ async def test_the_directory_loads_over_ldap_as_a_background_job(
             "/identity/v1/persons", params={"q": "lœuillet"}, headers=ADMIN
         )
         assert found.json()["total"] == ENTRIES
+
+
+async def test_an_administrators_link_survives_reloads_and_clears_the_conflict(
+    identity: Identity,
+) -> None:
+    from .test_plans import DIRECTORY
+
+    await identity.load_file(DIRECTORY.encode(), source="ldif")
+    identity.sim["ub1"].add_user("hl-guest", "H.", "L.", "perso@example.org", id=50)
+    await identity.load_platform("ub1")
+    unknown = await identity.http.get(
+        "/identity/v1/conflicts", params={"kind": "no_person", "platform": "ub1"}, headers=ADMIN
+    )
+    refs = [c["accounts"][0] for c in unknown.json()["items"]]
+    assert ["ub1", 50] in refs
+    account_id = await _account_id(identity, "ub1", 50)
+    decided = await identity.http.post(
+        f"/identity/v1/accounts/{account_id}/link",
+        json={"person_id": 1, "decision": "confirm"},
+        headers=ADMIN,
+    )
+    assert decided.status_code == 200, decided.text
+    assert (decided.json()["status"], decided.json()["method"]) == ("confirmed", "manual")
+    await identity.load_platform("ub1")  # the linker runs again and keeps the decision
+    person = (await identity.http.get("/identity/v1/persons/1", headers=ADMIN)).json()
+    assert any(link["account"]["moodle_id"] == 50 for link in person["links"])
+    again = await identity.http.get(
+        "/identity/v1/conflicts", params={"kind": "no_person", "platform": "ub1"}, headers=ADMIN
+    )
+    assert ["ub1", 50] not in [c["accounts"][0] for c in again.json()["items"]]
+
+
+async def _account_id(identity: Identity, platform: str, moodle_id: int) -> int:
+    database = Database(identity.settings.database_url.get_secret_value())
+    try:
+        async with database.session() as session:
+            found = await session.scalar(
+                select(col(Account.id)).where(
+                    col(Account.platform) == platform, col(Account.moodle_id) == moodle_id
+                )
+            )
+            assert found is not None
+            return int(found)
+    finally:
+        await database.dispose()

@@ -1,4 +1,4 @@
-"""Identity's events (moved into ``fusion/contracts`` once the kit's package exists)."""
+"""Identity: a directory or platform import finished, a homogenisation plan applied or reverted."""
 
 from __future__ import annotations
 
@@ -6,10 +6,10 @@ from typing import ClassVar, Literal
 
 from pydantic import Field
 
-from fusion.contracts import PLATFORM_PATTERN, Message
+from fusion.contracts.envelope import PLATFORM_PATTERN, Event
 
 
-class IdentityImportFinished(Message):
+class IdentityImportFinished(Event):
     type: ClassVar[str] = "identity.import_finished"
 
     import_id: int
@@ -21,7 +21,7 @@ class IdentityImportFinished(Message):
     unchanged: int
 
 
-class IdentityPlanApplied(Message):
+class IdentityPlanApplied(Event):
     type: ClassVar[str] = "identity.plan_applied"
 
     plan_id: int
@@ -30,7 +30,7 @@ class IdentityPlanApplied(Message):
     refused_steps: int
 
 
-class IdentityPlanReverted(Message):
+class IdentityPlanReverted(Event):
     type: ClassVar[str] = "identity.plan_reverted"
 
     plan_id: int
