@@ -3,6 +3,7 @@ import json
 from pathlib import Path
 
 import pytest
+from pydantic import BaseModel
 
 from fusion.settings import ClientToken, MoodlePlatform
 from fusion.settings_errors import InvalidSettings, database_settings, load_settings
@@ -162,7 +163,12 @@ def test_migrate_reads_only_the_database(monkeypatch: pytest.MonkeyPatch) -> Non
 
 
 def test_every_setting_is_documented() -> None:
-    models = [*settings_classes().values(), ClientToken, MoodlePlatform, ArchiveLimits]
+    models: list[type[BaseModel]] = [
+        *settings_classes().values(),
+        ClientToken,
+        MoodlePlatform,
+        ArchiveLimits,
+    ]
     assert undocumented(models) == []
 
 
