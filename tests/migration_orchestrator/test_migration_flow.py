@@ -146,3 +146,36 @@ async def test_a_user_conflict_blocks_then_resumes_once_resolved(
             "post_restore",
             "done",
         ]
+
+
+async def test_a_teachers_request_is_backed_up_before_a_bulk_batch(
+    database_url: str, tmp_path: Path
+) -> None:
+    async with MemoryBus() as bus, migration_world(database_url, tmp_path, bus=bus) as world:
+        source = world.sim["ub1"]
+        courses = sorted(c.id for c in source.courses.values() if c.id > 1)
+        csv = "source_platform,source_course_id,target_category_id,waive_codes\n" + "".join(
+            f"ub1,{course},1,true\n" for course in courses[1:]
+        )
+        batch = await world.client.post(
+            f"{V1}:batch", content=csv.encode(), headers={**ADMIN, "content-type": "text/csv"}
+        )
+        assert batch.json()["accepted"] == len(courses) - 1, batch.text
+        course_id, username = first_course(world, "ub1")
+        assert course_id == courses[0]
+        body = {
+            "source_platform": "ub1",
+            "source_course_id": course_id,
+            "target_category_id": 2,
+            "apogee_codes": ["UEMATH1"],
+        }
+        mine = (await world.client.post(V1, json=body, headers=teacher(username))).json()
+        await world.start_workers("ub1")
+        ids = [mine["id"], *batch.json()["migration_ids"]]
+        started = {}
+        for migration_id in ids:
+            done = await wait_for(world.client, migration_id, "done", "failed", "blocked")
+            started[migration_id] = next(
+                t["at"] for t in done["history"] if t["to_state"] == "backing_up"
+            )
+        assert min(started, key=lambda m: started[m]) == mine["id"]
