@@ -15,7 +15,7 @@ from fusion.testing.processes import free_port, running_server
 from .harness import PAGES, Site, chromium_path
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")  # Playwright's loop must stop before async tests run
 def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
     where: Path = tmp_path_factory.mktemp("allinone")
     port = free_port()
@@ -58,7 +58,7 @@ def _wait_for_demo_sync(base: str) -> None:
     raise TimeoutError("the demo's migrations did not settle")
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")  # Playwright's loop must stop before async tests run
 def browser() -> Iterator[Browser]:
     with sync_playwright() as playwright:
         chromium = playwright.chromium.launch(
