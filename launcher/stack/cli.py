@@ -34,9 +34,25 @@ def stack() -> None:
 @stack.command(help="Start the stack (PostgreSQL and RabbitMQ must be running).")
 @_directory
 @_name
-@click.option("--port", type=click.IntRange(1, 65535), default=8088, show_default=True)
-@click.option("--postgres", default=StackConfig.postgres_dsn, show_default=True)
-@click.option("--amqp", default=StackConfig.amqp_url, show_default=True)
+@click.option(
+    "--port",
+    type=click.IntRange(1, 65535),
+    default=8088,
+    show_default=True,
+    help="nginx's port on 127.0.0.1",
+)
+@click.option(
+    "--postgres",
+    default=StackConfig.postgres_dsn,
+    show_default=True,
+    help="the PostgreSQL server where the stack creates its databases",
+)
+@click.option(
+    "--amqp",
+    default=StackConfig.amqp_url,
+    show_default=True,
+    help="the RabbitMQ broker where the stack creates its virtual host",
+)
 def up(directory: Path, name: str, port: int, postgres: str, amqp: str) -> None:
     config = StackConfig(directory, port, name, postgres, amqp)
     try:
