@@ -26,6 +26,13 @@ async def test_one_service_runs_alone_on_postgres_and_rabbitmq(
         "FUSION_BUS_URL": "amqp://guest:guest@127.0.0.1:5672/",
         "FUSION_TOKENS": json.dumps(tokens),
         "FUSION_LOG_LEVEL": "WARNING",
+        # production refuses development neighbours: name real-looking ones (never called here)
+        "FUSION_MIGRATIONS_APOGEE_URL": "https://fusion.example.edu",
+        "FUSION_MIGRATIONS_APOGEE_TOKEN": "an-apogee-service-token-for-the-orchestrator",
+        "FUSION_MIGRATIONS_IDENTITY_URL": "https://fusion.example.edu",
+        "FUSION_MIGRATIONS_IDENTITY_TOKEN": "an-identity-service-token-for-the-orchestrator",
+        # the orchestrator has no Alembic history yet: its tables come from the models
+        "FUSION_MIGRATIONS_DATABASE_CREATE_TABLES": "true",
     }
     args = ["launcher.cli", "serve", "migration_orchestrator", "--port", str(port)]
     with running_server(
