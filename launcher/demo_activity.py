@@ -78,7 +78,7 @@ async def _identity(http: httpx.AsyncClient, apogee_db: Path, platforms: list[st
     directory = await asyncio.to_thread(directory_csv, apogee_db)  # a file read: off the loop
     if directory is not None:
         answer = await http.post(
-            "/identity/v1/imports/files",
+            "/identity/v1/file-imports",
             params={"source": "directory_csv"},
             content=directory,
             headers={**ADMIN, "content-type": "text/csv"},

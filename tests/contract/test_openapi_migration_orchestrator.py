@@ -32,6 +32,7 @@ def _settings(database_url: str) -> Settings:
         environment="test",
         demo_tokens=True,
         database_url=database_url,
+        database_create_tables=True,
         platforms=[dead],
         preflight=ArchiveLimits(max_archive_bytes=200_000),
     )
