@@ -62,7 +62,7 @@ EXPECTED: dict[str, Row] = {
     "GET /identity/healthz": PUBLIC,
     "GET /identity/readyz": PUBLIC,
     "POST /identity/v1/imports": ADMIN,
-    "POST /identity/v1/imports/files": ADMIN,
+    "POST /identity/v1/file-imports": ADMIN,
     "GET /identity/v1/imports/{import_id}": ADMIN,
     "GET /identity/v1/persons": ADMIN,
     "GET /identity/v1/persons/{person_id}": ADMIN,
