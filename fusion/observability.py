@@ -130,6 +130,11 @@ def configure_logging(*, level: str = "INFO", json_logs: bool = True) -> None:
     root.handlers[:] = [handler]
     root.setLevel(level.upper())
     # uvicorn's loggers write through the same handler (uvicorn is started with log_config=None).
+    # Whatever an earlier uvicorn or dictConfig in this process set (a level, disabled) goes:
+    # the level is inherited from the root until uvicorn applies its own --log-level.
     for name in ("uvicorn", "uvicorn.error", "uvicorn.access"):
-        logging.getLogger(name).handlers[:] = []
-        logging.getLogger(name).propagate = True
+        logger = logging.getLogger(name)
+        logger.handlers[:] = []
+        logger.propagate = True
+        logger.disabled = False
+        logger.setLevel(logging.NOTSET)
