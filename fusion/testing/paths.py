@@ -8,4 +8,4 @@ MBZ_FIXTURES = FIXTURES / "mbz"
 MOODLE_GOLDEN = FIXTURES / "moodle-golden"
 # The reference folder a developer may keep beside the clone; the product and its tests never read
 # it (``fusion.testing.standalone`` fails the run if one does).
-REFERENCE_BESIDE = REPO.parent / "shared"
+REFERENCE_BESIDE = REPO.parent.joinpath("shared")

@@ -1,5 +1,5 @@
 """A pytest plugin that fails the run when anything opens or lists the reference folder that a
-developer may keep beside the clone (``../shared``): a university's clone has none."""
+developer may keep beside the clone (named shared): a university's clone has none."""
 
 from __future__ import annotations
 
@@ -37,5 +37,6 @@ def pytest_configure(config: pytest.Config) -> None:  # noqa: ARG001 — pytest'
 
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:  # noqa: ARG001
     if _seen:
-        sys.stderr.write("read outside the repository (../shared):\n  " + "\n  ".join(_seen) + "\n")
+        listing = "\n  ".join(_seen)
+        sys.stderr.write(f"read in the reference folder beside the repository:\n  {listing}\n")
         session.exitstatus = pytest.ExitCode.TESTS_FAILED

@@ -9,7 +9,7 @@ from fusion.testing import standalone
 from fusion.testing.paths import MBZ_FIXTURES, REFERENCE_BESIDE, REPO
 from sim.moodle.demo import DEMO_BACKUPS
 
-# "../shared", or a path built as <something> / "shared" (how the old fixtures path was made).
+# A path that climbs to the reference folder beside the clone, or one built from a "shared" part.
 _REACHES_BESIDE = re.compile(r"\.\./shared|/\s*[\"']shared[\"']|[\"']shared[\"']\s*/")
 WATCH = ("tests/kit/test_standalone.py", "fusion/testing/paths.py", "fusion/testing/standalone.py")
 RUNTIME_PACKAGES = ("fusion", "services", "sim", "launcher")
