@@ -44,8 +44,8 @@ class RestoreWorker:
                     "message_fr": error.message_fr,
                     "details": error.run.log(),
                 }
-                await self.link.restore_failed(migration_id, failure)
+                await self.link.restore_failed(migration_id, failure, attempt=ticket["attempt"])
                 return
-            await self.link.restore_done(migration_id, done.courseid)
+            await self.link.restore_done(migration_id, done.courseid, attempt=ticket["attempt"])
         finally:
             file.unlink(missing_ok=True)
