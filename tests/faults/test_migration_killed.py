@@ -300,7 +300,9 @@ async def scenario(
 
     assert done["state"] == "done", done
     states = [t["to_state"] for t in done["history"]]
-    assert states.count("backing_up") == 2  # the killed worker's backup, then the new one's
+    # the killed worker's backup, then the new one's (once more if a loaded machine let the
+    # new lease run out while the orchestrator was coming back)
+    assert states.count("backing_up") >= 2
     assert len([m for m in marks(tmp_path / "restore") if m[0] == "start"]) == 2
     new_courses = set(target.courses) - before
     assert new_courses == {done["target_course_id"]}, (new_courses, done["logs"])

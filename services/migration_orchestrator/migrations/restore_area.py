@@ -70,7 +70,8 @@ async def open_area(target: MoodleClient, migration: Migration) -> int:
     if existing is not None:
         return existing
     row = {
-        "name": f"Fusion : restauration de la migration {migration.id} (temporaire)",
+        "name": f"Fusion : restauration en cours, migration {migration.id} "
+        f"(restore in progress, migration {migration.id})",
         "parent": migration.target_category_id,
         "idnumber": area_idnumber(migration.id),
         "description": "Restore area of a Fusion migration; deleted once the course is moved.",
