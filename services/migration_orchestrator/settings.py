@@ -61,7 +61,17 @@ class Settings(ServiceSettings, MoodleFragment, PagesFragment):
         "presumed dead after this long",
     )
     backup_max_attempts: int = Field(
-        default=3, ge=1, le=20, description="attempts of one step before the migration fails"
+        default=3,
+        ge=1,
+        le=20,
+        description="attempts of one step (backup, restore) before the migration fails",
+    )
+    restore_grace_seconds: float = Field(
+        default=900.0,
+        gt=0,
+        description="a restore not reported within the target platform's `cli_timeout_seconds` "
+        "plus this (the file's download, the report) is queued again, up to "
+        "`backup_max_attempts`, then fails",
     )
     lease_watch_seconds: float = Field(
         default=15.0, gt=0, description="how often expired leases are looked for"

@@ -6,13 +6,12 @@ from __future__ import annotations
 from pathlib import Path
 
 import anyio.to_thread
-from sqlalchemy.ext.asyncio import AsyncSession
 
-from fusion.contracts import RunRestore
 from fusion.errors import FusionError, UpstreamError
-from services.migration_orchestrator.migrations.lifecycle import publish, transition
+from services.migration_orchestrator.migrations.lifecycle import transition
 from services.migration_orchestrator.migrations.logs import add_log
 from services.migration_orchestrator.migrations.models import BackupAnalysis, Migration
+from services.migration_orchestrator.migrations.restores import queue_restore
 from services.migration_orchestrator.migrations.states import State, Step
 from services.migration_orchestrator.preflight.analyse import analyse_backup
 from services.migration_orchestrator.preflight.archive import ArchiveLimits
@@ -132,12 +131,3 @@ async def check_identities(orchestrator: Orchestrator, migration_id: int) -> Non
         add_log(session, migration_id, Step.IDENTITY, "restore-check clean", details=counts)
         await transition(session, migration, State.IDENTITY_CHECKED, cause="restore-check")
         await queue_restore(session, migration)
-
-
-async def queue_restore(session: AsyncSession, migration: Migration) -> None:
-    assert migration.id is not None
-    await transition(session, migration, State.RESTORING, cause="restore queued")
-    await publish(
-        session,
-        RunRestore(migration_id=migration.id, target_category_id=migration.target_category_id),
-    )

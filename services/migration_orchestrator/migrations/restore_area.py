@@ -125,11 +125,18 @@ async def _log(orchestrator: Orchestrator, migration_id: int, lines: list[tuple[
 
 
 async def start(
-    orchestrator: Orchestrator, migration_id: int, *, worker: str
+    orchestrator: Orchestrator, migration_id: int, *, worker: str, message: str | None = None
 ) -> restores.RestoreTicket:
-    """A restore attempt begins: recorded, its area ready and empty, the worker told where."""
+    """A restore attempt begins: recorded, its area ready and empty, the worker told where.
+    ``message``: the id of the ``restore.run`` message it started from (an older one is refused)."""
     async with orchestrator.db.unit_of_work() as session:
-        ticket = await restores.start_restore(session, migration_id, worker=worker)
+        ticket = await restores.start_restore(
+            session,
+            migration_id,
+            worker=worker,
+            message=message,
+            lease_seconds=restores.restore_lease_seconds(orchestrator.settings),
+        )
     migration = await _migration(orchestrator, migration_id)
     target = orchestrator.target
     try:
@@ -247,3 +254,39 @@ async def failed(
         for level, text in lines:
             add_log(session, migration_id, Step.RESTORE, text, level=level)
     return migration
+
+
+async def expire(orchestrator: Orchestrator) -> list[restores.Expired]:
+    """The lease watcher's pass over restores (``restores.expire_restores``). A migration at
+    its limit of attempts has its area emptied and deleted, as after a failed restore, then
+    fails. (One queued again needs nothing here: the next start empties the area.)"""
+    settings = orchestrator.settings
+    lease_seconds = restores.restore_lease_seconds(settings)
+    async with orchestrator.db.unit_of_work() as session:
+        expired = await restores.expire_restores(
+            session, lease_seconds=lease_seconds, max_attempts=settings.backup_max_attempts
+        )
+    for gone in expired:
+        if gone.failed:
+            lines = await _clear_after_expiry(orchestrator, gone.migration_id)
+            async with orchestrator.db.unit_of_work() as session:
+                await restores.fail_expired(session, gone, lease_seconds=lease_seconds, lines=lines)
+    return expired
+
+
+async def _clear_after_expiry(
+    orchestrator: Orchestrator, migration_id: int
+) -> list[tuple[str, str]]:
+    target, lines = orchestrator.target, []
+    try:
+        area = await find_area(target, migration_id)
+        if area is not None:
+            cleanup = await empty_area(target, area)
+            lines += [
+                ("info", f"deleted course {c}, left in the restore area by the lost attempts")
+                for c in cleanup.removed
+            ] + [("error", problem) for problem in cleanup.problems]
+            await close_area(target, area)
+    except MoodleError as error:  # a retry's start empties the area anyway
+        lines.append(("warning", f"the restore area could not be emptied now: {error.message}"))
+    return lines

@@ -25,12 +25,14 @@ class RestoreWorker:
     async def handle(self, envelope: Envelope) -> None:
         due = RunRestore.model_validate(envelope.payload)
         try:
-            await self._restore(due.migration_id)
+            await self._restore(due.migration_id, message=str(envelope.message_id))
         except NoLongerHeld:
-            log.info("migration %s is not waiting for a restore any more", due.migration_id)
+            log.info(
+                "migration %s is not waiting for this restore request any more", due.migration_id
+            )
 
-    async def _restore(self, migration_id: int) -> None:
-        ticket = await self.link.start_restore(migration_id)
+    async def _restore(self, migration_id: int, *, message: str | None = None) -> None:
+        ticket = await self.link.start_restore(migration_id, message=message)
         self.work_dir.mkdir(parents=True, exist_ok=True)
         file = self.work_dir / f"restore-{migration_id}-{uuid.uuid4().hex[:8]}.mbz"
         try:
