@@ -16,14 +16,11 @@ from fusion.tasks import StopSignal, every
 from fusion.unit_of_work import UnitOfWork
 from services.migration_orchestrator import metrics
 from services.migration_orchestrator.migrations import restore_area
-from services.migration_orchestrator.migrations.analysis import (
-    analyse_stored,
-    check_identities,
-    queue_restore,
-)
+from services.migration_orchestrator.migrations.analysis import analyse_stored, check_identities
 from services.migration_orchestrator.migrations.backups import requeue_expired
 from services.migration_orchestrator.migrations.models import Migration
 from services.migration_orchestrator.migrations.post_restore import finish
+from services.migration_orchestrator.migrations.restores import queue_restore
 from services.migration_orchestrator.migrations.states import State
 from services.migration_orchestrator.scheduling.slots import ensure_slots
 from services.migration_orchestrator.services import Orchestrator
