@@ -59,6 +59,7 @@ async def create_run(
     verify: bool = False,
     slot: str | None = None,
     public_id: UUID | None = None,
+    scope: list[int] | None = None,
 ) -> SyncRun:
     run = SyncRun(
         kind=kind,
@@ -68,6 +69,7 @@ async def create_run(
         forced=forced,
         verify=verify,
         slot=slot,
+        scope=scope,
     )
     if public_id is not None:
         run.public_id = public_id
