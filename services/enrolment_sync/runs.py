@@ -21,6 +21,7 @@ from fusion.contracts import SyncCompleted
 from fusion.db import Database
 from fusion.errors import FusionError
 from fusion.moodle.client import MoodleClient
+from fusion.moodle.errors import MoodleUnavailable
 from fusion.unit_of_work import UnitOfWork
 from services.enrolment_sync import ledger, metrics
 from services.enrolment_sync.apply import Progress, apply_run
@@ -103,6 +104,7 @@ async def execute_run(
     started = time.perf_counter()
     calls_before = moodle.calls.total()  # every real call, reads included (issue 16, item 5)
     earlier = 0  # a resumed run: the calls of the process that planned it, counted there
+    applying_since = 0.0  # set once batches are being sent
     await claim(db, run_id, seconds=settings.run_lease_seconds)
     try:
         async with units() as uow:
@@ -119,7 +121,7 @@ async def execute_run(
             elif run.status in RESUMABLE:
                 await RUN_LIFECYCLE.transition(uow, run, RunStatus.APPLYING, cause="resumed")
         if run.status == RunStatus.APPLYING:
-            applying = time.perf_counter()
+            applying = applying_since = time.perf_counter()
             peak = await apply_run(
                 run_id,
                 db=db,
@@ -133,6 +135,16 @@ async def execute_run(
             extra = {"peak_concurrency": peak, "applying_ms": _ms_since(applying)}
             calls = earlier + moodle.calls.total() - calls_before
             await _finish(units, run_id, final, extra=extra, calls=calls)
+    except MoodleUnavailable as error:
+        if not applying_since:
+            calls = earlier + moodle.calls.total() - calls_before
+            await _finish(units, run_id, RunStatus.FAILED, error=error.message, calls=calls)
+        else:
+            # Moodle went silent mid-apply (down, timing out, answering 5xx) after the client's
+            # own retries of the calls that are safe to repeat: the batch in doubt stays pending,
+            # and the lease watcher resumes the run, which sends it again (enrolments and group
+            # members are idempotent; a group created without an answer is adopted by idnumber).
+            await _attempt_failed(units, run_id, error)
     except FusionError as error:
         calls = earlier + moodle.calls.total() - calls_before
         await _finish(units, run_id, RunStatus.FAILED, error=error.message, calls=calls)
@@ -152,6 +164,9 @@ async def _attempt_failed(units: UnitsOfWork, run_id: int, error: Exception) -> 
         run = await get_run(uow.session, run_id)
         run.lease_owner, run.lease_until = None, None
         gave_up = await RUN_LIFECYCLE.attempt_failed(uow, run, cause=reason)
+        # Each failed attempt is shown with the run, not only the last one's reason.
+        attempt = {"kind": "attempt_failed", "attempt": run.attempts, "cause": reason}
+        run.warnings = [*run.warnings, attempt][-20:]
         if gave_up is not None:
             run.error, run.finished_at = gave_up, utcnow()
             await _publish_completed(uow, run)
