@@ -156,7 +156,7 @@ async def test_a_full_sync_survives_a_broker_cut_and_loses_nothing(
         for bus in (service_bus, publisher, listener_bus):
             await bus.close()
         await proxy.close()
-        await _delete_bus_objects(prefix, exchange)
+        await delete_bus_objects(prefix, exchange)
     print("FIGURES sync-broker-cut " + " ".join(f"{k}={v}" for k, v in figures.items()))  # noqa: T201
     log.warning("sync broker cut: %s", json.dumps(figures))
 
@@ -306,7 +306,7 @@ async def _check_moodle(target: Platform, courses: dict[int, set[int]]) -> None:
         assert target.enrolled_userids(course) == users, f"course {course}: enrolments lost"
 
 
-async def _delete_bus_objects(prefix: str, exchange: str) -> None:
+async def delete_bus_objects(prefix: str, exchange: str) -> None:
     connection = await aio_pika.connect(RABBIT_URL)
     async with connection:
         queues = [f"{prefix}.{s.queue}" for s in SUBSCRIPTIONS] + [f"{prefix}.listener"]
