@@ -231,13 +231,14 @@ async def test_a_slow_and_failing_moodle_is_retried_reported_and_the_ledger_stay
     assert any("core_group_create_groups" in cause for cause in attempts), attempts
     assert any("core_group_add_group_members" in cause for cause in attempts), attempts
     figures = {
-        "faults_hit": hits,
+        "faults_hit": sum(hits.values()),
         "attempts_failed": len(attempts),
         "enrolments": first,
         "lost": 0,
         "rows_reported_failed": second["counts"]["failed"],
     }
-    print(f"FIGURES sync-moodle-faults {json.dumps(figures, sort_keys=True)}")  # noqa: T201
+    line = " ".join(f"{k}={v}" for k, v in figures.items())
+    print(f"FIGURES sync-moodle-faults {line} hits={json.dumps(hits, sort_keys=True)}")  # noqa: T201
     log.warning("sync under a failing Moodle: %s", json.dumps(figures))
 
 
