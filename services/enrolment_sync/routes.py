@@ -196,6 +196,7 @@ async def sync_course(
         course_id,
         min_seconds=state.settings.course_sync_min_interval_seconds,
         dry_run=body.dry_run,
+        gate=state.course_gate,
     )
     run = await create_run(
         uow,

@@ -3,6 +3,7 @@ children of other teachers, rate-limited previews, and a course Moodle does not 
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 
 import httpx
@@ -234,6 +235,21 @@ async def test_previews_are_rate_limited_like_real_runs(world: World, api: Api) 
     error = _bilingual_refusal(again, 429, "course_sync_too_soon")
     assert "synchronisé" in str(error["message_fr"])
     assert "Retry-After" in again.headers
+
+
+async def test_a_burst_of_simultaneous_previews_gets_one(world: World, api: Api) -> None:
+    client, _ = api
+    course = await _course_with_teacher(world, "DRY201", "prof1")
+    world.apogee.codes["ELPE"] = FakeCode(members=dict.fromkeys(STUDENTS, ("N", "P")))
+    await method(world, course, "ELPE", groups=False)
+    teacher = {**PLUGIN, ACTING: "prof1"}
+    path = f"/sync/v1/courses/{course}:sync"
+    answers = await asyncio.gather(
+        *(client.post(path, json={"dry_run": True}, headers=teacher) for _ in range(20))
+    )
+    statuses = sorted(a.status_code for a in answers)
+    assert statuses == [202] + [429] * 19, statuses
+    assert len(world.apogee.bulk_requests) == 1  # one preview read Apogée
 
 
 async def test_a_course_moodle_does_not_have_fails_alone(world: World) -> None:
