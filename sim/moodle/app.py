@@ -3,7 +3,8 @@
 Private endpoints under ``/{platform}/_sim/`` let the CLI stand-ins (separate processes, like
 Moodle's own CLI scripts) reach the platform's state: ``POST _sim/backup`` answers the course's
 ``.mbz`` bytes, ``POST _sim/restore`` takes them and answers the script's output and exit code,
-``GET _sim/counters`` gives the call and row counters to benchmarks in other processes.
+``GET _sim/counters`` gives the call and row counters to benchmarks in other processes, and
+``_sim/faults`` arms, reads and disarms the faults of fault tests (``faults.py``).
 """
 
 from __future__ import annotations

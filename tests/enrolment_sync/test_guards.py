@@ -13,6 +13,7 @@ from fusion.asgi import HostedApp
 from fusion.bus import MemoryBus
 from services.enrolment_sync.app import create_app
 from services.enrolment_sync.methods import add_meta_link
+from services.enrolment_sync.runs import create_run
 from services.enrolment_sync.settings import Settings
 from services.enrolment_sync.state import SyncState
 
@@ -178,12 +179,13 @@ async def test_a_teacher_s_sync_leaves_the_meta_child_of_another_teacher_alone(
     assert await _active(world, child) == child_before  # untouched
     assert users[STUDENTS[2]] in await _active(world, parent)
 
-    # An operator's run of the same course reaches the child.
+    # An operator's run of the same course reaches the child, and keeps what it holds.
     by_operator = await client.post(f"/sync/v1/courses/{parent}:sync", json={}, headers=SERVICE)
     assert by_operator.status_code == 429  # the course's interval holds for everyone
-    again = await client.post("/sync/v1/runs", json={"kind": "full"}, headers=ADMIN)
-    await _wait_run(client, state, again.json()["run"]["id"])
-    assert newcomer in await _active(world, child)
+    async with world.units() as uow:  # the orchestrator's command: a course run, no scope
+        run = await create_run(uow, kind="course", trigger="event", course_id=parent)
+    assert (await world.execute(run.id or 0)).status == "completed"
+    assert await _active(world, child) == child_before | {newcomer}
 
 
 async def test_a_prof_teaching_both_courses_syncs_the_child_too(world: World, api: Api) -> None:

@@ -27,6 +27,8 @@ from sqlalchemy import select
 
 from fusion.asgi import HostedApp
 from fusion.db import Database
+from fusion.moodle.client import MoodleClient
+from fusion.moodle.errors import MoodlePhpError, MoodleUnavailable
 from fusion.runtime import Seams
 from fusion.testing.plugin import NewDatabase
 from fusion.testing.processes import free_port
@@ -252,3 +254,31 @@ async def _check(db: Database, target: Platform, courses: dict[int, dict[str, in
     assert len(members) == len(wanted)
     assert await _ledger(db) == (enrolled, groups, members)
     return len(enrolled)
+
+
+async def test_faults_are_armed_read_and_disarmed_over_http() -> None:
+    """Other processes arm the simulator through ``_sim/faults``; a bad fault is a 400."""
+    sim, _, _, _ = _world()
+    transport = httpx.ASGITransport(app=create_sim_app(sim))
+    async with httpx.AsyncClient(transport=transport, base_url="http://sim") as http:
+        bad = await http.post("/target/_sim/faults", json=[{"function": "x", "kind": "melt"}])
+        assert bad.status_code == 400
+        armed = await http.post(
+            "/target/_sim/faults",
+            json=[
+                {"function": "core_webservice_get_site_info", "kind": "php_error"},
+                {"function": "core_webservice_get_site_info", "kind": "http_error"},
+            ],
+        )
+        assert [f["kind"] for f in armed.json()] == ["php_error", "http_error"]
+        moodle = MoodleClient(base_url="http://sim/target", token=TOKEN, http=http, retries=0)
+        with pytest.raises(MoodlePhpError) as refused:
+            await moodle.get_site_info()  # an error body without errorcode
+        assert refused.value.errorcode == ""
+        with pytest.raises(MoodleUnavailable):
+            await moodle.get_site_info()  # HTTP 500
+        assert (await moodle.get_site_info())["sitename"] == "Target"  # both spent
+        hits = (await http.get("/target/_sim/faults")).json()
+        assert [f["hits"] for f in hits] == [1, 1]
+        await http.post("/target/_sim/faults", json=[{"function": "x", "kind": "timeout"}])
+        assert (await http.delete("/target/_sim/faults")).json() == []
