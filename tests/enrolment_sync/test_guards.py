@@ -183,8 +183,8 @@ async def test_a_teacher_s_sync_leaves_the_meta_child_of_another_teacher_alone(
     by_operator = await client.post(f"/sync/v1/courses/{parent}:sync", json={}, headers=SERVICE)
     assert by_operator.status_code == 429  # the course's interval holds for everyone
     async with world.units() as uow:  # the orchestrator's command: a course run, no scope
-        run = await create_run(uow, kind="course", trigger="event", course_id=parent)
-    assert (await world.execute(run.id or 0)).status == "completed"
+        command = await create_run(uow, kind="course", trigger="event", course_id=parent)
+    assert (await world.execute(command.id or 0)).status == "completed"
     assert await _active(world, child) == child_before | {newcomer}
 
 
