@@ -249,6 +249,9 @@ def _ms_since(started: float) -> int:
 def _sum_reports(reports: list[Any]) -> dict[str, int]:
     totals = {name: sum(getattr(r, name) for r in reports) for name in _COUNTED}
     totals["courses_blocked"] = sum(1 for r in reports if r.status == "blocked")
+    # A run that completes with some courses failed (Moodle refused rows, or has no such
+    # course) is ``completed`` with these counts, and its sync.completed event says "partial".
+    totals["courses_failed"] = sum(1 for r in reports if r.status == "failed")
     return totals
 
 

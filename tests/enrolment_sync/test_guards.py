@@ -266,6 +266,7 @@ async def test_a_course_moodle_does_not_have_fails_alone(world: World) -> None:
     run = await start(world, "full")
     assert run.status == "completed", run.error
     assert run.counts["failed"] >= 1
+    assert run.counts["courses_failed"] == 1
     reports = await course_reports(world, run)
     broken = reports[MISSING_COURSE]
     assert broken.status == "failed"
