@@ -57,6 +57,11 @@ class RestoreCheckRequest(BaseModel):
     platform: str = Field(pattern=PLATFORM)
     source_platform: str | None = Field(default=None, pattern=PLATFORM)
     original_site_identifier_hash: str | None = Field(default=None, max_length=64)
+    duplicate_admin_allowed: bool = Field(
+        default=False,
+        description="the target's backup | import_general_duplicate_admin_allowed: a backup's "
+        "admin then maps to admin_<original_site_identifier_hash>, or is created so (2A2)",
+    )
     users: list[BackupUser] = Field(max_length=100_000)
     refresh: bool = Field(
         default=True, description="Read the accounts concerned from the target's WS first."
