@@ -42,7 +42,7 @@ class CachedAnswer:
 
 def lookup_route(routes: list[Any], path: str) -> APIRoute:
     found = [r for r in routes if isinstance(r, APIRoute) and r.path == path]
-    if len(found) != 1 or "GET" not in found[0].methods:
+    if len(found) != 1 or "GET" not in (found[0].methods or ()):
         raise RuntimeError(f"no single GET route {path}")
     return found[0]
 

@@ -64,6 +64,7 @@ async def test_a_cached_answer_still_needs_a_valid_token(
 ) -> None:
     client, state = hosted
     assert (await client.get(LOOKUP, headers=DEMO_HEADERS["plugin"])).status_code == 200
+    assert len(_cached(state)) == 1
     for headers in ({}, {"Authorization": "Bearer not-a-token"}, {"Authorization": "Basic x"}):
         refused = await client.get(LOOKUP, headers=headers)
         assert refused.status_code == 401
