@@ -1,9 +1,16 @@
-"""identity's ``restore-check``: which users of a backup Moodle would refuse, and why."""
+"""identity's ``restore-check``: which users of a backup Moodle would refuse, and why; and
+which account a person holds on a platform (the teacher check of a request).
+
+A restore-check changes nothing but identity's copy of the target's accounts, so an answer
+that failed on identity's side (5xx, or no answer) is asked again, a bounded number of times,
+before the migration is stopped: two checks at once can collide there.
+"""
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Sequence
-from typing import Literal
+from typing import Any, Literal
 
 import httpx
 from pydantic import BaseModel, ValidationError
@@ -48,9 +55,37 @@ class RestoreCheck(BaseModel):
 
 
 class IdentityClient:
-    def __init__(self, *, http: httpx.AsyncClient, token: str) -> None:
+    def __init__(
+        self,
+        *,
+        http: httpx.AsyncClient,
+        token: str,
+        attempts: int = 3,
+        pause_seconds: float = 0.5,
+    ) -> None:
         self._http = http
         self._headers = {"Authorization": f"Bearer {token}"}
+        self._attempts = max(1, attempts)
+        self._pause = pause_seconds
+
+    async def _post(self, path: str, body: dict[str, Any]) -> httpx.Response:
+        """One call, asked again after a transport error or a 5xx (bounded, with a pause)."""
+        for attempt in range(1, self._attempts + 1):
+            last = attempt == self._attempts
+            try:
+                response = await self._http.post(path, json=body, headers=self._headers)
+            except httpx.TransportError as error:
+                if last:
+                    raise IdentityUnreachable(
+                        f"identity cannot be reached: {type(error).__name__}",
+                        message_fr="Le service des identités ne répond pas ; nouvel essai plus "
+                        "tard.",
+                    ) from error
+            else:
+                if response.status_code < 500 or last:
+                    return response
+            await asyncio.sleep(self._pause * attempt)
+        raise AssertionError("unreachable")  # pragma: no cover - the loop returns or raises
 
     async def restore_check(
         self,
@@ -66,15 +101,7 @@ class IdentityClient:
             "original_site_identifier_hash": site_hash,
             "users": [user.model_dump(mode="json") for user in users],
         }
-        try:
-            response = await self._http.post(
-                "/identity/v1/restore-check", json=body, headers=self._headers
-            )
-        except httpx.TransportError as error:
-            raise IdentityUnreachable(
-                f"identity cannot be reached: {type(error).__name__}",
-                message_fr="Le service des identités ne répond pas ; nouvel essai plus tard.",
-            ) from error
+        response = await self._post("/identity/v1/restore-check", body)
         if response.status_code != 200:
             raise IdentityFailed(
                 f"identity answered {response.status_code} to restore-check",

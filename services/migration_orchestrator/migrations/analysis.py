@@ -14,7 +14,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import anyio.to_thread
-from sqlalchemy import delete, func, select
+from sqlalchemy import ColumnElement, delete, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
@@ -167,7 +167,7 @@ async def check_identities(orchestrator: Orchestrator, migration_id: int) -> Non
 async def _backup_predates_resume(session: AsyncSession, migration_id: int) -> bool:
     """Was the migration resumed from a block after its current backup was stored?"""
 
-    async def last(*conditions: object) -> int:
+    async def last(*conditions: ColumnElement[bool]) -> int:
         query = select(func.max(MigrationTransition.id)).where(
             col(MigrationTransition.migration_id) == migration_id, *conditions
         )
