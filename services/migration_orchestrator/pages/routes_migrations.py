@@ -124,6 +124,7 @@ async def _detail_context(
         "labels": STATE_LABELS,
         "may_retry": may_retry(detail, user),
         "may_cancel": may_cancel(detail),
+        "is_admin": user.is_admin,
     }
 
 
