@@ -110,7 +110,22 @@ async def accounts_of_person(session: AsyncSession, *, uid: str, platform: str) 
         for link, account in rows.all()
         if link.status in ACCEPTED
     ]
-    return PersonAccounts(uid=person.uid, platform=platform, accounts=accounts)
+    holders = await session.execute(
+        select(Link)
+        .join(Account, col(Account.id) == col(Link.account_id))
+        .where(
+            col(Account.platform) == platform,
+            func.lower(col(Account.username)) == person.uid.lower(),
+            ~col(Account.deleted),
+        )
+    )
+    held = any(h.person_id != person.id and h.status in ACCEPTED for h in holders.scalars())
+    return PersonAccounts(
+        uid=person.uid,
+        platform=platform,
+        accounts=accounts,
+        username_held_by_another_person=held,
+    )
 
 
 async def conflicts_page(

@@ -253,6 +253,7 @@ class PersonAccounts(BaseModel):
                             "link_status": "confirmed",
                         }
                     ],
+                    "username_held_by_another_person": False,
                 }
             ]
         }
@@ -261,6 +262,9 @@ class PersonAccounts(BaseModel):
     uid: str
     platform: str
     accounts: list[PersonAccount]
+    # The platform's account whose username is this uid is linked to someone else: a caller
+    # must not take it for this person's.
+    username_held_by_another_person: bool = False
 
 
 class PersonsPage(BaseModel):

@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Sequence
 from typing import Any, Literal
+from urllib.parse import quote
 
 import httpx
 from pydantic import BaseModel, ValidationError
@@ -54,6 +55,20 @@ class RestoreCheck(BaseModel):
         return [user for user in self.users if user.outcome == "conflict"]
 
 
+class PersonAccount(BaseModel):
+    moodle_id: int
+    username: str
+    link_method: str = ""
+    link_status: str = ""
+
+
+class PersonAccounts(BaseModel):
+    uid: str
+    platform: str
+    accounts: list[PersonAccount]
+    username_held_by_another_person: bool = False
+
+
 class IdentityClient:
     def __init__(
         self,
@@ -87,6 +102,35 @@ class IdentityClient:
             await asyncio.sleep(self._pause * attempt)
         raise AssertionError("unreachable")  # pragma: no cover - the loop returns or raises
 
+    async def accounts_of(self, uid: str, *, platform: str) -> PersonAccounts | None:
+        """The accounts the person logged in as ``uid`` holds on ``platform`` (accepted links);
+        None when identity does not know this person. Raises on any other failure."""
+        try:
+            response = await self._http.get(
+                f"/identity/v1/persons/by-uid/{quote(uid, safe='')}/accounts",
+                params={"platform": platform},
+                headers=self._headers,
+            )
+        except httpx.TransportError as error:
+            raise IdentityUnreachable(
+                f"identity cannot be reached: {type(error).__name__}",
+                message_fr="Le service des identités ne répond pas.",
+            ) from error
+        if response.status_code == 404 and _error_code(response) == "person_not_found":
+            return None
+        if response.status_code != 200:
+            raise IdentityFailed(
+                f"identity answered {response.status_code} to a person's accounts",
+                message_fr=f"Le service des identités a répondu {response.status_code}.",
+            )
+        try:
+            return PersonAccounts.model_validate_json(response.content)
+        except ValidationError as error:
+            raise IdentityFailed(
+                "identity answered a person's accounts with an unexpected body",
+                message_fr="Réponse inattendue du service des identités.",
+            ) from error
+
     async def restore_check(
         self,
         *,
@@ -114,3 +158,12 @@ class IdentityClient:
                 "identity answered restore-check with an unexpected body",
                 message_fr="Réponse inattendue du service des identités.",
             ) from error
+
+
+def _error_code(response: httpx.Response) -> str | None:
+    try:
+        body = response.json()
+    except ValueError:
+        return None
+    error = body.get("error") if isinstance(body, dict) else None
+    return str(error.get("code")) if isinstance(error, dict) else None

@@ -105,6 +105,7 @@ async def migrate(
             source=orchestrator.moodle[platform],
             apogee=orchestrator.apogee,
             sources=orchestrator.sources,
+            identity=orchestrator.identity,
         )
     except FusionError as error:
         context["error"] = error
