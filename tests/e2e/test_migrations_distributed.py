@@ -144,11 +144,14 @@ def identity_job(client: httpx.Client, answer: httpx.Response) -> None:
 
 
 def directory(people: list[dict[str, Any]]) -> bytes:
-    """The reference directory of these students: uid, the canonical e-mail, names, number."""
-    lines = ["uid,mail,sn,givenName,supannEtuId"]
+    """The reference directory of these people: uid, the canonical e-mail, names, and the
+    student number (supannEtuId) or, for staff, the staff number (supannEmpId)."""
+    lines = ["uid,mail,sn,givenName,supannEtuId,supannEmpId"]
     for p in people:
-        mail = f"{p['username']}@etu.univ-demo.fr"
-        lines.append(f"{p['username']},{mail},{p['lastname']},{p['firstname']},{p['idnumber']}")
+        staff = str(p["idnumber"]).startswith("P")
+        mail = p["email"] if staff else f"{p['username']}@etu.univ-demo.fr"
+        numbers = f",{p['idnumber']}" if staff else f"{p['idnumber']},"
+        lines.append(f"{p['username']},{mail},{p['lastname']},{p['firstname']},{numbers}")
     return ("\n".join(lines) + "\n").encode()
 
 
@@ -209,9 +212,42 @@ def test_three_platforms_a_conflict_resolved_by_a_plan_and_a_meta_link_in_the_wr
     )
 
     with stack.client() as admin:
+        # Identity holds the directory (these students, and UB4-001's teacher) and the
+        # accounts of ub2 and ub4, as it would have been loaded before the migrations.
+        people = students(stack, "ub2", conflicted_course)
+        teacher = next(
+            u
+            for u in moodle(stack, "ub4", "core_enrol_get_enrolled_users", courseid=2)
+            if "editingteacher" in {r["shortname"] for r in u["roles"]}
+        )
+        identity_job(
+            admin,
+            admin.post(
+                "/identity/v1/file-imports",
+                params={"source": "directory_csv"},
+                content=directory([*people, teacher]),
+                headers={"content-type": "text/csv"},
+            ),
+        )
+        for platform in ("ub2", "ub4"):
+            body = {"source": "moodle_ws", "platform": platform}
+            identity_job(admin, admin.post("/identity/v1/imports", json=body))
+
         blocked_id = migrate(admin, "ub2", conflicted_course, apogee_codes=[CODE])
         child_id = migrate(admin, "ub1", child, waive_codes=True)  # the meta course first
-        plain_id = migrate(admin, "ub4", 2, apogee_codes=[CODE])
+        # UB4-001 is asked for by its teacher, through a Moodle plugin's token: identity maps
+        # the login to the teacher's ub4 account. (nginx drops the acting-user header of
+        # outside callers, so the plugin reaches the orchestrator's replica directly.)
+        state = json.loads((stack.directory / "stack.json").read_text())
+        port = state["processes"]["migration_orchestrator-1"]["port"]
+        plugin_headers = {
+            "Authorization": f"Bearer {stack.tokens['plugin']}",
+            "X-Fusion-Acting-User": teacher["username"],
+        }
+        with httpx.Client(
+            base_url=f"http://127.0.0.1:{port}", headers=plugin_headers, timeout=30
+        ) as plugin:
+            plain_id = migrate(plugin, "ub4", 2, apogee_codes=[CODE])
 
         blocked = settled(admin, blocked_id)
         assert (blocked["state"], blocked["step"]) == ("blocked", "identity"), blocked
@@ -224,19 +260,7 @@ def test_three_platforms_a_conflict_resolved_by_a_plan_and_a_meta_link_in_the_wr
         assert child_done["state"] == "done", child_done
         parent_id = migrate(admin, "ub1", parent, apogee_codes=[CODE])  # then its parent
 
-        # The administrator loads the directory and ub2's accounts, computes ub2's plan ...
-        people = students(stack, "ub2", conflicted_course)
-        identity_job(
-            admin,
-            admin.post(
-                "/identity/v1/file-imports",
-                params={"source": "directory_csv"},
-                content=directory(people),
-                headers={"content-type": "text/csv"},
-            ),
-        )
-        body = {"source": "moodle_ws", "platform": "ub2"}
-        identity_job(admin, admin.post("/identity/v1/imports", json=body))
+        # The administrator computes a homogenisation plan for ub2 ...
         plan = admin.post("/identity/v1/plans", json={"platform": "ub2"})
         assert plan.status_code == 201, plan.text
         fix = [s for s in plan.json()["steps"] if s["moodle_id"] == student["id"]]
@@ -286,6 +310,9 @@ def test_three_platforms_a_conflict_resolved_by_a_plan_and_a_meta_link_in_the_wr
         plain = settled(admin, plain_id)
         for finished in (parent_done, plain):
             assert finished["state"] == "done", (finished["reason"], finished["logs"])
+        assert (plain["requested_by"], plain["authorised_as"]) == (teacher["username"], "teacher")
+        assert plain["evidence"]["matched_by"] == "identity", plain["evidence"]
+        assert plain["evidence"]["moodle_user_id"] == teacher["id"]
         assert {
             resolved["source_platform"],
             parent_done["source_platform"],
