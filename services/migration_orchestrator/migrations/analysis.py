@@ -18,8 +18,8 @@ from sqlalchemy import ColumnElement, delete, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
+from fusion.contracts import RunRestore
 from fusion.errors import FusionError, UpstreamError
-from services.migration_orchestrator.migrations.events import RestoreDue
 from services.migration_orchestrator.migrations.lifecycle import publish, transition
 from services.migration_orchestrator.migrations.logs import add_log
 from services.migration_orchestrator.migrations.models import (
@@ -186,5 +186,5 @@ async def queue_restore(session: AsyncSession, migration: Migration) -> None:
     await transition(session, migration, State.RESTORING, cause="restore queued")
     await publish(
         session,
-        RestoreDue(migration_id=migration.id, target_category_id=migration.target_category_id),
+        RunRestore(migration_id=migration.id, target_category_id=migration.target_category_id),
     )

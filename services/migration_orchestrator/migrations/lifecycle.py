@@ -7,10 +7,9 @@ from sqlalchemy import update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
-from fusion.contracts import Envelope, Message
+from fusion.contracts import Envelope, Message, MigrationStateChanged
 from fusion.errors import Conflict
 from fusion.outbox import add_to_outbox
-from services.migration_orchestrator.migrations.events import MigrationStateChanged
 from services.migration_orchestrator.migrations.models import (
     Migration,
     MigrationTransition,

@@ -10,12 +10,12 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
 from fusion.auth import Principal
+from fusion.contracts import RunBackup
 from fusion.errors import BadRequest, Forbidden
 from fusion.moodle.client import MoodleClient
 from services.migration_orchestrator.clients.apogee import ApogeeClient
 from services.migration_orchestrator.clients.identity import IdentityClient
 from services.migration_orchestrator.migrations.authorisation import Decision, decide
-from services.migration_orchestrator.migrations.events import BackupDue
 from services.migration_orchestrator.migrations.lifecycle import publish, transition
 from services.migration_orchestrator.migrations.models import (
     Migration,
@@ -176,4 +176,4 @@ async def queue_backup(session: AsyncSession, migration: Migration, *, cause: st
     """Into the platform's queue: the state, and a token on ``backup.run.<platform>``."""
     await transition(session, migration, State.BACKUP_QUEUED, cause=cause)
     assert migration.id is not None
-    await publish(session, BackupDue(migration_id=migration.id, platform=migration.source_platform))
+    await publish(session, RunBackup(migration_id=migration.id, platform=migration.source_platform))
