@@ -70,7 +70,6 @@ async def test_apogee_down_is_unavailable_not_empty() -> None:
         await client(httpx.MockTransport(refuse)).validate(["A"], year=None)
 
 
-
 async def test_a_shared_http_client_reaches_apogee_under_its_base_url() -> None:
     seen: list[str] = []
 
