@@ -15,7 +15,6 @@ from typing import Any
 
 import httpx
 import uvicorn
-from apogee_api.tiny import tiny_apogee
 from pydantic import SecretStr
 
 from fusion.asgi import HostedApp
@@ -36,6 +35,7 @@ from sim.apogee.load import load_dataset
 from sim.moodle.app import create_sim_app
 from sim.moodle.demo import DEMO_TOKENS, seed_demo
 from sim.moodle.state import SimMoodle
+from tests.apogee_api.tiny import tiny_apogee
 
 from .identity_double import restore_check_transport
 
