@@ -19,10 +19,10 @@ from typing import Any
 from fusion.auth import Principal
 from fusion.errors import Forbidden, FusionError
 from fusion.moodle.client import MoodleClient
+from fusion.moodle.teachers import TEACHING_CAPABILITY, course_teachers
 from services.migration_orchestrator.clients.identity import IdentityClient
 from services.migration_orchestrator.migrations.models import utcnow
 
-TEACHING_CAPABILITY = "moodle/course:update"
 TEACHER_ROLES = frozenset({"editingteacher", "teacher"})
 MANAGER_ROLES = frozenset({"manager", "coursecreator"})
 
@@ -41,12 +41,6 @@ class Decision:
     authorised_as: str  # teacher | manager | admin | service
     evidence: dict[str, Any]
     course_teachers: list[str] = field(default_factory=list)
-
-
-async def course_teachers(moodle: MoodleClient, course_id: int) -> list[dict[str, Any]]:
-    return await moodle.get_enrolled_users(
-        course_id, userfields=("id", "username", "roles"), withcapability=TEACHING_CAPABILITY
-    )
 
 
 @dataclass(frozen=True)
@@ -108,7 +102,7 @@ async def decide(
     identity: IdentityClient | None = None,
 ) -> Decision:
     """Operators may migrate any course; a plugin's user must teach (or manage) this one."""
-    teachers = await course_teachers(moodle, course_id)
+    teachers = await course_teachers(moodle, course_id, fields=("id", "username", "roles"))
     usernames = sorted({str(t.get("username")) for t in teachers if t.get("username")})
     if principal.role in ("admin", "service"):
         operator: dict[str, Any] = {"role": principal.role, "client": principal.client}

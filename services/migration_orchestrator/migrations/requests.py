@@ -9,11 +9,11 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
+from fusion.apogee import ApogeeClient
 from fusion.auth import Principal
 from fusion.contracts import RunBackup
 from fusion.errors import BadRequest, Forbidden
 from fusion.moodle.client import MoodleClient
-from services.migration_orchestrator.clients.apogee import ApogeeClient
 from services.migration_orchestrator.clients.identity import IdentityClient
 from services.migration_orchestrator.migrations.authorisation import Decision, decide
 from services.migration_orchestrator.migrations.lifecycle import publish, transition
@@ -73,8 +73,8 @@ async def check_codes(body: MigrationCreate, principal: Principal, apogee: Apoge
             "A migration needs at least one valid Apogée code.",
             message_fr="Une migration demande au moins un code Apogée valide.",
         )
-    validation = await apogee.validate(body.apogee_codes)
-    refused = [check for check in validation.results if check.status != "valid"]
+    checks = await apogee.validate(body.apogee_codes)
+    refused = [check for check in checks if check.status != "valid"]
     if refused:
         raise CodesInvalid(
             "Some Apogée codes are not valid: " + ", ".join(c.code for c in refused),
