@@ -32,6 +32,7 @@ from typing import Any
 
 import httpx
 from pydantic import SecretStr
+from services.migration_orchestrator.migrations.events import BackupDue, MigrationStateChanged
 from sqlalchemy import event, insert
 
 from bench.report import write_report
@@ -47,7 +48,6 @@ from services.migration_orchestrator.migrations.backups import (
     claim_backup,
     receive_backup,
 )
-from services.migration_orchestrator.migrations.events import BackupDue, MigrationStateChanged
 from services.migration_orchestrator.migrations.models import (
     Migration,
     MigrationTransition,
