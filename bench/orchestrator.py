@@ -32,13 +32,12 @@ from typing import Any
 
 import httpx
 from pydantic import SecretStr
-from services.migration_orchestrator.migrations.events import BackupDue, MigrationStateChanged
 from sqlalchemy import event, insert
 
 from bench.report import write_report
 from fusion.asgi import HostedApp
 from fusion.auth import Principal
-from fusion.contracts import Envelope
+from fusion.contracts import Envelope, MigrationStateChanged, RunBackup
 from fusion.runtime import Seams, standalone
 from fusion.settings import MoodlePlatform
 from fusion.testing.postgres import PgDatabases
@@ -271,7 +270,7 @@ async def seed_backlog(orchestrator: Orchestrator, count: int) -> None:
                     state=State.BACKUP_QUEUED.value,
                     cause="requested by bench",
                 )
-                for message in (changed, BackupDue(migration_id=migration_id, platform="ub1")):
+                for message in (changed, RunBackup(migration_id=migration_id, platform="ub1")):
                     envelope = Envelope.of(message)
                     messages.append(
                         {

@@ -30,7 +30,6 @@ import aio_pika
 import httpx
 import pytest
 from aio_pika.exceptions import CONNECTION_EXCEPTIONS
-from enrolment_sync.fake_apogee import FakeApogee, FakeCode
 from prometheus_client import REGISTRY
 from sqlalchemy import text
 
@@ -48,6 +47,7 @@ from sim.moodle.app import create_sim_app
 from sim.moodle.faults import Fault
 from sim.moodle.platform import Platform
 from sim.moodle.state import SimMoodle, all_functions
+from tests.enrolment_sync.fake_apogee import FakeApogee, FakeCode
 
 log = logging.getLogger(__name__)
 pytestmark = [pytest.mark.slow, pytest.mark.postgres, pytest.mark.rabbitmq]

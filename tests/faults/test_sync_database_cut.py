@@ -18,7 +18,6 @@ from typing import Any
 
 import httpx
 import pytest
-from enrolment_sync.fake_apogee import FakeApogee, FakeCode
 from sqlalchemy import select
 
 from fusion.asgi import HostedApp
@@ -35,6 +34,7 @@ from sim.moodle.app import create_sim_app
 from sim.moodle.faults import Fault
 from sim.moodle.platform import Platform
 from sim.moodle.state import SimMoodle, all_functions
+from tests.enrolment_sync.fake_apogee import FakeApogee, FakeCode
 
 from .test_sync_broker_cut import delete_bus_objects
 

@@ -22,7 +22,6 @@ from typing import Any
 import httpx
 import pytest
 import uvicorn
-from enrolment_sync.fake_apogee import FakeApogee, FakeCode
 from sqlalchemy import select
 
 from fusion.asgi import HostedApp
@@ -40,6 +39,7 @@ from sim.moodle.app import create_sim_app
 from sim.moodle.faults import PHP_ERROR_MESSAGE, Fault
 from sim.moodle.platform import Platform
 from sim.moodle.state import SimMoodle, all_functions
+from tests.enrolment_sync.fake_apogee import FakeApogee, FakeCode
 
 log = logging.getLogger(__name__)
 pytestmark = [pytest.mark.slow, pytest.mark.postgres]
