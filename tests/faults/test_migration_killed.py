@@ -34,9 +34,6 @@ from typing import Any
 
 import httpx
 import pytest
-from migration_orchestrator.identity_double import restore_check_transport
-from migration_orchestrator.test_platform_concurrency import delete_queues
-from migration_orchestrator.world import serving
 from pydantic import SecretStr
 
 from fusion.settings import MoodlePlatform
@@ -44,10 +41,13 @@ from fusion.testing.paths import REPO
 from fusion.testing.plugin import NewDatabase
 from fusion.testing.processes import free_port
 from fusion.testing.rabbit import RABBIT_URL, RabbitNamespace
+from fusion.testing.serving import serving
 from launcher.cli import main as fusion
 from sim.moodle.app import create_sim_app
 from sim.moodle.demo import DEMO_TOKENS, seed_demo
 from sim.moodle.state import SimMoodle
+from tests.migration_orchestrator.identity_double import restore_check_transport
+from tests.migration_orchestrator.test_platform_concurrency import delete_queues
 
 pytestmark = [pytest.mark.slow, pytest.mark.postgres, pytest.mark.rabbitmq]
 
