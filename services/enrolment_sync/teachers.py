@@ -14,6 +14,7 @@ from collections.abc import Awaitable, Callable, Collection
 
 from fusion.auth import Principal
 from fusion.moodle.client import MoodleClient
+from fusion.moodle.errors import MoodleRecordMissing
 from services.enrolment_sync.errors import NotCourseTeacher, OperatorDecision
 from services.enrolment_sync.models import SyncRun
 
@@ -44,9 +45,12 @@ class TeacherDirectory:
         if cached is not None and cached[0] > now:
             return cached[1]
         async with self._gate:
-            teachers = await self._moodle.get_enrolled_users(
-                course, userfields=("id", "username"), withcapability=TEACHING_CAPABILITY
-            )
+            try:
+                teachers = await self._moodle.get_enrolled_users(
+                    course, userfields=("id", "username"), withcapability=TEACHING_CAPABILITY
+                )
+            except MoodleRecordMissing:  # no such course: nobody teaches it (403, not a 502)
+                teachers = []
         answer = username in {str(t.get("username")) for t in teachers}
         if len(self._known) >= _MAX_CACHED:
             self._known.clear()

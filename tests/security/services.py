@@ -3,7 +3,7 @@ simulator and a stand-in Apogée behind the seams, demo tokens."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from pathlib import Path
 from typing import Any
@@ -30,6 +30,7 @@ from services.identity.settings import Settings as IdentitySettings
 from services.migration_orchestrator.app import create_app as orchestrator_app
 from services.migration_orchestrator.migrations.models import metadata as orchestrator_metadata
 from services.migration_orchestrator.preflight.archive import ArchiveLimits
+from services.migration_orchestrator.services import Transports
 from services.migration_orchestrator.settings import Settings as OrchestratorSettings
 from sim.apogee.load import load_dataset
 from sim.moodle.app import create_sim_app
@@ -55,14 +56,32 @@ def identity_settings(url: str) -> IdentitySettings:
 
 
 def orchestrator_settings(url: str) -> OrchestratorSettings:
-    dead = MoodlePlatform(name="ub4", url=f"http://127.0.0.1:{free_port()}", token="t")
+    """A source and the merged platform on the Moodle simulator; Apogée and identity down (a
+    port nobody listens on): their answers are refused at once, as documented."""
+    platforms = [
+        MoodlePlatform(name=name, url=f"http://sim/{name}", token=f"{name}-token")
+        for name in ("ub4", "target")
+    ]
+    dead = f"http://127.0.0.1:{free_port()}"
     return OrchestratorSettings(
         environment="test",
         demo_tokens=True,
         database_url=url,
-        platforms=[dead],
+        platforms=platforms,
+        apogee_url=dead,
+        identity_url=dead,
         preflight=ArchiveLimits(max_archive_bytes=200_000),
     )
+
+
+def orchestrator_world() -> SimMoodle:
+    sim = SimMoodle()
+    for name in ("ub4", "target"):
+        platform = sim.add_platform(name, sitename=name, wwwroot=f"http://{name}.test")
+        admin = platform.add_user("admin", "Admin", "User", f"admin@{name}.example.edu", id=2)
+        platform.add_token(f"{name}-token", userid=admin.id, functions=all_functions())
+        platform.add_category("Default", id=1)
+    return sim
 
 
 def sync_settings(url: str) -> SyncSettings:
@@ -94,38 +113,32 @@ def sync_world() -> tuple[SimMoodle, FakeApogee]:
     return sim, apogee
 
 
-@asynccontextmanager
-async def apogee_client(tmp_path: Path) -> AsyncIterator[httpx.AsyncClient]:
-    url = _sqlite(tmp_path, "apogee.db")
-    await load_dataset(url, tiny_apogee())
-    async with asgi_client(apogee_app(apogee_settings(url))) as client:
-        yield client
-
-
 async def _tables(url: str, metadata: MetaData) -> None:
     database = Database(url)
     await database.create_all(metadata)
     await database.dispose()
 
 
-@asynccontextmanager
-async def identity_client(tmp_path: Path) -> AsyncIterator[httpx.AsyncClient]:
+async def apogee_service(tmp_path: Path) -> FastAPI:
+    url = _sqlite(tmp_path, "apogee.db")
+    await load_dataset(url, tiny_apogee())
+    return apogee_app(apogee_settings(url))
+
+
+async def identity_service(tmp_path: Path) -> FastAPI:
     url = _sqlite(tmp_path, "id.db")
     await _tables(url, identity_metadata)
-    async with asgi_client(identity_app(identity_settings(url))) as client:
-        yield client
+    return identity_app(identity_settings(url))
 
 
-@asynccontextmanager
-async def orchestrator_client(tmp_path: Path) -> AsyncIterator[httpx.AsyncClient]:
+async def orchestrator_service(tmp_path: Path) -> FastAPI:
     url = _sqlite(tmp_path, "mo.db")
     await _tables(url, orchestrator_metadata)
-    async with asgi_client(orchestrator_app(orchestrator_settings(url))) as client:
-        yield client
+    moodle = httpx.ASGITransport(app=create_sim_app(orchestrator_world()))
+    return orchestrator_app(orchestrator_settings(url), transports=Transports(moodle=moodle))
 
 
-@asynccontextmanager
-async def sync_client(tmp_path: Path) -> AsyncIterator[httpx.AsyncClient]:
+async def sync_service(tmp_path: Path) -> FastAPI:
     url = _sqlite(tmp_path, "sync.db")
     await _tables(url, sync_metadata)
     sim, apogee = sync_world()
@@ -133,9 +146,31 @@ async def sync_client(tmp_path: Path) -> AsyncIterator[httpx.AsyncClient]:
         "apogee": apogee.transport(),
         "moodle": httpx.ASGITransport(app=create_sim_app(sim)),
     }
-    app = sync_app(sync_settings(url), seams=Seams(transports=transports))
-    async with asgi_client(app) as client:
-        yield client
+    return sync_app(sync_settings(url), seams=Seams(transports=transports))
+
+
+# Each service's app on its own fresh database (and stand-in upstreams), not yet started.
+APPS: dict[str, Callable[[Path], Awaitable[FastAPI]]] = {
+    "apogee_api": apogee_service,
+    "identity": identity_service,
+    "migration_orchestrator": orchestrator_service,
+    "enrolment_sync": sync_service,
+}
+
+
+def _client(service: str) -> Client:
+    @asynccontextmanager
+    async def client(tmp_path: Path) -> AsyncIterator[httpx.AsyncClient]:
+        async with asgi_client(await APPS[service](tmp_path)) as client:
+            yield client
+
+    return client
+
+
+apogee_client = _client("apogee_api")
+identity_client = _client("identity")
+orchestrator_client = _client("migration_orchestrator")
+sync_client = _client("enrolment_sync")
 
 
 def documents() -> dict[str, dict[str, Any]]:
@@ -150,9 +185,4 @@ def documents() -> dict[str, dict[str, Any]]:
     return {name: app.openapi() for name, app in apps.items()}
 
 
-CLIENTS: dict[str, Client] = {
-    "apogee_api": apogee_client,
-    "identity": identity_client,
-    "migration_orchestrator": orchestrator_client,
-    "enrolment_sync": sync_client,
-}
+CLIENTS: dict[str, Client] = {service: _client(service) for service in APPS}
