@@ -3,7 +3,7 @@ simulator and a stand-in Apogée behind the seams, demo tokens."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from pathlib import Path
 from typing import Any
@@ -14,9 +14,10 @@ from enrolment_sync.fake_apogee import FakeApogee, FakeCode
 from fastapi import FastAPI
 from sqlalchemy import MetaData
 
+from fusion.auth import new_token
 from fusion.db import Database
 from fusion.runtime import Seams
-from fusion.settings import MoodlePlatform
+from fusion.settings import ClientToken, MoodlePlatform
 from fusion.testing.clients import asgi_client
 from fusion.testing.processes import free_port
 from services.apogee_api.app import create_app as apogee_app
@@ -47,19 +48,29 @@ def _sqlite(tmp_path: Path, name: str) -> str:
     return f"sqlite+aiosqlite:///{tmp_path / name}"
 
 
-def apogee_settings(url: str) -> ApogeeSettings:
-    return ApogeeSettings(environment="test", demo_tokens=True, database_url=url)
+# The Moodle web-service token of the simulated platforms: random, so that a scan of the logs
+# for it means something.
+MOODLE_TOKEN = new_token()
+Tokens = Sequence[ClientToken]
 
 
-def identity_settings(url: str) -> IdentitySettings:
-    return IdentitySettings(environment="test", demo_tokens=True, database_url=url)
+def apogee_settings(url: str, tokens: Tokens = ()) -> ApogeeSettings:
+    return ApogeeSettings(
+        environment="test", demo_tokens=True, database_url=url, tokens=list(tokens)
+    )
 
 
-def orchestrator_settings(url: str) -> OrchestratorSettings:
+def identity_settings(url: str, tokens: Tokens = ()) -> IdentitySettings:
+    return IdentitySettings(
+        environment="test", demo_tokens=True, database_url=url, tokens=list(tokens)
+    )
+
+
+def orchestrator_settings(url: str, tokens: Tokens = ()) -> OrchestratorSettings:
     """A source and the merged platform on the Moodle simulator; Apogée and identity down (a
     port nobody listens on): their answers are refused at once, as documented."""
     platforms = [
-        MoodlePlatform(name=name, url=f"http://sim/{name}", token=f"{name}-token")
+        MoodlePlatform(name=name, url=f"http://sim/{name}", token=MOODLE_TOKEN)
         for name in ("ub4", "target")
     ]
     dead = f"http://127.0.0.1:{free_port()}"
@@ -67,6 +78,7 @@ def orchestrator_settings(url: str) -> OrchestratorSettings:
         environment="test",
         demo_tokens=True,
         database_url=url,
+        tokens=list(tokens),
         platforms=platforms,
         apogee_url=dead,
         identity_url=dead,
@@ -79,16 +91,18 @@ def orchestrator_world() -> SimMoodle:
     for name in ("ub4", "target"):
         platform = sim.add_platform(name, sitename=name, wwwroot=f"http://{name}.test")
         admin = platform.add_user("admin", "Admin", "User", f"admin@{name}.example.edu", id=2)
-        platform.add_token(f"{name}-token", userid=admin.id, functions=all_functions())
+        platform.add_token(MOODLE_TOKEN, userid=admin.id, functions=all_functions())
         platform.add_category("Default", id=1)
     return sim
 
 
-def sync_settings(url: str) -> SyncSettings:
+def sync_settings(url: str, tokens: Tokens = ()) -> SyncSettings:
     return SyncSettings(
         environment="test",
         demo_tokens=True,
         database_url=url,
+        tokens=list(tokens),
+        moodle_token=MOODLE_TOKEN,
         schedule_enabled=False,
         moodle_url="http://sim/target",
         apogee_url="http://apogee",
@@ -101,7 +115,7 @@ def sync_world() -> tuple[SimMoodle, FakeApogee]:
     sim = SimMoodle()
     target = sim.add_platform("target", sitename="Target", wwwroot="http://moodle.test")
     admin = target.add_user("admin", "Admin", "User", "admin@example.edu", id=2)
-    target.add_token("target-token", userid=admin.id, functions=all_functions())
+    target.add_token(MOODLE_TOKEN, userid=admin.id, functions=all_functions())
     target.add_category("Default", id=1)
     for teacher, shortname in ((TEACHER_A, "BIO101"), (TEACHER_B, "CHI101")):
         user = target.add_user(teacher, "Prof", teacher, f"{teacher}@example.edu")
@@ -119,26 +133,27 @@ async def _tables(url: str, metadata: MetaData) -> None:
     await database.dispose()
 
 
-async def apogee_service(tmp_path: Path) -> FastAPI:
+async def apogee_service(tmp_path: Path, tokens: Tokens = ()) -> FastAPI:
     url = _sqlite(tmp_path, "apogee.db")
     await load_dataset(url, tiny_apogee())
-    return apogee_app(apogee_settings(url))
+    return apogee_app(apogee_settings(url, tokens))
 
 
-async def identity_service(tmp_path: Path) -> FastAPI:
+async def identity_service(tmp_path: Path, tokens: Tokens = ()) -> FastAPI:
     url = _sqlite(tmp_path, "id.db")
     await _tables(url, identity_metadata)
-    return identity_app(identity_settings(url))
+    return identity_app(identity_settings(url, tokens))
 
 
-async def orchestrator_service(tmp_path: Path) -> FastAPI:
+async def orchestrator_service(tmp_path: Path, tokens: Tokens = ()) -> FastAPI:
     url = _sqlite(tmp_path, "mo.db")
     await _tables(url, orchestrator_metadata)
     moodle = httpx.ASGITransport(app=create_sim_app(orchestrator_world()))
-    return orchestrator_app(orchestrator_settings(url), transports=Transports(moodle=moodle))
+    settings = orchestrator_settings(url, tokens)
+    return orchestrator_app(settings, transports=Transports(moodle=moodle))
 
 
-async def sync_service(tmp_path: Path) -> FastAPI:
+async def sync_service(tmp_path: Path, tokens: Tokens = ()) -> FastAPI:
     url = _sqlite(tmp_path, "sync.db")
     await _tables(url, sync_metadata)
     sim, apogee = sync_world()
@@ -146,11 +161,11 @@ async def sync_service(tmp_path: Path) -> FastAPI:
         "apogee": apogee.transport(),
         "moodle": httpx.ASGITransport(app=create_sim_app(sim)),
     }
-    return sync_app(sync_settings(url), seams=Seams(transports=transports))
+    return sync_app(sync_settings(url, tokens), seams=Seams(transports=transports))
 
 
 # Each service's app on its own fresh database (and stand-in upstreams), not yet started.
-APPS: dict[str, Callable[[Path], Awaitable[FastAPI]]] = {
+APPS: dict[str, Callable[..., Awaitable[FastAPI]]] = {
     "apogee_api": apogee_service,
     "identity": identity_service,
     "migration_orchestrator": orchestrator_service,
