@@ -96,7 +96,7 @@ def orchestrator_world() -> SimMoodle:
     return sim
 
 
-def sync_settings(url: str, tokens: Tokens = ()) -> SyncSettings:
+def sync_settings(url: str, tokens: Tokens = (), min_interval: float = 0) -> SyncSettings:
     return SyncSettings(
         environment="test",
         demo_tokens=True,
@@ -106,7 +106,7 @@ def sync_settings(url: str, tokens: Tokens = ()) -> SyncSettings:
         schedule_enabled=False,
         moodle_url="http://sim/target",
         apogee_url="http://apogee",
-        course_sync_min_interval_seconds=0,
+        course_sync_min_interval_seconds=min_interval,
     )
 
 
@@ -153,7 +153,7 @@ async def orchestrator_service(tmp_path: Path, tokens: Tokens = ()) -> FastAPI:
     return orchestrator_app(settings, transports=Transports(moodle=moodle))
 
 
-async def sync_service(tmp_path: Path, tokens: Tokens = ()) -> FastAPI:
+async def sync_service(tmp_path: Path, tokens: Tokens = (), min_interval: float = 0) -> FastAPI:
     url = _sqlite(tmp_path, "sync.db")
     await _tables(url, sync_metadata)
     sim, apogee = sync_world()
@@ -161,7 +161,7 @@ async def sync_service(tmp_path: Path, tokens: Tokens = ()) -> FastAPI:
         "apogee": apogee.transport(),
         "moodle": httpx.ASGITransport(app=create_sim_app(sim)),
     }
-    return sync_app(sync_settings(url, tokens), seams=Seams(transports=transports))
+    return sync_app(sync_settings(url, tokens, min_interval), seams=Seams(transports=transports))
 
 
 # Each service's app on its own fresh database (and stand-in upstreams), not yet started.

@@ -12,8 +12,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from fusion.auth import Principal
-from fusion.errors import Forbidden
+from fusion.errors import BadRequest, Forbidden
 from fusion.moodle.client import MoodleClient
+from fusion.moodle.errors import MoodleRecordMissing
 from services.migration_orchestrator.migrations.models import utcnow
 
 TEACHING_CAPABILITY = "moodle/course:update"
@@ -29,6 +30,10 @@ class ActingUserRequired(Forbidden):
     code = "acting_user_required"
 
 
+class SourceCourseNotFound(BadRequest):
+    code = "source_course_not_found"
+
+
 @dataclass(frozen=True)
 class Decision:
     requested_by: str
@@ -38,9 +43,15 @@ class Decision:
 
 
 async def course_teachers(moodle: MoodleClient, course_id: int) -> list[dict[str, Any]]:
-    return await moodle.get_enrolled_users(
-        course_id, userfields=("id", "username", "roles"), withcapability=TEACHING_CAPABILITY
-    )
+    try:
+        return await moodle.get_enrolled_users(
+            course_id, userfields=("id", "username", "roles"), withcapability=TEACHING_CAPABILITY
+        )
+    except MoodleRecordMissing as error:  # the client named a course the platform lacks
+        raise SourceCourseNotFound(
+            f"Course {course_id} does not exist on its platform.",
+            message_fr=f"Le cours {course_id} n'existe pas sur sa plateforme.",
+        ) from error
 
 
 def _roles(record: dict[str, Any]) -> set[str]:
