@@ -28,9 +28,7 @@ import aio_pika
 import httpx
 import pytest
 from aio_pika.exceptions import CONNECTION_EXCEPTIONS
-from migration_orchestrator.world import ADMIN, migration_world
 from pydantic import SecretStr
-from security.figures import report
 from sqlalchemy import func, select
 
 from fusion.bus import QueueSpec, RabbitBus
@@ -42,6 +40,8 @@ from fusion.testing.plugin import NewDatabase
 from fusion.testing.rabbit import RABBIT_URL, RabbitNamespace, TcpProxy, wait_until
 from services.migration_orchestrator.migrations.models import metadata as orchestrator_metadata
 from sim.moodle.state import SimMoodle
+from tests.migration_orchestrator.world import ADMIN, migration_world
+from tests.security.figures import report
 
 pytestmark = [pytest.mark.slow, pytest.mark.rabbitmq, pytest.mark.postgres]
 FAST_CLI = Path(__file__).parents[1] / "migration_orchestrator" / "fast_cli"

@@ -11,10 +11,11 @@ from collections import defaultdict
 
 import pytest
 
-from fusion.testing.identities import PLATFORMS, Population, generate_population
 from services.identity.conflicts import ConflictKind, Linked, find_conflicts
 from services.identity.linking import link_accounts
 from services.identity.records import ACCEPTED, LinkStatus
+
+from .population import PLATFORMS, Population, generate_population
 
 
 @pytest.fixture(scope="module")
@@ -24,8 +25,9 @@ def population() -> Population:
 
 def _linked(population: Population) -> tuple[Linked, set[tuple[int, int]], set[tuple[int, int]]]:
     decisions = link_accounts(population.persons, population.accounts, workers=1)
-    applied = {(d.account, d.person) for d in decisions if d.status in ACCEPTED}
-    proposed = {(d.account, d.person) for d in decisions if d.status == LinkStatus.PROPOSED}
+    made = [(a, d) for a, d in enumerate(decisions) if d is not None]
+    applied = {(a, d.person) for a, d in made if d.status in ACCEPTED}
+    proposed = {(a, d.person) for a, d in made if d.status == LinkStatus.PROPOSED}
     person_of: list[int | None] = [None] * len(population.accounts)
     for account, person in applied:
         person_of[account] = person
