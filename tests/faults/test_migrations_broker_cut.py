@@ -258,7 +258,9 @@ async def test_500_migrations_survive_every_broker_connection_cut(
             assert None not in targets
             names = Counter(str(course.shortname) for course in restored)
             twice = sorted(name for name in names if names[name] > 1 or "_" in name)
-            assert len(restored) == MIGRATIONS, f"courses restored twice: {twice}"
+            if len(restored) != MIGRATIONS:
+                story = await _stories(url, world.sim["ub1"], twice)
+                raise AssertionError(f"courses restored twice: {twice}\n{story}")
             assert len(world.sim["target"].courses) == target_before + MIGRATIONS
             assert len({c.shortname for c in restored}) == MIGRATIONS
             # the publishes the bus saw confirmed are the outbox's sent rows, none more
@@ -298,3 +300,36 @@ async def _settled(database: Database, bus: ObservedBus, *, seconds: float) -> l
 
 def _type(rows: list[Any], message_id: str) -> str:
     return next(row.type for row in rows if str(row.message_id) == message_id)
+
+
+async def _stories(url: str, source: Any, shortnames: list[str]) -> str:
+    """What the orchestrator recorded of the migrations whose course was restored twice."""
+    by_shortname = {str(course.shortname): course.id for course in source.courses.values()}
+    course_ids = [by_shortname.get(name.split("_")[0]) for name in shortnames]
+    migrations = orchestrator_metadata.tables["migration"]
+    logs = orchestrator_metadata.tables["migration_log"]
+    history = orchestrator_metadata.tables["migration_transition"]
+    database = Database(url)
+    lines = []
+    try:
+        async with database.session() as session:
+            found = await session.execute(
+                select(migrations.c.id).where(migrations.c.source_course_id.in_(course_ids))
+            )
+            for migration_id in found.scalars():
+                lines.append(f"migration {migration_id}:")
+                for row in await session.execute(
+                    select(history.c.at, history.c.from_state, history.c.to_state, history.c.cause)
+                    .where(history.c.migration_id == migration_id)
+                    .order_by(history.c.id)
+                ):
+                    lines.append(f"  {row.at} {row.from_state} -> {row.to_state} ({row.cause})")
+                for line in await session.execute(
+                    select(logs.c.at, logs.c.step, logs.c.message)
+                    .where(logs.c.migration_id == migration_id)
+                    .order_by(logs.c.id)
+                ):
+                    lines.append(f"  {line.at} [{line.step}] {line.message[:200]}")
+    finally:
+        await database.dispose()
+    return "\n".join(lines)

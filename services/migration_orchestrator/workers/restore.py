@@ -37,7 +37,9 @@ class RestoreWorker:
         task = asyncio.ensure_future(self._restore_once(due.migration_id))
         self._running[due.migration_id] = task
         task.add_done_callback(lambda _: self._running.pop(due.migration_id, None))
-        await task
+        # Shielded: when the broker link drops, the consumer's callback is cancelled, but the
+        # restore under way (the CLI may have created the course already) runs to its report.
+        await asyncio.shield(task)
 
     async def _restore_once(self, migration_id: int) -> None:
         try:
