@@ -17,25 +17,13 @@ from fusion.db import Database
 from fusion.runtime import Seams
 from services.enrolment_sync.app import create_app
 from services.enrolment_sync.models import metadata
-from services.enrolment_sync.settings import Settings
 from sim.moodle.app import create_sim_app
-from sim.moodle.state import SimMoodle, all_functions
+from sim.moodle.state import SimMoodle
 from tests.enrolment_sync.fake_apogee import FakeApogee, FakeCode
+from tests.enrolment_sync.merged import api_settings as _settings
+from tests.enrolment_sync.merged import merged_platform
 
 from .harness import ADMIN, BOUNDED, call_and_validate, schema_of, served
-
-
-def _settings(database_url: str) -> Settings:
-    return Settings(
-        environment="test",
-        demo_tokens=True,
-        database_url=database_url,
-        schedule_enabled=False,
-        moodle_url="http://sim/target",
-        apogee_url="http://apogee",
-        course_sync_min_interval_seconds=0,
-    )
-
 
 schema = schema_of(create_app(_settings("sqlite+aiosqlite:///:memory:")))
 
@@ -43,10 +31,7 @@ schema = schema_of(create_app(_settings("sqlite+aiosqlite:///:memory:")))
 def _world() -> tuple[SimMoodle, FakeApogee]:
     """A target platform with a course and two students, an Apogée code holding them."""
     sim = SimMoodle()
-    target = sim.add_platform("target", sitename="Target", wwwroot="http://moodle.test")
-    admin = target.add_user("admin", "Admin", "User", "admin@example.edu", id=2)
-    target.add_token("target-token", userid=admin.id, functions=all_functions())
-    target.add_category("Default", id=1)
+    target = merged_platform(sim)
     course = target.add_course("BIO101", "Biologie", 1)
     target.add_instance(course.id, "manual")
     apogee = FakeApogee()

@@ -21,7 +21,6 @@ from services.apogee_api.app import create_app as apogee_app
 from services.apogee_api.settings import Settings as ApogeeSettings
 from services.enrolment_sync.app import create_app as sync_app
 from services.enrolment_sync.models import metadata as sync_metadata
-from services.enrolment_sync.settings import Settings as SyncSettings
 from services.identity.app import create_app as identity_app
 from services.identity.models import metadata as identity_metadata
 from services.identity.settings import Settings as IdentitySettings
@@ -32,9 +31,11 @@ from services.migration_orchestrator.settings import Settings as OrchestratorSet
 from sim.apogee.load import load_dataset
 from sim.moodle.app import create_sim_app
 from sim.moodle.enrolments import enrol_user
-from sim.moodle.state import SimMoodle, all_functions
+from sim.moodle.state import SimMoodle
 from tests.apogee_api.tiny import tiny_apogee
 from tests.enrolment_sync.fake_apogee import FakeApogee, FakeCode
+from tests.enrolment_sync.merged import api_settings as sync_settings
+from tests.enrolment_sync.merged import merged_platform
 
 Client = Callable[[Path], AbstractAsyncContextManager[httpx.AsyncClient]]
 TEACHER_A, TEACHER_B = "enseignant.a", "enseignant.b"
@@ -65,25 +66,10 @@ def orchestrator_settings(url: str) -> OrchestratorSettings:
     )
 
 
-def sync_settings(url: str) -> SyncSettings:
-    return SyncSettings(
-        environment="test",
-        demo_tokens=True,
-        database_url=url,
-        schedule_enabled=False,
-        moodle_url="http://sim/target",
-        apogee_url="http://apogee",
-        course_sync_min_interval_seconds=0,
-    )
-
-
 def sync_world() -> tuple[SimMoodle, FakeApogee]:
     """Two teachers, each with a course of their own; one Apogée code with two students."""
     sim = SimMoodle()
-    target = sim.add_platform("target", sitename="Target", wwwroot="http://moodle.test")
-    admin = target.add_user("admin", "Admin", "User", "admin@example.edu", id=2)
-    target.add_token("target-token", userid=admin.id, functions=all_functions())
-    target.add_category("Default", id=1)
+    target = merged_platform(sim)
     for teacher, shortname in ((TEACHER_A, "BIO101"), (TEACHER_B, "CHI101")):
         user = target.add_user(teacher, "Prof", teacher, f"{teacher}@example.edu")
         course = target.add_course(shortname, shortname, 1)
