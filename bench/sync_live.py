@@ -57,10 +57,10 @@ async def _moodle() -> AsyncIterator[tuple[str, MoodleClient]]:
                 MoodleClient(base_url=url, token=token, http=http, welcome_messages_off=off),
             )
         return
+    from fusion.testing.serving import serving
     from sim.moodle.app import create_sim_app
     from sim.moodle.releases import MOODLE_45, WELCOME_OFF
     from sim.moodle.state import SimMoodle, all_functions
-    from tests.moodle.conftest import serving
 
     sim = SimMoodle()
     site = sim.add_platform("bench", sitename="B", wwwroot="http://b.test", release=MOODLE_45)
