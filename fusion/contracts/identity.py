@@ -1,4 +1,5 @@
-"""Identity: a directory or platform import finished, a homogenisation plan applied or reverted."""
+"""Identity: a directory or platform import finished, a homogenisation plan applied or reverted,
+and every move of an import or a plan along its lifecycle."""
 
 from __future__ import annotations
 
@@ -36,3 +37,28 @@ class IdentityPlanReverted(Event):
     plan_id: int
     platform: str = Field(pattern=PLATFORM_PATTERN)
     restored_steps: int
+
+
+class IdentityImportStateChanged(Event):
+    """An import moved along its lifecycle (written with the import's history row)."""
+
+    type: ClassVar[str] = "identity_import.state_changed"
+
+    import_id: int
+    previous_state: str | None
+    state: str
+    cause: str = Field(max_length=500)
+    attempts: int = Field(default=0, ge=0)
+
+
+class IdentityPlanStateChanged(Event):
+    """A homogenisation plan moved along its lifecycle (written with its history row)."""
+
+    type: ClassVar[str] = "identity_plan.state_changed"
+
+    plan_id: int
+    platform: str = Field(pattern=PLATFORM_PATTERN)
+    previous_state: str | None
+    state: str
+    cause: str = Field(max_length=500)
+    attempts: int = Field(default=0, ge=0)

@@ -15,6 +15,7 @@ from fusion.outage import OutageLog
 from fusion.runtime import Resources, Seams, standalone
 from fusion.tasks import StopSignal
 from services.enrolment_sync.models import SyncRun, messaging, metadata
+from services.enrolment_sync.rate_limit import CourseGate
 from services.enrolment_sync.runner import SyncRunner
 from services.enrolment_sync.runs import Progress, UnitsOfWork, execute_run
 from services.enrolment_sync.settings import Settings
@@ -33,6 +34,7 @@ class SyncState:
     moodle: MoodleClient = field(init=False)  # the merged platform, the one the sync writes to
     teachers: TeacherDirectory = field(init=False)
     runner: SyncRunner = field(init=False)
+    course_gate: CourseGate = field(default_factory=CourseGate)  # on-demand runs, per course
 
     def __post_init__(self) -> None:
         self.moodle = self.platforms[self.settings.target_platform]

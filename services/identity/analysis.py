@@ -50,12 +50,10 @@ async def analyse(session: AsyncSession, *, target: str | None) -> AnalysisCount
     decisions = link_accounts(
         [directory_entry(p) for p in persons], [account_facts(a) for a in accounts]
     )
-    by_account = {d.account: d for d in decisions}
     index_of = {person.id: index for index, person in enumerate(persons)}
     person_of: list[int | None] = []
     proposed: set[int] = set()
-    for position, account in enumerate(accounts):
-        decision = by_account.get(position)
+    for position, (account, decision) in enumerate(zip(accounts, decisions, strict=True)):
         person_id = persons[decision.person].id if decision is not None else None
         link = await _store_link(session, account, links.get(account.id or 0), decision, person_id)
         accepted = link is not None and link.status in ACCEPTED

@@ -21,6 +21,7 @@ from rich.progress import Progress
 from fusion.errors import FusionError
 from fusion.settings_errors import load_settings
 from services.identity import operations
+from services.identity.lifecycle import FINISHED_IMPORT, ImportState, PlanState
 from services.identity.models import ImportJob, Plan
 from services.identity.plan_runs import approve, run_phase, start_revert
 from services.identity.resources import IdentityServices, open_standalone
@@ -71,14 +72,14 @@ async def _follow_import(services: IdentityServices, console: Console, job_id: i
             progress.update(
                 bar, completed=job.processed, description=f"{job.state} ({job.pages} pages)"
             )
-            if job.state in ("done", "failed"):
+            if job.state in FINISHED_IMPORT:
                 break
             await asyncio.sleep(POLL_SECONDS)
     console.print(
         f"import {job.id}: {job.state} — {job.created} created, {job.updated} updated, "
         f"{job.unchanged} unchanged" + (f" ({job.error})" if job.error else "")
     )
-    return 0 if job.state == "done" else 1
+    return 0 if job.state == ImportState.DONE else 1
 
 
 async def _await_background(services: IdentityServices) -> None:
@@ -177,18 +178,18 @@ def plan_compute(ctx: click.Context, platform: str) -> None:
 
 
 async def _run_plan(s: IdentityServices, console: Console, plan_id: int, *, phase: str) -> int:
-    async with s.db.unit_of_work() as session:
+    async with s.units() as uow:
         plan = await (
-            approve(session, plan_id, actor="cli")
+            approve(uow, plan_id, actor="cli")
             if phase == "apply"
-            else start_revert(session, plan_id, actor="cli")
+            else start_revert(uow, plan_id, actor="cli")
         )
         platform = plan.platform
     work = asyncio.create_task(
         run_phase(
             plan_id,
             phase=phase,
-            db=s.db,
+            units=s.units,
             moodle=s.moodle(platform),
             actor="cli",
             batch_size=s.settings.plan_batch_size,
@@ -204,7 +205,7 @@ async def _run_plan(s: IdentityServices, console: Console, plan_id: int, *, phas
             await asyncio.sleep(POLL_SECONDS)
     done = await work
     console.print(f"plan {plan_id}: {done.state}" + (f" ({done.error})" if done.error else ""))
-    return 0 if done.state in ("applied", "reverted") else 1
+    return 0 if done.state in (PlanState.APPLIED, PlanState.REVERTED) else 1
 
 
 @plan_group.command("apply", help="Approve and apply a plan.")

@@ -11,6 +11,7 @@ from sqlmodel import Field, SQLModel
 
 from fusion.bus.tables import messaging_tables
 from fusion.db import new_metadata
+from fusion.lifecycle import history_table
 
 metadata = new_metadata()
 
@@ -112,6 +113,7 @@ class ImportJob(IdentityModel, table=True):
     updated: int = 0
     unchanged: int = 0
     pages: int = 0
+    attempts: int = 0
     error: str | None = Field(default=None, max_length=500)
     requested_by: str = Field(default="", max_length=100)
     created_at: datetime = Field(default_factory=utcnow)
@@ -127,6 +129,7 @@ class Plan(IdentityModel, table=True):
     changes: int = 0
     blocked: int = 0
     applied_steps: int = 0
+    attempts: int = 0
     error: str | None = Field(default=None, max_length=500)
     created_at: datetime = Field(default_factory=utcnow)
     approved_by: str | None = Field(default=None, max_length=100)
@@ -169,5 +172,9 @@ class AuditEntry(IdentityModel, table=True):
     actor: str = Field(max_length=100)
     at: datetime = Field(default_factory=utcnow)
 
+
+# every move of an import or a plan along its lifecycle (services/identity/lifecycle.py)
+import_history = history_table(metadata, "identity_import_history")
+plan_history = history_table(metadata, "identity_plan_history")
 
 messaging = messaging_tables(metadata)

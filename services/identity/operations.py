@@ -15,6 +15,7 @@ from fusion.moodle.registry import PlatformUnknown
 from services.identity.files import read_directory_csv, read_ldif, read_mdl_user_csv
 from services.identity.imports import Pages, as_pages, create_job, run_job
 from services.identity.ldap_source import directory_pages
+from services.identity.lifecycle import PlanState
 from services.identity.models import Account
 from services.identity.moodle_source import platform_pages
 from services.identity.plan_runs import approve, run_phase
@@ -48,10 +49,10 @@ async def _start(
     platform: str | None,
     actor: str,
 ) -> ImportPublic:
-    job = await create_job(services.db, source=source, platform=platform, requested_by=actor)
+    job = await create_job(services.units, source=source, platform=platform, requested_by=actor)
     target = services.settings.target_platform
     services.background.spawn(
-        run_job(job.id or 0, pages, db=services.db, target=target), name=f"import-{job.id}"
+        run_job(job.id or 0, pages, units=services.units, target=target), name=f"import-{job.id}"
     )
     return ImportPublic.model_validate(job)
 
@@ -126,8 +127,8 @@ async def plan_public(session: AsyncSession, plan_id: int) -> PlanPublic:
 
 async def compute(platform: str, *, services: IdentityServices) -> PlanPublic:
     services.moodle(platform)  # a plan is only for a platform it can be applied to
-    async with services.db.unit_of_work() as session:
-        plan = await compute_plan(session, platform=platform)
+    async with services.units() as uow:
+        plan = await compute_plan(uow, platform=platform)
     async with services.db.session() as session:
         return await plan_public(session, plan.id or 0)
 
@@ -139,7 +140,7 @@ async def _spawn_phase(
         run_phase(
             plan_id,
             phase=phase,
-            db=services.db,
+            units=services.units,
             moodle=services.moodle(platform),
             actor=actor,
             batch_size=services.settings.plan_batch_size,
@@ -150,9 +151,9 @@ async def _spawn_phase(
 
 
 async def start_apply(plan_id: int, *, services: IdentityServices, actor: str) -> PlanPublic:
-    async with services.db.unit_of_work() as session:
-        plan = await approve(session, plan_id, actor=actor)
-        platform, done = plan.platform, plan.state == "applied"
+    async with services.units() as uow:
+        plan = await approve(uow, plan_id, actor=actor)
+        platform, done = plan.platform, plan.state == PlanState.APPLIED
     if not done:
         await _spawn_phase(
             plan_id, phase="apply", services=services, actor=actor, platform=platform
@@ -162,8 +163,8 @@ async def start_apply(plan_id: int, *, services: IdentityServices, actor: str) -
 
 
 async def start_revert(plan_id: int, *, services: IdentityServices, actor: str) -> PlanPublic:
-    async with services.db.unit_of_work() as session:
-        plan = await prepare_revert(session, plan_id, actor=actor)
+    async with services.units() as uow:
+        plan = await prepare_revert(uow, plan_id, actor=actor)
         platform = plan.platform
     await _spawn_phase(plan_id, phase="revert", services=services, actor=actor, platform=platform)
     async with services.db.session() as session:

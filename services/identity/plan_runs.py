@@ -1,7 +1,9 @@
-"""Running a plan's steps against Moodle, round by round, and reverting an applied plan."""
+"""Running a plan's steps against Moodle, round by round, and reverting an applied plan; the
+plan's moves follow ``PLAN_LIFECYCLE`` (services/identity/lifecycle.py)."""
 
 from __future__ import annotations
 
+import logging
 from collections import defaultdict
 from dataclasses import replace
 
@@ -9,50 +11,62 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
-from fusion.contracts import Envelope
 from fusion.contracts.identity import IdentityPlanApplied, IdentityPlanReverted
-from fusion.db import Database
+from fusion.errors import FusionError
 from fusion.moodle.client import MoodleClient
 from fusion.moodle.rows import UserUpdate
-from fusion.outbox import add_to_outbox
+from fusion.unit_of_work import UnitOfWork
 from services.identity.analysis import analyse
-from services.identity.models import Account, AuditEntry, Plan, PlanStep, messaging, utcnow
+from services.identity.lifecycle import (
+    APPLICABLE,
+    PHASE_DONE,
+    PHASE_STATE,
+    PLAN_LIFECYCLE,
+    REVERTIBLE,
+    PlanState,
+)
+from services.identity.models import Account, AuditEntry, Plan, PlanStep, utcnow
 from services.identity.moodle_source import accounts_by_field
 from services.identity.plan_order import Change, order_changes
 from services.identity.plans import PlanStateConflict, get_plan
 from services.identity.records import AccountFacts
+from services.identity.resources import Units
 from services.identity.store import account_facts, save_accounts
 
-APPLICABLE = frozenset({"computed", "approved", "applying", "applied"})
-REVERTIBLE = frozenset({"applied", "failed", "reverting"})
+log = logging.getLogger(__name__)
 
 
-async def approve(session: AsyncSession, plan_id: int, *, actor: str) -> Plan:
-    plan, _ = await get_plan(session, plan_id)
+async def approve(uow: UnitOfWork, plan_id: int, *, actor: str) -> Plan:
+    """Approve a computed plan; a plan already approved, applying or applied is returned as it
+    is (applying it again resumes it, or is a no-op once applied)."""
+    plan, _ = await get_plan(uow.session, plan_id)
     if plan.state not in APPLICABLE:
         raise PlanStateConflict(
             f"A plan in state '{plan.state}' cannot be applied.",
             message_fr=f"Un plan dans l'état « {plan.state} » ne peut pas être appliqué.",
         )
-    if plan.state == "computed":
-        plan.state, plan.approved_by, plan.approved_at = "approved", actor, utcnow()
+    if plan.state == PlanState.COMPUTED:
+        plan.approved_by, plan.approved_at = actor, utcnow()
+        await PLAN_LIFECYCLE.transition(uow, plan, PlanState.APPROVED, cause=f"approved by {actor}")
     return plan
 
 
-async def start_revert(session: AsyncSession, plan_id: int, *, actor: str) -> Plan:
-    plan, _ = await get_plan(session, plan_id)
+async def start_revert(uow: UnitOfWork, plan_id: int, *, actor: str) -> Plan:
+    plan, _ = await get_plan(uow.session, plan_id)
     if plan.state not in REVERTIBLE:
         raise PlanStateConflict(
             f"A plan in state '{plan.state}' cannot be reverted.",
             message_fr=f"Un plan dans l'état « {plan.state} » ne peut pas être annulé.",
         )
-    if plan.state != "reverting":
-        await _plan_revert_steps(session, plan, actor=actor)
-        plan.state = "reverting"
+    if plan.state != PlanState.REVERTING:
+        await _plan_revert_steps(uow.session, plan)
+        plan.attempts = 0  # the revert is a new piece of work, with its own attempts
+        cause = f"revert asked by {actor}"
+        await PLAN_LIFECYCLE.transition(uow, plan, PlanState.REVERTING, cause=cause)
     return plan
 
 
-async def _plan_revert_steps(session: AsyncSession, plan: Plan, *, actor: str) -> None:
+async def _plan_revert_steps(session: AsyncSession, plan: Plan) -> None:
     """The reverse changes, from the audit: each field back to the value it had first."""
     query = (
         select(AuditEntry)
@@ -89,31 +103,98 @@ async def _plan_revert_steps(session: AsyncSession, plan: Plan, *, actor: str) -
             )
         )
     await session.flush()
-    del actor
 
 
 async def run_phase(
     plan_id: int,
     *,
     phase: str,
-    db: Database,
+    units: Units,
     moodle: MoodleClient,
     actor: str,
     batch_size: int,
     target: str | None,
 ) -> Plan:
-    """Apply the pending steps of one phase; the last round's commit sets the final state."""
-    async with db.unit_of_work() as session:
-        plan, steps = await get_plan(session, plan_id)
-        plan.state = "applying" if phase == "apply" else "reverting"
+    """Apply the pending steps of one phase, round by round; the last round's commit sets the
+    final state. A crash is an attempt that failed: the phase runs again (applied steps are
+    skipped) until ``MAX_ATTEMPTS``, then the plan is ``failed`` with the reason."""
+    while True:
+        try:
+            return await _run_phase_once(
+                plan_id,
+                phase=phase,
+                units=units,
+                moodle=moodle,
+                actor=actor,
+                batch_size=batch_size,
+                target=target,
+            )
+        except FusionError as error:  # Moodle or the database said no: no point retrying
+            return await _fail(units, plan_id, reason=error.message)
+        except Exception as error:  # recorded on the plan instead of dying unseen
+            log.warning("plan %s (%s): attempt failed", plan_id, phase, exc_info=True)
+            gave_up = await _attempt_failed(units, plan_id, phase=phase, error=error)
+            if gave_up is not None:
+                return gave_up
+
+
+async def _fail(units: Units, plan_id: int, *, reason: str) -> Plan:
+    async with units() as uow:
+        plan, _ = await get_plan(uow.session, plan_id)
+        plan.error, plan.finished_at = reason[:500], utcnow()
+        await PLAN_LIFECYCLE.transition(uow, plan, PlanState.FAILED, cause=reason)
+    return plan
+
+
+async def _run_phase_once(
+    plan_id: int,
+    *,
+    phase: str,
+    units: Units,
+    moodle: MoodleClient,
+    actor: str,
+    batch_size: int,
+    target: str | None,
+) -> Plan:
+    async with units() as uow:
+        plan, steps = await get_plan(uow.session, plan_id)
+        if plan.state == PHASE_DONE[phase]:
+            return plan  # applied (or reverted) already: doing it again is a no-op
+        running = PHASE_STATE[phase]
+        if plan.state != running:  # a revert is ``reverting`` from its request on
+            cause = f"{phase} started by {actor}"
+            await PLAN_LIFECYCLE.transition(uow, plan, running, cause=cause)
         rounds = sorted({s.round for s in steps if s.phase == phase and s.status == "pending"})
     for round_ in rounds:
         refused = await _run_round(
-            plan_id, round_, phase=phase, db=db, moodle=moodle, actor=actor, batch_size=batch_size
+            plan_id,
+            round_,
+            phase=phase,
+            units=units,
+            moodle=moodle,
+            actor=actor,
+            batch_size=batch_size,
         )
         if refused:
-            return await _finish(plan_id, db=db, phase=phase, failed=refused, target=target)
-    return await _finish(plan_id, db=db, phase=phase, failed=0, target=target)
+            return await _finish(plan_id, units=units, phase=phase, failed=refused, target=target)
+    return await _finish(plan_id, units=units, phase=phase, failed=0, target=target)
+
+
+async def _attempt_failed(
+    units: Units, plan_id: int, *, phase: str, error: Exception
+) -> Plan | None:
+    cause = f"{phase}: unexpected failure ({type(error).__name__})"
+    async with units() as uow:
+        plan, _ = await get_plan(uow.session, plan_id)
+        reason = await PLAN_LIFECYCLE.attempt_failed(uow, plan, cause=cause)
+        if reason is None:
+            running = PHASE_STATE[phase]
+            if plan.state == running:
+                again = f"attempt {plan.attempts} failed: {cause}; running the phase again"
+                await PLAN_LIFECYCLE.transition(uow, plan, running, cause=again)
+            return None
+        plan.error, plan.finished_at = reason[:500], utcnow()
+    return plan
 
 
 async def _run_round(
@@ -121,13 +202,14 @@ async def _run_round(
     round_: int,
     *,
     phase: str,
-    db: Database,
+    units: Units,
     moodle: MoodleClient,
     actor: str,
     batch_size: int,
 ) -> int:
     refused = 0
-    async with db.unit_of_work() as session:
+    async with units() as uow:
+        session = uow.session
         plan, steps = await get_plan(session, plan_id)
         pending = [
             s for s in steps if s.phase == phase and s.round == round_ and s.status == "pending"
@@ -211,16 +293,18 @@ def _with_values(account: AccountFacts, step: PlanStep) -> AccountFacts:
 
 
 async def _finish(
-    plan_id: int, *, db: Database, phase: str, failed: int, target: str | None
+    plan_id: int, *, units: Units, phase: str, failed: int, target: str | None
 ) -> Plan:
-    async with db.unit_of_work() as session:
-        plan, steps = await get_plan(session, plan_id)
+    async with units() as uow:
+        plan, steps = await get_plan(uow.session, plan_id)
         done = sum(1 for s in steps if s.phase == phase and s.status == "applied")
-        if failed:
-            plan.state, plan.error = "failed", f"{failed} step(s) refused by Moodle"
-        else:
-            plan.state = "applied" if phase == "apply" else "reverted"
         plan.finished_at = utcnow()
+        if failed:
+            plan.error = f"{failed} step(s) refused by Moodle"
+            await PLAN_LIFECYCLE.transition(uow, plan, PlanState.FAILED, cause=plan.error)
+        else:
+            cause = f"{done} step(s) {'applied' if phase == 'apply' else 'restored'}"
+            await PLAN_LIFECYCLE.transition(uow, plan, PHASE_DONE[phase], cause=cause)
         event = (
             IdentityPlanApplied(
                 plan_id=plan_id, platform=plan.platform, applied_steps=done, refused_steps=failed
@@ -228,6 +312,6 @@ async def _finish(
             if phase == "apply"
             else IdentityPlanReverted(plan_id=plan_id, platform=plan.platform, restored_steps=done)
         )
-        await add_to_outbox(session, Envelope.of(event), outbox=messaging.outbox)
-        await analyse(session, target=target)
+        await uow.publish(event)
+        await analyse(uow.session, target=target)
     return plan

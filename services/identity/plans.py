@@ -19,7 +19,9 @@ from sqlmodel import col
 
 from fusion.errors import Conflict as ConflictError
 from fusion.errors import NotFound
+from fusion.unit_of_work import UnitOfWork
 from services.identity.conflicts import account_to_keep
+from services.identity.lifecycle import PLAN_LIFECYCLE
 from services.identity.models import Account, Link, Person, Plan, PlanStep
 from services.identity.plan_order import Change, Step, Values, order_changes
 from services.identity.records import ACCEPTED
@@ -89,7 +91,8 @@ def _without_merge_candidates(pairs: list[tuple[Account, Person]]) -> list[tuple
     return [(a, p) for a, p in pairs if (p.id, a.moodle_id) in kept]
 
 
-async def compute_plan(session: AsyncSession, *, platform: str) -> Plan:
+async def compute_plan(uow: UnitOfWork, *, platform: str) -> Plan:
+    session = uow.session
     accounts, pairs = await _linked_accounts(session, platform)
     changes = [c for a, p in pairs if (c := _change(a, p)) is not None]
     plan = Plan(platform=platform)
@@ -113,6 +116,8 @@ async def compute_plan(session: AsyncSession, *, platform: str) -> Plan:
         )
     plan.changes, plan.blocked = len(changes) - len(ordered.blocked), len(ordered.blocked)
     await session.flush()
+    cause = f"{plan.changes} change(s), {plan.blocked} blocked"
+    await PLAN_LIFECYCLE.enter(uow, plan, cause=cause)
     return plan
 
 

@@ -1,9 +1,13 @@
 """``restore_dbops::precheck_user`` replayed on identity's copy of the target's accounts.
 
-moodle.md §9, first match wins. Every account is local (an empty or unknown ``mnethosturl`` is
-Moodle's fallback, the local host), e-mails compare case-insensitively (``UPPER(a) = UPPER(b)``),
-usernames exactly. Not replayed: 1B (anonymised backups) and 2A2 (``admin`` renamed when the
-site allows duplicate admins) — an ``admin`` in a backup is judged like any other user.
+moodle.md §9, first match wins, every case: 1A–1F on the same site, 2A1–2E from another. Every
+account is local (an empty or unknown ``mnethosturl`` is Moodle's fallback, the local host),
+e-mails compare case-insensitively (``UPPER(a) = UPPER(b)``), usernames exactly. 1B maps an
+anonymised backup user (``backup_anonymizer_helper::is_anonymous_user``: ``anonN``,
+``anonfirstnameN``, ``anonlastnameN``, ``anonN@doesntexist.com``) by username alone. With the
+target's ``backup | import_general_duplicate_admin_allowed`` on, 2A2 maps a backup's ``admin`` to
+``admin_<original site hash>``, and ``precheck_included_users`` turns an ``admin`` that would
+conflict into a new account of that name instead.
 """
 
 from __future__ import annotations
@@ -33,6 +37,16 @@ class IncomingUser:
     email: str
     firstaccess: int
     deleted: bool
+    firstname: str = ""
+    lastname: str = ""
+
+
+@dataclass(frozen=True)
+class TargetSite:
+    """What the target's restore knows beyond its accounts."""
+
+    duplicate_admin_allowed: bool = False  # backup | import_general_duplicate_admin_allowed
+    original_site_hash: str = ""  # the backup's original_site_identifier_hash
 
 
 @dataclass(frozen=True)
@@ -40,6 +54,27 @@ class Verdict:
     outcome: Outcome
     case: str
     account: AccountFacts | None = None
+
+
+# backup_anonymizer_helper::is_anonymous_user; PHP's ``$`` also matches before a final newline,
+# as Python's does, and its ``\d`` is ASCII
+_ANON_USERNAME = re.compile(r"^anon\d*$", re.ASCII)
+_ANON_FIRSTNAME = re.compile(r"^anonfirstname\d*$", re.ASCII)
+_ANON_LASTNAME = re.compile(r"^anonlastname\d*$", re.ASCII)
+_ANON_EMAIL = re.compile(r"^anon\d*@doesntexist\.com$", re.ASCII)
+RENAMED_ADMIN = "admin_renamed"  # the case of an admin created under admin_<hash>
+
+
+def is_anonymous(user: IncomingUser) -> bool:
+    return all(
+        pattern.search(value) is not None
+        for pattern, value in (
+            (_ANON_USERNAME, user.username),
+            (_ANON_FIRSTNAME, user.firstname),
+            (_ANON_LASTNAME, user.lastname),
+            (_ANON_EMAIL, user.email),
+        )
+    )
 
 
 def _md5(text: str) -> str:
@@ -67,18 +102,40 @@ class TargetAccounts:
         live = [a for a in accounts if not a.deleted]
         self.by_id = {a.moodle_id: a for a in accounts}
         self.by_username = {a.username: a for a in sorted(live, key=lambda a: a.moodle_id)}
+        # get_record('user', ['username' => ...]) in 1B and 2A2: any account, the first by id
+        self.any_by_username: dict[str, AccountFacts] = {}
+        for account in sorted(accounts, key=lambda a: a.moodle_id):
+            self.any_by_username.setdefault(account.username, account)
         self.deleted = sorted((a for a in accounts if a.deleted), key=lambda a: a.moodle_id)
         self.all = sorted(accounts, key=lambda a: a.moodle_id)
 
 
-def precheck(user: IncomingUser, target: TargetAccounts, *, same_site: bool) -> Verdict:
-    return _same_site(user, target) if same_site else _other_site(user, target)
+def precheck(
+    user: IncomingUser,
+    target: TargetAccounts,
+    *,
+    same_site: bool,
+    site: TargetSite = TargetSite(),  # frozen: one default shared safely
+) -> Verdict:
+    """``precheck_user``, then what ``precheck_included_users`` makes of a conflicting
+    ``admin`` when the target allows duplicate admins: a new ``admin_<hash>`` account."""
+    verdict = _same_site(user, target) if same_site else _other_site(user, target, site)
+    if (
+        verdict.outcome is Outcome.CONFLICT
+        and site.duplicate_admin_allowed
+        and user.username == "admin"
+    ):
+        return Verdict(Outcome.CREATES, RENAMED_ADMIN)
+    return verdict
 
 
 def _same_site(user: IncomingUser, target: TargetAccounts) -> Verdict:
     local = target.by_id.get(user.id)
     if local is not None and local.username == user.username:
         return Verdict(Outcome.MAPS, "1A", local)
+    anonymous = target.any_by_username.get(user.username) if is_anonymous(user) else None
+    if anonymous is not None:
+        return Verdict(Outcome.MAPS, "1B", anonymous)
     if (
         local is not None
         and local.deleted
@@ -96,12 +153,16 @@ def _same_site(user: IncomingUser, target: TargetAccounts) -> Verdict:
     return Verdict(Outcome.CREATES, "1F")
 
 
-def _other_site(user: IncomingUser, target: TargetAccounts) -> Verdict:
+def _other_site(user: IncomingUser, target: TargetAccounts, site: TargetSite) -> Verdict:
     holder = target.by_username.get(user.username)
     if holder is not None and (
         holder.email.upper() == user.email.upper() or _same_access(holder, user)
     ):
         return Verdict(Outcome.MAPS, "2A1", holder)
+    if site.duplicate_admin_allowed and user.username == "admin" and site.original_site_hash:
+        renamed = target.any_by_username.get(f"admin_{site.original_site_hash}")
+        if renamed is not None:
+            return Verdict(Outcome.MAPS, "2A2", renamed)
     for gone in target.deleted:
         if (
             gone.email != ""
@@ -126,6 +187,10 @@ REASONS: dict[str, tuple[str, str]] = {
         "same site: the same id and username exist here",
         "même site : même id et même identifiant ici",
     ),
+    "1B": (
+        "same site: an anonymised user, matched by its username",
+        "même site : utilisateur anonymisé, reconnu par son identifiant",
+    ),
     "1C": (
         "same site: the account was deleted here and comes back",
         "même site : compte supprimé ici, il est restauré",
@@ -145,6 +210,17 @@ REASONS: dict[str, tuple[str, str]] = {
     "2A1": (
         "the username exists here with the same e-mail (or first access)",
         "l'identifiant existe ici avec la même adresse (ou le même premier accès)",
+    ),
+    "2A2": (
+        "the site allows duplicate admins: this admin maps to admin_<original site hash>",
+        "le site accepte les administrateurs en double : cet admin correspond à "
+        "admin_<empreinte du site d'origine>",
+    ),
+    RENAMED_ADMIN: (
+        "the site allows duplicate admins: this admin will be created as "
+        "admin_<original site hash>",
+        "le site accepte les administrateurs en double : cet admin sera créé sous le nom "
+        "admin_<empreinte du site d'origine>",
     ),
     "2B1": ("a deleted account here matches it", "un compte supprimé ici lui correspond"),
     "2B2": ("a deleted account here matches it", "un compte supprimé ici lui correspond"),

@@ -74,8 +74,13 @@ class LinkStatus(StrEnum):
 ACCEPTED = frozenset({LinkStatus.APPLIED, LinkStatus.CONFIRMED})
 
 
-class LinkDecision(NamedTuple):  # a tuple: hundreds of thousands are made per linking
-    account: int  # index into the accounts given to the linker
+class LinkDecision(NamedTuple):
+    """The linker's answer for one account (given in order, so the position says which).
+
+    A tuple, and shared: every account a strong key links gets the very decision made for
+    that key's value when the directory was indexed.
+    """
+
     person: int  # index into the directory entries
     method: LinkMethod
     score: float

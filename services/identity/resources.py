@@ -6,7 +6,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import AsyncIterator, Coroutine
+from collections.abc import AsyncIterator, Callable, Coroutine
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from dataclasses import dataclass, field
 from typing import Any
@@ -18,6 +18,7 @@ from fusion.errors import NotFound
 from fusion.moodle.client import MoodleClient
 from fusion.moodle.registry import MoodleRegistry
 from fusion.runtime import Resources, Seams, standalone
+from fusion.unit_of_work import UnitOfWork
 from services.identity.ldap_source import DirectoryServer
 from services.identity.models import messaging, metadata
 from services.identity.settings import Settings
@@ -53,11 +54,15 @@ class Background:
                 await task
 
 
+Units = Callable[[], AbstractAsyncContextManager[UnitOfWork]]
+
+
 @dataclass
 class IdentityServices:
     settings: Settings
     db: Database
     moodles: MoodleRegistry
+    units: Units  # a unit of work whose published messages go through the outbox
     background: Background = field(default_factory=Background)
 
     def moodle(self, platform: str) -> MoodleClient:
@@ -88,7 +93,9 @@ async def open_services(resources: Resources) -> AsyncIterator[IdentityServices]
     assert isinstance(settings, Settings)
     http = await resources.http_client("moodle")
     moodles = MoodleRegistry(settings.platforms, http=http)
-    services = IdentityServices(settings=settings, db=resources.database, moodles=moodles)
+    services = IdentityServices(
+        settings=settings, db=resources.database, moodles=moodles, units=resources.unit_of_work
+    )
     try:
         yield services
     finally:

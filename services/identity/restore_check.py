@@ -14,6 +14,7 @@ from services.identity.precheck import (
     IncomingUser,
     Outcome,
     TargetAccounts,
+    TargetSite,
     Verdict,
     precheck,
 )
@@ -37,6 +38,8 @@ def _incoming(user: BackupUser) -> IncomingUser:
         email=user.email or "",
         firstaccess=user.firstaccess or 0,
         deleted=user.deleted,
+        firstname=user.firstname or "",
+        lastname=user.lastname or "",
     )
 
 
@@ -48,13 +51,25 @@ def is_same_site(request: RestoreCheckRequest, site_hashes: dict[str, str]) -> b
     return bool(ours and theirs and ours.lower() == theirs.lower())
 
 
+def _wanted_usernames(request: RestoreCheckRequest) -> list[str]:
+    """The backup's usernames, and ``admin_<hash>`` when a backup's admin may map to it."""
+    wanted = {u.username for u in request.users}
+    if request.duplicate_admin_allowed and request.original_site_identifier_hash:
+        wanted.add(f"admin_{request.original_site_identifier_hash}")
+    return sorted(wanted)
+
+
 async def refresh_accounts(
-    session: AsyncSession, moodle: MoodleClient, platform: str, users: list[BackupUser]
+    session: AsyncSession,
+    moodle: MoodleClient,
+    platform: str,
+    users: list[BackupUser],
+    wanted: list[str],
 ) -> set[tuple[str, int]]:
     """Read the target's live accounts holding a backup user's username or e-mail, and store
     them. Returns the stored (username, id) pairs Moodle no longer confirms: renamed or deleted
     since the last load, they are left out of the answer."""
-    usernames = sorted({u.username for u in users if u.username == u.username.strip().lower()})
+    usernames = sorted({name for name in wanted if name == name.strip().lower()})
     emails = sorted({u.email for u in users if u.email})
     by_name = await accounts_by_field(moodle, platform, field="username", values=usernames)
     by_mail = await accounts_by_field(moodle, platform, field="email", values=emails)
@@ -71,12 +86,17 @@ async def refresh_accounts(
 
 
 async def _target_accounts(
-    session: AsyncSession, platform: str, users: list[BackupUser], *, stale: set[tuple[str, int]]
+    session: AsyncSession,
+    platform: str,
+    users: list[BackupUser],
+    wanted: list[str],
+    *,
+    stale: set[tuple[str, int]],
 ) -> list[AccountFacts]:
-    usernames = [u.username for u in users]
+    usernames = wanted
     ids = [u.id for u in users]
     rows: dict[int, Account] = {}
-    for start in range(0, max(len(users), 1), LOOKUP_CHUNK):
+    for start in range(0, max(len(usernames), len(ids), 1), LOOKUP_CHUNK):
         query = select(Account).where(
             col(Account.platform) == platform,
             or_(
@@ -112,15 +132,20 @@ async def restore_check(
     site_hashes: dict[str, str],
 ) -> RestoreCheckAnswer:
     stale: set[tuple[str, int]] = set()
+    wanted = _wanted_usernames(request)
     if moodle is not None and request.refresh:
-        stale = await refresh_accounts(session, moodle, request.platform, request.users)
+        stale = await refresh_accounts(session, moodle, request.platform, request.users, wanted)
     target = TargetAccounts(
-        await _target_accounts(session, request.platform, request.users, stale=stale)
+        await _target_accounts(session, request.platform, request.users, wanted, stale=stale)
     )
     same_site = is_same_site(request, site_hashes)
+    site = TargetSite(
+        duplicate_admin_allowed=request.duplicate_admin_allowed,
+        original_site_hash=request.original_site_identifier_hash or "",
+    )
     conflicts = await _conflict_ids(session, request.platform)
     answers = [
-        _answer(user, precheck(_incoming(user), target, same_site=same_site), conflicts)
+        _answer(user, precheck(_incoming(user), target, same_site=same_site, site=site), conflicts)
         for user in request.users
     ]
     counts = RestoreCheckCounts(

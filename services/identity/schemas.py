@@ -57,6 +57,11 @@ class RestoreCheckRequest(BaseModel):
     platform: str = Field(pattern=PLATFORM)
     source_platform: str | None = Field(default=None, pattern=PLATFORM)
     original_site_identifier_hash: str | None = Field(default=None, max_length=64)
+    duplicate_admin_allowed: bool = Field(
+        default=False,
+        description="the target's backup | import_general_duplicate_admin_allowed: a backup's "
+        "admin then maps to admin_<original_site_identifier_hash>, or is created so (2A2)",
+    )
     users: list[BackupUser] = Field(max_length=100_000)
     refresh: bool = Field(
         default=True, description="Read the accounts concerned from the target's WS first."
@@ -227,6 +232,44 @@ class PersonPublic(PersonSummary):
     ine: str
     eppn: str
     links: list[LinkPublic] = Field(default_factory=list)
+
+
+class PersonAccount(BaseModel):
+    """An account a person holds on a platform, through an accepted link (no e-mail, no names)."""
+
+    moodle_id: int
+    username: str
+    link_method: str
+    link_status: str
+
+
+class PersonAccounts(BaseModel):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "uid": "hloeuillet",
+                    "platform": "ub2",
+                    "accounts": [
+                        {
+                            "moodle_id": 812,
+                            "username": "hloeuillet2",
+                            "link_method": "key",
+                            "link_status": "confirmed",
+                        }
+                    ],
+                    "username_held_by_another_person": False,
+                }
+            ]
+        }
+    )
+
+    uid: str
+    platform: str
+    accounts: list[PersonAccount]
+    # The platform's account whose username is this uid is linked to someone else: a caller
+    # must not take it for this person's.
+    username_held_by_another_person: bool = False
 
 
 class PersonsPage(BaseModel):

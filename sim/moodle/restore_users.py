@@ -1,7 +1,10 @@
 """Restore user matching: ``restore_dbops::precheck_user`` and ``precheck_included_users``.
 
-Every case of reference §9 except 1B (anonymised backups): same site 1A, 1C, 1D, 1E, 1F and
-other site 2A1, 2A2, 2B1, 2B2, 2C, 2D, 2E, first match wins. The comparisons are Moodle's SQL:
+Every case of reference §9: same site 1A, 1B, 1C, 1D, 1E, 1F and other site 2A1, 2A2, 2B1,
+2B2, 2C, 2D, 2E, first match wins. 1B is ``backup_anonymizer_helper::is_anonymous_user``: a
+user the backup anonymised (``anonN``, ``anonfirstnameN``, ``anonlastnameN``,
+``anonN@doesntexist.com``) maps to the account of that username, whatever its id (MDL-31484).
+The comparisons are Moodle's SQL:
 ``UPPER(a) = UPPER(b)`` for e-mails, ``UPPER(username) LIKE UPPER('<e-mail, 89 chars>.%')``
 for the usernames of deleted accounts (``delete_user`` stores ``<email>.<time>`` there, cut to
 the 100-character column, and sometimes md5(username) in the e-mail), and exact, case-sensitive
@@ -133,6 +136,11 @@ class _Matcher:
         by_id = local if local is not None and local.mnethostid == user.mnethostid else None
         if by_id is not None and by_id.username == user.username:
             return by_id  # 1A
+        if _is_anonymous(user):
+            local_id = self.platform.user_by_username.get(user.username)
+            anonymous = None if local_id is None else self.platform.users.get(local_id)
+            if anonymous is not None:
+                return anonymous  # 1B: get_record('user', ['username' => ...]), any host
         if (
             by_id is not None
             and by_id.deleted
@@ -208,6 +216,20 @@ class _Matcher:
                 (u for u in self.platform.users.values() if u.deleted), key=lambda u: u.id
             )
         return [u for u in self._deleted if u.mnethostid == mnethostid]
+
+
+# PHP's preg ``$`` matches before a final newline too, as Python's does; ``\d`` is ASCII there
+_ANONYMOUS = (
+    ("username", re.compile(r"^anon\d*$", re.ASCII)),
+    ("firstname", re.compile(r"^anonfirstname\d*$", re.ASCII)),
+    ("lastname", re.compile(r"^anonlastname\d*$", re.ASCII)),
+    ("email", re.compile(r"^anon\d*@doesntexist\.com$", re.ASCII)),
+)
+
+
+def _is_anonymous(user: BackupUser) -> bool:
+    """``backup_anonymizer_helper::is_anonymous_user``."""
+    return all(pattern.search(getattr(user, name)) is not None for name, pattern in _ANONYMOUS)
 
 
 def _md5(text: str) -> str:

@@ -253,7 +253,9 @@ def unenrol_users(call: Call, params: dict[str, Any]) -> None:
     platform = call.platform
     for row in params["enrolments"]:
         if row["courseid"] not in platform.courses:
-            raise invalid_parameter()
+            # context_course::instance($courseid) is MUST_EXIST here (enrol_users asks with
+            # IGNORE_MISSING, hence its invalidparameter): the course row is what is missing.
+            raise missing_record("course")
         call.require("enrol/manual:unenrol", row["courseid"])
         instance = _manual_instance(platform, row["courseid"], enabled=False)
         if row["userid"] not in platform.users:

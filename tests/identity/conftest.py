@@ -12,11 +12,14 @@ from typing import Any
 import httpx
 import pytest
 from pydantic import SecretStr
+from sqlalchemy import select
 
+from fusion.db import Database
 from fusion.settings import MoodlePlatform
 from fusion.testing.clients import DEMO_HEADERS, asgi_client
 from fusion.testing.plugin import NewDatabase
 from services.identity.app import create_app
+from services.identity.models import messaging
 from services.identity.settings import Settings
 from sim.moodle.app import create_sim_app
 from sim.moodle.platform import Platform
@@ -97,6 +100,29 @@ class Identity:
         )
         assert started.status_code == 202, started.text
         return await self.wait_import(started.json())
+
+
+async def stored_rows(identity: Identity, query: Any) -> list[Any]:
+    """Rows of ``query`` in the service's database, read beside the running service."""
+    database = Database(identity.settings.database_url.get_secret_value())
+    try:
+        async with database.session() as session:
+            return list((await session.execute(query)).all())
+    finally:
+        await database.dispose()
+
+
+async def published_types(identity: Identity) -> list[str]:
+    """The types of the messages staged in the outbox, oldest first."""
+    outbox = messaging.outbox
+    rows = await stored_rows(identity, select(outbox.c.type).order_by(outbox.c.created_at))
+    return [row.type for row in rows]
+
+
+async def moves(identity: Identity, history: Any, entity_id: int) -> list[str]:
+    """An import's or a plan's states, in the order its lifecycle recorded them."""
+    query = select(history.c.to_state).where(history.c.entity_id == str(entity_id))
+    return [row.to_state for row in await stored_rows(identity, query.order_by(history.c.id))]
 
 
 @asynccontextmanager

@@ -13,10 +13,10 @@ from sqlmodel import col
 from fusion.db import Database
 from fusion.testing.clients import DEMO_HEADERS
 from fusion.testing.ldap import Slapd
-from services.identity.models import Account, messaging
+from services.identity.models import Account, import_history
 from sim.moodle.state import SimMoodle
 
-from .conftest import ADMIN, Identity, running_identity
+from .conftest import ADMIN, Identity, moves, published_types, running_identity
 from .test_ldap_loading import ENTRIES, _fill
 
 TEACHER = {**DEMO_HEADERS["plugin"], "X-Fusion-Acting-User": "teacher1"}
@@ -97,7 +97,10 @@ async def test_reloading_an_unchanged_platform_changes_nothing(identity: Identit
     ub1.users[ub1.user_by_username["user7"]].email = "zoe.new@u-bordeaux.fr"
     second = await identity.load_platform("ub1")
     assert (second["created"], second["updated"], second["unchanged"]) == (0, 1, 120)
-    assert await _count(identity, messaging.outbox) == 2  # identity.import_finished, twice
+    finished = [t for t in await published_types(identity) if t == "identity.import_finished"]
+    assert len(finished) == 2
+    for job in (first, second):
+        assert await moves(identity, import_history, job["id"]) == ["queued", "running", "done"]
 
 
 async def test_the_directory_loads_over_ldap_as_a_background_job(

@@ -9,7 +9,7 @@ from sqlalchemy import select
 from sqlmodel import col
 
 from fusion.db import Database
-from services.identity.models import AuditEntry
+from services.identity.models import AuditEntry, plan_history
 from sim.mbz import (
     BackupSpec,
     CourseSpec,
@@ -23,7 +23,7 @@ from sim.moodle.platform import Platform
 from sim.moodle.restore import restore_backup
 from sim.moodle.state import SimMoodle
 
-from .conftest import ADMIN, Identity
+from .conftest import ADMIN, Identity, moves, published_types
 from .test_restore_check import _identity_says
 
 DIRECTORY = """dn: uid=hloeuillet,ou=people,dc=univ,dc=test
@@ -232,3 +232,15 @@ async def test_a_plan_that_swaps_two_emails_applies_then_reverts_every_value(
     audit = await _audit(identity, plan["id"])
     assert {a.action for a in audit} == {"apply", "revert"}
     assert all(a.outcome == "applied" for a in audit)
+    # the applied plan, approved again, moved nowhere: one move per step of its life
+    assert await moves(identity, plan_history, plan["id"]) == [
+        "computed",
+        "approved",
+        "applying",
+        "applied",
+        "reverting",
+        "reverted",
+    ]
+    types = await published_types(identity)
+    assert types.count("identity_plan.state_changed") >= 6
+    assert (types.count("identity.plan_applied"), types.count("identity.plan_reverted")) == (1, 1)

@@ -25,8 +25,9 @@ def population() -> Population:
 
 def _linked(population: Population) -> tuple[Linked, set[tuple[int, int]], set[tuple[int, int]]]:
     decisions = link_accounts(population.persons, population.accounts, workers=1)
-    applied = {(d.account, d.person) for d in decisions if d.status in ACCEPTED}
-    proposed = {(d.account, d.person) for d in decisions if d.status == LinkStatus.PROPOSED}
+    made = [(a, d) for a, d in enumerate(decisions) if d is not None]
+    applied = {(a, d.person) for a, d in made if d.status in ACCEPTED}
+    proposed = {(a, d.person) for a, d in made if d.status == LinkStatus.PROPOSED}
     person_of: list[int | None] = [None] * len(population.accounts)
     for account, person in applied:
         person_of[account] = person

@@ -32,7 +32,14 @@ def _backup(users: list[UserSpec], *, site_hash: str) -> bytes:
 
 
 def _user(id: int, username: str, email: str, **extra: object) -> UserSpec:
-    return UserSpec(id=id, username=username, email=email, firstname="F", lastname="L", **extra)  # type: ignore[arg-type]
+    names: dict[str, object] = {"firstname": "F", "lastname": "L"} | extra
+    return UserSpec(id=id, username=username, email=email, **names)  # type: ignore[arg-type]
+
+
+def _anonymised(id: int, n: int, **extra: object) -> UserSpec:
+    """A user as the backup's 'Anonymise user information' option writes it."""
+    names = {"firstname": f"anonfirstname{n}", "lastname": f"anonlastname{n}"} | extra
+    return _user(id, f"anon{n}", f"anon{n}@doesntexist.com", **names)
 
 
 def _same_site(target: Platform) -> tuple[list[UserSpec], list[str]]:
@@ -40,14 +47,20 @@ def _same_site(target: Platform) -> tuple[list[UserSpec], list[str]]:
     target.add_user(f"bob@x.test.{AT}", "B", "L", "", id=31, deleted=True)
     target.add_user("carol", "C", "L", "carol@x.test", id=32)
     target.add_user("dave", "D", "L", "dave@x.test", id=33)
+    # a later anonymised backup's anon3 is another id here: 1B maps it by username; anon4's
+    # first name is not the anonymiser's, so it is an ordinary user and conflicts (1E)
+    target.add_user("anon3", "anonfirstname3", "anonlastname3", "anon3@doesntexist.com", id=34)
+    target.add_user("anon4", "anonfirstname4", "anonlastname4", "anon4@doesntexist.com", id=35)
     users = [
         _user(30, "alice", "alice@a.test"),
+        _anonymised(77, 3),
         _user(31, "bob", "BOB@x.test"),
         _user(32, f"carol@x.test.{AT}", "", deleted=True),
         _user(99, "dave", "dave@x.test"),
         _user(100, "erin", "erin@x.test"),
+        _anonymised(78, 4, firstname="Anne"),
     ]
-    return users, ["1A", "1C", "1D", "1E", "1F"]
+    return users, ["1A", "1B", "1C", "1D", "1E", "1F", "1E"]
 
 
 def _other_site(target: Platform) -> tuple[list[UserSpec], list[str]]:
@@ -69,11 +82,46 @@ def _other_site(target: Platform) -> tuple[list[UserSpec], list[str]]:
     return users, ["2A1", "2A1", "2B1", "2B2", "2C", "2D", "2E"]
 
 
-@pytest.mark.parametrize("site", ["same", "other"])
+OTHER_HASH = "d" * 32
+
+
+def _admin_mapped(target: Platform) -> tuple[list[UserSpec], list[str]]:
+    """Duplicate admins allowed: the backup's admin maps to admin_<its site's hash> (2A2);
+    an ordinary user that conflicts still conflicts (2D)."""
+    target.site.duplicate_admin_allowed = True
+    target.add_user(f"admin_{OTHER_HASH}", "Admin", "UB1", "admin@ub1.test", id=46)
+    target.add_user("nina", "N", "L", "nina@target.test", id=47)
+    users = [_user(2, "admin", "admin@ub1.test"), _user(8, "nina", "nina@ub1.test")]
+    return users, ["2A2", "2D"]
+
+
+def _admin_renamed(target: Platform) -> tuple[list[UserSpec], list[str]]:
+    """Duplicate admins allowed and no admin_<hash> yet: the conflicting admin is created under
+    that name; without the setting the same admin is a conflict (see the other-site case)."""
+    target.site.duplicate_admin_allowed = True
+    users = [_user(2, "admin", "admin@ub1.test"), _user(9, "olga", "olga@x.test")]
+    return users, ["admin_renamed", "2E"]
+
+
+def _plain_admin(target: Platform) -> tuple[list[UserSpec], list[str]]:
+    target.add_user(f"admin_{OTHER_HASH}", "Admin", "UB1", "admin@ub1.test", id=46)
+    return [_user(2, "admin", "admin@ub1.test")], ["2D"]
+
+
+SCENARIOS = {
+    "same": _same_site,
+    "other": _other_site,
+    "admin-mapped": _admin_mapped,
+    "admin-renamed": _admin_renamed,
+    "admin-without-the-setting": _plain_admin,
+}
+
+
+@pytest.mark.parametrize("site", list(SCENARIOS))
 async def test_every_case_agrees_with_the_simulator(identity: Identity, site: str) -> None:
     target = identity.sim["target"]
-    users, cases = (_same_site if site == "same" else _other_site)(target)
-    site_hash = _md5(target.site.site_identifier) if site == "same" else "d" * 32
+    users, cases = SCENARIOS[site](target)
+    site_hash = _md5(target.site.site_identifier) if site == "same" else OTHER_HASH
     data = _backup(users, site_hash=site_hash)
     await identity.load_file(mdl_user_csv(target), source="moodle_csv", platform="target")
     body = await _identity_says(identity, data, source="target" if site == "same" else "ub1")

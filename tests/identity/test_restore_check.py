@@ -82,6 +82,8 @@ async def _identity_says(
             "platform": "target",
             "source_platform": source,
             "original_site_identifier_hash": site_hash or None,
+            # the target's own setting, as the caller reads it from the target
+            "duplicate_admin_allowed": identity.sim["target"].site.duplicate_admin_allowed,
             "users": users,
         },
         headers=ADMIN,
