@@ -15,9 +15,9 @@ import numpy as np
 from rapidfuzz import fuzz, process
 
 from bench.report import write_report
-from fusion.testing.identities import generate_population
 from services.identity.linking import cdist_workers, fuzzy_blocks, link_accounts
 from services.identity.records import ACCEPTED
+from tests.identity.population import generate_population
 
 PERSONS = 100_000
 GOAL_SECONDS = 20.0

@@ -1,8 +1,17 @@
-"""The kit's client of apogee_api for Fusion's services: rosters in bulk, code validation.
+"""The kit's one client of apogee_api, for every service: rosters in bulk, code validation, search.
 
 ``members:bulk`` answers NDJSON, one line per requested code in request order; the client reads
 it as a stream and checks that every requested code was answered, so that a cut stream is an
 upstream error and never a code "without members" (which would look like students leaving).
+
+Timeouts are the HTTP client's (``fusion.http``, from ``HttpClientFragment``). Failures map to
+the kit's error tree::
+
+    UpstreamError (502)
+     ├── ApogeeFailed          an answer we cannot use: garbled body, cut stream, our token refused
+     └── ApogeeUnreachable (503)  no answer: connection refused, timeout, apogee_api's own 5xx
+    BadRequest (400)
+     └── ApogeeRefused         apogee_api refused what we relayed (400/422): its message, fr + en
 """
 
 from __future__ import annotations
@@ -10,13 +19,27 @@ from __future__ import annotations
 import json
 from collections.abc import AsyncIterator, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 
 import httpx
+from pydantic import BaseModel, ConfigDict, ValidationError
 
-from fusion.errors import UpstreamError, UpstreamUnavailable
+from fusion.errors import BadRequest, UpstreamError, UpstreamUnavailable
+
+__all__ = [
+    "ApogeeClient",
+    "ApogeeFailed",
+    "ApogeeGroup",
+    "ApogeeRefused",
+    "ApogeeUnreachable",
+    "CodeCheck",
+    "CodeRoster",
+    "SearchHit",
+    "SearchResults",
+]
 
 MAX_CODES_PER_CALL = 10_000
+M = TypeVar("M", bound=BaseModel)
 
 
 @dataclass(frozen=True)
@@ -48,19 +71,46 @@ class ApogeeUnreachable(UpstreamUnavailable):
     code = "apogee_unreachable"
 
 
-@dataclass(frozen=True)
-class CodeCheck:
+class ApogeeRefused(BadRequest):
+    code = "apogee_refused"
+
+
+class CodeCheck(BaseModel):
+    """apogee_api's verdict on one code, with its reason in English and French."""
+
+    model_config = ConfigDict(frozen=True)
+
     code: str
     status: str  # valid | unknown | closed | not_offered
-    kind: str | None
-    label: str | None
-    reason: str | None
-    reason_fr: str | None
+    kind: str | None = None
+    label: str | None = None
+    reason: str | None = None
+    reason_fr: str | None = None
+
+
+class SearchHit(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    code: str
+    kind: str
+    label: str | None = None
+    component: str | None = None
+    period: str | None = None
+
+
+class SearchResults(BaseModel):
+    results: list[SearchHit]
 
 
 class ApogeeClient:
-    def __init__(self, *, http: httpx.AsyncClient, token: str, chunk_size: int = 2000) -> None:
+    """``base_url`` prefixes every path when the HTTP client is shared with other upstreams; a
+    client opened for apogee_api alone carries it instead (``resources.http_client``)."""
+
+    def __init__(
+        self, *, http: httpx.AsyncClient, token: str, base_url: str = "", chunk_size: int = 2000
+    ) -> None:
         self._http = http
+        self._api = base_url.rstrip("/") + "/apogee/v1"
         self._headers = {"Authorization": f"Bearer {token}"}
         self._chunk_size = max(1, min(chunk_size, MAX_CODES_PER_CALL))
 
@@ -91,7 +141,7 @@ class ApogeeClient:
         answered = 0
         try:
             async with self._http.stream(
-                "POST", "/apogee/v1/members:bulk", json=body, headers=self._headers
+                "POST", f"{self._api}/members:bulk", json=body, headers=self._headers
             ) as response:
                 await _raise_for_status(response)
                 async for line in response.aiter_lines():
@@ -105,30 +155,37 @@ class ApogeeClient:
                     answered += 1
                     yield roster
         except httpx.TransportError as error:
-            raise ApogeeUnreachable(
-                f"apogee_api cannot be reached: {type(error).__name__}",
-                message_fr="apogee_api est injoignable.",
-            ) from error
+            raise _unreachable(error) from error
         if answered != len(chunk):
             raise _failed(f"the stream stopped after {answered} of {len(chunk)} codes")
 
-    async def validate(self, codes: Sequence[str], *, year: int | None) -> list[CodeCheck]:
+    async def validate(self, codes: Sequence[str], *, year: int | None = None) -> list[CodeCheck]:
+        """The verdict on each code, in order; ``year`` None: the year open for enrolment."""
+        body = {"codes": list(codes), "year": year}
+        answer = await self._json("POST", "/codes:validate", _Validation, json=body)
+        return answer.results
+
+    async def search(self, query: str, *, limit: int = 8) -> SearchResults:
+        """Codes matching ``query``, best first (the year open for enrolment)."""
+        params = {"q": query, "limit": limit}
+        return await self._json("GET", "/codes", SearchResults, params=params)
+
+    async def _json(self, method: str, path: str, model: type[M], **kwargs: Any) -> M:
         try:
-            response = await self._http.post(
-                "/apogee/v1/codes:validate",
-                json={"codes": list(codes), "year": year},
-                headers=self._headers,
+            response = await self._http.request(
+                method, self._api + path, headers=self._headers, **kwargs
             )
         except httpx.TransportError as error:
-            raise ApogeeUnreachable(
-                "apogee_api cannot be reached.", message_fr="apogee_api est injoignable."
-            ) from error
+            raise _unreachable(error) from error
         await _raise_for_status(response)
         try:
-            results = response.json()["results"]
-            return [_code_check(item) for item in results]
-        except (ValueError, KeyError, TypeError) as error:
-            raise _failed("codes:validate answered an unexpected body") from error
+            return model.model_validate_json(response.content)
+        except ValidationError as error:
+            raise _failed(f"{path} answered an unexpected body") from error
+
+
+class _Validation(BaseModel):
+    results: list[CodeCheck]
 
 
 def parse_roster_line(line: str) -> CodeRoster:
@@ -158,17 +215,6 @@ def _group(item: Mapping[str, Any]) -> ApogeeGroup:
     )
 
 
-def _code_check(item: Mapping[str, Any]) -> CodeCheck:
-    return CodeCheck(
-        code=item["code"],
-        status=item["status"],
-        kind=item.get("kind"),
-        label=item.get("label"),
-        reason=item.get("reason"),
-        reason_fr=item.get("reason_fr"),
-    )
-
-
 async def _raise_for_status(response: httpx.Response) -> None:
     if response.status_code < 400:
         return
@@ -178,7 +224,30 @@ async def _raise_for_status(response: httpx.Response) -> None:
             f"apogee_api answered HTTP {response.status_code}",
             message_fr=f"apogee_api a répondu HTTP {response.status_code}.",
         )
+    if response.status_code in (400, 422) and (said := _envelope(response)):
+        raise ApogeeRefused(said[0], message_fr=said[1])
     raise _failed(f"apogee_api refused the request (HTTP {response.status_code})")
+
+
+def _envelope(response: httpx.Response) -> tuple[str, str] | None:
+    """apogee_api's own message, when it sent its error envelope."""
+    try:
+        error = response.json()["error"]
+        return str(error["message"]), str(error["message_fr"])
+    except (ValueError, KeyError, TypeError):
+        return None
+
+
+def _unreachable(error: httpx.TransportError) -> ApogeeUnreachable:
+    if isinstance(error, httpx.TimeoutException):
+        return ApogeeUnreachable(
+            f"apogee_api did not answer in time ({type(error).__name__})",
+            message_fr="apogee_api n'a pas répondu à temps ; réessayez plus tard.",
+        )
+    return ApogeeUnreachable(
+        f"apogee_api cannot be reached: {type(error).__name__}",
+        message_fr="apogee_api est injoignable ; réessayez plus tard.",
+    )
 
 
 def _failed(message: str) -> ApogeeFailed:

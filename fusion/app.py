@@ -13,6 +13,7 @@ from fastapi import APIRouter, FastAPI, Request
 from fastapi.openapi.docs import get_swagger_ui_html
 from fastapi.responses import HTMLResponse, JSONResponse, Response
 from fastapi.staticfiles import StaticFiles
+from starlette.middleware import Middleware
 
 from fusion.auth import AuthConfig, check_credentials_first
 from fusion.bodies import cap_request_bodies
@@ -96,11 +97,13 @@ def create_service_app(
     routers: Sequence[APIRouter] = (),
     title: str | None = None,
     description: str = "",
+    middleware: Sequence[Middleware] = (),
 ) -> FastAPI:
     """A FastAPI app started through ``runtime`` (see ``fusion.runtime``); its lifespan state
     carries the typed ``runtime`` state for the service's ``deps.py``, and ``auth`` and
     ``readiness`` (served by ``{prefix}/readyz``) for the kit. Without ``runtime``: an app
-    that owns nothing (the kit's own tests)."""
+    that owns nothing (the kit's own tests). ``middleware`` (pure ASGI, a service's fast paths)
+    runs inside the kit's observability: its requests are counted, timed and logged too."""
     runtime = runtime or ServiceRuntime(settings, state=no_state)
 
     @asynccontextmanager
@@ -129,6 +132,8 @@ def create_service_app(
         app.include_router(router, responses=COMMON_ERRORS)
     cap_request_bodies(app)
     check_credentials_first(app)  # outermost: no body is read for a caller without a token
+    for inner in reversed(middleware):  # the first one listed is the outermost of them
+        app.add_middleware(inner.cls, *inner.args, **inner.kwargs)
     app.add_middleware(ObservabilityMiddleware, service=name)
     install_openapi(app)  # bearer scheme, operation ids, tag and probe descriptions
     return app

@@ -17,6 +17,7 @@ from fastapi import FastAPI, Request, Response
 from fastapi.dependencies.models import Dependant
 from fastapi.routing import APIRoute, request_response
 from starlette.routing import BaseRoute
+from starlette.types import Scope
 
 from fusion.errors import Forbidden, Unauthorized
 from fusion.settings import DEMO_TOKENS, ClientToken, FusionSettings, Role
@@ -108,13 +109,34 @@ def _bearer(request: Request) -> str:
     return token.strip()
 
 
+# The principal of a request, once its token was checked: the route's role dependency and the
+# check made before the body is read (``check_credentials_first``) hash the token only once.
+_PRINCIPAL_KEY = "fusion.principal"
+
+
 def authenticate(request: Request) -> Principal:
+    known = request.scope.get(_PRINCIPAL_KEY)
+    if isinstance(known, Principal):
+        return known
     config = _config(request)
     client = config.registry.authenticate(_bearer(request))
     if client is None:
         raise Unauthorized("The token is not valid.", message_fr="Le jeton n'est pas valide.")
     acting = request.headers.get(config.acting_user_header) if client.role == "plugin" else None
-    return Principal(client=client.client, role=client.role, acting_user=acting or None)
+    principal = Principal(client=client.client, role=client.role, acting_user=acting or None)
+    request.scope[_PRINCIPAL_KEY] = principal
+    return principal
+
+
+def allowed_principal(scope: Scope, roles: Iterable[Role]) -> Principal | None:
+    """The request's principal if its token is valid and its role one of ``roles``; None
+    otherwise (never raises: for a fast path that falls back to the route, which answers the
+    refusal itself)."""
+    try:
+        principal = authenticate(Request(scope))
+    except (Unauthorized, RuntimeError):
+        return None
+    return principal if principal.role in roles else None
 
 
 def _check_role(principal: Principal, roles: tuple[Role, ...]) -> None:

@@ -124,6 +124,9 @@ _outages = OutageLog()
 
 def error_response(error: FusionError) -> JSONResponse:
     headers = {"WWW-Authenticate": "Bearer"} if error.status_code == 401 else None
+    retry = error.details.get("retry_after_seconds") if isinstance(error.details, dict) else None
+    if error.status_code == 429 and isinstance(retry, int) and retry > 0:
+        headers = {"Retry-After": str(retry)}  # RFC 9110 §10.2.3: delay-seconds
     return JSONResponse(error.to_body(), status_code=error.status_code, headers=headers)
 
 

@@ -8,6 +8,7 @@ most one line per ``interval`` saying how many more there were, and one line whe
 from __future__ import annotations
 
 import logging
+import sqlite3
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -29,6 +30,9 @@ _DATABASE_DOWN: tuple[type[BaseException], ...] = (
     ConnectionError,
     OSError,
 )
+# SQLite reports a missing table or a syntax error as an OperationalError too: those are bugs.
+# Only these messages say the database file is away or busy.
+_SQLITE_AWAY = ("database is locked", "unable to open database file", "disk i/o error")
 
 
 def failure_kind(error: BaseException) -> str | None:
@@ -37,6 +41,9 @@ def failure_kind(error: BaseException) -> str | None:
         return "broker"
     if isinstance(error, DBAPIError) and error.connection_invalidated:
         return "database"
+    if isinstance(error, OperationalError) and isinstance(error.orig, sqlite3.Error):
+        message = str(error.orig).lower()
+        return "database" if any(away in message for away in _SQLITE_AWAY) else None
     if isinstance(error, _DATABASE_DOWN):
         return "database"
     cause = error.__cause__ or error.__context__

@@ -210,6 +210,92 @@ class MoodleFragment(BaseSettings):
     )
 
 
+PLATFORM_NAME = r"^[a-z0-9_-]{1,32}$"
+# Shorthand field -> the field of the merged platform's entry it stands for.
+_SHORTHAND = {
+    "moodle_url": "url",
+    "moodle_token": "token",
+    "moodle_max_input_vars": "max_input_vars",
+    "moodle_welcome_messages_off": "welcome_messages_off",
+}
+
+
+class TargetPlatformFragment(MoodleFragment):
+    """A service that writes to the merged platform: one entry of ``platforms`` like the others,
+    named ``target_platform``. The ``moodle_*`` fields are a shorthand for that entry, for a
+    service configured with the merged platform alone; one or the other, never both."""
+
+    target_platform: str = Field(
+        default="target", pattern=PLATFORM_NAME, description="the merged platform among `platforms`"
+    )
+    moodle_url: str = Field(
+        default="http://127.0.0.1:8000/sim/target",
+        pattern=r"^https?://",
+        description="shorthand for the merged platform's entry in `platforms` (give one or the "
+        "other): its wwwroot",
+        json_schema_extra=PRODUCTION_REQUIRED,
+    )
+    moodle_token: SecretStr = Field(
+        default=SecretStr("target-token"),
+        description="shorthand: the merged platform's web-service token",
+        json_schema_extra=PRODUCTION_REQUIRED,
+    )
+    moodle_max_input_vars: int = Field(
+        default=5000, ge=100, description="shorthand: the merged platform's PHP `max_input_vars`"
+    )
+    moodle_welcome_messages_off: bool = Field(
+        default=False,
+        description="shorthand: Moodle 4.4+ course welcome messages are off on the merged "
+        'platform (README "Moodle set-up")',
+    )
+
+    @model_validator(mode="before")
+    @classmethod
+    def _shorthand_from_entry(cls, data: Any) -> Any:
+        """An entry in ``platforms`` fills the shorthand (before any check, so production's
+        sees the merged platform configured)."""
+        if not isinstance(data, dict):
+            return data
+        name = data.get("target_platform") or cls.model_fields["target_platform"].default
+        entry = next((p for p in _listed(data.get("platforms")) if _key(p, "name") == name), None)
+        if entry is None:
+            return data
+        if given := sorted(set(_SHORTHAND) & data.keys()):
+            from fusion.settings_errors import variable
+
+            named = ", ".join(variable(cls, field) for field in ["platforms", *given])
+            raise ValueError(
+                f"the merged platform '{name}' is given twice ({named}): keep one of the two"
+            )
+        filled = {field: _key(entry, key) for field, key in _SHORTHAND.items()}
+        return {**data, **{field: value for field, value in filled.items() if value is not None}}
+
+    @model_validator(mode="after")
+    def _entry_from_shorthand(self) -> TargetPlatformFragment:
+        if self.target_platform in {p.name for p in self.platforms}:
+            self.platforms = self.moodle_platforms()
+        else:
+            entry = {key: getattr(self, field) for field, key in _SHORTHAND.items()}
+            self.platforms = [*self.platforms, MoodlePlatform(name=self.target_platform, **entry)]
+        return self
+
+    def moodle_platforms(self) -> list[MoodlePlatform]:
+        """Every platform, the merged one as the shorthand says now."""
+        update = {key: getattr(self, field) for field, key in _SHORTHAND.items()}
+        return [
+            p.model_copy(update=update) if p.name == self.target_platform else p
+            for p in self.platforms
+        ]
+
+
+def _listed(value: Any) -> list[Any]:
+    return value if isinstance(value, list) else []
+
+
+def _key(entry: Any, key: str) -> Any:
+    return entry.get(key) if isinstance(entry, dict) else getattr(entry, key, None)
+
+
 class ServiceSettings(FusionSettings, DatabaseFragment, BusFragment, HttpClientFragment):
     """The usual composition: a service with its own database, the bus and HTTP clients."""
 

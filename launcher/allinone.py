@@ -94,10 +94,9 @@ def service_overrides(entry: ServiceEntry, config: AllInOne) -> dict[str, Any]:
     }
     if entry.name == "apogee_api":
         overrides["database_url"] = config.sqlite_url("apogee")
-    if entry.name == "identity":
+    if entry.name in ("identity", "migration_orchestrator", "enrolment_sync"):
         overrides["platforms"] = demo_platforms(config)
     if entry.name == "migration_orchestrator":
-        overrides["platforms"] = demo_platforms(config)
         overrides |= demo_pages(config)
         overrides |= {
             "apogee_url": config.base_url,
@@ -111,9 +110,7 @@ def service_overrides(entry: ServiceEntry, config: AllInOne) -> dict[str, Any]:
         overrides |= {
             "apogee_url": config.base_url,
             "apogee_token": "demo-service",
-            "moodle_url": f"{config.base_url}/sim/target",
-            "moodle_token": "target-token",
-            "moodle_welcome_messages_off": True,  # the simulated target is set up so
+            "target_platform": "target",
         }
     fields = entry.settings_class().model_fields
     return {key: value for key, value in overrides.items() if key in fields}

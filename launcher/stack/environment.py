@@ -54,7 +54,7 @@ def service_env(
         # Until this service ships Alembic migrations (`fusion migrate` has none to run), it
         # creates its tables at start, as in the all-in-one mode.
         own["DATABASE_CREATE_TABLES"] = "true"
-    if service == "identity":
+    if service in ("identity", "enrolment_sync"):
         own["PLATFORMS"] = json.dumps(sim_platforms(sim_port))
     if service == "migration_orchestrator":
         own |= _orchestrator(config, secrets, sim_port)
@@ -63,9 +63,7 @@ def service_env(
             # Through nginx, as in production: the sync sees apogee_api's replicas fail over.
             "APOGEE_URL": config.base_url,
             "APOGEE_TOKEN": secrets.service_token,
-            "MOODLE_URL": f"http://127.0.0.1:{sim_port}/target",
-            "MOODLE_TOKEN": PLATFORM_TOKENS["target"],
-            "MOODLE_WELCOME_MESSAGES_OFF": "true",  # the simulated target is set up so
+            "TARGET_PLATFORM": "target",
             # The simulated target holds no student accounts: the sync creates them (CAS).
             "MISSING_USERS": "create",
             # Runs are started through the API; no run at 12:00 in the middle of a test.

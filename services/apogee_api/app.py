@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 from fastapi import FastAPI
+from starlette.middleware import Middleware
 
 from fusion.app import create_service_app
 from fusion.runtime import BackgroundTask, ServiceRuntime
-from services.apogee_api.routes import router
+from services.apogee_api.lookup_cache import LookupCache, lookup_route
+from services.apogee_api.routes import LOOKUP_PATH, LOOKUP_ROLES, router
 from services.apogee_api.settings import Settings
 from services.apogee_api.state import (
     ApogeeState,
@@ -35,4 +37,9 @@ def create_app(settings: Settings) -> FastAPI:
         title="Fusion — Apogée API",
         description="Apogée codes, students and groups, read-only, for Moodle plugins and "
         "Fusion's services.",
+        middleware=[
+            Middleware(
+                LookupCache, route=lookup_route(router.routes, LOOKUP_PATH), roles=LOOKUP_ROLES
+            )
+        ],
     )

@@ -7,6 +7,7 @@ from fastapi.responses import StreamingResponse
 
 from fusion.auth import require_role
 from fusion.errors import error_doc
+from fusion.settings import Role
 from services.apogee_api import bulk, codes, rosters
 from services.apogee_api.catalogue import Kind
 from services.apogee_api.deps import (
@@ -30,10 +31,13 @@ from services.apogee_api.schemas import (
     YearPublic,
 )
 
+# Every route's roles; the code lookup's answers are cached for them (``lookup_cache``).
+LOOKUP_ROLES: tuple[Role, ...] = ("admin", "service", "plugin")
+LOOKUP_PATH = "/apogee/v1/codes/{code}"
 router = APIRouter(
     prefix="/apogee/v1",
     tags=["apogee"],
-    dependencies=[Depends(require_role("admin", "service", "plugin"))],
+    dependencies=[Depends(require_role(*LOOKUP_ROLES))],
 )
 
 ERRORS: dict[int | str, dict[str, Any]] = {
@@ -85,7 +89,7 @@ async def validate_codes(body: ValidateRequest, snapshot: SnapshotDep) -> Valida
     )
 
 
-@router.get("/codes/{code}", responses=ERRORS)
+@router.get(LOOKUP_PATH.removeprefix("/apogee/v1"), responses=ERRORS)
 async def get_code(lookup: CodeLookupDep) -> CodePublic:
     """One code (VET, ELP, group or série): its label, component, parents, whether it is open
     and offered in the year, and its member count at the last catalogue refresh."""

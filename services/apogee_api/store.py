@@ -12,7 +12,8 @@ from __future__ import annotations
 
 import gc
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from typing import Any
 
 from fusion.db import Database
 from fusion.errors import DependencyUnavailable
@@ -29,6 +30,8 @@ class CatalogueNotLoaded(DependencyUnavailable):
 class Snapshot:
     catalogue: Catalogue
     index: SearchIndex
+    # Answers built from this snapshot alone (``lookup_cache``): they go with it on a refresh.
+    responses: dict[Any, Any] = field(default_factory=dict, compare=False, repr=False)
 
 
 class CatalogueStore:
@@ -45,6 +48,11 @@ class CatalogueStore:
                 message_fr="Le catalogue Apogée n'est pas encore chargé ; réessayez dans un "
                 "instant.",
             )
+        return self._snapshot
+
+    @property
+    def current(self) -> Snapshot | None:
+        """The snapshot served now, or None before the first refresh (never raises)."""
         return self._snapshot
 
     async def check_loaded(self) -> None:

@@ -6,7 +6,9 @@
      │    └── SelfMetaLink            meta_link_to_itself: a course cannot feed itself
      ├── Forbidden (403)
      │    ├── NotCourseTeacher        not_course_teacher: the acting user does not teach it
-     │    └── OperatorDecision        operator_decision: a plugin asked what only operators may
+     │    ├── OperatorDecision        operator_decision: a plugin asked what only operators may
+     │    └── NotCreatedEmpty         course_not_created_empty: a plugin's "created empty" claim
+     │                                for a course that holds others' enrolments
      ├── NotFound (404)
      │    ├── MethodNotFound          method_not_found
      │    ├── MetaLinkNotFound        meta_link_not_found
@@ -40,6 +42,10 @@ class NotCourseTeacher(Forbidden):
 
 class OperatorDecision(Forbidden):
     code = "operator_decision"
+
+
+class NotCreatedEmpty(Forbidden):
+    code = "course_not_created_empty"
 
 
 class MethodNotFound(NotFound):

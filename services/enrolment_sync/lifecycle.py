@@ -3,12 +3,14 @@
     planning ──► applying ──► completed
         │          │  ▲ ├──► stopped ──► applying   (asked to stop: pending batches wait)
         │          │  └─┘ ──► failed ───► applying  (an operator's resume)
-        │          └─ a crash (not a Fusion error): retried, at most ``max_attempts`` times
+        │          └─ a crash (not a Fusion error), or Moodle unavailable while applying:
+        │             retried, at most ``max_attempts`` times
         ├──► previewed (dry run: the plan is the answer, nothing is written)
         └──► failed
 
-A Fusion error (Moodle or Apogée refused, the database gave up) fails the run at once; any
-other exception is an attempt that failed: the run stays ``applying`` and the lease watcher
+A Fusion error (Moodle or Apogée refused, the database gave up) fails the run at once; Moodle
+unavailable mid-apply (down, timing out, HTTP 5xx, after the client's own retries) and any
+other exception are an attempt that failed: the run stays ``applying`` and the lease watcher
 resumes it, until the last attempt moves it to ``failed`` with the reason. The machinery never
 resumes a failed run by itself; an operator may.
 """

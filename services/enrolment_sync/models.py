@@ -164,6 +164,9 @@ class SyncRun(SyncModel, table=True):
     attempts: int = Field(default=0, sa_column_kwargs={"server_default": "0"})
     lease_owner: str | None = Field(default=None, max_length=200)
     lease_until: datetime | None = None
+    # The only courses a run may change (a teacher's "sync now": the course and the meta
+    # children the same teacher teaches); None: every course the run recomputes.
+    scope: list[int] | None = Field(default=None, sa_column=Column(JSON, nullable=True))
     # Scheduled runs name their slot, so that several replicas launch each slot once.
     slot: str | None = Field(default=None, max_length=40, unique=True)
 

@@ -37,12 +37,13 @@ from services.enrolment_sync.meta import (
     written_rosters,
 )
 from services.enrolment_sync.models import EnrolmentMethod, MetaLink, SyncRun, utcnow
-from services.enrolment_sync.reasons import CourseReport, report_courses
+from services.enrolment_sync.reasons import CourseReport, report_courses, report_missing_course
 from services.enrolment_sync.settings import Settings
 from services.enrolment_sync.users import resolve_users
 from services.enrolment_sync.verify import (
     created_empty,
     leave_existing_enrolments,
+    missing_courses,
     verify_ledger,
 )
 from services.enrolment_sync.wanted import MethodSpec, RosterKey, Wanted, wanted_state
@@ -65,6 +66,7 @@ class Sources:
     rosters: dict[RosterKey, CodeRoster]
     affected: set[int]
     needed: set[int]
+    left_out: set[int] = field(default_factory=set)  # meta children outside the run's scope
 
 
 async def load_methods(session: AsyncSession, settings: Settings) -> list[MethodSpec]:
@@ -90,8 +92,12 @@ async def gather_sources(
     methods = await load_methods(session, settings)
     graph = await load_graph(session)
     rosters: dict[RosterKey, CodeRoster] = {}
+    left_out: set[int] = set()
     if run.kind == "course" and run.course_id is not None:
         affected = descendants(graph, {run.course_id})
+        if run.scope is not None:  # a teacher's run: only the courses they teach
+            left_out = affected - set(run.scope)
+            affected -= left_out
     elif run.kind == "full":
         starts = {m.course_id for m in methods} | await ledger.ledger_courses(session)
         affected = descendants(graph, starts)
@@ -109,7 +115,7 @@ async def gather_sources(
         and rosters.get((m.code, m.year_key), _NOT_MODIFIED).status == "not_modified"
     }
     rosters.update(await fetch_rosters(apogee, missing, {}))
-    return Sources(methods, graph, rosters, affected, needed)
+    return Sources(methods, graph, rosters, affected, needed, left_out)
 
 
 _NOT_MODIFIED = CodeRoster(code="", status="not_modified")
@@ -177,6 +183,18 @@ async def _diff_and_batch(
     written = written_rosters(sources.graph, wanted.direct, sources.needed)
     enrolments = await ledger.load_enrolments(session, affected)
     diff = diff_enrolments(wanted_keys({c: written.get(c, {}) for c in affected}), enrolments)
+    group_ledger = await ledger.load_groups(session, affected)
+    wanted_members = {m for m in wanted.members if m[0] in affected}
+    groups = diff_groups(wanted_members, await ledger.load_memberships(session, affected))
+    new_groups = {
+        k: name for k, name in wanted.groups.items() if k[0] in affected and k not in group_ledger
+    }
+    # A course Moodle does not have fails alone, before anything reads or writes it.
+    broken = await missing_courses(
+        _touched(diff, groups, new_groups), moodle=moodle, concurrency=settings.moodle_concurrency
+    )
+    dropped = _changes_by_course(diff, groups, new_groups, set(broken))
+    _drop_courses(diff, groups, set(broken))
     left_alone = await _leave_existing(
         run, sources, diff, enrolments, session=session, moodle=moodle, settings=settings
     )
@@ -190,19 +208,16 @@ async def _diff_and_batch(
             min_course_size=settings.safeguard_min_course_size,
         )
     )
-    group_ledger = await ledger.load_groups(session, affected)
-    wanted_members = {m for m in wanted.members if m[0] in affected}
-    groups = diff_groups(wanted_members, await ledger.load_memberships(session, affected))
     _drop_courses(diff, groups, set(tripped))
     new_groups = {
-        k: name
-        for k, name in wanted.groups.items()
-        if k[0] in affected and k[0] not in tripped and k not in group_ledger
+        k: name for k, name in new_groups.items() if k[0] not in tripped and k[0] not in broken
     }
     result = Plan(affected=affected)
     result.courses = report_courses(
         affected, diff=diff, groups=groups, new_groups=new_groups, tripped=tripped, wanted=wanted
     )
+    for course, error in broken.items():
+        report_missing_course(result.courses[course], error, changes=dropped.get(course, 0))
     result.batches = _batches(diff, groups, new_groups, settings)
     result.etags = {
         key: roster.etag
@@ -210,6 +225,10 @@ async def _diff_and_batch(
         if roster.etag and roster.status in ("ok", "closed")
     }
     result.warnings = [{"kind": "meta_cycle", "courses": c} for c in sources.graph.cycles]
+    if sources.left_out:
+        result.warnings.append(
+            {"kind": "meta_children_of_other_teachers", "courses": sorted(sources.left_out)}
+        )
     result.left_alone = left_alone
     return result
 
@@ -241,6 +260,36 @@ async def _leave_existing(
     if not run.dry_run:  # a preview writes nothing, not even what it learnt
         await ledger.record_existing(session, left.found, at=utcnow())
     return len(left.found)
+
+
+def _touched(
+    diff: EnrolmentDiff, groups: GroupDiff, new_groups: Mapping[tuple[int, str], str]
+) -> set[int]:
+    """The courses the plan would read or write in Moodle."""
+    keys = diff.adds | diff.reactivations | diff.removals
+    return (
+        {course_of(k) for k in keys}
+        | {m[0] for m in groups.adds | groups.removals}
+        | {course for course, _ in new_groups}
+    )
+
+
+def _changes_by_course(
+    diff: EnrolmentDiff,
+    groups: GroupDiff,
+    new_groups: Mapping[tuple[int, str], str],
+    courses: set[int],
+) -> dict[int, int]:
+    counts: dict[int, int] = defaultdict(int)
+    if not courses:
+        return counts
+    for key in diff.adds | diff.reactivations | diff.removals:
+        if course_of(key) in courses:
+            counts[course_of(key)] += 1
+    for course, *_ in (*groups.adds, *groups.removals, *new_groups):
+        if course in courses:
+            counts[course] += 1
+    return counts
 
 
 def _drop_courses(diff: EnrolmentDiff, groups: GroupDiff, courses: set[int]) -> None:

@@ -92,3 +92,24 @@ def _explain(report: CourseReport, *, wanted: Wanted, safeguard: Safeguard | Non
         )
     elif report.changes == 0:
         report.status = "unchanged"
+
+
+def report_missing_course(report: CourseReport, error: dict[str, str], *, changes: int) -> None:
+    """A course Moodle does not have (a method or a meta link names a wrong or deleted id):
+    nothing was read or written in it, every other course went on; ``changes``: what the
+    run would have done there, counted as failed."""
+    course = report.course_id
+    said = error.get("message", "")
+    report.status = "failed"
+    report.adds = report.reactivations = report.removals = 0
+    report.group_adds = report.group_removals = report.groups_created = 0
+    report.failed = max(changes, 1)
+    report.errors = [{"kind": "course_missing", **error}, *report.errors][:MAX_LISTED]
+    report.reason = (
+        f'Moodle has no course {course} (it answers "{said}"): nothing was written to it. '
+        "Correct or delete the enrolment methods and meta links that name it."
+    )
+    report.reason_fr = (
+        f"Moodle n'a pas de cours {course} (il répond « {said} ») : rien n'y a été écrit. "
+        "Corrigez ou supprimez les méthodes d'inscription et liens méta qui le désignent."
+    )

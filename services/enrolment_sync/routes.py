@@ -55,8 +55,10 @@ from services.enrolment_sync.schemas import (
 )
 from services.enrolment_sync.state import SyncState
 from services.enrolment_sync.teachers import (
+    check_created_empty_claim,
     check_operator_decision,
     check_teaches,
+    teacher_scope,
     visible_courses,
 )
 
@@ -72,7 +74,9 @@ UPSTREAM: Responses = {
     503: error_doc("Apogée or Moodle cannot be reached"),
 }
 BUSY: Responses = {409: error_doc("The run is in progress elsewhere or cannot be resumed")}
-TOO_SOON: Responses = {429: error_doc("This course was synchronised too recently")}
+TOO_SOON: Responses = {
+    429: error_doc("This course was synchronised (or previewed) too recently; see Retry-After")
+}
 
 
 class RunPreview(BaseModel):
@@ -80,11 +84,17 @@ class RunPreview(BaseModel):
     courses: list[RunCoursePublic]
 
 
-@router.post("/methods", status_code=status.HTTP_201_CREATED, responses=UPSTREAM)
+@router.post(
+    "/methods",
+    status_code=status.HTTP_201_CREATED,
+    responses={**UPSTREAM, 403: error_doc("Not a teacher of the course, or not created empty")},
+)
 async def create_method(
     body: MethodCreate, session: SessionDep, state: StateDep, principal: AnyCaller
 ) -> MethodPublic:
     await check_teaches(principal, body.course_id, teachers=state.teachers)
+    if body.course_created_empty:
+        await check_created_empty_claim(principal, body.course_id, moodle=state.moodle)
     await service.validate_code(state.apogee, body.code, body.year)
     method = await service.add_method(session, **body.model_dump(), source="api")
     return MethodPublic.model_validate(method)
@@ -181,10 +191,13 @@ async def sync_course(
 ) -> RunPreview:
     if body.force:
         check_operator_decision(principal)
-    if not body.dry_run:
-        await check_course_rate(
-            uow.session, course_id, min_seconds=state.settings.course_sync_min_interval_seconds
-        )
+    await check_course_rate(
+        uow.session,
+        course_id,
+        min_seconds=state.settings.course_sync_min_interval_seconds,
+        dry_run=body.dry_run,
+        gate=state.course_gate,
+    )
     run = await create_run(
         uow,
         kind="course",
@@ -192,6 +205,7 @@ async def sync_course(
         course_id=course_id,
         dry_run=body.dry_run,
         forced=body.force,
+        scope=await teacher_scope(uow.session, principal, course_id, teachers=state.teachers),
     )
     return await _launch(uow, state, run, urgent=True, principal=principal)
 

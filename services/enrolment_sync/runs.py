@@ -21,6 +21,7 @@ from fusion.contracts import SyncCompleted
 from fusion.db import Database
 from fusion.errors import FusionError
 from fusion.moodle.client import MoodleClient
+from fusion.moodle.errors import MoodleUnavailable
 from fusion.unit_of_work import UnitOfWork
 from services.enrolment_sync import ledger, metrics
 from services.enrolment_sync.apply import Progress, apply_run
@@ -59,6 +60,7 @@ async def create_run(
     verify: bool = False,
     slot: str | None = None,
     public_id: UUID | None = None,
+    scope: list[int] | None = None,
 ) -> SyncRun:
     run = SyncRun(
         kind=kind,
@@ -68,6 +70,7 @@ async def create_run(
         forced=forced,
         verify=verify,
         slot=slot,
+        scope=scope,
     )
     if public_id is not None:
         run.public_id = public_id
@@ -101,6 +104,7 @@ async def execute_run(
     started = time.perf_counter()
     calls_before = moodle.calls.total()  # every real call, reads included (issue 16, item 5)
     earlier = 0  # a resumed run: the calls of the process that planned it, counted there
+    applying_since = 0.0  # set once batches are being sent
     await claim(db, run_id, seconds=settings.run_lease_seconds)
     try:
         async with units() as uow:
@@ -117,7 +121,7 @@ async def execute_run(
             elif run.status in RESUMABLE:
                 await RUN_LIFECYCLE.transition(uow, run, RunStatus.APPLYING, cause="resumed")
         if run.status == RunStatus.APPLYING:
-            applying = time.perf_counter()
+            applying = applying_since = time.perf_counter()
             peak = await apply_run(
                 run_id,
                 db=db,
@@ -131,6 +135,16 @@ async def execute_run(
             extra = {"peak_concurrency": peak, "applying_ms": _ms_since(applying)}
             calls = earlier + moodle.calls.total() - calls_before
             await _finish(units, run_id, final, extra=extra, calls=calls)
+    except MoodleUnavailable as error:
+        if not applying_since:
+            calls = earlier + moodle.calls.total() - calls_before
+            await _finish(units, run_id, RunStatus.FAILED, error=error.message, calls=calls)
+        else:
+            # Moodle went silent mid-apply (down, timing out, answering 5xx) after the client's
+            # own retries of the calls that are safe to repeat: the batch in doubt stays pending,
+            # and the lease watcher resumes the run, which sends it again (enrolments and group
+            # members are idempotent; a group created without an answer is adopted by idnumber).
+            await _attempt_failed(units, run_id, error)
     except FusionError as error:
         calls = earlier + moodle.calls.total() - calls_before
         await _finish(units, run_id, RunStatus.FAILED, error=error.message, calls=calls)
@@ -150,6 +164,9 @@ async def _attempt_failed(units: UnitsOfWork, run_id: int, error: Exception) -> 
         run = await get_run(uow.session, run_id)
         run.lease_owner, run.lease_until = None, None
         gave_up = await RUN_LIFECYCLE.attempt_failed(uow, run, cause=reason)
+        # Each failed attempt is shown with the run, not only the last one's reason.
+        attempt = {"kind": "attempt_failed", "attempt": run.attempts, "cause": reason}
+        run.warnings = [*run.warnings, attempt][-20:]
         if gave_up is not None:
             run.error, run.finished_at = gave_up, utcnow()
             await _publish_completed(uow, run)
@@ -232,6 +249,9 @@ def _ms_since(started: float) -> int:
 def _sum_reports(reports: list[Any]) -> dict[str, int]:
     totals = {name: sum(getattr(r, name) for r in reports) for name in _COUNTED}
     totals["courses_blocked"] = sum(1 for r in reports if r.status == "blocked")
+    # A run that completes with some courses failed (Moodle refused rows, or has no such
+    # course) is ``completed`` with these counts, and its sync.completed event says "partial".
+    totals["courses_failed"] = sum(1 for r in reports if r.status == "failed")
     return totals
 
 

@@ -1,4 +1,9 @@
-"""enrolment_sync settings: the kit's fragments under the ``FUSION_SYNC_`` prefix."""
+"""enrolment_sync settings: the kit's fragments under the ``FUSION_SYNC_`` prefix.
+
+The merged platform the sync writes to is one entry of ``FUSION_SYNC_PLATFORMS`` (or the shared
+``FUSION_PLATFORMS``), named by ``FUSION_SYNC_TARGET_PLATFORM``, configured like every other
+platform; ``FUSION_SYNC_MOODLE_URL`` / ``_TOKEN`` remain a shorthand for that one entry.
+"""
 
 from __future__ import annotations
 
@@ -6,13 +11,13 @@ from typing import ClassVar, Literal
 
 from pydantic import Field, SecretStr
 
-from fusion.settings import PRODUCTION_REQUIRED, ServiceSettings, env_prefix
+from fusion.settings import PRODUCTION_REQUIRED, ServiceSettings, TargetPlatformFragment, env_prefix
 
 RemovalPolicy = Literal["suspend", "unenrol", "keep"]
 MissingUserPolicy = Literal["report", "create"]
 
 
-class Settings(ServiceSettings):
+class Settings(ServiceSettings, TargetPlatformFragment):
     service_name: ClassVar[str] = "enrolment_sync"
     model_config = env_prefix("sync")
 
@@ -30,24 +35,6 @@ class Settings(ServiceSettings):
         default=2000, ge=1, le=10_000, description="codes per members:bulk request"
     )
 
-    moodle_url: str = Field(
-        default="http://127.0.0.1:8000/sim/target",
-        description="wwwroot of the merged Moodle platform",
-        json_schema_extra=PRODUCTION_REQUIRED,
-    )
-    moodle_token: SecretStr = Field(
-        default=SecretStr("target-token"),
-        description="web-service token on the merged platform (enrol, groups, users functions)",
-        json_schema_extra=PRODUCTION_REQUIRED,
-    )
-    moodle_max_input_vars: int = Field(
-        default=5000, ge=100, description="the merged platform's PHP `max_input_vars`"
-    )
-    moodle_welcome_messages_off: bool = Field(
-        default=False,
-        description="Moodle 4.4+: the administrator turned course welcome messages off on the "
-        'merged platform (README "Moodle set-up")',
-    )
     # Calls run in parallel only on courses whose users do not overlap (moodle.md §13).
     moodle_concurrency: int = Field(
         default=4,

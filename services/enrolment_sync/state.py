@@ -10,10 +10,12 @@ from dataclasses import dataclass, field
 from fusion.apogee import ApogeeClient
 from fusion.db import Database
 from fusion.moodle.client import MoodleClient
+from fusion.moodle.registry import MoodleRegistry
 from fusion.outage import OutageLog
 from fusion.runtime import Resources, Seams, standalone
 from fusion.tasks import StopSignal
 from services.enrolment_sync.models import SyncRun, messaging, metadata
+from services.enrolment_sync.rate_limit import CourseGate
 from services.enrolment_sync.runner import SyncRunner
 from services.enrolment_sync.runs import Progress, UnitsOfWork, execute_run
 from services.enrolment_sync.settings import Settings
@@ -26,13 +28,16 @@ class SyncState:
     database: Database
     units: UnitsOfWork
     apogee: ApogeeClient
-    moodle: MoodleClient
+    platforms: MoodleRegistry
     stop: StopSignal
     outages: OutageLog = field(default_factory=OutageLog)
+    moodle: MoodleClient = field(init=False)  # the merged platform, the one the sync writes to
     teachers: TeacherDirectory = field(init=False)
     runner: SyncRunner = field(init=False)
+    course_gate: CourseGate = field(default_factory=CourseGate)  # on-demand runs, per course
 
     def __post_init__(self) -> None:
+        self.moodle = self.platforms[self.settings.target_platform]
         self.teachers = TeacherDirectory(
             moodle=self.moodle, concurrency=self.settings.moodle_concurrency
         )
@@ -66,13 +71,7 @@ async def open_state(resources: Resources) -> AsyncIterator[SyncState]:
             token=settings.apogee_token.get_secret_value(),
             chunk_size=settings.apogee_chunk_size,
         ),
-        moodle=MoodleClient(
-            base_url=settings.moodle_url,
-            token=settings.moodle_token.get_secret_value(),
-            http=moodle_http,
-            max_input_vars=settings.moodle_max_input_vars,
-            welcome_messages_off=settings.moodle_welcome_messages_off,
-        ),
+        platforms=MoodleRegistry(settings.moodle_platforms(), http=moodle_http),
         stop=resources.stop,
         outages=resources.outages,
     )

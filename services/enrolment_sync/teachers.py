@@ -12,10 +12,14 @@ import asyncio
 import time
 from collections.abc import Awaitable, Callable, Collection
 
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
 from fusion.auth import Principal
 from fusion.moodle.client import MoodleClient
-from services.enrolment_sync.errors import NotCourseTeacher, OperatorDecision
-from services.enrolment_sync.models import SyncRun
+from services.enrolment_sync.errors import NotCourseTeacher, NotCreatedEmpty, OperatorDecision
+from services.enrolment_sync.meta import Link, build_graph, descendants
+from services.enrolment_sync.models import MetaLink, SyncRun
 
 TEACHING_CAPABILITY = "moodle/course:update"
 # Up to this many courses, asking each course is cheaper than finding the user's courses.
@@ -95,6 +99,35 @@ def check_operator_decision(principal: Principal) -> None:
         )
 
 
+async def check_created_empty_claim(
+    principal: Principal, course: int, *, moodle: MoodleClient
+) -> None:
+    """Saying a course was "created empty" makes its first sync skip reading the enrolments
+    others made, so the sync would take a hand-made enrolment for its own and could later
+    remove it. Operators (the orchestrator's course-creation page, which creates the course
+    itself) own that statement. A plugin's claim is checked against Moodle: a course Fusion
+    created empty holds its teachers and nobody else until its first sync; a course holding
+    anyone else was not, and the claim is refused (nothing is written).
+    """
+    if principal.role != "plugin":
+        return
+    everyone = await moodle.get_enrolled_users(course, userfields=("id",))
+    teachers = await moodle.get_enrolled_users(
+        course, userfields=("id",), withcapability=TEACHING_CAPABILITY
+    )
+    others = {int(u["id"]) for u in everyone} - {int(u["id"]) for u in teachers}
+    if others:
+        raise NotCreatedEmpty(
+            f"Course {course} already holds {len(others)} enrolment(s) besides its teachers': "
+            "it was not created empty by Fusion. Add the method without course_created_empty "
+            "(the synchronisation then leaves those enrolments alone).",
+            message_fr=f"Le cours {course} compte déjà {len(others)} inscription(s) en plus de "
+            "ses enseignants : il n'a pas été créé vide par Fusion. Ajoutez la méthode sans "
+            "course_created_empty (la synchronisation laissera alors ces inscriptions en place).",
+            details={"course_id": course, "other_enrolments": len(others)},
+        )
+
+
 async def check_teaches(principal: Principal, course: int, *, teachers: TeacherDirectory) -> None:
     """Operators act on any course; a plugin acts for a user who must teach this one."""
     if principal.role != "plugin":
@@ -135,3 +168,24 @@ async def visible_courses(
     if principal.role != "plugin":
         return None
     return await teachers.taught_among(_acting_user(principal), await courses())
+
+
+async def teacher_scope(
+    session: AsyncSession, principal: Principal, course: int, *, teachers: TeacherDirectory
+) -> list[int] | None:
+    """The courses a course run may change: for a teacher (a plugin acting for them), the
+    course and those of its meta children they teach too; a child taught by someone else is
+    left to the scheduled runs and to operators, whose course runs reach every child (None).
+
+    Enrolments flow from a parent into its children, so a teacher's run would otherwise
+    rewrite a colleague's course, which its own teacher never asked for.
+    """
+    if principal.role != "plugin":
+        return None
+    links = (await session.execute(select(MetaLink))).scalars().all()
+    graph = build_graph(Link(r.parent_course_id, r.child_course_id, r.in_moodle) for r in links)
+    reached = descendants(graph, {course})
+    if reached == {course}:
+        return [course]
+    taught = await teachers.taught_among(_acting_user(principal), reached - {course})
+    return sorted({course} | taught)

@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from fusion.moodle.client import MoodleClient
+from fusion.moodle.errors import MoodleError, MoodleRecordMissing
 from services.enrolment_sync import ledger, metrics
 from services.enrolment_sync.diff import Ledger, course_of, unpack
 from services.enrolment_sync.wanted import MethodSpec
@@ -26,18 +27,62 @@ Pair = tuple[int, int]  # (course id, user id)
 async def read_rosters(
     courses: Iterable[int], *, moodle: MoodleClient, concurrency: int
 ) -> dict[int, set[int]]:
-    """The ids of the users Moodle enrols in each course: one id-only read per course."""
+    """The ids of the users Moodle enrols in each course: one id-only read per course.
+
+    A course Moodle does not have (deleted since) is left out of the answer rather than
+    failing the whole read: the callers leave such a course alone.
+    """
     gate = asyncio.Semaphore(concurrency)
 
-    async def roster(course: int) -> tuple[int, set[int]]:
+    async def roster(course: int) -> tuple[int, set[int] | None]:
         async with gate:
-            users = await moodle.get_enrolled_users(course, userfields=("id",))
+            try:
+                users = await moodle.get_enrolled_users(course, userfields=("id",))
+            except MoodleRecordMissing:
+                return course, None
         return course, {int(user["id"]) for user in users}
 
     ordered = sorted(set(courses))
-    present = dict(await asyncio.gather(*(roster(course) for course in ordered)))
+    answers = await asyncio.gather(*(roster(course) for course in ordered))
     metrics.count_call("core_enrol_get_enrolled_users", len(ordered))
-    return present
+    return {course: users for course, users in answers if users is not None}
+
+
+_IDS_PER_LOOKUP = 100
+
+
+async def missing_courses(
+    courses: Collection[int], *, moodle: MoodleClient, concurrency: int
+) -> dict[int, dict[str, str]]:
+    """The courses of ``courses`` Moodle does not have, each with Moodle's own answer.
+
+    One ``core_course_get_courses_by_field(ids)`` per hundred courses finds the present ones;
+    each absent one is asked once more, so that the report quotes what Moodle answers for it
+    (``Can't find data record in database table course.``). A run leaves such a course out
+    and reports it, instead of failing every course's run.
+    """
+    ordered = sorted(set(courses))
+    if not ordered:
+        return {}
+    found: set[int] = set()
+    for start in range(0, len(ordered), _IDS_PER_LOOKUP):
+        chunk = ordered[start : start + _IDS_PER_LOOKUP]
+        answer = await moodle.get_courses_by_field("ids", ",".join(map(str, chunk)))
+        found |= {int(course["id"]) for course in answer}
+    gate = asyncio.Semaphore(concurrency)
+
+    async def confirm(course: int) -> tuple[int, dict[str, str] | None]:
+        async with gate:
+            try:
+                await moodle.get_enrolled_users(course, userfields=("id",), limitnumber=1)
+            except MoodleError as error:
+                if error.call_level:
+                    raise
+                return course, {"errorcode": error.errorcode, "message": error.message[:300]}
+        return course, None  # present, only hidden from the lookup
+
+    answers = await asyncio.gather(*(confirm(c) for c in ordered if c not in found))
+    return {course: error for course, error in answers if error is not None}
 
 
 async def verify_ledger(
@@ -57,10 +102,13 @@ async def verify_ledger(
     for course in {c for c, _ in existing}:
         by_course.setdefault(course, set())
     present = await read_rosters(by_course, moodle=moodle, concurrency=concurrency)
-    gone = [(c, u) for c, users in by_course.items() for u in users - present[c]]
+    # A course Moodle no longer has is left as it is: the plan reports it as missing.
+    gone = [(c, u) for c, users in by_course.items() if c in present for u in users - present[c]]
     await ledger.forget_enrolments(session, gone)
     await ledger.forget_user_memberships(session, gone)
-    await ledger.forget_existing(session, [(c, u) for c, u in existing if u not in present[c]])
+    await ledger.forget_existing(
+        session, [(c, u) for c, u in existing if c in present and u not in present[c]]
+    )
     return len(gone)
 
 

@@ -8,12 +8,15 @@ from sqlmodel import col
 
 from fusion.errors import NotFound
 from services.identity.models import Account, Conflict, ImportJob, Link, Person
+from services.identity.records import ACCEPTED
 from services.identity.schemas import (
     AccountPublic,
     ConflictPublic,
     ConflictsPage,
     ImportPublic,
     LinkPublic,
+    PersonAccount,
+    PersonAccounts,
     PersonPublic,
     PersonsPage,
     PersonSummary,
@@ -74,6 +77,55 @@ async def one_person(session: AsyncSession, person_id: int) -> PersonPublic:
     ]
     public = PersonPublic.model_validate(person)
     return public.model_copy(update={"links": links})
+
+
+async def accounts_of_person(session: AsyncSession, *, uid: str, platform: str) -> PersonAccounts:
+    """The live accounts that the person with directory ``uid`` holds on ``platform``, through
+    links applied by an exact key or confirmed by an administrator (never a mere proposal)."""
+    person = await session.scalar(
+        select(Person).where(func.lower(col(Person.uid)) == uid.strip().lower()).limit(1)
+    )
+    if person is None:
+        raise PersonNotFound(
+            "No person with this uid in the directory.",
+            message_fr="Aucune personne de l'annuaire n'a cet identifiant.",
+        )
+    rows = await session.execute(
+        select(Link, Account)
+        .join(Account, col(Account.id) == col(Link.account_id))
+        .where(
+            col(Link.person_id) == person.id,
+            col(Account.platform) == platform,
+            ~col(Account.deleted),
+        )
+        .order_by(col(Account.moodle_id))
+    )
+    accounts = [
+        PersonAccount(
+            moodle_id=account.moodle_id,
+            username=account.username,
+            link_method=link.method,
+            link_status=link.status,
+        )
+        for link, account in rows.all()
+        if link.status in ACCEPTED
+    ]
+    holders = await session.execute(
+        select(Link)
+        .join(Account, col(Account.id) == col(Link.account_id))
+        .where(
+            col(Account.platform) == platform,
+            func.lower(col(Account.username)) == person.uid.lower(),
+            ~col(Account.deleted),
+        )
+    )
+    held = any(h.person_id != person.id and h.status in ACCEPTED for h in holders.scalars())
+    return PersonAccounts(
+        uid=person.uid,
+        platform=platform,
+        accounts=accounts,
+        username_held_by_another_person=held,
+    )
 
 
 async def conflicts_page(

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Query, Request, status
+from fastapi import APIRouter, Path, Query, Request, status
 
 from fusion.errors import error_doc
 from services.identity import operations
@@ -12,7 +12,13 @@ from services.identity.conflicts import ConflictKind
 from services.identity.decisions import decide_link
 from services.identity.deps import Administrator, Checker, PathId, ServicesDep, SessionDep
 from services.identity.models import Account
-from services.identity.queries import conflicts_page, one_import, one_person, search_persons
+from services.identity.queries import (
+    accounts_of_person,
+    conflicts_page,
+    one_import,
+    one_person,
+    search_persons,
+)
 from services.identity.restore_check import restore_check
 from services.identity.schemas import (
     PLATFORM,
@@ -23,6 +29,7 @@ from services.identity.schemas import (
     ImportRequest,
     LinkDecisionRequest,
     LinkPublic,
+    PersonAccounts,
     PersonPublic,
     PersonsPage,
     PlanPublic,
@@ -123,6 +130,26 @@ async def list_persons(
 )
 async def get_person(person_id: PathId, session: SessionDep, _: Administrator) -> PersonPublic:
     return await one_person(session, person_id)
+
+
+@router.get(
+    "/persons/by-uid/{uid}/accounts",
+    responses=NOT_FOUND,
+    summary="The accounts a person (by directory uid) holds on one platform",
+    description="For the orchestrator's teacher check: maps the requester's login to their "
+    "account(s) on a platform, through accepted links only (applied by an exact key, or "
+    "confirmed). Answers ids and usernames, never e-mails or names; administrators and "
+    "services only.",
+)
+async def person_accounts(
+    uid: Annotated[str, Path(pattern=r"^[A-Za-z0-9._@-]{1,100}$")],
+    platform: Annotated[str, Query(pattern=PLATFORM)],
+    services: ServicesDep,
+    session: SessionDep,
+    _: Checker,
+) -> PersonAccounts:
+    await operations.known_platform(platform, services=services, session=session)
+    return await accounts_of_person(session, uid=uid, platform=platform)
 
 
 @router.get(

@@ -234,6 +234,44 @@ class PersonPublic(PersonSummary):
     links: list[LinkPublic] = Field(default_factory=list)
 
 
+class PersonAccount(BaseModel):
+    """An account a person holds on a platform, through an accepted link (no e-mail, no names)."""
+
+    moodle_id: int
+    username: str
+    link_method: str
+    link_status: str
+
+
+class PersonAccounts(BaseModel):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "uid": "hloeuillet",
+                    "platform": "ub2",
+                    "accounts": [
+                        {
+                            "moodle_id": 812,
+                            "username": "hloeuillet2",
+                            "link_method": "key",
+                            "link_status": "confirmed",
+                        }
+                    ],
+                    "username_held_by_another_person": False,
+                }
+            ]
+        }
+    )
+
+    uid: str
+    platform: str
+    accounts: list[PersonAccount]
+    # The platform's account whose username is this uid is linked to someone else: a caller
+    # must not take it for this person's.
+    username_held_by_another_person: bool = False
+
+
 class PersonsPage(BaseModel):
     items: list[PersonSummary]
     total: int

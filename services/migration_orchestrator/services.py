@@ -8,11 +8,11 @@ from dataclasses import dataclass
 
 import httpx
 
+from fusion.apogee import ApogeeClient
 from fusion.db import Database
 from fusion.moodle.client import MoodleClient
 from fusion.moodle.registry import MoodleRegistry
 from fusion.runtime import Resources
-from services.migration_orchestrator.clients.apogee import ApogeeClient
 from services.migration_orchestrator.clients.identity import IdentityClient
 from services.migration_orchestrator.settings import Settings
 from services.migration_orchestrator.store import BackupStore, DirectoryStore

@@ -212,6 +212,72 @@ def _vet_rows(dataset: Dataset, *, vet: Vet, title: str) -> None:
     )
 
 
+@dataclass
+class _Elps:
+    """What every ELP of one mention's tree shares: where its rows go, its codes, its
+    component, the random source, and the tree being built."""
+
+    dataset: Dataset
+    codes: _Codes
+    rng: random.Random
+    scale: Scale
+    letter: str
+    cod_cmp: str
+    tree: Tree
+
+    def elp(self, *, nature: str, label: str, period: str | None, closed: bool = False) -> str:
+        cod_elp = self.codes.next_elp(self.letter, nature)
+        suspended = not closed and cod_elp.endswith("97")  # a few suspended, deterministically
+        self.dataset.add(
+            "element_pedagogi",
+            cod_elp=cod_elp,
+            lib_elp=label[:60],
+            lic_elp=label[:25],
+            cod_nel=nature,
+            cod_pel=period,
+            cod_cmp=self.cod_cmp,
+            eta_elp="F" if closed else "O",
+            tem_sus_elp="O" if suspended else "N",
+            nbr_crd_elp=6 if nature == "UE" else None,
+        )
+        return cod_elp
+
+    def ue(
+        self, *, period: str, parent: str, lse: str, typ: str, number: int, closed: bool = False
+    ) -> list[ElpLink]:
+        subject = self.rng.choice(names.SUBJECTS)
+        label = f"UE{number + 1} {subject}"
+        ue = self.elp(nature="UE", label=label, period=period, closed=closed)
+        _link(self.dataset, lse, parent, ue, typ)
+        links: list[ElpLink] = [(ue, lse)]
+        ecue_lse = self.codes.next_lse()
+        for part in range(self.rng.randint(1, 3)):
+            label = f"{subject} {('CM', 'TD', 'TP')[part]} – partie {part + 1}"
+            ecue = self.elp(nature="ECUE", label=label, period=period)
+            _link(self.dataset, ecue_lse, ue, ecue, "O")
+            links.append((ecue, ecue_lse))
+        if closed:
+            self.tree.closed.add(ue)
+        return links
+
+    def choice(self, *, period: str, parent: str) -> list[list[ElpLink]]:
+        lse = self.codes.next_lse()
+        options = []
+        for number in range(self.rng.randint(2, self.scale.max_options)):
+            closed = self.rng.random() < self.scale.closed_elp_share
+            options.append(
+                self.ue(
+                    period=period,
+                    parent=parent,
+                    lse=lse,
+                    typ="X",
+                    number=10 + number,
+                    closed=closed,
+                )
+            )
+        return options
+
+
 def _tree(
     dataset: Dataset,
     codes: _Codes,
@@ -225,61 +291,22 @@ def _tree(
 ) -> Tree:
     top = codes.next_lse()
     tree = Tree(top_lse=top)
+    elps = _Elps(dataset, codes, rng, scale, letter, cod_cmp, tree)
     for semester in (1, 2):
         period = f"S{_semester_number(level, semester)}"
-        sem = _elp(
-            dataset,
-            codes,
-            letter=letter,
-            cod_cmp=cod_cmp,
-            nature="SEM",
-            label=f"{period} {discipline}",
-            period=period,
-        )
+        sem = elps.elp(nature="SEM", label=f"{period} {discipline}", period=period)
         _link(dataset, top, None, sem, "O")
         tree.mandatory.append((sem, top))
         mandatory_lse = codes.next_lse()
         for number in range(scale.mandatory_ues):
-            ue = _ue(
-                dataset,
-                codes,
-                rng=rng,
-                tree=tree,
-                letter=letter,
-                cod_cmp=cod_cmp,
-                period=period,
-                parent=sem,
-                lse=mandatory_lse,
-                typ="O",
-                number=number,
-            )
+            ue = elps.ue(period=period, parent=sem, lse=mandatory_lse, typ="O", number=number)
             tree.mandatory.extend(ue)
             if number < 2:
                 tree.grouped[ue[0][0]] = ("TD", 25)
             if number == 0 and len(ue) > 1:
                 tree.grouped[ue[1][0]] = ("TP", 16)
-        tree.choices.append(
-            _choice(
-                dataset,
-                codes,
-                rng=rng,
-                tree=tree,
-                letter=letter,
-                cod_cmp=cod_cmp,
-                period=period,
-                parent=sem,
-                scale=scale,
-            )
-        )
-    jury = _elp(
-        dataset,
-        codes,
-        letter=letter,
-        cod_cmp=cod_cmp,
-        nature="TECH",
-        label=f"Points jury {level} {discipline}",
-        period=None,
-    )
+        tree.choices.append(elps.choice(period=period, parent=sem))
+    jury = elps.elp(nature="TECH", label=f"Points jury {level} {discipline}", period=None)
     _link(dataset, top, None, jury, "O")
     tree.mandatory.append((jury, top))
     return tree
@@ -288,115 +315,6 @@ def _tree(
 def _semester_number(level: str, semester: int) -> int:
     year_in_cycle = int(level[1]) + (3 if level[0] == "M" else 0)
     return 2 * (year_in_cycle - 1) + semester
-
-
-def _ue(
-    dataset: Dataset,
-    codes: _Codes,
-    *,
-    rng: random.Random,
-    tree: Tree,
-    letter: str,
-    cod_cmp: str,
-    period: str,
-    parent: str,
-    lse: str,
-    typ: str,
-    number: int,
-    closed: bool = False,
-) -> list[ElpLink]:
-    subject = rng.choice(names.SUBJECTS)
-    ue = _elp(
-        dataset,
-        codes,
-        letter=letter,
-        cod_cmp=cod_cmp,
-        nature="UE",
-        label=f"UE{number + 1} {subject}",
-        period=period,
-        closed=closed,
-    )
-    _link(dataset, lse, parent, ue, typ)
-    links: list[ElpLink] = [(ue, lse)]
-    ecue_lse = codes.next_lse()
-    for part in range(rng.randint(1, 3)):
-        ecue = _elp(
-            dataset,
-            codes,
-            letter=letter,
-            cod_cmp=cod_cmp,
-            nature="ECUE",
-            label=f"{subject} {('CM', 'TD', 'TP')[part]} – partie {part + 1}",
-            period=period,
-        )
-        _link(dataset, ecue_lse, ue, ecue, "O")
-        links.append((ecue, ecue_lse))
-    if closed:
-        tree.closed.add(ue)
-    return links
-
-
-def _choice(
-    dataset: Dataset,
-    codes: _Codes,
-    *,
-    rng: random.Random,
-    tree: Tree,
-    letter: str,
-    cod_cmp: str,
-    period: str,
-    parent: str,
-    scale: Scale,
-) -> list[list[ElpLink]]:
-    lse = codes.next_lse()
-    options = []
-    for number in range(rng.randint(2, scale.max_options)):
-        closed = rng.random() < scale.closed_elp_share
-        options.append(
-            _ue(
-                dataset,
-                codes,
-                rng=rng,
-                tree=tree,
-                letter=letter,
-                cod_cmp=cod_cmp,
-                period=period,
-                parent=parent,
-                lse=lse,
-                typ="X",
-                number=10 + number,
-                closed=closed,
-            )
-        )
-    return options
-
-
-def _elp(
-    dataset: Dataset,
-    codes: _Codes,
-    *,
-    letter: str,
-    cod_cmp: str,
-    nature: str,
-    label: str,
-    period: str | None,
-    closed: bool = False,
-) -> str:
-    cod_elp = codes.next_elp(letter, nature)
-    suspended = not closed and cod_elp.endswith("97")  # a few suspended ELPs, deterministically
-    dataset.add(
-        "element_pedagogi",
-        cod_elp=cod_elp,
-        lib_elp=label[:60],
-        lic_elp=label[:25],
-        cod_nel=nature,
-        cod_pel=period,
-        cod_cmp=cod_cmp,
-        eta_elp="F" if closed else "O",
-        tem_sus_elp="O" if suspended else "N",
-        nbr_crd_elp=6 if nature == "UE" else None,
-    )
-    return cod_elp
 
 
 def _link(dataset: Dataset, lse: str, parent: str | None, child: str, typ: str) -> None:

@@ -19,6 +19,7 @@ from __future__ import annotations
 import random
 from pathlib import Path
 
+from sim.apogee.names import SURNAMES
 from sim.moodle.enrolments import enrol_user
 from sim.moodle.entities import EDITINGTEACHER, STUDENT
 from sim.moodle.platform import Platform
@@ -48,18 +49,7 @@ _SUBJECTS = (
     "Sociologie",
 )
 _FIRST = ("Camille", "Léa", "Hugo", "Manon", "Lucas", "Chloé", "Nathan", "Inès", "Théo", "Jade")
-_LAST = (
-    "Martin",
-    "Bernard",
-    "Dubois",
-    "Thomas",
-    "Robert",
-    "Richard",
-    "Petit",
-    "Durand",
-    "Leroy",
-    "Moreau",
-)
+_LAST = SURNAMES[:10]  # the commonest French surnames, as the Apogée simulator has them
 # fixture file -> (platform, shortname, fullname, [(username, email, firstaccess)])
 _FIXTURE_COURSES = {
     "question_attempts_missing_users.mbz": (

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import TypedDict
 
+from sim.moodle.faults import Faults
 from sim.moodle.platform import Platform, SiteInfo
 from sim.moodle.registry import FUNCTIONS
 from sim.moodle.releases import MOODLE_41, Release
@@ -18,6 +19,7 @@ class FunctionCount(TypedDict):
 @dataclass
 class SimMoodle:
     platforms: dict[str, Platform] = field(default_factory=dict)
+    faults: Faults = field(default_factory=Faults)  # armed by fault tests (faults.py)
 
     def add_platform(
         self,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import Any
 
 from sim.moodle.enrolments import (
@@ -252,7 +253,9 @@ def unenrol_users(call: Call, params: dict[str, Any]) -> None:
     platform = call.platform
     for row in params["enrolments"]:
         if row["courseid"] not in platform.courses:
-            raise invalid_parameter()
+            # context_course::instance($courseid) is MUST_EXIST here (enrol_users asks with
+            # IGNORE_MISSING, hence its invalidparameter): the course row is what is missing.
+            raise missing_record("course")
         call.require("enrol/manual:unenrol", row["courseid"])
         instance = _manual_instance(platform, row["courseid"], enabled=False)
         if row["userid"] not in platform.users:
@@ -280,11 +283,7 @@ def meta_add_instances(call: Call, params: dict[str, Any]) -> list[dict[str, Any
     # Not transactional in Moodle 4.1 (recordings): rows before a bad row stay created.
     platform = call.platform
     answers = []
-    for row in params["instances"]:
-        child, parent = row["metacourseid"], row["courseid"]
-        if child not in platform.courses or parent not in platform.courses:
-            raise invalid_parameter()
-        call.require("enrol/meta:config", child)
+    for row, child, parent in _meta_rows(call, params):
         exists = any(i.customint1 == parent for i in platform.course_instances(child, "meta"))
         if not exists:
             groupid = 0
@@ -306,13 +305,20 @@ def meta_add_instances(call: Call, params: dict[str, Any]) -> list[dict[str, Any
 def meta_delete_instances(call: Call, params: dict[str, Any]) -> list[dict[str, Any]]:
     platform = call.platform
     answers = []
-    for row in params["instances"]:
-        child, parent = row["metacourseid"], row["courseid"]
-        if child not in platform.courses or parent not in platform.courses:
-            raise invalid_parameter()
-        call.require("enrol/meta:config", child)
+    for _, child, parent in _meta_rows(call, params):
         links = [i for i in platform.course_instances(child, "meta") if i.customint1 == parent]
         for instance in links:
             delete_meta_instance(platform, instance)
         answers.append({"metacourseid": child, "courseid": parent, "status": bool(links)})
     return answers
+
+
+def _meta_rows(call: Call, params: dict[str, Any]) -> Iterator[tuple[dict[str, Any], int, int]]:
+    """Each row with its child and parent courses, checked as Moodle checks them, one row at a
+    time (a bad row stops the call after the rows before it were applied)."""
+    for row in params["instances"]:
+        child, parent = row["metacourseid"], row["courseid"]
+        if child not in call.platform.courses or parent not in call.platform.courses:
+            raise invalid_parameter()
+        call.require("enrol/meta:config", child)
+        yield row, child, parent

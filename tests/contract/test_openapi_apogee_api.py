@@ -7,12 +7,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from apogee_api.tiny import tiny_apogee
 from schemathesis import Case
 
 from services.apogee_api.app import create_app
 from services.apogee_api.settings import Settings
 from sim.apogee.load import load_dataset
+from tests.apogee_api.tiny import tiny_apogee
 
 from .harness import ADMIN, BOUNDED, call_and_validate, schema_of, served
 

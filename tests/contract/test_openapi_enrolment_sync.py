@@ -9,7 +9,6 @@ from typing import Any
 
 import httpx
 import pytest
-from enrolment_sync.fake_apogee import FakeApogee, FakeCode
 from schemathesis import Case
 from schemathesis.checks import CheckFunction
 from schemathesis.specs.openapi.checks import positive_data_acceptance
@@ -21,6 +20,7 @@ from services.enrolment_sync.models import metadata
 from services.enrolment_sync.settings import Settings
 from sim.moodle.app import create_sim_app
 from sim.moodle.state import SimMoodle, all_functions
+from tests.enrolment_sync.fake_apogee import FakeApogee, FakeCode
 
 from .harness import ADMIN, BOUNDED, call_and_validate, schema_of, served
 

@@ -12,10 +12,13 @@ from pathlib import Path
 
 import pytest
 
+from fusion.settings_errors import load_settings
 from launcher.stack import processes
+from launcher.stack.environment import StackSecrets, service_env
 from launcher.stack.nginx import render
 from launcher.stack.processes import StackError
-from launcher.stack.topology import Process
+from launcher.stack.topology import Process, StackConfig
+from services.enrolment_sync.settings import Settings as SyncSettings
 
 SLEEPER = ("-c", "import time; time.sleep(120)")
 
@@ -77,3 +80,27 @@ def test_nginx_gets_one_upstream_per_service_with_every_replica(tmp_path: Path) 
     assert "upstream moodle_sim" in conf
     assert "listen 127.0.0.1:8088;" in conf
     assert f"pid {tmp_path}/nginx.pid;" in conf  # never the system's
+
+
+def test_the_stacks_sync_takes_its_target_from_the_platform_list_identity_gets(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    secrets = StackSecrets(
+        bus_url="amqp://guest:guest@127.0.0.1:5672/",
+        token_hashes="[]",
+        service_token="s",
+        plugin_token="p",
+    )
+    env = service_env("enrolment_sync", StackConfig(), secrets, sim_port=8099)
+    assert (
+        env["FUSION_SYNC_PLATFORMS"]
+        == service_env("identity", StackConfig(), secrets, sim_port=8099)[
+            "FUSION_IDENTITY_PLATFORMS"
+        ]
+    )
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    settings = load_settings(SyncSettings)
+    target = next(p for p in settings.moodle_platforms() if p.name == settings.target_platform)
+    assert (target.url, target.welcome_messages_off) == ("http://127.0.0.1:8099/target", True)
+    assert settings.moodle_url == target.url

@@ -1,5 +1,6 @@
 """The distributed mode: one service per process, on PostgreSQL and RabbitMQ, real tokens."""
 
+import asyncio
 import json
 from pathlib import Path
 
@@ -10,6 +11,7 @@ from fusion.auth import hash_token
 from fusion.testing.paths import MBZ_FIXTURES
 from fusion.testing.plugin import NewDatabase
 from fusion.testing.processes import free_port, running_server
+from launcher.cli import main
 
 pytestmark = pytest.mark.slow
 SUPPORT_TOKEN = "a-long-random-token-for-the-support-tool"
@@ -21,8 +23,12 @@ async def test_one_service_runs_alone_on_postgres_and_rabbitmq(
     port = free_port()
     base = f"http://127.0.0.1:{port}"
     tokens = [{"client": "support-tool", "role": "admin", "sha256": hash_token(SUPPORT_TOKEN)}]
+    database_url = await new_pg_database()
+    # as production does: the schema from the Alembic history, before the start
+    migrate = ["migrate", "migration_orchestrator", "--database-url", database_url]
+    assert await asyncio.to_thread(main, migrate) == 0
     env = {
-        "FUSION_MIGRATIONS_DATABASE_URL": await new_pg_database(),
+        "FUSION_MIGRATIONS_DATABASE_URL": database_url,
         "FUSION_BUS_URL": "amqp://guest:guest@127.0.0.1:5672/",
         "FUSION_TOKENS": json.dumps(tokens),
         "FUSION_LOG_LEVEL": "WARNING",
@@ -31,8 +37,6 @@ async def test_one_service_runs_alone_on_postgres_and_rabbitmq(
         "FUSION_MIGRATIONS_APOGEE_TOKEN": "an-apogee-service-token-for-the-orchestrator",
         "FUSION_MIGRATIONS_IDENTITY_URL": "https://fusion.example.edu",
         "FUSION_MIGRATIONS_IDENTITY_TOKEN": "an-identity-service-token-for-the-orchestrator",
-        # the orchestrator has no Alembic history yet: its tables come from the models
-        "FUSION_MIGRATIONS_DATABASE_CREATE_TABLES": "true",
     }
     args = ["launcher.cli", "serve", "migration_orchestrator", "--port", str(port)]
     with running_server(
@@ -71,8 +75,6 @@ def test_demo_tokens_are_refused_when_serving_one_service(tmp_path: Path) -> Non
 def test_a_command_with_invalid_settings_says_so_without_a_traceback(
     capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from launcher.cli import main
-
     monkeypatch.setenv("FUSION_ENVIRONMENT", "production")
     assert main(["sync", "run", "--dry-run"]) == 2
     err = capsys.readouterr().err

@@ -24,7 +24,13 @@ from .fake_apogee import FakeApogee
 
 TOKEN = "target-token"
 # Read functions: what writes() leaves out.
-READS = ("core_user_get", "core_group_get", "core_enrol_get", "core_webservice_get_site_info")
+READS = (
+    "core_user_get",
+    "core_group_get",
+    "core_enrol_get",
+    "core_course_get",
+    "core_webservice_get_site_info",
+)
 
 
 @dataclass

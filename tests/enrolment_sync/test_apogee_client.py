@@ -7,7 +7,7 @@ import json
 import httpx
 import pytest
 
-from fusion.apogee import ApogeeClient, ApogeeFailed, ApogeeUnreachable
+from fusion.apogee import ApogeeClient, ApogeeFailed, ApogeeRefused, ApogeeUnreachable
 
 from .fake_apogee import FakeApogee, FakeCode
 
@@ -68,3 +68,45 @@ async def test_apogee_down_is_unavailable_not_empty() -> None:
 
     with pytest.raises(ApogeeUnreachable):
         await client(httpx.MockTransport(refuse)).validate(["A"], year=None)
+
+
+async def test_a_shared_http_client_reaches_apogee_under_its_base_url() -> None:
+    seen: list[str] = []
+
+    def answer(request: httpx.Request) -> httpx.Response:
+        seen.append(str(request.url))
+        hit = {"code": "AU000012", "kind": "elp", "label": "UE1 Analyse"}
+        return httpx.Response(200, json={"query": "ana", "year": 2026, "results": [hit]})
+
+    http = httpx.AsyncClient(transport=httpx.MockTransport(answer))
+    apogee = ApogeeClient(http=http, token="t", base_url="http://apogee.example/")
+    found = await apogee.search("ana", limit=3)
+    assert [(hit.code, hit.label, hit.period) for hit in found.results] == [
+        ("AU000012", "UE1 Analyse", None)
+    ]
+    assert seen == ["http://apogee.example/apogee/v1/codes?q=ana&limit=3"]
+
+
+async def test_a_refusal_carries_apogees_own_words_and_a_timeout_is_unreachable() -> None:
+    refusal = {"error": {"code": "validation_error", "message": "No.", "message_fr": "Non."}}
+    with pytest.raises(ApogeeRefused) as refused:
+        await client(httpx.MockTransport(lambda _: httpx.Response(422, json=refusal))).search("")
+    assert (refused.value.status_code, refused.value.message_fr) == (400, "Non.")
+
+    def slow(_: httpx.Request) -> httpx.Response:
+        raise httpx.ReadTimeout("late")
+
+    with pytest.raises(ApogeeUnreachable) as late:
+        await client(httpx.MockTransport(slow)).validate(["A"])
+    assert "in time" in late.value.message
+
+
+@pytest.mark.parametrize(
+    ("status", "body"),
+    [(200, {"results": [{"code": "A"}]}), (200, "not json"), (401, {"error": "token"})],
+)
+async def test_an_answer_we_cannot_use_is_an_upstream_failure(status: int, body: object) -> None:
+    transport = httpx.MockTransport(lambda _: httpx.Response(status, json=body))
+    with pytest.raises(ApogeeFailed) as failed:
+        await client(transport).validate(["A"])
+    assert failed.value.status_code == 502

@@ -12,10 +12,11 @@ from collections import defaultdict
 
 import pytest
 
-from fusion.testing.identities import PLATFORMS, Population, generate_population
 from services.identity.conflicts import ConflictKind, Linked, find_conflicts
 from services.identity.linking import link_accounts
 from services.identity.records import ACCEPTED, LinkStatus
+
+from .population import PLATFORMS, Population, generate_population
 
 
 @pytest.fixture(scope="module")

@@ -13,7 +13,6 @@ from typing import Any
 
 import httpx
 import pytest
-from apogee_api.tiny import tiny_apogee  # tests/ is on the path (its conftest)
 from fastapi import FastAPI
 
 from fusion.testing.clients import DEMO_HEADERS, asgi_client
@@ -29,6 +28,7 @@ from services.identity.settings import Settings as IdentitySettings
 from services.migration_orchestrator.app import create_app as create_orchestrator
 from services.migration_orchestrator.settings import Settings as OrchestratorSettings
 from sim.apogee.load import load_dataset
+from tests.apogee_api.tiny import tiny_apogee
 
 pytestmark = pytest.mark.postgres
 ADMIN = DEMO_HEADERS["admin"]

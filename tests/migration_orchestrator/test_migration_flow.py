@@ -148,6 +148,80 @@ async def test_a_user_conflict_blocks_then_resumes_once_resolved(
         ]
 
 
+async def test_a_conflict_resolved_on_the_source_resumes_with_a_new_backup(
+    database_url: str, tmp_path: Path
+) -> None:
+    """A plan applied on the source platform cannot change a backup taken before it: the first
+    check after the resume still finds the conflict, so a new backup is taken, which passes."""
+    async with MemoryBus() as bus, migration_world(database_url, tmp_path, bus=bus) as world:
+        course_id, _ = first_course(world, "ub1")
+        source, target = world.sim["ub1"], world.sim["target"]
+        students = [u for u, roles in source.courses[course_id].roles.items() if (5, 0) in roles]
+        student = source.users[students[0]]
+        canonical = f"{student.username}@annuaire.univ-demo.fr"
+        target.add_user(student.username, student.firstname, student.lastname, canonical)
+        await world.start_workers("ub1")
+        body = {
+            "source_platform": "ub1",
+            "source_course_id": course_id,
+            "target_category_id": 2,
+            "apogee_codes": ["UEMATH1"],
+        }
+        created = await world.client.post(V1, json=body, headers=ADMIN)
+        migration_id = created.json()["id"]
+        blocked = await wait_for(world.client, migration_id, "blocked", "done", "failed")
+        assert (blocked["state"], blocked["step"]) == ("blocked", "identity"), blocked
+        student.email = canonical  # the identity plan homogenised the source account
+        resumed = await world.client.post(f"{V1}/{migration_id}/resume", headers=ADMIN)
+        assert resumed.status_code == 200, resumed.text
+        done = await wait_for(world.client, migration_id, "done", "failed", "blocked")
+        assert done["state"] == "done", done
+        assert [t["to_state"] for t in done["history"]][-10:] == [
+            "blocked",
+            "analysed",
+            "backup_queued",
+            "backing_up",
+            "backed_up",
+            "analysed",
+            "identity_checked",
+            "restoring",
+            "post_restore",
+            "done",
+        ]
+        assert any("new backup" in log["message"] for log in done["logs"]), done["logs"]
+        restored = target.courses[done["target_course_id"]]
+        assert target.user_by_username[student.username] in restored.roles  # mapped, not new
+
+
+async def test_a_conflict_that_remains_after_the_new_backup_blocks_again(
+    database_url: str, tmp_path: Path
+) -> None:
+    """Resumed without anything resolved: one new backup, then blocked again (no loop)."""
+    async with MemoryBus() as bus, migration_world(database_url, tmp_path, bus=bus) as world:
+        course_id, _ = first_course(world, "ub1")
+        source, target = world.sim["ub1"], world.sim["target"]
+        students = [u for u, roles in source.courses[course_id].roles.items() if (5, 0) in roles]
+        student = source.users[students[0]]
+        target.add_user(student.username, "Autre", "Personne", "autre@univ-demo.fr")
+        await world.start_workers("ub1")
+        body = {
+            "source_platform": "ub1",
+            "source_course_id": course_id,
+            "target_category_id": 2,
+            "apogee_codes": ["UEMATH1"],
+        }
+        created = await world.client.post(V1, json=body, headers=ADMIN)
+        migration_id = created.json()["id"]
+        await wait_for(world.client, migration_id, "blocked", "done", "failed")
+        resumed = await world.client.post(f"{V1}/{migration_id}/resume", headers=ADMIN)
+        assert resumed.status_code == 200, resumed.text
+        again = await wait_for(world.client, migration_id, "blocked", "done", "failed")
+        states = [t["to_state"] for t in again["history"]]
+        assert again["state"] == "blocked", again
+        assert (states.count("backed_up"), states.count("blocked")) == (2, 2), states
+        assert again["blocker"]["conflicts"][0]["username"] == student.username
+
+
 async def test_a_teachers_request_is_backed_up_before_a_bulk_batch(
     database_url: str, tmp_path: Path
 ) -> None:

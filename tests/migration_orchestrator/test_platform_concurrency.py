@@ -20,10 +20,11 @@ from pydantic import SecretStr
 from fusion.bus import RabbitBus
 from fusion.settings import MoodlePlatform
 from fusion.testing.rabbit import RABBIT_URL, RabbitNamespace
+from fusion.testing.serving import serving
 from sim.moodle.state import SimMoodle
 
 from .concurrency import most_at_once
-from .world import ADMIN, migration_world, serving
+from .world import ADMIN, migration_world
 
 pytestmark = [pytest.mark.slow, pytest.mark.rabbitmq, pytest.mark.postgres]
 FAST_CLI = Path(__file__).parent / "fast_cli"

@@ -4,8 +4,6 @@ platform workers in this process, all on one bus."""
 
 from __future__ import annotations
 
-import asyncio
-import socket
 import sys
 from collections.abc import AsyncIterator, Callable
 from contextlib import AsyncExitStack, asynccontextmanager
@@ -14,13 +12,12 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-import uvicorn
-from apogee_api.tiny import tiny_apogee
 from pydantic import SecretStr
 
 from fusion.asgi import HostedApp
 from fusion.bus import Bus
 from fusion.settings import MoodlePlatform
+from fusion.testing.serving import serving
 from services.apogee_api.app import create_app as create_apogee
 from services.apogee_api.settings import Settings as ApogeeSettings
 from services.migration_orchestrator.app import create_app
@@ -36,30 +33,11 @@ from sim.apogee.load import load_dataset
 from sim.moodle.app import create_sim_app
 from sim.moodle.demo import DEMO_TOKENS, seed_demo
 from sim.moodle.state import SimMoodle
+from tests.apogee_api.tiny import tiny_apogee
 
 from .identity_double import restore_check_transport
 
 ADMIN = {"Authorization": "Bearer demo-admin"}
-
-
-@asynccontextmanager
-async def serving(app: Any) -> AsyncIterator[str]:
-    """``app`` served by uvicorn on a free loopback port, in this event loop."""
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    sock.bind(("127.0.0.1", 0))
-    port = sock.getsockname()[1]
-    server = uvicorn.Server(uvicorn.Config(app, log_level="warning", lifespan="off"))
-    task = asyncio.create_task(server.serve(sockets=[sock]))
-    for _ in range(500):  # bounded: at most ~5 s
-        if server.started:
-            break
-        await asyncio.sleep(0.01)
-    try:
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        server.should_exit = True
-        await task
-        sock.close()
 
 
 def teacher(username: str) -> dict[str, str]:

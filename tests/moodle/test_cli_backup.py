@@ -21,10 +21,9 @@ from fusion.moodle import (
     MoodleCliRunner,
 )
 from fusion.testing.paths import MOODLE_GOLDEN
+from fusion.testing.serving import serving
 from sim.moodle.app import create_sim_app
 from sim.moodle.state import SimMoodle
-
-from .conftest import serving
 
 RUNS = json.loads((MOODLE_GOLDEN / "09_cli_backup.json").read_text())["runs"]
 _STAMP = re.compile(r"\d{8}-\d{4}\.mbz")

@@ -20,11 +20,10 @@ from fusion.moodle import (
     UserUpdate,
 )
 from fusion.testing.paths import MBZ_FIXTURES
+from fusion.testing.serving import serving
 from sim.moodle.app import create_sim_app
 from sim.moodle.platform import Platform
 from sim.moodle.state import SimMoodle, all_functions
-
-from .conftest import serving
 
 BACKUP = MBZ_FIXTURES / "question_attempts_missing_users.mbz"
 TOKEN = "target-test-token"

@@ -13,11 +13,10 @@ import pytest
 
 from fusion.moodle import CliTemplates, MoodleClient, MoodleCliRunner
 from fusion.testing.paths import MBZ_FIXTURES
+from fusion.testing.serving import serving
 from sim.moodle.app import create_sim_app
 from sim.moodle.demo import DEMO_TOKENS, seed_demo
 from sim.moodle.state import SimMoodle
-
-from .conftest import serving
 
 
 @pytest.fixture

@@ -15,6 +15,7 @@ from defusedxml import ElementTree
 
 from fusion.moodle import CliTemplates, MoodleCliRunner
 from fusion.testing.paths import MBZ_FIXTURES
+from fusion.testing.serving import serving
 from sim.mbz import (
     BackupSpec,
     CourseSpec,
@@ -30,8 +31,6 @@ from sim.moodle.entities import EDITINGTEACHER, STUDENT, TEACHER
 from sim.moodle.platform import Platform
 from sim.moodle.restore import restore_backup
 from sim.moodle.state import SimMoodle
-
-from .conftest import serving
 
 
 def _seed_ub1(sim: SimMoodle) -> int:

@@ -9,8 +9,6 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-from apogee_api.tiny import tiny_apogee
-from enrolment_sync.fake_apogee import FakeApogee, FakeCode
 from fastapi import FastAPI
 from sqlalchemy import MetaData
 
@@ -35,6 +33,8 @@ from sim.apogee.load import load_dataset
 from sim.moodle.app import create_sim_app
 from sim.moodle.enrolments import enrol_user
 from sim.moodle.state import SimMoodle, all_functions
+from tests.apogee_api.tiny import tiny_apogee
+from tests.enrolment_sync.fake_apogee import FakeApogee, FakeCode
 
 Client = Callable[[Path], AbstractAsyncContextManager[httpx.AsyncClient]]
 TEACHER_A, TEACHER_B = "enseignant.a", "enseignant.b"

@@ -11,13 +11,13 @@ from urllib.parse import quote
 
 import httpx
 import pytest
-from apogee_api.tiny import VET, tiny_apogee
 from prometheus_client.parser import text_string_to_metric_families
 
 from fusion.testing.clients import DEMO_HEADERS, asgi_client
 from services.apogee_api.app import create_app
 from services.apogee_api.settings import Settings
 from sim.apogee.load import load_dataset
+from tests.apogee_api.tiny import VET, tiny_apogee
 
 V1 = "/apogee/v1"
 STUDENT = "21900001"

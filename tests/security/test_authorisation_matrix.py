@@ -66,6 +66,7 @@ EXPECTED: dict[str, Row] = {
     "GET /identity/v1/imports/{import_id}": ADMIN,
     "GET /identity/v1/persons": ADMIN,
     "GET /identity/v1/persons/{person_id}": ADMIN,
+    "GET /identity/v1/persons/by-uid/{uid}/accounts": OPERATORS,  # the teacher check
     "POST /identity/v1/accounts/{account_id}/link": ADMIN,  # confirm or reject a proposal
     "GET /identity/v1/conflicts": ADMIN,
     "POST /identity/v1/plans": ADMIN,

@@ -8,7 +8,6 @@ import logging
 from pathlib import Path
 
 import pytest
-from apogee_api.tiny import tiny_apogee
 
 from fusion.auth import hash_token, new_token
 from fusion.settings import ClientToken
@@ -16,6 +15,7 @@ from fusion.testing.clients import asgi_client
 from services.apogee_api.app import create_app
 from services.apogee_api.settings import Settings
 from sim.apogee.load import load_dataset
+from tests.apogee_api.tiny import tiny_apogee
 
 V1 = "/apogee/v1"
 EMAIL = "lea.dupont@etu.example.edu"

@@ -1,9 +1,17 @@
-"""identity's ``restore-check``: which users of a backup Moodle would refuse, and why."""
+"""identity's ``restore-check``: which users of a backup Moodle would refuse, and why; and
+which account a person holds on a platform (the teacher check of a request).
+
+A restore-check changes nothing but identity's copy of the target's accounts, so an answer
+that failed on identity's side (5xx, or no answer) is asked again, a bounded number of times,
+before the migration is stopped: two checks at once can collide there.
+"""
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Sequence
-from typing import Literal
+from typing import Any, Literal
+from urllib.parse import quote
 
 import httpx
 from pydantic import BaseModel, ValidationError
@@ -47,10 +55,81 @@ class RestoreCheck(BaseModel):
         return [user for user in self.users if user.outcome == "conflict"]
 
 
+class PersonAccount(BaseModel):
+    moodle_id: int
+    username: str
+    link_method: str = ""
+    link_status: str = ""
+
+
+class PersonAccounts(BaseModel):
+    uid: str
+    platform: str
+    accounts: list[PersonAccount]
+    username_held_by_another_person: bool = False
+
+
 class IdentityClient:
-    def __init__(self, *, http: httpx.AsyncClient, token: str) -> None:
+    def __init__(
+        self,
+        *,
+        http: httpx.AsyncClient,
+        token: str,
+        attempts: int = 3,
+        pause_seconds: float = 0.5,
+    ) -> None:
         self._http = http
         self._headers = {"Authorization": f"Bearer {token}"}
+        self._attempts = max(1, attempts)
+        self._pause = pause_seconds
+
+    async def _post(self, path: str, body: dict[str, Any]) -> httpx.Response:
+        """One call, asked again after a transport error or a 5xx (bounded, with a pause)."""
+        for attempt in range(1, self._attempts + 1):
+            last = attempt == self._attempts
+            try:
+                response = await self._http.post(path, json=body, headers=self._headers)
+            except httpx.TransportError as error:
+                if last:
+                    raise IdentityUnreachable(
+                        f"identity cannot be reached: {type(error).__name__}",
+                        message_fr="Le service des identités ne répond pas ; nouvel essai plus "
+                        "tard.",
+                    ) from error
+            else:
+                if response.status_code < 500 or last:
+                    return response
+            await asyncio.sleep(self._pause * attempt)
+        raise AssertionError("unreachable")  # pragma: no cover - the loop returns or raises
+
+    async def accounts_of(self, uid: str, *, platform: str) -> PersonAccounts | None:
+        """The accounts the person logged in as ``uid`` holds on ``platform`` (accepted links);
+        None when identity does not know this person. Raises on any other failure."""
+        try:
+            response = await self._http.get(
+                f"/identity/v1/persons/by-uid/{quote(uid, safe='')}/accounts",
+                params={"platform": platform},
+                headers=self._headers,
+            )
+        except httpx.TransportError as error:
+            raise IdentityUnreachable(
+                f"identity cannot be reached: {type(error).__name__}",
+                message_fr="Le service des identités ne répond pas.",
+            ) from error
+        if response.status_code == 404 and _error_code(response) == "person_not_found":
+            return None
+        if response.status_code != 200:
+            raise IdentityFailed(
+                f"identity answered {response.status_code} to a person's accounts",
+                message_fr=f"Le service des identités a répondu {response.status_code}.",
+            )
+        try:
+            return PersonAccounts.model_validate_json(response.content)
+        except ValidationError as error:
+            raise IdentityFailed(
+                "identity answered a person's accounts with an unexpected body",
+                message_fr="Réponse inattendue du service des identités.",
+            ) from error
 
     async def restore_check(
         self,
@@ -66,15 +145,7 @@ class IdentityClient:
             "original_site_identifier_hash": site_hash,
             "users": [user.model_dump(mode="json") for user in users],
         }
-        try:
-            response = await self._http.post(
-                "/identity/v1/restore-check", json=body, headers=self._headers
-            )
-        except httpx.TransportError as error:
-            raise IdentityUnreachable(
-                f"identity cannot be reached: {type(error).__name__}",
-                message_fr="Le service des identités ne répond pas ; nouvel essai plus tard.",
-            ) from error
+        response = await self._post("/identity/v1/restore-check", body)
         if response.status_code != 200:
             raise IdentityFailed(
                 f"identity answered {response.status_code} to restore-check",
@@ -87,3 +158,12 @@ class IdentityClient:
                 "identity answered restore-check with an unexpected body",
                 message_fr="Réponse inattendue du service des identités.",
             ) from error
+
+
+def _error_code(response: httpx.Response) -> str | None:
+    try:
+        body = response.json()
+    except ValueError:
+        return None
+    error = body.get("error") if isinstance(body, dict) else None
+    return str(error.get("code")) if isinstance(error, dict) else None

@@ -1,18 +1,33 @@
 """Steps between the backup and the restore: the pre-flight of the stored file, then identity's
-restore-check of its users. Both say *why* before Moodle's restore would fail without a word."""
+restore-check of its users. Both say *why* before Moodle's restore would fail without a word.
+
+A migration blocked by identity conflicts and resumed is checked again on the same backup first:
+a conflict resolved on the target (its account homogenised) lets that backup through. A conflict
+that remains may have been resolved on the *source* platform (an identity plan applied there):
+Moodle's restore compares the users.xml of the backup, written before the plan, so that backup
+would fail however the accounts are now. The migration then takes a new backup, once; its users
+are checked in turn, and a conflict that is still there blocks it again.
+"""
 
 from __future__ import annotations
 
 from pathlib import Path
 
 import anyio.to_thread
+from sqlalchemy import ColumnElement, delete, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col
 
+from fusion.contracts import RunRestore
 from fusion.errors import FusionError, UpstreamError
-from services.migration_orchestrator.migrations.events import RestoreDue
 from services.migration_orchestrator.migrations.lifecycle import publish, transition
 from services.migration_orchestrator.migrations.logs import add_log
-from services.migration_orchestrator.migrations.models import BackupAnalysis, Migration
+from services.migration_orchestrator.migrations.models import (
+    BackupAnalysis,
+    Migration,
+    MigrationTransition,
+)
+from services.migration_orchestrator.migrations.requests import queue_backup
 from services.migration_orchestrator.migrations.states import State, Step
 from services.migration_orchestrator.preflight.analyse import analyse_backup
 from services.migration_orchestrator.preflight.archive import ArchiveLimits
@@ -47,6 +62,10 @@ async def _analysed(orchestrator: Orchestrator, migration_id: int, report: Backu
         migration = await session.get(Migration, migration_id, with_for_update=True)
         if migration is None or migration.state != State.BACKED_UP:
             return
+        # A new backup (after a retry or an identity resolution) replaces the previous report.
+        await session.execute(
+            delete(BackupAnalysis).where(col(BackupAnalysis.migration_id) == migration_id)
+        )
         session.add(
             BackupAnalysis(migration_id=migration_id, report=report.model_dump(mode="json"))
         )
@@ -110,6 +129,17 @@ async def check_identities(orchestrator: Orchestrator, migration_id: int) -> Non
         migration = await session.get(Migration, migration_id, with_for_update=True)
         if migration is None or migration.state != State.ANALYSED:
             return
+        if conflicts and await _backup_predates_resume(session, migration_id):
+            add_log(
+                session,
+                migration_id,
+                Step.IDENTITY,
+                f"{len(conflicts)} conflict(s) remain on a backup taken before the migration was "
+                "resumed: a new backup is taken, with the source platform's current accounts",
+                details={"conflicts": [c.username for c in conflicts[:50]]},
+            )
+            await queue_backup(session, migration, cause="new backup after identity resolution")
+            return
         if conflicts:
             migration.blocker = {
                 "kind": "identity",
@@ -134,10 +164,27 @@ async def check_identities(orchestrator: Orchestrator, migration_id: int) -> Non
         await queue_restore(session, migration)
 
 
+async def _backup_predates_resume(session: AsyncSession, migration_id: int) -> bool:
+    """Was the migration resumed from a block after its current backup was stored?"""
+
+    async def last(*conditions: ColumnElement[bool]) -> int:
+        query = select(func.max(MigrationTransition.id)).where(
+            col(MigrationTransition.migration_id) == migration_id, *conditions
+        )
+        return int((await session.execute(query)).scalar() or 0)
+
+    backed_up = await last(col(MigrationTransition.to_state) == State.BACKED_UP.value)
+    resumed = await last(
+        col(MigrationTransition.from_state) == State.BLOCKED.value,
+        col(MigrationTransition.to_state) == State.ANALYSED.value,
+    )
+    return resumed > backed_up
+
+
 async def queue_restore(session: AsyncSession, migration: Migration) -> None:
     assert migration.id is not None
     await transition(session, migration, State.RESTORING, cause="restore queued")
     await publish(
         session,
-        RestoreDue(migration_id=migration.id, target_category_id=migration.target_category_id),
+        RunRestore(migration_id=migration.id, target_category_id=migration.target_category_id),
     )

@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Awaitable, Callable
 
+from fusion.contracts import MigrationStateChanged
 from fusion.tasks import StopSignal, every
 from fusion.unit_of_work import UnitOfWork
 from services.migration_orchestrator import metrics
@@ -20,7 +21,6 @@ from services.migration_orchestrator.migrations.analysis import (
     queue_restore,
 )
 from services.migration_orchestrator.migrations.backups import requeue_expired
-from services.migration_orchestrator.migrations.events import MigrationStateChanged
 from services.migration_orchestrator.migrations.models import Migration
 from services.migration_orchestrator.migrations.post_restore import finish
 from services.migration_orchestrator.migrations.states import State

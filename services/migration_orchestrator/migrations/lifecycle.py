@@ -3,14 +3,15 @@ announced through the outbox, all in the caller's transaction."""
 
 from __future__ import annotations
 
-from sqlalchemy import update
-from sqlalchemy.ext.asyncio import AsyncSession
-from sqlmodel import col
+from datetime import datetime
 
-from fusion.contracts import Envelope, Message
+from sqlalchemy import Table, bindparam, insert, update
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm.attributes import set_committed_value
+
+from fusion.contracts import Envelope, Message, MigrationStateChanged
 from fusion.errors import Conflict
 from fusion.outbox import add_to_outbox
-from services.migration_orchestrator.migrations.events import MigrationStateChanged
 from services.migration_orchestrator.migrations.models import (
     Migration,
     MigrationTransition,
@@ -29,6 +30,24 @@ class StateMoved(Conflict):
     """Another process changed the migration first: the caller's view is stale."""
 
     code = "migration_state_moved"
+
+
+_MIGRATION: Table = Migration.__table__  # type: ignore[attr-defined]
+_TRANSITION: Table = MigrationTransition.__table__  # type: ignore[attr-defined]
+# Built once: Core statements with bound parameters compile once and skip the ORM's bulk-update
+# path; the ORM object is then told the values it now has in the database (no second UPDATE).
+_MOVE = (
+    update(_MIGRATION)
+    .where(_MIGRATION.c.id == bindparam("m_id"), _MIGRATION.c.state == bindparam("m_from"))
+    .values(
+        state=bindparam("m_to"),
+        step=bindparam("m_step"),
+        reason=bindparam("m_reason"),
+        reason_fr=bindparam("m_reason_fr"),
+        updated_at=bindparam("m_at"),
+    )
+)
+_HISTORY = insert(_TRANSITION)
 
 
 async def publish(session: AsyncSession, message: Message) -> None:
@@ -55,10 +74,16 @@ async def transition(
     step = _step_for(current, to, migration.step)
     now = utcnow()
     result = await session.execute(
-        update(Migration)
-        .where(col(Migration.id) == migration.id, col(Migration.state) == current.value)
-        .values(state=to.value, step=step, reason=reason, reason_fr=reason_fr, updated_at=now)
-        .execution_options(synchronize_session=False)
+        _MOVE,
+        {
+            "m_id": migration.id,
+            "m_from": current.value,
+            "m_to": to.value,
+            "m_step": step,
+            "m_reason": reason,
+            "m_reason_fr": reason_fr,
+            "m_at": now,
+        },
     )
     if getattr(result, "rowcount", 0) != 1:
         raise StateMoved(
@@ -68,9 +93,10 @@ async def transition(
     STEP_SECONDS.labels(current.value).observe((now - migration.updated_at).total_seconds())
     if to in (State.FAILED, State.BLOCKED):
         STOPPED.labels(step or "", to.value).inc()
-    migration.state, migration.step, migration.updated_at = to.value, step, now
-    migration.reason, migration.reason_fr = reason, reason_fr
-    await _record(session, migration, current, to, cause=cause, reason=reason)
+    values = {"state": to.value, "step": step, "updated_at": now}
+    for name, value in {**values, "reason": reason, "reason_fr": reason_fr}.items():
+        set_committed_value(migration, name, value)
+    await _record(session, migration, current, to, cause=cause, reason=reason, at=now)
 
 
 def _step_for(current: State, to: State, previous: str | None) -> str | None:
@@ -89,16 +115,19 @@ async def _record(
     *,
     cause: str,
     reason: str | None,
+    at: datetime,
 ) -> None:
     assert migration.id is not None
-    session.add(
-        MigrationTransition(
-            migration_id=migration.id,
-            from_state=current.value,
-            to_state=to.value,
-            cause=cause[:200],
-            reason=reason,
-        )
+    await session.execute(
+        _HISTORY,
+        {
+            "migration_id": migration.id,
+            "from_state": current.value,
+            "to_state": to.value,
+            "cause": cause[:200],
+            "reason": reason,
+            "at": at,
+        },
     )
     await publish(
         session,

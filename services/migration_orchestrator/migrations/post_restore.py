@@ -11,12 +11,9 @@ import logging
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from fusion.contracts import MigrationCompleted, RegisterEnrolmentMethods
 from fusion.moodle import CourseUpdate, ManualEnrolment, MoodleClient, MoodleError
 from fusion.moodle.releases import MoodleWelcomeMessagesOn
-from services.migration_orchestrator.migrations.events import (
-    MigrationCompleted,
-    RegisterEnrolmentMethods,
-)
 from services.migration_orchestrator.migrations.lifecycle import publish, transition
 from services.migration_orchestrator.migrations.logs import add_log
 from services.migration_orchestrator.migrations.meta_links import create_due_links, record_links

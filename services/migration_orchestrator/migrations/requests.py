@@ -9,12 +9,13 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
+from fusion.apogee import ApogeeClient
 from fusion.auth import Principal
+from fusion.contracts import RunBackup
 from fusion.errors import BadRequest, Forbidden
 from fusion.moodle.client import MoodleClient
-from services.migration_orchestrator.clients.apogee import ApogeeClient
+from services.migration_orchestrator.clients.identity import IdentityClient
 from services.migration_orchestrator.migrations.authorisation import Decision, decide
-from services.migration_orchestrator.migrations.events import BackupDue
 from services.migration_orchestrator.migrations.lifecycle import publish, transition
 from services.migration_orchestrator.migrations.models import (
     Migration,
@@ -72,8 +73,8 @@ async def check_codes(body: MigrationCreate, principal: Principal, apogee: Apoge
             "A migration needs at least one valid Apogée code.",
             message_fr="Une migration demande au moins un code Apogée valide.",
         )
-    validation = await apogee.validate(body.apogee_codes)
-    refused = [check for check in validation.results if check.status != "valid"]
+    checks = await apogee.validate(body.apogee_codes)
+    refused = [check for check in checks if check.status != "valid"]
     if refused:
         raise CodesInvalid(
             "Some Apogée codes are not valid: " + ", ".join(c.code for c in refused),
@@ -100,6 +101,7 @@ async def request_migration(
     sources: set[str],
     priority: int = TEACHER_PRIORITY,
     batch_id: str | None = None,
+    identity: IdentityClient | None = None,
 ) -> Requested:
     """A course already migrating or migrated answers its existing migration."""
     check_platform(body.source_platform, sources=sources)
@@ -107,7 +109,11 @@ async def request_migration(
     if existing is not None:
         return Requested(existing, created=False)
     decision = await decide(
-        principal, platform=body.source_platform, course_id=body.source_course_id, moodle=source
+        principal,
+        platform=body.source_platform,
+        course_id=body.source_course_id,
+        moodle=source,
+        identity=identity,
     )
     await check_codes(body, principal, apogee)
     try:
@@ -170,4 +176,4 @@ async def queue_backup(session: AsyncSession, migration: Migration, *, cause: st
     """Into the platform's queue: the state, and a token on ``backup.run.<platform>``."""
     await transition(session, migration, State.BACKUP_QUEUED, cause=cause)
     assert migration.id is not None
-    await publish(session, BackupDue(migration_id=migration.id, platform=migration.source_platform))
+    await publish(session, RunBackup(migration_id=migration.id, platform=migration.source_platform))

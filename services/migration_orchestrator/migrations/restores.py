@@ -1,4 +1,9 @@
-"""The orchestrator's side of the restore step: what the target's worker starts and reports."""
+"""The orchestrator's side of the restore step: what the target's worker starts and reports
+(the database part; what happens on the target around it is ``restore_area``).
+
+Each start is an *attempt*, named by the time it started: a report carrying an older attempt
+(a worker presumed dead whose CLI finished after all) is refused, so it cannot undo the
+attempt that runs now."""
 
 from __future__ import annotations
 
@@ -26,10 +31,19 @@ class RestoreTicket:
     backup_sha256: str
     backup_bytes: int
     retried: bool  # an earlier attempt started and never reported
+    attempt: str  # what the worker's reports carry back
 
 
-async def restoring(session: AsyncSession, migration_id: int) -> Migration:
-    migration = await session.get(Migration, migration_id, with_for_update=True)
+def attempt_of(migration: Migration) -> str | None:
+    started = migration.restore_started_at
+    return None if started is None else started.isoformat()
+
+
+async def restoring(
+    session: AsyncSession, migration_id: int, *, attempt: str | None = None, lock: bool = True
+) -> Migration:
+    """The migration, if it waits for a restore (and, given ``attempt``, for that attempt's)."""
+    migration = await session.get(Migration, migration_id, with_for_update=lock)
     if migration is None:
         raise MigrationNotFound(
             f"No migration {migration_id}.", message_fr=f"Pas de migration {migration_id}."
@@ -40,6 +54,11 @@ async def restoring(session: AsyncSession, migration_id: int) -> Migration:
             message_fr=f"La migration {migration_id} n'attend pas de restauration "
             f"(état {migration.state}).",
         )
+    if attempt is not None and attempt != attempt_of(migration):
+        raise NotRestoring(
+            f"Migration {migration_id} has a newer restore attempt than this one.",
+            message_fr=f"La migration {migration_id} a une tentative de restauration plus récente.",
+        )
     return migration
 
 
@@ -48,20 +67,26 @@ async def start_restore(session: AsyncSession, migration_id: int, *, worker: str
     retried = migration.restore_started_at is not None
     migration.restore_started_at, migration.worker = utcnow(), worker[:100]
     session.add(migration)
-    add_log(session, migration_id, Step.RESTORE, f"restore started by {worker}")
+    again = " (again: the previous attempt never reported)" if retried else ""
+    add_log(session, migration_id, Step.RESTORE, f"restore started by {worker}{again}")
     assert migration.backup_sha256 is not None
     assert migration.backup_bytes is not None
+    attempt = attempt_of(migration)
+    assert attempt is not None
     return RestoreTicket(
         migration_id,
         migration.target_category_id,
         migration.backup_sha256,
         migration.backup_bytes,
         retried,
+        attempt,
     )
 
 
-async def restore_done(session: AsyncSession, migration_id: int, *, course_id: int) -> Migration:
-    migration = await restoring(session, migration_id)
+async def restore_done(
+    session: AsyncSession, migration_id: int, *, course_id: int, attempt: str | None = None
+) -> Migration:
+    migration = await restoring(session, migration_id, attempt=attempt)
     migration.target_course_id = course_id
     session.add(migration)
     add_log(session, migration_id, Step.RESTORE, f"restored as course {course_id} on the target")
@@ -76,8 +101,9 @@ async def restore_failed(
     message: str,
     message_fr: str,
     details: dict[str, Any] | None,
+    attempt: str | None = None,
 ) -> Migration:
-    migration = await restoring(session, migration_id)
+    migration = await restoring(session, migration_id, attempt=attempt)
     add_log(session, migration_id, Step.RESTORE, message, level="error", details=details)
     await transition(
         session,

@@ -67,6 +67,7 @@ async def request_one(
         source=orchestrator.moodle[body.source_platform],
         apogee=orchestrator.apogee,
         sources=orchestrator.sources,
+        identity=orchestrator.identity,
     )
     if not outcome.created:
         response.status_code = 200

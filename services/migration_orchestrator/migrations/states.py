@@ -51,6 +51,9 @@ for _state in (S.REQUESTED, S.BACKUP_QUEUED, S.BACKING_UP, S.BACKED_UP, S.ANALYS
     TRANSITIONS[_state] |= _STOPPED
 for _state in (S.IDENTITY_CHECKED, S.RESTORING, S.POST_RESTORE):
     TRANSITIONS[_state] |= _STOPPED
+# A backup taken before an identity conflict was resolved on the source platform still holds
+# the old values in its users.xml, which Moodle's restore compares: a fresh backup is taken.
+TRANSITIONS[S.ANALYSED] |= {S.BACKUP_QUEUED}
 
 # The state a retry (after failed) or a resume (after blocked) goes back to, by step.
 RESTART_AT: dict[Step, State] = {

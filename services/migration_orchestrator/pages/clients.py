@@ -1,5 +1,7 @@
 """Typed clients of the services the pages call for the user (never imported: REST only).
 
+Apogée is the kit's client (``fusion.apogee``), shared with the orchestrator and the sync.
+
 An upstream's error envelope becomes the same kind of ``FusionError`` here, with its French and
 English messages, so a page can show the teacher what the service said.
 """
@@ -22,7 +24,6 @@ from fusion.errors import (
     UpstreamUnavailable,
 )
 from services.migration_orchestrator.pages.schemas import (
-    CodeCheck,
     Conflicts,
     CourseResults,
     Methods,
@@ -30,7 +31,6 @@ from services.migration_orchestrator.pages.schemas import (
     Run,
     RunCourses,
     Runs,
-    SearchResults,
 )
 
 M = TypeVar("M", bound=BaseModel)
@@ -84,24 +84,6 @@ def _error_of(response: httpx.Response, name: str) -> FusionError:
         message_fr = f"Le service {name} a répondu HTTP {response.status_code}."
     kind = _BY_STATUS.get(response.status_code, UpstreamError)
     return kind(message, message_fr=message_fr)
-
-
-class ApogeeClient(_Upstream):
-    def __init__(self, http: httpx.AsyncClient, *, base_url: str, token: str) -> None:
-        super().__init__(http, base_url=base_url, name="Apogée")
-        self._token = token
-
-    async def search(self, query: str, *, limit: int = 8) -> SearchResults:
-        params = {"q": query, "limit": limit}
-        return await self._json(
-            SearchResults, "GET", "/apogee/v1/codes", token=self._token, params=params
-        )
-
-    async def validate(self, codes: list[str]) -> list[CodeCheck]:
-        answer = await self._request(
-            "POST", "/apogee/v1/codes:validate", token=self._token, json={"codes": codes}
-        )
-        return [CodeCheck.model_validate(row) for row in answer.json()["results"]]
 
 
 class SyncClient(_Upstream):

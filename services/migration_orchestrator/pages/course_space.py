@@ -9,9 +9,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
+from fusion.apogee import ApogeeClient, CodeCheck, SearchHit
 from fusion.web.i18n import N_
-from services.migration_orchestrator.pages.clients import ApogeeClient
-from services.migration_orchestrator.pages.schemas import CodeCheck, SearchHit
 
 MAX_CODES = 20
 MAX_FULLNAME = 254

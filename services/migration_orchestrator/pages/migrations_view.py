@@ -31,7 +31,7 @@ NEXT_STEP = {
     ),
     "done": N_("Nothing: the course is on the merged platform."),
     "failed": N_("The support team has been told; it can be retried from the step that failed."),
-    "blocked": N_("The support team must resolve what blocks it; then it resumes by itself."),
+    "blocked": N_("The support team must resolve what blocks it, then resume the migration."),
     "cancelled": N_("Nothing: the course can be migrated again."),
 }
 STATE_LABELS = {

@@ -1,7 +1,6 @@
 """A teacher's courses on a Moodle platform, and a new empty course space on the merged one.
 
-Teaching means holding ``moodle/course:update`` in the course, as Moodle decides who may edit
-it (enrolment_sync applies the same rule to the API).
+Teaching is the kit's rule (``fusion.moodle.teachers``), the one enrolment_sync applies to its API.
 """
 
 from __future__ import annotations
@@ -12,8 +11,8 @@ from dataclasses import dataclass
 from fusion.errors import Conflict, NotFound
 from fusion.moodle.client import MoodleClient
 from fusion.moodle.rows import ManualEnrolment, NewCourse
+from fusion.moodle.teachers import teaches, user_id
 
-TEACHING_CAPABILITY = "moodle/course:update"
 EDITING_TEACHER_ROLE = 3  # Moodle's default editingteacher role id
 
 
@@ -22,18 +21,6 @@ class TaughtCourse:
     id: int
     shortname: str
     fullname: str
-
-
-async def user_id(moodle: MoodleClient, username: str) -> int | None:
-    users = await moodle.get_users_by_field("username", [username])
-    return int(users[0]["id"]) if users else None
-
-
-async def teaches(moodle: MoodleClient, username: str, course_id: int) -> bool:
-    teachers = await moodle.get_enrolled_users(
-        course_id, userfields=("id", "username"), withcapability=TEACHING_CAPABILITY
-    )
-    return username in {str(teacher.get("username")) for teacher in teachers}
 
 
 async def taught_courses(moodle: MoodleClient, username: str) -> list[TaughtCourse]:

@@ -9,13 +9,14 @@ from pathlib import Path
 
 import httpx
 
+from fusion.apogee import ApogeeClient
 from fusion.errors import NotFound
 from fusion.http import create_http_client
 from fusion.moodle.client import MoodleClient
 from fusion.moodle.platforms import moodle_client
 from fusion.settings import HttpClientFragment, MoodlePlatform
 from fusion.web import Web
-from services.migration_orchestrator.pages.clients import ApogeeClient, IdentityClient, SyncClient
+from services.migration_orchestrator.pages.clients import IdentityClient, SyncClient
 from services.migration_orchestrator.pages.settings import PagesFragment
 
 TEMPLATES = Path(__file__).parent / "templates"
@@ -69,7 +70,7 @@ async def open_pages(
             web=web,
             http=http,
             apogee=ApogeeClient(
-                http,
+                http=http,
                 base_url=settings.pages_apogee_url,
                 token=settings.pages_apogee_token.get_secret_value(),
             ),

@@ -32,22 +32,47 @@ async def conflicts(
     return pages.web.render(request, "identity.html", context)
 
 
+# The blocked migration a plan was prepared from: its page links back to it.
+FromMigration = Annotated[int | None, Query(ge=1, le=2**31 - 1)]
+
+
+def _plan_url(plan_id: int, migration: int | None) -> str:
+    back = f"?migration={migration}" if migration is not None else ""
+    return f"{PAGES_PREFIX}/admin/identity/plans/{plan_id}{back}"
+
+
 @router.post("/plans")
 async def prepare_plan(
-    pages: PagesDep, _: AdminDep, __: CsrfDep, platform: Annotated[str, Form(max_length=32)]
+    pages: PagesDep,
+    _: AdminDep,
+    __: CsrfDep,
+    platform: Annotated[str, Form(max_length=32)],
+    migration: Annotated[int | None, Form(ge=1, le=2**31 - 1)] = None,
 ) -> Response:
     """A preview: identity computes the changes and changes nothing until it is approved."""
     plan = await pages.identity.new_plan(platform)
-    return redirect(f"{PAGES_PREFIX}/admin/identity/plans/{plan.id}")
+    return redirect(_plan_url(plan.id, migration))
 
 
 @router.get("/plans/{plan_id}")
-async def plan_page(request: Request, plan_id: PlanId, pages: PagesDep, _: AdminDep) -> Response:
-    context = {"section": "admin", "plan": await pages.identity.plan(plan_id)}
+async def plan_page(
+    request: Request,
+    plan_id: PlanId,
+    pages: PagesDep,
+    _: AdminDep,
+    migration: FromMigration = None,
+) -> Response:
+    context = {
+        "section": "admin",
+        "plan": await pages.identity.plan(plan_id),
+        "migration": migration,
+    }
     return pages.web.render(request, "plan.html", context)
 
 
 @router.post("/plans/{plan_id}/apply")
-async def approve_plan(plan_id: PlanId, pages: PagesDep, _: AdminDep, __: CsrfDep) -> Response:
+async def approve_plan(
+    plan_id: PlanId, pages: PagesDep, _: AdminDep, __: CsrfDep, migration: FromMigration = None
+) -> Response:
     await pages.identity.apply(plan_id)
-    return redirect(f"{PAGES_PREFIX}/admin/identity/plans/{plan_id}")
+    return redirect(_plan_url(plan_id, migration))

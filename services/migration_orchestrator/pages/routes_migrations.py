@@ -105,6 +105,7 @@ async def migrate(
             source=orchestrator.moodle[platform],
             apogee=orchestrator.apogee,
             sources=orchestrator.sources,
+            identity=orchestrator.identity,
         )
     except FusionError as error:
         context["error"] = error
@@ -124,6 +125,7 @@ async def _detail_context(
         "labels": STATE_LABELS,
         "may_retry": may_retry(detail, user),
         "may_cancel": may_cancel(detail),
+        "is_admin": user.is_admin,
     }
 
 

@@ -8,6 +8,7 @@ from fastapi import APIRouter, Form, Query, Request
 from fastapi.responses import Response
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from fusion.apogee import SearchResults
 from fusion.errors import FusionError, TooManyRequests
 from fusion.web import WebUser
 from services.migration_orchestrator.deps import SessionDep
@@ -18,7 +19,6 @@ from services.migration_orchestrator.pages.moodle_courses import create_empty_co
 from services.migration_orchestrator.pages.my_courses import historical_courses, merged_courses
 from services.migration_orchestrator.pages.resources import PAGES_PREFIX, Pages
 from services.migration_orchestrator.pages.routes_session import redirect
-from services.migration_orchestrator.pages.schemas import SearchResults
 
 router = APIRouter(prefix=PAGES_PREFIX, include_in_schema=False)
 CourseId = Annotated[int, Query(ge=1, le=2_147_483_647)]

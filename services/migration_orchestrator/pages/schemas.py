@@ -8,27 +8,6 @@ from typing import Any
 from pydantic import BaseModel, Field
 
 
-class SearchHit(BaseModel):
-    code: str
-    kind: str
-    label: str | None = None
-    component: str | None = None
-    period: str | None = None
-
-
-class SearchResults(BaseModel):
-    results: list[SearchHit]
-
-
-class CodeCheck(BaseModel):
-    code: str
-    status: str
-    kind: str | None = None
-    label: str | None = None
-    reason: str | None = None
-    reason_fr: str | None = None
-
-
 class Method(BaseModel):
     id: int
     course_id: int

@@ -9,7 +9,7 @@ from typing import Any
 
 from pydantic import ConfigDict
 
-EXAMPLES: dict[str, dict[str, Any]] = {
+_PARTS: dict[str, dict[str, Any]] = {
     "Finding": {
         "code": "users.included",
         "severity": "info",
@@ -99,105 +99,30 @@ EXAMPLES: dict[str, dict[str, Any]] = {
         "deleted": False,
         "mnethosturl": "http://localhost/m310",
     },
-    "UserFacts": {
-        "included": True,
-        "count": 2,
-        "items": [
-            {
-                "id": 3,
-                "username": "user01",
-                "email": "user01@example.com",
-                "auth": "manual",
-                "idnumber": "",
-                "firstname": "User",
-                "lastname": "01",
-                "firstaccess": 1634751270,
-                "deleted": False,
-                "mnethosturl": "http://localhost/m310",
-            }
-        ],
-    },
     "FileFacts": {"declared": 0, "declared_bytes": 0, "bodies": 0, "body_bytes": 0},
+}
+_USERS = {"included": True, "count": 2, "items": [_PARTS["BackupUser"]]}
+# The whole report is its parts, as the real report of the 3.10 backup has them.
+EXAMPLES: dict[str, dict[str, Any]] = {
+    **_PARTS,
+    "UserFacts": _USERS,
     "BackupReport": {
-        "archive": {
-            "container": "tar.gz",
-            "members": 41,
-            "compressed_bytes": 12535,
-            "uncompressed_bytes": 119334,
-            "index_entries": 45,
-        },
-        "moodle": {
-            "version": "2020110907.08",
-            "release": "3.10.7+ (Build: 20211019)",
-            "backup_version": "2020110900",
-            "backup_release": "3.10",
-            "backup_date": 1634751383,
-            "original_wwwroot": "http://localhost:8000",
-            "original_site_identifier_hash": "4b2c997b5fb14b82115d385fc4c6e272",
-        },
+        "archive": _PARTS["ArchiveFacts"],
+        "moodle": _PARTS["MoodleFacts"],
         "backup_type": "course",
-        "course": {"id": 2, "shortname": "CS01", "fullname": "Course 01", "format": "topics"},
-        "sections": [{"id": 1, "number": 0, "title": "0"}],
-        "activities": [
-            {
-                "cmid": 2,
-                "modname": "quiz",
-                "title": "Quiz 01",
-                "section_id": 1,
-                "module_version": 2020110900,
-            }
-        ],
+        "course": _PARTS["CourseFacts"],
+        "sections": [_PARTS["SectionFacts"]],
+        "activities": [_PARTS["ActivityFacts"]],
         "activities_by_type": {"quiz": 1},
         "lti": [],
         "h5p": [],
-        "questions": {
-            "bank_format": "legacy",
-            "total": 1,
-            "by_type": {"truefalse": 1},
-            "random": 0,
-        },
+        "questions": _PARTS["QuestionFacts"],
         "shared_random_questions": [],
         "meta_links": [],
-        "enrolment_methods": [
-            {
-                "id": 1,
-                "method": "manual",
-                "enabled": True,
-                "name": "Inscriptions manuelles",
-                "role_id": 5,
-                "user_enrolments": 4,
-            }
-        ],
-        "users": {
-            "included": True,
-            "count": 2,
-            "items": [
-                {
-                    "id": 3,
-                    "username": "user01",
-                    "email": "user01@example.com",
-                    "auth": "manual",
-                    "idnumber": "",
-                    "firstname": "User",
-                    "lastname": "01",
-                    "firstaccess": 1634751270,
-                    "deleted": False,
-                    "mnethosturl": "http://localhost/m310",
-                }
-            ],
-        },
-        "files": {"declared": 0, "declared_bytes": 0, "bodies": 0, "body_bytes": 0},
-        "findings": [
-            {
-                "code": "users.included",
-                "severity": "info",
-                "message": "2 user account(s) in the backup; they are checked against the "
-                "new platform before the restore.",
-                "message_fr": "2 compte(s) utilisateur dans la sauvegarde ; ils sont "
-                "vérifiés sur la nouvelle plateforme avant la restauration.",
-                "subject": None,
-            }
-        ],
+        "enrolment_methods": [_PARTS["EnrolmentMethod"]],
+        "users": _USERS,
+        "files": _PARTS["FileFacts"],
+        "findings": [_PARTS["Finding"]],
         "blocking": False,
     },
 }

@@ -11,7 +11,7 @@ from pydantic import BaseModel, Field
 
 from fusion.errors import error_doc
 from services.migration_orchestrator.deps import MigrationId, OrchestratorDep, WorkerDep
-from services.migration_orchestrator.migrations import backups, restores
+from services.migration_orchestrator.migrations import backups, restore_area, restores
 from services.migration_orchestrator.migrations.models import Migration
 from services.migration_orchestrator.scheduling.slots import extend_lease
 
@@ -39,8 +39,12 @@ class WorkerRequest(BaseModel):
     worker: WorkerName
 
 
+Attempt = Annotated[str, Field(max_length=40, description="the ticket's `attempt`")]
+
+
 class WorkerFailure(BaseModel):
     worker: WorkerName
+    attempt: Attempt | None = None
     message: str = Field(max_length=2000)
     message_fr: str = Field(max_length=2000)
     retryable: bool = False
@@ -49,15 +53,17 @@ class WorkerFailure(BaseModel):
 
 class RestoreDoneRequest(BaseModel):
     worker: WorkerName
+    attempt: Attempt | None = None
     course_id: int = Field(gt=1, le=2**31 - 1)
 
 
 class TicketPublic(BaseModel):
     migration_id: int
-    category_id: int
+    category_id: int = Field(description="where to restore: the migration's own restore area")
     backup_sha256: str
     backup_bytes: int
     retried: bool
+    attempt: str = Field(description="to send back with the attempt's report")
 
 
 class Ack(BaseModel):
@@ -145,9 +151,9 @@ async def backup_failure(
 async def start_restore(
     migration_id: MigrationId, body: WorkerRequest, _: WorkerDep, orchestrator: OrchestratorDep
 ) -> TicketPublic:
-    """Start restoring: where to, and the checksum of the file to fetch."""
-    async with orchestrator.db.unit_of_work() as session:
-        ticket = await restores.start_restore(session, migration_id, worker=body.worker)
+    """Start a restore attempt: where to (the migration's restore area on the target, emptied
+    of whatever an interrupted attempt left there), and the checksum of the file to fetch."""
+    ticket = await restore_area.start(orchestrator, migration_id, worker=body.worker)
     return TicketPublic(**ticket.__dict__)
 
 
@@ -180,9 +186,11 @@ async def restore_done(
     _: WorkerDep,
     orchestrator: OrchestratorDep,
 ) -> Ack:
-    """The course is restored on the target under this id; post-restore follows."""
-    async with orchestrator.db.unit_of_work() as session:
-        migration = await restores.restore_done(session, migration_id, course_id=body.course_id)
+    """The course is restored on the target under this id: moved into the target category,
+    then post-restore."""
+    migration = await restore_area.done(
+        orchestrator, migration_id, course_id=body.course_id, attempt=body.attempt
+    )
     return Ack(state=migration.state)
 
 
@@ -190,13 +198,14 @@ async def restore_done(
 async def restore_failure(
     migration_id: MigrationId, body: WorkerFailure, _: WorkerDep, orchestrator: OrchestratorDep
 ) -> Ack:
-    """The restore failed (Moodle's output in ``details``)."""
-    async with orchestrator.db.unit_of_work() as session:
-        migration = await restores.restore_failed(
-            session,
-            migration_id,
-            message=body.message,
-            message_fr=body.message_fr,
-            details=body.details,
-        )
+    """The restore failed (Moodle's output in ``details``): the placeholder course Moodle
+    leaves behind is deleted, and the migration fails."""
+    migration = await restore_area.failed(
+        orchestrator,
+        migration_id,
+        attempt=body.attempt,
+        message=body.message,
+        message_fr=body.message_fr,
+        details=body.details,
+    )
     return Ack(state=migration.state)

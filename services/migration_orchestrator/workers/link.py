@@ -136,14 +136,15 @@ class OrchestratorLink:
                 message_fr="La sauvegarde téléchargée ne correspond pas à son SHA-256.",
             )
 
-    async def restore_done(self, migration_id: int, course_id: int) -> None:
+    async def restore_done(self, migration_id: int, course_id: int, *, attempt: str) -> None:
         await self._send(
             "POST",
             f"/restores/{migration_id}/done",
-            json={"worker": self.worker, "course_id": course_id},
+            json={"worker": self.worker, "course_id": course_id, "attempt": attempt},
         )
 
-    async def restore_failed(self, migration_id: int, failure: dict[str, Any]) -> None:
-        await self._send(
-            "POST", f"/restores/{migration_id}/failure", json={"worker": self.worker, **failure}
-        )
+    async def restore_failed(
+        self, migration_id: int, failure: dict[str, Any], *, attempt: str
+    ) -> None:
+        body = {"worker": self.worker, "attempt": attempt, **failure}
+        await self._send("POST", f"/restores/{migration_id}/failure", json=body)

@@ -6,10 +6,9 @@ import logging
 import uuid
 from pathlib import Path
 
-from fusion.contracts import Envelope
+from fusion.contracts import Envelope, RunRestore
 from fusion.moodle import MoodleCliError
 from fusion.settings import MoodlePlatform
-from services.migration_orchestrator.migrations.events import RestoreDue
 from services.migration_orchestrator.workers.backup import runner_for
 from services.migration_orchestrator.workers.link import NoLongerHeld, OrchestratorLink
 
@@ -24,7 +23,7 @@ class RestoreWorker:
         self.runner = runner_for(platform)
 
     async def handle(self, envelope: Envelope) -> None:
-        due = RestoreDue.model_validate(envelope.payload)
+        due = RunRestore.model_validate(envelope.payload)
         try:
             await self._restore(due.migration_id)
         except NoLongerHeld:
@@ -44,8 +43,8 @@ class RestoreWorker:
                     "message_fr": error.message_fr,
                     "details": error.run.log(),
                 }
-                await self.link.restore_failed(migration_id, failure)
+                await self.link.restore_failed(migration_id, failure, attempt=ticket["attempt"])
                 return
-            await self.link.restore_done(migration_id, done.courseid)
+            await self.link.restore_done(migration_id, done.courseid, attempt=ticket["attempt"])
         finally:
             file.unlink(missing_ok=True)

@@ -9,11 +9,11 @@ from typing import Any
 import httpx
 
 from fusion.bus import Bus, QueueSpec
+from fusion.contracts import RunBackup, RunRestore
 from fusion.http import create_http_client
 from fusion.resources import open_bus
 from fusion.settings import BusFragment, MoodlePlatform
 from fusion.tasks import StopSignal
-from services.migration_orchestrator.migrations.events import BackupDue, RestoreDue
 from services.migration_orchestrator.workers.backup import BackupWorker
 from services.migration_orchestrator.workers.link import OrchestratorLink
 from services.migration_orchestrator.workers.restore import RestoreWorker
@@ -24,7 +24,7 @@ def backup_queue(platform: MoodlePlatform, settings: BusFragment) -> QueueSpec:
     # Prefetch = the platform's concurrency: more tokens held would only wait on a slot.
     return QueueSpec(
         name=f"{settings.bus_queue_prefix}migration_orchestrator.backup.{platform.name}",
-        bindings=(BackupDue.binding(platform.name),),
+        bindings=(RunBackup.binding(platform.name),),
         delivery_limit=settings.bus_delivery_limit,
         prefetch=platform.concurrency,
     )
@@ -33,7 +33,7 @@ def backup_queue(platform: MoodlePlatform, settings: BusFragment) -> QueueSpec:
 def restore_queue(settings: WorkerSettings) -> QueueSpec:
     return QueueSpec(
         name=f"{settings.bus_queue_prefix}migration_orchestrator.restore",
-        bindings=(RestoreDue.type,),
+        bindings=(RunRestore.type,),
         delivery_limit=settings.bus_delivery_limit,
         prefetch=settings.restore_concurrency,
     )

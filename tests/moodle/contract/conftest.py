@@ -11,11 +11,11 @@ import httpx
 import pytest
 
 from fusion.moodle import CliTemplates
+from fusion.testing.serving import serving
 from sim.moodle.app import create_sim_app
 from sim.moodle.releases import RELEASES
 from sim.moodle.state import SimMoodle, all_functions
 
-from ..conftest import serving
 from .target import ContractTarget, prepared, targets
 
 SIM_TOKEN = "contract-token"

@@ -1,0 +1,249 @@
+"""Where a migration's restore lands first: a category of its own on the target.
+
+Moodle's ``restore_backup.php`` takes only ``--file`` and ``--categoryid``, creates a *new*
+course every time (a hidden placeholder first, named in the site's language), and cannot be
+told to mark it. A restore interrupted anywhere (the worker killed mid-CLI, or after the CLI
+and before it reported the course id) would therefore leave a course nobody can tell apart
+from the others of the target category, and the redelivered restore would make a second one.
+
+So each migration restores into its own category, idnumber ``fusion-restore-<id>``, under
+the target category: everything in it belongs to that migration and to no one else.
+
+- before each attempt, whatever an earlier attempt left there (a placeholder, a half-restored
+  or even a finished course whose id was never reported) is deleted: the attempt that runs
+  now makes the one course;
+- when the worker reports the restored course, it is moved into the target category, anything
+  else still in the area (an orphaned CLI of a dead worker) is deleted, and the area with it;
+- when the restore fails, the placeholder Moodle leaves behind is deleted and named in the
+  migration's log, and the area with it.
+
+Only web-service functions of core Moodle: ``core_course_get_categories``,
+``core_course_create_categories``, ``core_course_get_courses_by_field`` (field ``category``),
+``core_course_update_courses`` (``categoryid``), ``core_course_delete_courses`` and
+``core_course_delete_categories``; the target's token needs ``moodle/category:manage``.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+from fusion.moodle import CourseUpdate, MoodleClient, MoodleError
+from fusion.moodle.errors import MoodleUnavailable
+from services.migration_orchestrator.migrations import restores
+from services.migration_orchestrator.migrations.backups import MigrationNotFound
+from services.migration_orchestrator.migrations.lifecycle import transition
+from services.migration_orchestrator.migrations.logs import add_log
+from services.migration_orchestrator.migrations.models import Migration
+from services.migration_orchestrator.migrations.states import State, Step
+from services.migration_orchestrator.services import Orchestrator
+
+log = logging.getLogger(__name__)
+
+
+def area_idnumber(migration_id: int) -> str:
+    return f"fusion-restore-{migration_id}"
+
+
+@dataclass
+class Cleanup:
+    """What a clean-up removed (course ids), and what it could not do."""
+
+    removed: list[int] = field(default_factory=list)
+    problems: list[str] = field(default_factory=list)
+
+
+async def find_area(target: MoodleClient, migration_id: int) -> int | None:
+    idnumber = area_idnumber(migration_id)
+    answer = await target.call(
+        "core_course_get_categories",
+        {"criteria": [{"key": "idnumber", "value": idnumber}], "addsubcategories": 0},
+    )
+    found = [int(c["id"]) for c in answer or [] if c.get("idnumber") == idnumber]
+    return found[0] if found else None
+
+
+async def open_area(target: MoodleClient, migration: Migration) -> int:
+    assert migration.id is not None
+    existing = await find_area(target, migration.id)
+    if existing is not None:
+        return existing
+    row = {
+        "name": f"Fusion : restauration en cours, migration {migration.id} "
+        f"(restore in progress, migration {migration.id})",
+        "parent": migration.target_category_id,
+        "idnumber": area_idnumber(migration.id),
+        "description": "Restore area of a Fusion migration; deleted once the course is moved.",
+    }
+    created = await target.call("core_course_create_categories", {"categories": [row]})
+    return int(created[0]["id"])
+
+
+async def courses_in(target: MoodleClient, category_id: int) -> list[dict[str, Any]]:
+    return [
+        course
+        for course in await target.get_courses_by_field("category", category_id)
+        if int(course.get("categoryid", category_id)) == category_id
+    ]
+
+
+async def empty_area(target: MoodleClient, category_id: int, *, keep: int | None = None) -> Cleanup:
+    cleanup = Cleanup()
+    leftovers = [int(c["id"]) for c in await courses_in(target, category_id) if c["id"] != keep]
+    if leftovers:
+        answer = await target.call("core_course_delete_courses", {"courseids": leftovers})
+        refused = {int(w.get("itemid", 0)) for w in (answer or {}).get("warnings", [])}
+        cleanup.removed = [c for c in leftovers if c not in refused]
+        cleanup.problems += [f"course {c} could not be deleted" for c in leftovers if c in refused]
+    return cleanup
+
+
+async def close_area(target: MoodleClient, category_id: int) -> None:
+    # recursive: a course an orphaned CLI created since the listing goes with the area
+    await target.call(
+        "core_course_delete_categories", {"categories": [{"id": category_id, "recursive": 1}]}
+    )
+
+
+async def _migration(orchestrator: Orchestrator, migration_id: int) -> Migration:
+    async with orchestrator.db.session() as session:
+        migration = await session.get(Migration, migration_id)
+    if migration is None:
+        raise MigrationNotFound(
+            f"No migration {migration_id}.", message_fr=f"Pas de migration {migration_id}."
+        )
+    return migration
+
+
+async def _log(orchestrator: Orchestrator, migration_id: int, lines: list[tuple[str, str]]) -> None:
+    if not lines:
+        return
+    async with orchestrator.db.unit_of_work() as session:
+        for level, message in lines:
+            add_log(session, migration_id, Step.RESTORE, message, level=level)
+
+
+async def start(
+    orchestrator: Orchestrator, migration_id: int, *, worker: str
+) -> restores.RestoreTicket:
+    """A restore attempt begins: recorded, its area ready and empty, the worker told where."""
+    async with orchestrator.db.unit_of_work() as session:
+        ticket = await restores.start_restore(session, migration_id, worker=worker)
+    migration = await _migration(orchestrator, migration_id)
+    target = orchestrator.target
+    try:
+        area = await open_area(target, migration)
+        cleanup = await empty_area(target, area)
+    except MoodleUnavailable:
+        raise  # 503: the worker asks again
+    except MoodleError as error:  # the target refuses (a capability, a parameter): say it
+        await _refused(orchestrator, migration_id, ticket.attempt, error)
+        raise restores.NotRestoring(
+            f"The target refused to prepare the restore: {error.message}",
+            message_fr=f"La plateforme cible a refusé de préparer la restauration : "
+            f"{error.message_fr}",
+        ) from error
+    await _log(
+        orchestrator,
+        migration_id,
+        [
+            ("warning", f"deleted course {c}, left on the target by an interrupted restore")
+            for c in cleanup.removed
+        ]
+        + [("warning", problem) for problem in cleanup.problems],
+    )
+    return replace(ticket, category_id=area)
+
+
+async def _refused(
+    orchestrator: Orchestrator, migration_id: int, attempt: str, error: MoodleError
+) -> None:
+    async with orchestrator.db.unit_of_work() as session:
+        migration = await restores.restoring(session, migration_id, attempt=attempt)
+        add_log(session, migration_id, Step.RESTORE, error.message, level="error")
+        await transition(
+            session,
+            migration,
+            State.FAILED,
+            cause="target refused the restore area",
+            reason=f"The target refused to prepare the restore: {error.message}",
+            reason_fr="La plateforme cible a refusé de préparer la restauration : "
+            f"{error.message_fr}",
+        )
+
+
+async def done(
+    orchestrator: Orchestrator, migration_id: int, *, course_id: int, attempt: str | None
+) -> Migration:
+    """The course is restored: into the target category, the area emptied and deleted, then
+    post-restore. Safe to repeat (a crash between the moves and the commit)."""
+    async with orchestrator.db.session() as session:
+        migration = await restores.restoring(session, migration_id, attempt=attempt, lock=False)
+    target, lines = orchestrator.target, []
+    try:
+        area = await find_area(target, migration_id)
+        moved = await target.update_courses(
+            [CourseUpdate(id=course_id, categoryid=migration.target_category_id)]
+        )
+        if moved.failed:
+            raise moved.failed[0][1]
+        if area is not None:
+            cleanup = await empty_area(target, area, keep=course_id)
+            lines += [
+                ("warning", f"deleted course {c}, a second restore of this migration")
+                for c in cleanup.removed
+            ]
+            await close_area(target, area)
+    except MoodleUnavailable:
+        raise
+    except MoodleError as error:  # the course is there: post-restore goes on, support sees why
+        lines.append(("error", f"course {course_id} left in its restore area: {error.message}"))
+    async with orchestrator.db.unit_of_work() as session:
+        migration = await restores.restore_done(
+            session, migration_id, course_id=course_id, attempt=attempt
+        )
+        for level, message in lines:
+            add_log(session, migration_id, Step.RESTORE, message, level=level)
+    return migration
+
+
+async def failed(
+    orchestrator: Orchestrator,
+    migration_id: int,
+    *,
+    attempt: str | None,
+    message: str,
+    message_fr: str,
+    details: dict[str, Any] | None,
+) -> Migration:
+    """The restore failed: the placeholder course Moodle leaves behind is deleted (and named
+    in the log), then the migration fails with the worker's reason."""
+    async with orchestrator.db.session() as session:
+        await restores.restoring(session, migration_id, attempt=attempt, lock=False)
+    target, lines = orchestrator.target, []
+    try:
+        area = await find_area(target, migration_id)
+        if area is not None:
+            cleanup = await empty_area(target, area)
+            lines += [
+                ("info", f"deleted course {c}, the placeholder the failed restore left behind")
+                for c in cleanup.removed
+            ] + [("error", problem) for problem in cleanup.problems]
+            await close_area(target, area)
+    except MoodleUnavailable:
+        raise  # 503: the worker reports again, the placeholder is not forgotten
+    except MoodleError as error:
+        lines.append(("error", f"the placeholder of the failed restore may remain: {error}"))
+    async with orchestrator.db.unit_of_work() as session:
+        migration = await restores.restore_failed(
+            session,
+            migration_id,
+            attempt=attempt,
+            message=message,
+            message_fr=message_fr,
+            details=details,
+        )
+        for level, text in lines:
+            add_log(session, migration_id, Step.RESTORE, text, level=level)
+    return migration
