@@ -18,7 +18,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from functools import partial
-from itertools import repeat
+from itertools import count, cycle, repeat
 
 import numpy as np
 from rapidfuzz import fuzz, process
@@ -67,13 +67,13 @@ def _unique(values: Iterable[tuple[str, int]]) -> dict[str, int]:
 def _unique_column(values: list[str], width: int = 0) -> dict[str, int]:
     """The same for values given by position: person = position, or position % ``width`` when
     several columns are laid end to end (a person then gives each value once)."""
-    if width:
-        index = {value: at % width for at, value in enumerate(values) if value}
-    else:
-        index = {value: person for person, value in enumerate(values) if value}
+    persons = cycle(range(width)) if width else count()
+    # one C loop (the persons never run out); the last one wins, as a duplicate goes anyway
+    index = dict(zip(values, persons, strict=False))
+    index.pop("", None)
     if len(index) != len(values) - values.count(""):
-        for value, count in Counter(values).items():
-            if count > 1 and value:
+        for value, times in Counter(values).items():
+            if times > 1 and value:
                 del index[value]
     return index
 
