@@ -269,7 +269,9 @@ def _exact_pass(
         email = account.email.strip().lower()
         by_login = login(username)
         by_mail = mail(email) if email else None
-        by_local = local_of(_local_part(email)) if email else None
+        # an address that is a person's names that person's local part, or none (shared):
+        # the local part can only add something when the whole address found nobody
+        by_local = local_of(_local_part(email)) if email and by_mail is None else None
         first = by_login if by_login is not None else by_mail if by_mail is not None else by_local
         if first is None:
             pending.append(position)
