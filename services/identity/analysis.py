@@ -2,6 +2,12 @@
 
 An administrator's decisions survive: a confirmed or manual link stays, a rejected proposal is
 not proposed again for the same person.
+
+One analysis (or link decision) at a time: each rewrites links keyed by account and conflicts
+keyed by (kind, key), so two at once would insert the same keys. ``one_at_a_time`` holds a
+lock until the caller's transaction ends — PostgreSQL's transaction-scoped advisory lock, or
+SQLite's write lock taken at once — and everything after it reads what the previous one
+committed.
 """
 
 from __future__ import annotations
@@ -9,7 +15,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
@@ -20,6 +26,19 @@ from services.identity.records import ACCEPTED, LinkDecision, LinkMethod, LinkSt
 from services.identity.store import account_facts, directory_entry
 
 DECIDED = frozenset({LinkStatus.CONFIRMED, LinkStatus.REJECTED})
+ANALYSIS_LOCK = 0x1DE7_0001  # the advisory lock's key (PostgreSQL): "identity analysis"
+
+
+async def one_at_a_time(session: AsyncSession) -> None:
+    """Wait for any other analysis or link decision to commit, and hold them off until this
+    transaction ends."""
+    if session.get_bind().dialect.name == "postgresql":
+        await session.execute(select(func.pg_advisory_xact_lock(ANALYSIS_LOCK)))
+        return
+    # SQLite: a transaction that began with a write holds the write lock already; otherwise
+    # the kit opens one with BEGIN IMMEDIATE (fusion.db), which waits for the lock
+    async with session.begin_nested():
+        pass
 
 
 @dataclass(frozen=True)
@@ -46,6 +65,7 @@ def _keep(existing: Link | None, person_id: int | None) -> bool:
 
 
 async def analyse(session: AsyncSession, *, target: str | None) -> AnalysisCounts:
+    await one_at_a_time(session)
     persons, accounts, links = await _load(session)
     entries = [directory_entry(p) for p in persons]
     facts = [account_facts(a) for a in accounts]

@@ -8,7 +8,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
 from fusion.errors import NotFound
-from services.identity.analysis import analyse
+from services.identity.analysis import analyse, one_at_a_time
 from services.identity.models import Account, Link, Person, utcnow
 from services.identity.records import LinkMethod, LinkStatus
 
@@ -30,6 +30,7 @@ async def decide_link(
         raise AccountNotFound(f"No account {account_id}.", message_fr=f"Aucun compte {account_id}.")
     if await session.get(Person, person_id) is None:
         raise NotFound(f"No person {person_id}.", message_fr=f"Aucune personne {person_id}.")
+    await one_at_a_time(session)  # no analysis writes this account's link meanwhile
     query = select(Link).where(col(Link.account_id) == account_id)
     link = (await session.execute(query)).scalars().first()
     if link is None or link.person_id != person_id:

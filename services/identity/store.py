@@ -9,6 +9,8 @@ from dataclasses import astuple, dataclass
 from typing import Any
 
 from sqlalchemy import select
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
@@ -65,30 +67,78 @@ def directory_entry(row: Person) -> DirectoryEntry:
     )
 
 
+def _upsert(session: AsyncSession, model: Any, keys: list[str]) -> Any:
+    """``INSERT ... ON CONFLICT (keys) DO UPDATE`` in the session's dialect (PostgreSQL or
+    SQLite: both have it), updating a row only when its fingerprint changed."""
+    dialect = session.get_bind().dialect.name
+    insert = postgresql_insert if dialect == "postgresql" else sqlite_insert
+    statement = insert(model)
+    table = model.__table__
+    updated = {
+        c.name: statement.excluded[c.name]
+        for c in table.columns
+        if c.name not in keys and not c.primary_key
+    }
+    return statement.on_conflict_do_update(
+        index_elements=keys,
+        set_=updated,
+        where=table.c.fingerprint != statement.excluded.fingerprint,
+    )
+
+
+def _forget(session: AsyncSession, model: Any, keys: set[tuple[Any, ...]], key: Any) -> None:
+    """Rows the upsert rewrote are read again from the database by the session's next query."""
+    for obj in list(session.identity_map.values()):
+        if isinstance(obj, model) and key(obj) in keys:
+            session.expire(obj)
+
+
 async def save_accounts(session: AsyncSession, facts: Sequence[AccountFacts]) -> LoadCounts:
-    """Insert new accounts, update changed ones; flush only (the caller's edge commits)."""
+    """Insert new accounts, update changed ones; flush only (the caller's edge commits).
+
+    One upsert per chunk, so that two writers storing the same accounts at once (two
+    restore-checks, an import beside a restore-check) never collide on (platform, moodle_id);
+    rows are written in key order, so two such writers take their row locks in the same order.
+    The counts come from what was stored before: when two writers store the same new account
+    at once, both count it as created."""
     counts = LoadCounts()
-    for start in range(0, len(facts), WRITE_CHUNK):
-        chunk = facts[start : start + WRITE_CHUNK]
+    unique = {(f.platform, f.moodle_id): f for f in facts}
+    ordered = [unique[k] for k in sorted(unique)]
+    written: set[tuple[Any, ...]] = set()
+    await session.flush()
+    for start in range(0, len(ordered), WRITE_CHUNK):
+        chunk = ordered[start : start + WRITE_CHUNK]
         platforms = {f.platform for f in chunk}
         ids = [f.moodle_id for f in chunk]
         found = await session.execute(
-            select(Account).where(
+            select(col(Account.platform), col(Account.moodle_id), col(Account.fingerprint)).where(
                 col(Account.platform).in_(platforms), col(Account.moodle_id).in_(ids)
             )
         )
-        known = {(a.platform, a.moodle_id): a for a in found.scalars()}
+        known = {(p, m): print_ for p, m, print_ in found.all()}
+        rows: list[dict[str, Any]] = []
         for fact in chunk:
-            counts.add(_save_account(session, known.get((fact.platform, fact.moodle_id)), fact))
-    await session.flush()
+            print_ = fingerprint(astuple(fact))
+            before = known.get((fact.platform, fact.moodle_id))
+            if before == print_:
+                counts.unchanged += 1
+                continue
+            if before is None:
+                counts.created += 1
+            else:
+                counts.updated += 1
+            rows.append(_account_row(fact, print_))
+        if rows:
+            await session.execute(_upsert(session, Account, ["platform", "moodle_id"]), rows)
+            written.update((r["platform"], r["moodle_id"]) for r in rows)
+    _forget(session, Account, written, lambda a: (a.platform, a.moodle_id))
     return counts
 
 
-def _save_account(session: AsyncSession, row: Account | None, fact: AccountFacts) -> LoadCounts:
-    print_ = fingerprint(astuple(fact))
-    if row is not None and row.fingerprint == print_:
-        return LoadCounts(unchanged=1)
-    values: dict[str, Any] = {
+def _account_row(fact: AccountFacts, print_: str) -> dict[str, Any]:
+    return {
+        "platform": fact.platform,
+        "moodle_id": fact.moodle_id,
         "username": fact.username,
         "email": fact.email,
         "firstname": fact.firstname,
@@ -100,35 +150,47 @@ def _save_account(session: AsyncSession, row: Account | None, fact: AccountFacts
         "deleted": fact.deleted,
         "suspended": fact.suspended,
         "fingerprint": print_,
+        "loaded_at": utcnow(),
     }
-    if row is None:
-        session.add(Account(platform=fact.platform, moodle_id=fact.moodle_id, **values))
-        return LoadCounts(created=1)
-    for name, value in values.items():
-        setattr(row, name, value)
-    row.loaded_at = utcnow()
-    return LoadCounts(updated=1)
 
 
 async def save_persons(session: AsyncSession, entries: Sequence[DirectoryEntry]) -> LoadCounts:
+    """Like ``save_accounts``, keyed by the directory's uid."""
     counts = LoadCounts()
-    for start in range(0, len(entries), WRITE_CHUNK):
-        chunk = entries[start : start + WRITE_CHUNK]
-        found = await session.execute(
-            select(Person).where(col(Person.uid).in_([e.uid for e in chunk]))
-        )
-        known = {p.uid: p for p in found.scalars()}
-        for entry in chunk:
-            counts.add(_save_person(session, known.get(entry.uid), entry))
+    unique = {e.uid: e for e in entries}
+    ordered = [unique[k] for k in sorted(unique)]
+    written: set[tuple[Any, ...]] = set()
     await session.flush()
+    for start in range(0, len(ordered), WRITE_CHUNK):
+        chunk = ordered[start : start + WRITE_CHUNK]
+        found = await session.execute(
+            select(col(Person.uid), col(Person.fingerprint)).where(
+                col(Person.uid).in_([e.uid for e in chunk])
+            )
+        )
+        known: dict[str, str] = {uid: print_ for uid, print_ in found.all()}
+        rows: list[dict[str, Any]] = []
+        for entry in chunk:
+            print_ = fingerprint(astuple(entry))
+            before = known.get(entry.uid)
+            if before == print_:
+                counts.unchanged += 1
+                continue
+            if before is None:
+                counts.created += 1
+            else:
+                counts.updated += 1
+            rows.append(_person_row(entry, print_))
+        if rows:
+            await session.execute(_upsert(session, Person, ["uid"]), rows)
+            written.update((r["uid"],) for r in rows)
+    _forget(session, Person, written, lambda p: (p.uid,))
     return counts
 
 
-def _save_person(session: AsyncSession, row: Person | None, entry: DirectoryEntry) -> LoadCounts:
-    print_ = fingerprint(astuple(entry))
-    if row is not None and row.fingerprint == print_:
-        return LoadCounts(unchanged=1)
-    values: dict[str, Any] = {
+def _person_row(entry: DirectoryEntry, print_: str) -> dict[str, Any]:
+    return {
+        "uid": entry.uid,
         "mail": entry.mail,
         "sn": entry.sn,
         "given_name": entry.given_name,
@@ -138,11 +200,5 @@ def _save_person(session: AsyncSession, row: Person | None, entry: DirectoryEntr
         "ref_ids": list(entry.ref_ids),
         "eppn": entry.eppn,
         "fingerprint": print_,
+        "updated_at": utcnow(),
     }
-    if row is None:
-        session.add(Person(uid=entry.uid, **values))
-        return LoadCounts(created=1)
-    for name, value in values.items():
-        setattr(row, name, value)
-    row.updated_at = utcnow()
-    return LoadCounts(updated=1)
