@@ -7,9 +7,10 @@ from fastapi import FastAPI
 
 from fusion.app import create_service_app
 from fusion.bus import Bus
-from fusion.runtime import Seams, ServiceRuntime
+from fusion.runtime import BackgroundTask, Seams, ServiceRuntime
 from services.identity.models import messaging, metadata
 from services.identity.resources import IdentityServices, open_services
+from services.identity.resume import resume_abandoned, watch_leases
 from services.identity.routes import router
 from services.identity.settings import Settings
 
@@ -27,6 +28,9 @@ def create_app(
         state=open_services,
         metadata=metadata,
         messaging=messaging,
+        # imports and plans whose process died: resumed at start, then every half lease
+        startup=[resume_abandoned],
+        tasks=[BackgroundTask("identity-lease-watch", watch_leases)],
         seams=Seams(bus=bus, transports=transports),
     )
     return create_service_app(

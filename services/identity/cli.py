@@ -23,7 +23,7 @@ from fusion.settings_errors import load_settings
 from services.identity import operations
 from services.identity.lifecycle import FINISHED_IMPORT, ImportState, PlanState
 from services.identity.models import ImportJob, Plan
-from services.identity.plan_runs import approve, run_phase, start_revert
+from services.identity.plan_runs import run_phase
 from services.identity.resources import IdentityServices, open_standalone
 from services.identity.schemas import DirectoryImportRequest, MoodleImportRequest
 from services.identity.settings import Settings
@@ -178,16 +178,22 @@ def plan_compute(ctx: click.Context, platform: str) -> None:
 
 
 async def _run_plan(s: IdentityServices, console: Console, plan_id: int, *, phase: str) -> int:
-    async with s.units() as uow:
-        plan = await (
-            approve(uow, plan_id, actor="cli")
-            if phase == "apply"
-            else start_revert(uow, plan_id, actor="cli")
+    platform, lease = await operations.begin_phase(plan_id, phase=phase, services=s, actor="cli")
+    if lease is None:
+        async with s.db.session() as session:
+            plan = await session.get(Plan, plan_id)
+        assert plan is not None
+        if plan.state in (PlanState.APPLIED, PlanState.REVERTED):
+            console.print(f"plan {plan_id}: {plan.state}")
+            return 0
+        console.print(
+            f"plan {plan_id}: {plan.state}, run by {plan.lease_owner} — "
+            f"en cours ailleurs / running elsewhere"
         )
-        platform = plan.platform
+        return 1
     work = asyncio.create_task(
         run_phase(
-            plan_id,
+            lease=lease,
             phase=phase,
             units=s.units,
             moodle=s.moodle(platform),

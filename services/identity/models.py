@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import JSON, Column, Index, UniqueConstraint
+from sqlalchemy import JSON, Column, Index, LargeBinary, UniqueConstraint
 from sqlalchemy.orm import registry
 from sqlmodel import Field, SQLModel
 
@@ -115,9 +115,23 @@ class ImportJob(IdentityModel, table=True):
     pages: int = 0
     attempts: int = 0
     error: str | None = Field(default=None, max_length=500)
+    error_fr: str | None = Field(default=None, max_length=500)
     requested_by: str = Field(default="", max_length=100)
     created_at: datetime = Field(default_factory=utcnow)
     finished_at: datetime | None = None
+    # which run of which process holds the job, until when (services/identity/leases.py)
+    lease_owner: str | None = Field(default=None, max_length=200)
+    lease_until: datetime | None = None
+
+
+class ImportFile(IdentityModel, table=True):
+    """The file a file import reads, kept until the import ends so that a run interrupted by
+    a restart can read it again."""
+
+    __tablename__ = "identity_import_file"
+
+    import_id: int = Field(foreign_key="identity_import.id", primary_key=True)
+    data: bytes = Field(sa_column=Column(LargeBinary, nullable=False))
 
 
 class Plan(IdentityModel, table=True):
@@ -131,10 +145,14 @@ class Plan(IdentityModel, table=True):
     applied_steps: int = 0
     attempts: int = 0
     error: str | None = Field(default=None, max_length=500)
+    error_fr: str | None = Field(default=None, max_length=500)
     created_at: datetime = Field(default_factory=utcnow)
     approved_by: str | None = Field(default=None, max_length=100)
     approved_at: datetime | None = None
     finished_at: datetime | None = None
+    requested_by: str | None = Field(default=None, max_length=100)  # of the running phase
+    lease_owner: str | None = Field(default=None, max_length=200)
+    lease_until: datetime | None = None
 
 
 class PlanStep(IdentityModel, table=True):

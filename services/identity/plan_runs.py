@@ -1,8 +1,14 @@
 """Running a plan's steps against Moodle, round by round, and reverting an applied plan; the
-plan's moves follow ``PLAN_LIFECYCLE`` (services/identity/lifecycle.py)."""
+plan's moves follow ``PLAN_LIFECYCLE`` (services/identity/lifecycle.py).
+
+Approving a plan or asking its revert grants the run its lease (services/identity/leases.py)
+in the same transaction, unless another live run holds it (then nothing more is started);
+every transaction of the run is fenced by the lease, and the last one frees it.
+"""
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections import defaultdict
 from dataclasses import replace
@@ -17,6 +23,8 @@ from fusion.moodle.client import MoodleClient
 from fusion.moodle.rows import UserUpdate
 from fusion.unit_of_work import UnitOfWork
 from services.identity.analysis import analyse
+from services.identity.imports import gave_up_fr
+from services.identity.leases import Lease, LeaseLost, lease_is_free, locked
 from services.identity.lifecycle import (
     APPLICABLE,
     PHASE_DONE,
@@ -36,34 +44,57 @@ from services.identity.store import account_facts, save_accounts
 log = logging.getLogger(__name__)
 
 
-async def approve(uow: UnitOfWork, plan_id: int, *, actor: str) -> Plan:
+async def _locked_plan(uow: UnitOfWork, plan_id: int) -> Plan:
+    await get_plan(uow.session, plan_id)  # a 404 for an unknown plan
+    plan: Plan = await locked(uow.session, Plan, plan_id)
+    return plan
+
+
+def _run_lease(plan: Plan, *, actor: str, seconds: float) -> Lease | None:
+    """A lease for a new run, unless another live run holds the plan."""
+    if not lease_is_free(plan):
+        return None
+    plan.requested_by = actor
+    return Lease.grant(plan, seconds=seconds)
+
+
+async def approve(
+    uow: UnitOfWork, plan_id: int, *, actor: str, lease_seconds: float
+) -> tuple[Plan, Lease | None]:
     """Approve a computed plan; a plan already approved, applying or applied is returned as it
-    is (applying it again resumes it, or is a no-op once applied)."""
-    plan, _ = await get_plan(uow.session, plan_id)
+    is (applying it again resumes it, or is a no-op once applied). The lease is the run's to
+    start; None when there is nothing to run or another live run holds the plan."""
+    plan = await _locked_plan(uow, plan_id)
     if plan.state not in APPLICABLE:
         raise PlanStateConflict(
             f"A plan in state '{plan.state}' cannot be applied.",
             message_fr=f"Un plan dans l'état « {plan.state} » ne peut pas être appliqué.",
         )
-    if plan.state == PlanState.COMPUTED:
+    if plan.state == PlanState.APPLIED:
+        return plan, None
+    lease = _run_lease(plan, actor=actor, seconds=lease_seconds)
+    if lease is not None and plan.state == PlanState.COMPUTED:
         plan.approved_by, plan.approved_at = actor, utcnow()
         await PLAN_LIFECYCLE.transition(uow, plan, PlanState.APPROVED, cause=f"approved by {actor}")
-    return plan
+    return plan, lease
 
 
-async def start_revert(uow: UnitOfWork, plan_id: int, *, actor: str) -> Plan:
-    plan, _ = await get_plan(uow.session, plan_id)
+async def start_revert(
+    uow: UnitOfWork, plan_id: int, *, actor: str, lease_seconds: float
+) -> tuple[Plan, Lease | None]:
+    plan = await _locked_plan(uow, plan_id)
     if plan.state not in REVERTIBLE:
         raise PlanStateConflict(
             f"A plan in state '{plan.state}' cannot be reverted.",
             message_fr=f"Un plan dans l'état « {plan.state} » ne peut pas être annulé.",
         )
-    if plan.state != PlanState.REVERTING:
+    lease = _run_lease(plan, actor=actor, seconds=lease_seconds)
+    if lease is not None and plan.state != PlanState.REVERTING:
         await _plan_revert_steps(uow.session, plan)
         plan.attempts = 0  # the revert is a new piece of work, with its own attempts
         cause = f"revert asked by {actor}"
         await PLAN_LIFECYCLE.transition(uow, plan, PlanState.REVERTING, cause=cause)
-    return plan
+    return plan, lease
 
 
 async def _plan_revert_steps(session: AsyncSession, plan: Plan) -> None:
@@ -106,8 +137,8 @@ async def _plan_revert_steps(session: AsyncSession, plan: Plan) -> None:
 
 
 async def run_phase(
-    plan_id: int,
     *,
+    lease: Lease,
     phase: str,
     units: Units,
     moodle: MoodleClient,
@@ -117,37 +148,61 @@ async def run_phase(
 ) -> Plan:
     """Apply the pending steps of one phase, round by round; the last round's commit sets the
     final state. A crash is an attempt that failed: the phase runs again (applied steps are
-    skipped) until ``MAX_ATTEMPTS``, then the plan is ``failed`` with the reason."""
-    while True:
-        try:
-            return await _run_phase_once(
-                plan_id,
-                phase=phase,
-                units=units,
-                moodle=moodle,
-                actor=actor,
-                batch_size=batch_size,
-                target=target,
-            )
-        except FusionError as error:  # Moodle or the database said no: no point retrying
-            return await _fail(units, plan_id, reason=error.message)
-        except Exception as error:  # recorded on the plan instead of dying unseen
-            log.warning("plan %s (%s): attempt failed", plan_id, phase, exc_info=True)
-            gave_up = await _attempt_failed(units, plan_id, phase=phase, error=error)
-            if gave_up is not None:
-                return gave_up
-
-
-async def _fail(units: Units, plan_id: int, *, reason: str) -> Plan:
+    skipped) until ``MAX_ATTEMPTS``, then the plan is ``failed`` with the reason. A run another
+    process took over stops at its next transaction; a cancelled one gives its lease back."""
+    plan_id = lease.entity_id
+    try:
+        async with lease.kept(units):
+            while True:
+                try:
+                    return await _run_phase_once(
+                        lease,
+                        phase=phase,
+                        units=units,
+                        moodle=moodle,
+                        actor=actor,
+                        batch_size=batch_size,
+                        target=target,
+                    )
+                except (LeaseLost, asyncio.CancelledError):
+                    raise
+                except FusionError as error:  # Moodle or the database said no: no retrying
+                    return await fail(units, lease, reason=(error.message, error.message_fr))
+                except Exception as error:  # recorded on the plan instead of dying unseen
+                    log.warning("plan %s (%s): attempt failed", plan_id, phase, exc_info=True)
+                    gave_up = await _attempt_failed(units, lease, phase=phase, error=error)
+                    if gave_up is not None:
+                        return gave_up
+    except LeaseLost:
+        log.info("plan %s: taken over by another process, this run stops", plan_id)
+    except asyncio.CancelledError:
+        await lease.give_back(units)
+        raise
     async with units() as uow:
         plan, _ = await get_plan(uow.session, plan_id)
-        plan.error, plan.finished_at = reason[:500], utcnow()
-        await PLAN_LIFECYCLE.transition(uow, plan, PlanState.FAILED, cause=reason)
+        return plan
+
+
+async def fail(units: Units, lease: Lease, *, reason: tuple[str, str]) -> Plan:
+    async with units() as uow:
+        await lease.fence(uow.session)
+        plan, _ = await get_plan(uow.session, lease.entity_id)
+        await end_plan(uow, plan, lease, error=reason)
+        await PLAN_LIFECYCLE.transition(uow, plan, PlanState.FAILED, cause=reason[0])
     return plan
 
 
+async def end_plan(
+    uow: UnitOfWork, plan: Plan, lease: Lease | None, *, error: tuple[str, str] | None
+) -> None:
+    plan.error, plan.error_fr = (None, None) if error is None else (error[0][:500], error[1][:500])
+    plan.finished_at = utcnow()
+    if lease is not None:
+        await lease.end(uow.session)
+
+
 async def _run_phase_once(
-    plan_id: int,
+    lease: Lease,
     *,
     phase: str,
     units: Units,
@@ -156,7 +211,9 @@ async def _run_phase_once(
     batch_size: int,
     target: str | None,
 ) -> Plan:
+    plan_id = lease.entity_id
     async with units() as uow:
+        await lease.fence(uow.session)
         plan, steps = await get_plan(uow.session, plan_id)
         if plan.state == PHASE_DONE[phase]:
             return plan  # applied (or reverted) already: doing it again is a no-op
@@ -167,7 +224,7 @@ async def _run_phase_once(
         rounds = sorted({s.round for s in steps if s.phase == phase and s.status == "pending"})
     for round_ in rounds:
         refused = await _run_round(
-            plan_id,
+            lease,
             round_,
             phase=phase,
             units=units,
@@ -176,16 +233,17 @@ async def _run_phase_once(
             batch_size=batch_size,
         )
         if refused:
-            return await _finish(plan_id, units=units, phase=phase, failed=refused, target=target)
-    return await _finish(plan_id, units=units, phase=phase, failed=0, target=target)
+            return await _finish(lease, units=units, phase=phase, failed=refused, target=target)
+    return await _finish(lease, units=units, phase=phase, failed=0, target=target)
 
 
 async def _attempt_failed(
-    units: Units, plan_id: int, *, phase: str, error: Exception
+    units: Units, lease: Lease, *, phase: str, error: Exception
 ) -> Plan | None:
     cause = f"{phase}: unexpected failure ({type(error).__name__})"
     async with units() as uow:
-        plan, _ = await get_plan(uow.session, plan_id)
+        await lease.fence(uow.session)
+        plan, _ = await get_plan(uow.session, lease.entity_id)
         reason = await PLAN_LIFECYCLE.attempt_failed(uow, plan, cause=cause)
         if reason is None:
             running = PHASE_STATE[phase]
@@ -193,12 +251,14 @@ async def _attempt_failed(
                 again = f"attempt {plan.attempts} failed: {cause}; running the phase again"
                 await PLAN_LIFECYCLE.transition(uow, plan, running, cause=again)
             return None
-        plan.error, plan.finished_at = reason[:500], utcnow()
+        what = "application" if phase == "apply" else "annulation"
+        cause_fr = f"{what} : échec imprévu ({type(error).__name__})"
+        await end_plan(uow, plan, lease, error=(reason, gave_up_fr(plan.attempts, cause_fr)))
     return plan
 
 
 async def _run_round(
-    plan_id: int,
+    lease: Lease,
     round_: int,
     *,
     phase: str,
@@ -210,7 +270,8 @@ async def _run_round(
     refused = 0
     async with units() as uow:
         session = uow.session
-        plan, steps = await get_plan(session, plan_id)
+        await lease.fence(session)
+        plan, steps = await get_plan(session, lease.entity_id)
         pending = [
             s for s in steps if s.phase == phase and s.round == round_ and s.status == "pending"
         ]
@@ -293,16 +354,22 @@ def _with_values(account: AccountFacts, step: PlanStep) -> AccountFacts:
 
 
 async def _finish(
-    plan_id: int, *, units: Units, phase: str, failed: int, target: str | None
+    lease: Lease, *, units: Units, phase: str, failed: int, target: str | None
 ) -> Plan:
+    plan_id = lease.entity_id
     async with units() as uow:
+        await lease.fence(uow.session)
         plan, steps = await get_plan(uow.session, plan_id)
         done = sum(1 for s in steps if s.phase == phase and s.status == "applied")
-        plan.finished_at = utcnow()
         if failed:
-            plan.error = f"{failed} step(s) refused by Moodle"
-            await PLAN_LIFECYCLE.transition(uow, plan, PlanState.FAILED, cause=plan.error)
+            refused = (
+                f"{failed} step(s) refused by Moodle",
+                f"{failed} étape(s) refusée(s) par Moodle",
+            )
+            await end_plan(uow, plan, lease, error=refused)
+            await PLAN_LIFECYCLE.transition(uow, plan, PlanState.FAILED, cause=refused[0])
         else:
+            await end_plan(uow, plan, lease, error=None)
             cause = f"{done} step(s) {'applied' if phase == 'apply' else 'restored'}"
             await PLAN_LIFECYCLE.transition(uow, plan, PHASE_DONE[phase], cause=cause)
         event = (

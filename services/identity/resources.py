@@ -17,6 +17,7 @@ from fusion.db import Database
 from fusion.errors import NotFound
 from fusion.moodle.client import MoodleClient
 from fusion.moodle.registry import MoodleRegistry
+from fusion.outage import OutageLog
 from fusion.runtime import Resources, Seams, standalone
 from fusion.unit_of_work import UnitOfWork
 from services.identity.ldap_source import DirectoryServer
@@ -64,6 +65,7 @@ class IdentityServices:
     moodles: MoodleRegistry
     units: Units  # a unit of work whose published messages go through the outbox
     background: Background = field(default_factory=Background)
+    outages: OutageLog = field(default_factory=OutageLog)
 
     def moodle(self, platform: str) -> MoodleClient:
         return self.moodles.client(platform)
@@ -94,7 +96,11 @@ async def open_services(resources: Resources) -> AsyncIterator[IdentityServices]
     http = await resources.http_client("moodle")
     moodles = MoodleRegistry(settings.platforms, http=http)
     services = IdentityServices(
-        settings=settings, db=resources.database, moodles=moodles, units=resources.unit_of_work
+        settings=settings,
+        db=resources.database,
+        moodles=moodles,
+        units=resources.unit_of_work,
+        outages=resources.outages,
     )
     try:
         yield services

@@ -155,6 +155,7 @@ class ImportPublic(BaseModel):
                     "unchanged": 1185,
                     "pages": 3,
                     "error": None,
+                    "error_fr": None,
                     "created_at": "2026-12-01T13:00:00Z",
                     "finished_at": "2026-12-01T13:00:09Z",
                 }
@@ -173,6 +174,7 @@ class ImportPublic(BaseModel):
     unchanged: int
     pages: int
     error: str | None
+    error_fr: str | None = None
     created_at: datetime
     finished_at: datetime | None
 
@@ -354,6 +356,7 @@ class PlanPublic(BaseModel):
                     "blocked": 0,
                     "applied_steps": 4,
                     "error": None,
+                    "error_fr": None,
                     "approved_by": "demo-admin",
                     "steps": [
                         {
@@ -378,6 +381,7 @@ class PlanPublic(BaseModel):
     blocked: int
     applied_steps: int
     error: str | None
+    error_fr: str | None = None
     approved_by: str | None
     steps: list[PlanStepPublic] = Field(default_factory=list)
 

@@ -51,6 +51,14 @@ class Settings(ServiceSettings, MoodleFragment):
         description="Rows per core_user_update_users call: each call applies row by row, so a "
         "small batch loses nothing on a refusal but keeps the number of calls reasonable",
     )
+    job_lease_seconds: float = Field(
+        default=60.0,
+        gt=0,
+        le=3600,
+        description="A running import or plan renews its lease every third of this; a job "
+        "whose process stopped renewing it is resumed by another replica (or at the next "
+        "start) once it ran out, looked for every half of it",
+    )
     max_import_bytes: int = Field(
         default=64 * 1024 * 1024, ge=1024, description="Largest CSV/LDIF file accepted for import"
     )

@@ -168,7 +168,7 @@ async def save_persons(session: AsyncSession, entries: Sequence[DirectoryEntry])
                 col(Person.uid).in_([e.uid for e in chunk])
             )
         )
-        known: dict[str, str] = {uid: print_ for uid, print_ in found.all()}
+        known: dict[str, str] = dict(found.all())
         rows: list[dict[str, Any]] = []
         for entry in chunk:
             print_ = fingerprint(astuple(entry))

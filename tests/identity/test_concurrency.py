@@ -7,6 +7,7 @@ import asyncio
 from typing import Any
 
 from sqlalchemy import func, select
+from sqlmodel import col
 
 from services.identity.models import Account, Conflict, Link
 
@@ -51,9 +52,9 @@ async def test_concurrent_restore_checks_store_the_targets_accounts_once(
     assert verdicts == {("maps_to_existing",) * len(users)}  # same answer for all four
     rows = await stored_rows(
         identity,
-        select(Account.moodle_id, func.count())
-        .where(Account.platform == "target")
-        .group_by(Account.moodle_id),
+        select(col(Account.moodle_id), func.count())
+        .where(col(Account.platform) == "target")
+        .group_by(col(Account.moodle_id)),
     )
     assert len(rows) == len(users)
     assert all(count == 1 for _, count in rows)
@@ -75,7 +76,7 @@ async def test_concurrent_imports_of_one_platform_link_and_analyse_without_colli
     assert [f["state"] for f in finished] == ["done"] * len(started), finished
     accounts = await stored_rows(identity, select(func.count()).select_from(Account))
     links = await stored_rows(identity, select(func.count()).select_from(Link))
-    conflicts = await stored_rows(identity, select(Conflict.kind, Conflict.key))
+    conflicts = await stored_rows(identity, select(col(Conflict.kind), col(Conflict.key)))
     assert accounts[0][0] == 8 + 3  # eight students, the admin of each of three platforms
     assert links[0][0] == 0  # no directory loaded: nobody to link to
     assert len(conflicts) == len(set(conflicts))

@@ -73,8 +73,10 @@ async def _published(units: Units) -> list[str]:
 async def test_a_crash_mid_import_reads_the_source_again_and_the_reload_changes_nothing(
     units: Units,
 ) -> None:
-    job = await create_job(units, source="ldif", platform=None, requested_by="admin")
-    done = await run_job(job.id or 0, _source([ConnectionResetError()]), units=units, target=None)
+    job, lease = await create_job(
+        units, source="ldif", platform=None, requested_by="admin", lease_seconds=30
+    )
+    done = await run_job(_source([ConnectionResetError()]), lease=lease, units=units, target=None)
     assert (done.state, done.attempts, done.error) == (ImportState.DONE, 1, None)
     assert (done.created, done.unchanged) == (5, 2)  # the first page came back unchanged
     assert await _history(units, job.id or 0) == [
@@ -89,25 +91,31 @@ async def test_a_crash_mid_import_reads_the_source_again_and_the_reload_changes_
 
 
 async def test_an_import_that_keeps_crashing_fails_after_the_last_attempt(units: Units) -> None:
-    job = await create_job(units, source="ldif", platform=None, requested_by="admin")
+    job, lease = await create_job(
+        units, source="ldif", platform=None, requested_by="admin", lease_seconds=30
+    )
     crashes: list[BaseException] = [RuntimeError() for _ in range(MAX_ATTEMPTS)]
-    failed = await run_job(job.id or 0, _source(crashes), units=units, target=None)
+    failed = await run_job(_source(crashes), lease=lease, units=units, target=None)
     assert (failed.state, failed.attempts) == (ImportState.FAILED, MAX_ATTEMPTS)
     assert failed.error is not None
     assert "gave up after 3 attempts" in failed.error
+    assert failed.error_fr == "abandon après 3 tentatives : échec imprévu (RuntimeError)"
     assert [to for _, to, _ in await _history(units, job.id or 0)][-1] == "failed"
     assert (await _published(units))[-1] == "identity.import_finished"
 
 
 async def test_a_fusion_error_fails_the_import_at_once(units: Units) -> None:
-    job = await create_job(units, source="ldif", platform=None, requested_by="admin")
-    refused = BadRequest("The file is not LDIF.", message_fr="Le fichier n'est pas au format LDIF.")
-    failed = await run_job(job.id or 0, _source([refused]), units=units, target=None)
-    assert (failed.state, failed.attempts, failed.error) == (
-        ImportState.FAILED,
-        0,
-        "The file is not LDIF.",
+    job, lease = await create_job(
+        units, source="ldif", platform=None, requested_by="admin", lease_seconds=30
     )
+    refused = BadRequest("The file is not LDIF.", message_fr="Le fichier n'est pas au format LDIF.")
+    failed = await run_job(_source([refused]), lease=lease, units=units, target=None)
+    assert (failed.id, failed.state, failed.attempts) == (job.id, ImportState.FAILED, 0)
+    assert (failed.error, failed.error_fr) == (
+        "The file is not LDIF.",
+        "Le fichier n'est pas au format LDIF.",
+    )
+    assert failed.lease_owner is None  # finished: nobody holds it
 
 
 async def test_a_plan_moves_only_along_its_table(units: Units) -> None:
@@ -121,6 +129,6 @@ async def test_a_plan_moves_only_along_its_table(units: Units) -> None:
         plan_id = plan.id or 0
     async with units() as uow:
         with pytest.raises(PlanStateConflict):  # nothing applied yet: nothing to revert
-            await start_revert(uow, plan_id, actor="admin")
+            await start_revert(uow, plan_id, actor="admin", lease_seconds=30)
     for state in PlanState:
         assert PLAN_LIFECYCLE.is_terminal(state) == (state == PlanState.REVERTED)
