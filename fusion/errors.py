@@ -135,10 +135,32 @@ async def _fusion_error_handler(_: Request, exc: Exception) -> JSONResponse:
     return error_response(exc)
 
 
+# A message never carries much of what the client sent: pydantic's wording of some errors
+# quotes the input (a 50 MB tag would come back whole).
+_MAX_VALIDATION_MESSAGE = 300
+
+
+def _validation_message(err: Any) -> str:
+    ctx = err.get("ctx") or {}
+    if err.get("type") == "union_tag_invalid":
+        return (
+            f"{ctx.get('discriminator', 'the tag')} does not match any of the expected tags: "
+            f"{ctx.get('expected_tags', '')}"
+        )[:_MAX_VALIDATION_MESSAGE]
+    message = str(err.get("msg", ""))
+    if len(message) > _MAX_VALIDATION_MESSAGE:
+        return message[: _MAX_VALIDATION_MESSAGE - 1] + "…"
+    return message
+
+
 async def _validation_handler(_: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, RequestValidationError)
     details = [
-        {"loc": list(err.get("loc", ())), "msg": err.get("msg", ""), "type": err.get("type", "")}
+        {
+            "loc": list(err.get("loc", ())),
+            "msg": _validation_message(err),
+            "type": err.get("type", ""),
+        }
         for err in exc.errors()
     ]
     error = BadRequest(

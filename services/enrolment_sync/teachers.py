@@ -17,6 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from fusion.auth import Principal
 from fusion.moodle.client import MoodleClient
+from fusion.moodle.errors import MoodleRecordMissing
 from services.enrolment_sync.errors import NotCourseTeacher, NotCreatedEmpty, OperatorDecision
 from services.enrolment_sync.meta import Link, build_graph, descendants
 from services.enrolment_sync.models import MetaLink, SyncRun
@@ -48,9 +49,12 @@ class TeacherDirectory:
         if cached is not None and cached[0] > now:
             return cached[1]
         async with self._gate:
-            teachers = await self._moodle.get_enrolled_users(
-                course, userfields=("id", "username"), withcapability=TEACHING_CAPABILITY
-            )
+            try:
+                teachers = await self._moodle.get_enrolled_users(
+                    course, userfields=("id", "username"), withcapability=TEACHING_CAPABILITY
+                )
+            except MoodleRecordMissing:  # no such course: nobody teaches it (403, not a 502)
+                teachers = []
         answer = username in {str(t.get("username")) for t in teachers}
         if len(self._known) >= _MAX_CACHED:
             self._known.clear()

@@ -3,7 +3,7 @@ simulator and a stand-in Apogée behind the seams, demo tokens."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from pathlib import Path
 from typing import Any
@@ -12,9 +12,10 @@ import httpx
 from fastapi import FastAPI
 from sqlalchemy import MetaData
 
+from fusion.auth import new_token
 from fusion.db import Database
 from fusion.runtime import Seams
-from fusion.settings import MoodlePlatform
+from fusion.settings import ClientToken, MoodlePlatform
 from fusion.testing.clients import asgi_client
 from fusion.testing.processes import free_port
 from services.apogee_api.app import create_app as apogee_app
@@ -28,6 +29,7 @@ from services.identity.settings import Settings as IdentitySettings
 from services.migration_orchestrator.app import create_app as orchestrator_app
 from services.migration_orchestrator.migrations.models import metadata as orchestrator_metadata
 from services.migration_orchestrator.preflight.archive import ArchiveLimits
+from services.migration_orchestrator.services import Transports
 from services.migration_orchestrator.settings import Settings as OrchestratorSettings
 from sim.apogee.load import load_dataset
 from sim.moodle.app import create_sim_app
@@ -46,34 +48,65 @@ def _sqlite(tmp_path: Path, name: str) -> str:
     return f"sqlite+aiosqlite:///{tmp_path / name}"
 
 
-def apogee_settings(url: str) -> ApogeeSettings:
-    return ApogeeSettings(environment="test", demo_tokens=True, database_url=url)
+# The Moodle web-service token of the simulated platforms: random, so that a scan of the logs
+# for it means something.
+MOODLE_TOKEN = new_token()
+Tokens = Sequence[ClientToken]
 
 
-def identity_settings(url: str) -> IdentitySettings:
-    return IdentitySettings(environment="test", demo_tokens=True, database_url=url)
+def apogee_settings(url: str, tokens: Tokens = ()) -> ApogeeSettings:
+    return ApogeeSettings(
+        environment="test", demo_tokens=True, database_url=url, tokens=list(tokens)
+    )
 
 
-def orchestrator_settings(url: str) -> OrchestratorSettings:
-    dead = MoodlePlatform(name="ub4", url=f"http://127.0.0.1:{free_port()}", token="t")
+def identity_settings(url: str, tokens: Tokens = ()) -> IdentitySettings:
+    return IdentitySettings(
+        environment="test", demo_tokens=True, database_url=url, tokens=list(tokens)
+    )
+
+
+def orchestrator_settings(url: str, tokens: Tokens = ()) -> OrchestratorSettings:
+    """A source and the merged platform on the Moodle simulator; Apogée and identity down (a
+    port nobody listens on): their answers are refused at once, as documented."""
+    platforms = [
+        MoodlePlatform(name=name, url=f"http://sim/{name}", token=MOODLE_TOKEN)
+        for name in ("ub4", "target")
+    ]
+    dead = f"http://127.0.0.1:{free_port()}"
     return OrchestratorSettings(
         environment="test",
         demo_tokens=True,
         database_url=url,
-        platforms=[dead],
+        tokens=list(tokens),
+        platforms=platforms,
+        apogee_url=dead,
+        identity_url=dead,
         preflight=ArchiveLimits(max_archive_bytes=200_000),
     )
 
 
-def sync_settings(url: str) -> SyncSettings:
+def orchestrator_world() -> SimMoodle:
+    sim = SimMoodle()
+    for name in ("ub4", "target"):
+        platform = sim.add_platform(name, sitename=name, wwwroot=f"http://{name}.test")
+        admin = platform.add_user("admin", "Admin", "User", f"admin@{name}.example.edu", id=2)
+        platform.add_token(MOODLE_TOKEN, userid=admin.id, functions=all_functions())
+        platform.add_category("Default", id=1)
+    return sim
+
+
+def sync_settings(url: str, tokens: Tokens = (), min_interval: float = 0) -> SyncSettings:
     return SyncSettings(
         environment="test",
         demo_tokens=True,
         database_url=url,
+        tokens=list(tokens),
+        moodle_token=MOODLE_TOKEN,
         schedule_enabled=False,
         moodle_url="http://sim/target",
         apogee_url="http://apogee",
-        course_sync_min_interval_seconds=0,
+        course_sync_min_interval_seconds=min_interval,
     )
 
 
@@ -82,7 +115,7 @@ def sync_world() -> tuple[SimMoodle, FakeApogee]:
     sim = SimMoodle()
     target = sim.add_platform("target", sitename="Target", wwwroot="http://moodle.test")
     admin = target.add_user("admin", "Admin", "User", "admin@example.edu", id=2)
-    target.add_token("target-token", userid=admin.id, functions=all_functions())
+    target.add_token(MOODLE_TOKEN, userid=admin.id, functions=all_functions())
     target.add_category("Default", id=1)
     for teacher, shortname in ((TEACHER_A, "BIO101"), (TEACHER_B, "CHI101")):
         user = target.add_user(teacher, "Prof", teacher, f"{teacher}@example.edu")
@@ -94,38 +127,33 @@ def sync_world() -> tuple[SimMoodle, FakeApogee]:
     return sim, apogee
 
 
-@asynccontextmanager
-async def apogee_client(tmp_path: Path) -> AsyncIterator[httpx.AsyncClient]:
-    url = _sqlite(tmp_path, "apogee.db")
-    await load_dataset(url, tiny_apogee())
-    async with asgi_client(apogee_app(apogee_settings(url))) as client:
-        yield client
-
-
 async def _tables(url: str, metadata: MetaData) -> None:
     database = Database(url)
     await database.create_all(metadata)
     await database.dispose()
 
 
-@asynccontextmanager
-async def identity_client(tmp_path: Path) -> AsyncIterator[httpx.AsyncClient]:
+async def apogee_service(tmp_path: Path, tokens: Tokens = ()) -> FastAPI:
+    url = _sqlite(tmp_path, "apogee.db")
+    await load_dataset(url, tiny_apogee())
+    return apogee_app(apogee_settings(url, tokens))
+
+
+async def identity_service(tmp_path: Path, tokens: Tokens = ()) -> FastAPI:
     url = _sqlite(tmp_path, "id.db")
     await _tables(url, identity_metadata)
-    async with asgi_client(identity_app(identity_settings(url))) as client:
-        yield client
+    return identity_app(identity_settings(url, tokens))
 
 
-@asynccontextmanager
-async def orchestrator_client(tmp_path: Path) -> AsyncIterator[httpx.AsyncClient]:
+async def orchestrator_service(tmp_path: Path, tokens: Tokens = ()) -> FastAPI:
     url = _sqlite(tmp_path, "mo.db")
     await _tables(url, orchestrator_metadata)
-    async with asgi_client(orchestrator_app(orchestrator_settings(url))) as client:
-        yield client
+    moodle = httpx.ASGITransport(app=create_sim_app(orchestrator_world()))
+    settings = orchestrator_settings(url, tokens)
+    return orchestrator_app(settings, transports=Transports(moodle=moodle))
 
 
-@asynccontextmanager
-async def sync_client(tmp_path: Path) -> AsyncIterator[httpx.AsyncClient]:
+async def sync_service(tmp_path: Path, tokens: Tokens = (), min_interval: float = 0) -> FastAPI:
     url = _sqlite(tmp_path, "sync.db")
     await _tables(url, sync_metadata)
     sim, apogee = sync_world()
@@ -133,9 +161,31 @@ async def sync_client(tmp_path: Path) -> AsyncIterator[httpx.AsyncClient]:
         "apogee": apogee.transport(),
         "moodle": httpx.ASGITransport(app=create_sim_app(sim)),
     }
-    app = sync_app(sync_settings(url), seams=Seams(transports=transports))
-    async with asgi_client(app) as client:
-        yield client
+    return sync_app(sync_settings(url, tokens, min_interval), seams=Seams(transports=transports))
+
+
+# Each service's app on its own fresh database (and stand-in upstreams), not yet started.
+APPS: dict[str, Callable[..., Awaitable[FastAPI]]] = {
+    "apogee_api": apogee_service,
+    "identity": identity_service,
+    "migration_orchestrator": orchestrator_service,
+    "enrolment_sync": sync_service,
+}
+
+
+def _client(service: str) -> Client:
+    @asynccontextmanager
+    async def client(tmp_path: Path) -> AsyncIterator[httpx.AsyncClient]:
+        async with asgi_client(await APPS[service](tmp_path)) as client:
+            yield client
+
+    return client
+
+
+apogee_client = _client("apogee_api")
+identity_client = _client("identity")
+orchestrator_client = _client("migration_orchestrator")
+sync_client = _client("enrolment_sync")
 
 
 def documents() -> dict[str, dict[str, Any]]:
@@ -150,9 +200,4 @@ def documents() -> dict[str, dict[str, Any]]:
     return {name: app.openapi() for name, app in apps.items()}
 
 
-CLIENTS: dict[str, Client] = {
-    "apogee_api": apogee_client,
-    "identity": identity_client,
-    "migration_orchestrator": orchestrator_client,
-    "enrolment_sync": sync_client,
-}
+CLIENTS: dict[str, Client] = {service: _client(service) for service in APPS}

@@ -17,8 +17,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from fusion.auth import Principal
-from fusion.errors import Forbidden, FusionError
+from fusion.errors import BadRequest, Forbidden, FusionError
 from fusion.moodle.client import MoodleClient
+from fusion.moodle.errors import MoodleRecordMissing
 from fusion.moodle.teachers import TEACHING_CAPABILITY, course_teachers
 from services.migration_orchestrator.clients.identity import IdentityClient
 from services.migration_orchestrator.migrations.models import utcnow
@@ -33,6 +34,10 @@ class NotCourseTeacher(Forbidden):
 
 class ActingUserRequired(Forbidden):
     code = "acting_user_required"
+
+
+class SourceCourseNotFound(BadRequest):
+    code = "source_course_not_found"
 
 
 @dataclass(frozen=True)
@@ -102,7 +107,13 @@ async def decide(
     identity: IdentityClient | None = None,
 ) -> Decision:
     """Operators may migrate any course; a plugin's user must teach (or manage) this one."""
-    teachers = await course_teachers(moodle, course_id, fields=("id", "username", "roles"))
+    try:
+        teachers = await course_teachers(moodle, course_id, fields=("id", "username", "roles"))
+    except MoodleRecordMissing as error:  # the client named a course the platform lacks
+        raise SourceCourseNotFound(
+            f"Course {course_id} does not exist on its platform.",
+            message_fr=f"Le cours {course_id} n'existe pas sur sa plateforme.",
+        ) from error
     usernames = sorted({str(t.get("username")) for t in teachers if t.get("username")})
     if principal.role in ("admin", "service"):
         operator: dict[str, Any] = {"role": principal.role, "client": principal.client}

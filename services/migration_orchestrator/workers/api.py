@@ -17,7 +17,8 @@ from services.migration_orchestrator.scheduling.slots import extend_lease
 
 router = APIRouter(prefix="/migrations/v1/worker", tags=["workers"])
 HELD: dict[int | str, dict[str, Any]] = {
-    409: error_doc("The backup or restore is not (any more) this worker's")
+    404: error_doc("No such migration"),
+    409: error_doc("The backup or restore is not (any more) this worker's"),
 }
 WorkerName = Annotated[str, Field(min_length=1, max_length=100, pattern=r"^[A-Za-z0-9_.:@-]+$")]
 

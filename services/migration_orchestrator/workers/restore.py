@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import uuid
 from pathlib import Path
@@ -21,15 +22,32 @@ class RestoreWorker:
         self.link = link
         self.work_dir = work_dir
         self.runner = runner_for(platform)
+        # The restores this process runs now, by migration: a redelivery of one of them (the
+        # broker link dropped before its ack) waits for it instead of restoring it again,
+        # which would leave a second course on the target.
+        self._running: dict[int, asyncio.Task[None]] = {}
 
     async def handle(self, envelope: Envelope) -> None:
         due = RunRestore.model_validate(envelope.payload)
+        running = self._running.get(due.migration_id)
+        if running is not None:
+            log.info("migration %s is being restored here already: waiting", due.migration_id)
+            await asyncio.shield(running)  # its outcome (an error: redelivered again) is ours
+            return
+        task = asyncio.ensure_future(
+            self._restore_once(due.migration_id, message=str(envelope.message_id))
+        )
+        self._running[due.migration_id] = task
+        task.add_done_callback(lambda _: self._running.pop(due.migration_id, None))
+        # Shielded: when the broker link drops, the consumer's callback is cancelled, but the
+        # restore under way (the CLI may have created the course already) runs to its report.
+        await asyncio.shield(task)
+
+    async def _restore_once(self, migration_id: int, *, message: str) -> None:
         try:
-            await self._restore(due.migration_id, message=str(envelope.message_id))
+            await self._restore(migration_id, message=message)
         except NoLongerHeld:
-            log.info(
-                "migration %s is not waiting for this restore request any more", due.migration_id
-            )
+            log.info("migration %s is not waiting for this restore request any more", migration_id)
 
     async def _restore(self, migration_id: int, *, message: str | None = None) -> None:
         ticket = await self.link.start_restore(migration_id, message=message)
