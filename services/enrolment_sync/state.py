@@ -11,6 +11,7 @@ from fusion.apogee import ApogeeClient, open_apogee
 from fusion.db import Database
 from fusion.moodle.client import MoodleClient
 from fusion.moodle.registry import MoodleRegistry
+from fusion.moodle.teachers import TeacherDirectory
 from fusion.outage import OutageLog
 from fusion.runtime import Resources, Seams, standalone
 from fusion.tasks import StopSignal
@@ -19,7 +20,6 @@ from services.enrolment_sync.rate_limit import CourseGate
 from services.enrolment_sync.runner import SyncRunner
 from services.enrolment_sync.runs import Progress, UnitsOfWork, execute_run
 from services.enrolment_sync.settings import Settings
-from services.enrolment_sync.teachers import TeacherDirectory
 
 
 @dataclass

@@ -111,9 +111,11 @@ async def start_restore(
     migration_id: int,
     *,
     worker: str,
-    lease_seconds: float,
+    lease_seconds: float | None = None,
     message: str | None = None,
 ) -> RestoreTicket:
+    """``lease_seconds``: the attempt's deadline from now (None: the lease watcher's next pass
+    sets it, from this start)."""
     migration = await restoring(session, migration_id)
     if message is not None and migration.restore_message not in (None, message):
         raise NotRestoring(
@@ -124,7 +126,9 @@ async def start_restore(
     retried = migration.restore_started_at is not None
     now = utcnow()
     migration.restore_started_at, migration.worker = now, worker[:100]
-    migration.lease_until = now + timedelta(seconds=lease_seconds)
+    migration.lease_until = (
+        None if lease_seconds is None else now + timedelta(seconds=lease_seconds)
+    )
     session.add(migration)
     again = " (again: the previous attempt never reported)" if retried else ""
     add_log(session, migration_id, Step.RESTORE, f"restore started by {worker}{again}")
@@ -223,10 +227,11 @@ async def expire_restores(
     for migration in (await session.execute(query)).scalars():
         assert migration.id is not None
         session.add(migration)
-        if migration.lease_until is None:  # queued since the last pass (or before leases)
-            queued = migration.restore_queued_at or now
-            migration.restore_queued_at = queued
-            migration.lease_until = queued + timedelta(seconds=lease_seconds)
+        if migration.lease_until is None:  # queued or started since the last pass
+            queued = migration.restore_queued_at = migration.restore_queued_at or now
+            started = migration.restore_started_at
+            since = queued if started is None else max(queued, started)
+            migration.lease_until = since + timedelta(seconds=lease_seconds)
             continue
         if not _started(migration):
             moved = await _queue_moved_at(session, migration)
