@@ -22,6 +22,12 @@ exception is an attempt that failed, and the phase runs again (steps already app
 skipped, nothing is sent twice) until the last attempt moves the plan to ``failed``. Every
 move writes a history row and an ``…state_changed`` event in the mover's transaction; the
 ends — an import finished, a plan applied or reverted — also publish their domain event.
+
+A process that dies mid-job leaves its lease to run out (services/identity/leases.py); the job
+is then taken over (services/identity/resume.py): ``queued``/``running`` → ``running`` and
+``approved``/``applying`` → ``applying``, ``reverting`` → ``reverting``, the interrupted run
+counting as a failed attempt, so that the last one ends in ``failed``. A failure's reason is
+kept in English (``error``) and French (``error_fr``).
 """
 
 from __future__ import annotations
