@@ -5,6 +5,7 @@ live process holds is left alone; a run whose job was taken over stops writing."
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator, Callable
 from contextlib import AbstractAsyncContextManager
 from datetime import timedelta
@@ -18,6 +19,7 @@ from sqlmodel import col
 from fusion.db import Database
 from fusion.unit_of_work import UnitOfWork, open_unit_of_work
 from services.identity.imports import Pages, create_job, run_job
+from services.identity.leases import Lease
 from services.identity.lifecycle import MAX_ATTEMPTS
 from services.identity.models import (
     ImportFile,
@@ -80,7 +82,6 @@ async def _get(identity: Identity, url: str) -> dict[str, Any]:
     return body
 
 
-@pytest.mark.slow
 async def test_jobs_whose_process_died_are_resumed_at_start_and_finish(
     sim: SimMoodle, database_url: str
 ) -> None:
@@ -201,3 +202,51 @@ async def test_a_run_whose_job_was_taken_over_stops_writing(units: Units) -> Non
     async with units() as uow:
         persons = (await uow.session.execute(select(col(Person.uid)))).all()
     assert len(persons) == 2  # the page read after the takeover was not written
+
+
+async def test_applying_a_plan_another_live_process_applies_starts_nothing_here(
+    sim: SimMoodle, tmp_path: Path
+) -> None:
+    url = f"sqlite+aiosqlite:///{tmp_path / 'identity.db'}"
+    seed_drift(sim)
+    plan_id = await _computed_plan(sim, url)
+    running = {"state": "applying", "approved_by": "admin", **_held_by(ALIVE, ago=-3600)}
+    await _write(url, update(Plan).where(col(Plan.id) == plan_id).values(**running))
+    calls = sim.counters("target").get("core_user_update_users", {}).get("calls", 0)
+    async with running_identity(sim, url) as identity:
+        again = await identity.http.post(f"/identity/v1/plans/{plan_id}/apply", headers=ADMIN)
+        assert again.status_code == 202, again.text
+        assert again.json()["state"] == "applying"
+        assert (
+            identity.sim.counters("target").get("core_user_update_users", {}).get("calls", 0)
+            == calls
+        )
+    owner = await _rows(url, select(col(Plan.lease_owner)).where(col(Plan.id) == plan_id))
+    assert owner == [(ALIVE,)]
+
+
+async def test_the_heartbeat_renews_a_lease_until_it_is_taken_over(units: Units) -> None:
+    job, granted = await create_job(
+        units, source="ldif", platform=None, requested_by="admin", lease_seconds=30
+    )
+    lease = Lease(ImportJob, granted.entity_id, granted.holder, seconds=0.3)  # beats every 0.1 s
+
+    async def until() -> Any:
+        async with units() as uow:
+            found = await uow.session.get(ImportJob, job.id, populate_existing=True)
+            assert found is not None
+            return found.lease_until
+
+    first = await until()
+    async with lease.kept(units):
+        for _ in range(100):  # bounded: about 5 s
+            if await until() != first:
+                break
+            await asyncio.sleep(0.05)
+    assert await until() != first  # renewed by the heartbeat
+    async with units() as uow:
+        await uow.session.execute(
+            update(ImportJob).where(col(ImportJob.id) == job.id).values(lease_owner=ALIVE)
+        )
+    async with units() as uow:
+        assert not await lease.renew(uow.session)  # another holder: this run's lease is gone
