@@ -15,6 +15,7 @@ from sqlalchemy.ext.asyncio import (
     async_sessionmaker,
     create_async_engine,
 )
+from sqlalchemy.util import await_only
 
 NAMING_CONVENTION = {
     "ix": "ix_%(table_name)s_%(column_0_N_name)s",
@@ -75,9 +76,27 @@ def create_engine(url: str, *, echo: bool = False, pool_size: int = 10) -> Async
         event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
         event.listen(engine.sync_engine, "savepoint", _savepoint_takes_the_write_lock)
         return engine
-    return create_async_engine(
+    engine = create_async_engine(
         url, echo=echo, pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=True
     )
+    if make_url(url).get_driver_name() == "asyncpg":
+        engine.dialect.do_ping = _asyncpg_ping  # type: ignore[method-assign]
+    return engine
+
+
+def _asyncpg_ping(dbapi_connection: Any) -> bool:
+    """The pre-ping of every checkout in one round trip instead of three: SQLAlchemy's asyncpg
+    ping wraps ``;`` in BEGIN … ROLLBACK (a prepared ``;`` outside a transaction upsets
+    pgbouncer in transaction mode). ``SELECT 1`` sent as a simple query needs neither: without
+    arguments asyncpg never prepares it. The three round trips were a third of the
+    orchestrator's per drained migration (bench). A connection that fails its ping, whatever
+    the error, is no connection to use: False makes the pool replace it (and every connection
+    older than it), as it does when its own ping meets a disconnect."""
+    try:
+        await_only(dbapi_connection.driver_connection.execute("SELECT 1"))
+    except Exception:
+        return False
+    return True
 
 
 class Database:

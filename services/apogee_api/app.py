@@ -7,6 +7,7 @@ from starlette.middleware import Middleware
 
 from fusion.app import create_service_app
 from fusion.runtime import BackgroundTask, ServiceRuntime
+from services.apogee_api.codes import describe
 from services.apogee_api.lookup_cache import LookupCache, lookup_route
 from services.apogee_api.routes import LOOKUP_PATH, LOOKUP_ROLES, router
 from services.apogee_api.settings import Settings
@@ -39,7 +40,10 @@ def create_app(settings: Settings) -> FastAPI:
         "Fusion's services.",
         middleware=[
             Middleware(
-                LookupCache, route=lookup_route(router.routes, LOOKUP_PATH), roles=LOOKUP_ROLES
+                LookupCache,
+                route=lookup_route(router.routes, LOOKUP_PATH),
+                roles=LOOKUP_ROLES,
+                answer=describe,
             )
         ],
     )

@@ -36,11 +36,12 @@ DatabaseDep = Annotated[Database, Depends(_database)]
 SettingsDep = Annotated[Settings, Depends(_settings)]
 
 
+YEAR_MIN, YEAR_MAX = 1900, 2999  # also the bounds the code lookup's fast path checks
 YearQuery = Annotated[
     int | None,
     Query(
-        ge=1900,
-        le=2999,
+        ge=YEAR_MIN,
+        le=YEAR_MAX,
         description="Academic year (COD_ANU); the current one if omitted",
         examples=[2026],
     ),

@@ -119,3 +119,34 @@ async def test_a_cached_answer_is_counted_under_the_route_template(
     for _ in range(3):
         assert (await client.get(LOOKUP, headers=DEMO_HEADERS["plugin"])).status_code == 200
     assert HTTP_REQUESTS.labels(*labels)._value.get() == counted + 3
+
+
+async def test_an_answer_built_here_is_the_routes_byte_for_byte(
+    hosted: tuple[httpx.AsyncClient, ApogeeState],
+) -> None:
+    client, _ = hosted
+    for year in (YEAR, YEAR - 1):
+        direct = await client.get(f"{LOOKUP}?year={year}", headers=DEMO_HEADERS["plugin"])
+        # Another query parameter: not the plain form, so FastAPI's route answers it.
+        routed = await client.get(f"{LOOKUP}?year={year}&x=1", headers=DEMO_HEADERS["plugin"])
+        assert direct.status_code == routed.status_code == 200
+        assert direct.content == routed.content
+        assert direct.headers["content-type"] == routed.headers["content-type"]
+        assert direct.headers["content-length"] == routed.headers["content-length"]
+    lower = await client.get("/apogee/v1/codes/uemath1", headers=DEMO_HEADERS["plugin"])
+    assert lower.json() == (await client.get(LOOKUP, headers=DEMO_HEADERS["plugin"])).json()
+
+
+async def test_what_the_route_refuses_is_still_refused(
+    hosted: tuple[httpx.AsyncClient, ApogeeState],
+) -> None:
+    client, state = hosted
+    for path in (f"{LOOKUP}%0A", f"{LOOKUP}%20", "/apogee/v1/codes/" + "A" * 25):
+        assert (await client.get(path, headers=DEMO_HEADERS["plugin"])).status_code == 422
+    below = await client.get(f"{LOOKUP}?year=1899", headers=DEMO_HEADERS["plugin"])
+    assert below.status_code == 422
+    assert _cached(state) == {}
+    # Not the plain form: the route judges it (FastAPI reads "02026" as 2026), then it is kept.
+    padded = await client.get(f"{LOOKUP}?year=0{YEAR}", headers=DEMO_HEADERS["plugin"])
+    assert padded.status_code == 200
+    assert padded.content == (await client.get(LOOKUP, headers=DEMO_HEADERS["plugin"])).content

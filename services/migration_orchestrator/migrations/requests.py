@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlalchemy import select
+from sqlalchemy import insert, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
@@ -21,9 +21,13 @@ from services.migration_orchestrator.migrations.models import (
     Migration,
     MigrationTeacher,
     MigrationTransition,
+    utcnow,
 )
 from services.migration_orchestrator.migrations.schemas import MigrationCreate
 from services.migration_orchestrator.migrations.states import State
+
+_TEACHERS = insert(MigrationTeacher.__table__)  # type: ignore[attr-defined]
+_HISTORY = insert(MigrationTransition.__table__)  # type: ignore[attr-defined]
 
 TEACHER_PRIORITY = 0
 BATCH_PRIORITY = 10
@@ -157,14 +161,15 @@ async def _store(
     session.add(migration)
     await session.flush()
     assert migration.id is not None
-    for username in decision.course_teachers:
-        session.add(MigrationTeacher(migration_id=migration.id, username=username))
-    session.add(
-        MigrationTransition(
-            migration_id=migration.id, to_state=State.REQUESTED.value, cause="request"
-        )
-    )
-    await session.flush()
+    # Core inserts of prepared statements: no second ORM flush, no model validated per row.
+    if decision.course_teachers:
+        teachers = [
+            {"migration_id": migration.id, "username": username}
+            for username in decision.course_teachers
+        ]
+        await session.execute(_TEACHERS, teachers)
+    first = {"migration_id": migration.id, "from_state": None, "to_state": State.REQUESTED.value}
+    await session.execute(_HISTORY, {**first, "cause": "request", "reason": None, "at": utcnow()})
     return migration
 
 
