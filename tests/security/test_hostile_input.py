@@ -99,7 +99,7 @@ def _fill(path: str, values: dict[str, str]) -> str:
 def _requests(service: str) -> list[tuple[str, str, str, dict[str, Any]]]:
     """(label, method, path, httpx arguments): every hostile value in every string slot."""
     doc = DOCUMENTS[service]
-    out = []
+    out: list[tuple[str, str, str, dict[str, Any]]] = []
     for method, path, operation in _operations(service):
         parameters = operation.get("parameters") or []
         defaults = {p["name"]: "1" for p in parameters if p["in"] == "path"}
@@ -128,8 +128,11 @@ def _requests(service: str) -> list[tuple[str, str, str, dict[str, Any]]]:
                 for name, raw in RAW_JSON_STRINGS.items():
                     text = json.dumps(_example(body))[:-1].rstrip("{")
                     content = (text + ", " if text and text != "{" else "{") + f'"{field}": {raw}}}'
-                    args = {"content": content, "headers": {"content-type": "application/json"}}
-                    out.append((f"{name} body {field}", method, _fill(path, defaults), args))
+                    raw_args: dict[str, Any] = {
+                        "content": content,
+                        "headers": {"content-type": "application/json"},
+                    }
+                    out.append((f"{name} body {field}", method, _fill(path, defaults), raw_args))
     return out
 
 
