@@ -39,6 +39,7 @@ from fusion.settings import MoodlePlatform
 from fusion.testing.plugin import NewDatabase
 from fusion.testing.rabbit import RABBIT_URL, RabbitNamespace, TcpProxy, wait_until
 from services.migration_orchestrator.migrations.models import metadata as orchestrator_metadata
+from services.migration_orchestrator.migrations.states import State
 from sim.moodle.state import SimMoodle
 from tests.migration_orchestrator.world import ADMIN, migration_world
 from tests.security.figures import report
@@ -131,7 +132,18 @@ async def wait_done(
         if len(bus.consumed) > consumed:
             consumed, progress_at = len(bus.consumed), time.monotonic()
         elif time.monotonic() - progress_at > STALLED_SECONDS:
-            raise AssertionError(f"stalled at {done} of {at_least} done, {consumed} consumed")
+            where = {}
+            for state in State:
+                listing = await client.get(
+                    "/migrations/v1/migrations",
+                    params={"batch_id": batch_id, "state": state.value, "limit": 1},
+                    headers=ADMIN,
+                )
+                where[state.value] = listing.json()["total"]
+            stuck = {state: n for state, n in where.items() if n and state != "done"}
+            raise AssertionError(
+                f"stalled at {done} of {at_least} done ({consumed} consumed): {stuck}"
+            )
         await asyncio.sleep(0.25)
 
 
