@@ -22,13 +22,17 @@ from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
 import httpx
-from pydantic import BaseModel, ConfigDict, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError
+from pydantic_settings import BaseSettings
 
 from fusion.errors import BadRequest, UpstreamError, UpstreamUnavailable
+from fusion.runtime import Resources
+from fusion.settings import PRODUCTION_REQUIRED
 
 __all__ = [
     "ApogeeClient",
     "ApogeeFailed",
+    "ApogeeFragment",
     "ApogeeGroup",
     "ApogeeRefused",
     "ApogeeUnreachable",
@@ -36,6 +40,7 @@ __all__ = [
     "CodeRoster",
     "SearchHit",
     "SearchResults",
+    "open_apogee",
 ]
 
 MAX_CODES_PER_CALL = 10_000
@@ -100,6 +105,30 @@ class SearchHit(BaseModel):
 
 class SearchResults(BaseModel):
     results: list[SearchHit]
+
+
+class ApogeeFragment(BaseSettings):
+    """The settings of a service that calls apogee_api."""
+
+    apogee_url: str = Field(
+        default="http://127.0.0.1:8000",
+        description="base URL of Fusion's Apogée API (calls go to `<url>/apogee/v1/...`)",
+        json_schema_extra=PRODUCTION_REQUIRED,
+    )
+    apogee_token: SecretStr = Field(
+        default=SecretStr("demo-service"),
+        description="a `service` token for the Apogée API",
+        json_schema_extra=PRODUCTION_REQUIRED,
+    )
+
+
+async def open_apogee(
+    resources: Resources, settings: ApogeeFragment, *, chunk_size: int = 2000
+) -> ApogeeClient:
+    """The client, on the runtime's HTTP client for the upstream named ``apogee``."""
+    http = await resources.http_client("apogee", base_url=settings.apogee_url)
+    token = settings.apogee_token.get_secret_value()
+    return ApogeeClient(http=http, token=token, chunk_size=chunk_size)
 
 
 class ApogeeClient:

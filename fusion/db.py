@@ -33,12 +33,37 @@ def is_sqlite(url: str) -> bool:
     return make_url(url).get_backend_name() == "sqlite"
 
 
+# How long a SQLite writer waits for another's transaction to end before "database is locked".
+SQLITE_BUSY_TIMEOUT_MS = 30_000
+
+
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor = dbapi_connection.cursor()
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.execute("PRAGMA journal_mode=WAL")
-    cursor.execute("PRAGMA busy_timeout=5000")
+    cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
     cursor.close()
+
+
+def _in_transaction(dbapi_connection: Any) -> bool:
+    inner = getattr(dbapi_connection, "_connection", dbapi_connection)  # aiosqlite's adapter
+    return bool(inner.in_transaction)
+
+
+def _savepoint_takes_the_write_lock(connection: Any, _name: str | None) -> None:
+    """A transaction that starts with a SAVEPOINT takes the write lock at once.
+
+    The sqlite3 driver opens a transaction only before a write, so a read runs outside any
+    and a write waits (``busy_timeout``) for the lock. A SAVEPOINT, though, opens a *deferred*
+    transaction: its first read takes a snapshot, and when another connection commits before
+    its first write, SQLite refuses the upgrade at once with "database is locked"
+    (SQLITE_BUSY_SNAPSHOT in WAL mode, for which no busy handler waits). ``BEGIN IMMEDIATE``
+    first makes such a transaction wait its turn instead, as every other writer does."""
+    dbapi_connection = connection.connection.dbapi_connection
+    if not _in_transaction(dbapi_connection):
+        cursor = dbapi_connection.cursor()
+        cursor.execute("BEGIN IMMEDIATE")
+        cursor.close()
 
 
 def create_engine(url: str, *, echo: bool = False, pool_size: int = 10) -> AsyncEngine:
@@ -48,6 +73,7 @@ def create_engine(url: str, *, echo: bool = False, pool_size: int = 10) -> Async
             Path(database).parent.mkdir(parents=True, exist_ok=True)
         engine = create_async_engine(url, echo=echo)
         event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
+        event.listen(engine.sync_engine, "savepoint", _savepoint_takes_the_write_lock)
         return engine
     return create_async_engine(
         url, echo=echo, pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=True

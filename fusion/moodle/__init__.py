@@ -29,12 +29,14 @@ from fusion.moodle.errors import (
     MoodleUnavailable,
 )
 from fusion.moodle.rows import (
+    CategoryDeletion,
     CourseUpdate,
     CustomField,
     GroupMember,
     ManualEnrolment,
     ManualUnenrolment,
     MetaLink,
+    NewCategory,
     NewCourse,
     NewGroup,
     NewUser,
@@ -45,6 +47,7 @@ from fusion.moodle.rows import (
 __all__ = [
     "BackupDone",
     "BatchResult",
+    "CategoryDeletion",
     "CliRun",
     "CliTemplates",
     "CourseUpdate",
@@ -75,6 +78,7 @@ __all__ = [
     "MoodleRecordMissing",
     "MoodleRequestTooLarge",
     "MoodleUnavailable",
+    "NewCategory",
     "NewCourse",
     "NewGroup",
     "NewUser",

@@ -5,22 +5,25 @@ from __future__ import annotations
 import asyncio
 from collections import Counter
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
 import httpx
 
 from fusion.moodle.batching import BatchResult, apply_bisecting, plan_batches
 from fusion.moodle.encoding import form_body, request_fields
-from fusion.moodle.errors import MoodleRequestTooLarge, MoodleUnavailable
+from fusion.moodle.errors import MoodleError, MoodleRequestTooLarge, MoodleUnavailable
 from fusion.moodle.releases import check_welcome_messages
 from fusion.moodle.responses import as_dict, as_list, decode_response, warnings_by_item
 from fusion.moodle.rows import (
+    CategoryDeletion,
     CourseUpdate,
     GroupMember,
     JsonDict,
     ManualEnrolment,
     ManualUnenrolment,
     MetaLink,
+    NewCategory,
     NewCourse,
     NewGroup,
     NewUser,
@@ -37,6 +40,7 @@ SAFE_TO_REPEAT = frozenset(
     {
         "core_webservice_get_site_info",
         "core_course_get_courses_by_field",
+        "core_course_get_categories",
         "core_enrol_get_enrolled_users",
         "core_enrol_get_users_courses",
         "core_enrol_get_course_enrolment_methods",
@@ -50,6 +54,16 @@ SAFE_TO_REPEAT = frozenset(
     }
 )
 ENDPOINT = "/webservice/rest/server.php"
+
+
+@dataclass
+class CourseDeletions:
+    """What ``core_course_delete_courses`` did: it deletes course by course and answers a
+    warning, not an exception, for each one it could not (``unknowncourseidnumber``,
+    ``cannotdeletecourse``, ``cannotdeletecategorycourse``)."""
+
+    deleted: list[int] = field(default_factory=list)
+    refused: dict[int, MoodleError] = field(default_factory=dict)
 
 
 class MoodleClient:
@@ -129,6 +143,44 @@ class MoodleClient:
 
     async def update_courses(self, rows: Sequence[CourseUpdate]) -> BatchResult[CourseUpdate]:
         return await self._write_with_warnings("core_course_update_courses", "courses", rows)
+
+    async def delete_courses(self, courseids: Sequence[int]) -> CourseDeletions:
+        result = CourseDeletions()
+        chunks = plan_batches(
+            list(courseids), fields_per_row=lambda _: 1, max_input_vars=self.max_input_vars
+        )
+        for chunk in chunks:
+            answer = await self.call("core_course_delete_courses", {"courseids": list(chunk)})
+            refused = warnings_by_item(answer, "core_course_delete_courses")
+            result.deleted += [c for c in chunk if c not in refused]
+            result.refused |= {c: refused[c] for c in chunk if c in refused}
+        return result
+
+    # --- categories -----------------------------------------------------------------------
+
+    async def get_categories(
+        self, criteria: Mapping[str, str | int] | None = None, *, addsubcategories: bool = True
+    ) -> list[JsonDict]:
+        """Categories matching every criterion (keys ``id``, ``ids``, ``name``, ``parent``,
+        ``idnumber``, ``visible``, ``theme``; idnumber, visible and theme need
+        ``moodle/category:manage`` or ``viewhiddencategories``, else ``criteriaerror``), with
+        all their subcategories unless ``addsubcategories`` is false. Fields such as
+        ``idnumber`` are answered only where the token may manage the category."""
+        params = {
+            "criteria": [{"key": key, "value": value} for key, value in (criteria or {}).items()],
+            "addsubcategories": addsubcategories,
+        }
+        return as_list(await self.call("core_course_get_categories", params))
+
+    async def create_categories(self, rows: Sequence[NewCategory]) -> BatchResult[NewCategory]:
+        """All or nothing per call (Moodle's transaction): ``returned`` holds ``{id, name}``
+        of each created category, in the rows' order."""
+        return await self._write("core_course_create_categories", "categories", rows)
+
+    async def delete_categories(
+        self, rows: Sequence[CategoryDeletion]
+    ) -> BatchResult[CategoryDeletion]:
+        return await self._write("core_course_delete_categories", "categories", rows)
 
     # --- enrolments ------------------------------------------------------------------------
 

@@ -167,3 +167,25 @@ class UserUpdate(_Row):
 class UserCriterion(_Row):
     key: str
     value: str
+
+
+@dataclass(frozen=True)
+class NewCategory(_Row):
+    """A row of ``core_course_create_categories`` (``parent`` 0: a top-level category)."""
+
+    name: str
+    parent: int = 0
+    idnumber: str | None = None
+    description: str | None = None
+    descriptionformat: int | None = None
+
+
+@dataclass(frozen=True)
+class CategoryDeletion(_Row):
+    """A row of ``core_course_delete_categories``: ``recursive`` deletes what the category
+    holds (courses, subcategories); otherwise it moves to ``newparent`` or the category's
+    parent (Moodle refuses ``movecatcontentstoroot`` for a top-level category)."""
+
+    id: int
+    newparent: int | None = None
+    recursive: bool | None = None

@@ -9,28 +9,19 @@ from __future__ import annotations
 
 from typing import ClassVar, Literal
 
-from pydantic import Field, SecretStr
+from pydantic import Field
 
-from fusion.settings import PRODUCTION_REQUIRED, ServiceSettings, TargetPlatformFragment, env_prefix
+from fusion.apogee import ApogeeFragment
+from fusion.settings import ServiceSettings, TargetPlatformFragment, env_prefix
 
 RemovalPolicy = Literal["suspend", "unenrol", "keep"]
 MissingUserPolicy = Literal["report", "create"]
 
 
-class Settings(ServiceSettings, TargetPlatformFragment):
+class Settings(ServiceSettings, ApogeeFragment, TargetPlatformFragment):
     service_name: ClassVar[str] = "enrolment_sync"
     model_config = env_prefix("sync")
 
-    apogee_url: str = Field(
-        default="http://127.0.0.1:8000",
-        description="base URL of Fusion's Apogée API (the sync calls `<url>/apogee/v1/...`)",
-        json_schema_extra=PRODUCTION_REQUIRED,
-    )
-    apogee_token: SecretStr = Field(
-        default=SecretStr("demo-service"),
-        description="a `service` token for the Apogée API",
-        json_schema_extra=PRODUCTION_REQUIRED,
-    )
     apogee_chunk_size: int = Field(
         default=2000, ge=1, le=10_000, description="codes per members:bulk request"
     )

@@ -7,10 +7,11 @@ from collections.abc import AsyncIterator
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from dataclasses import dataclass, field
 
-from fusion.apogee import ApogeeClient
+from fusion.apogee import ApogeeClient, open_apogee
 from fusion.db import Database
 from fusion.moodle.client import MoodleClient
 from fusion.moodle.registry import MoodleRegistry
+from fusion.moodle.teachers import TeacherDirectory
 from fusion.outage import OutageLog
 from fusion.runtime import Resources, Seams, standalone
 from fusion.tasks import StopSignal
@@ -19,7 +20,6 @@ from services.enrolment_sync.rate_limit import CourseGate
 from services.enrolment_sync.runner import SyncRunner
 from services.enrolment_sync.runs import Progress, UnitsOfWork, execute_run
 from services.enrolment_sync.settings import Settings
-from services.enrolment_sync.teachers import TeacherDirectory
 
 
 @dataclass
@@ -60,17 +60,12 @@ class SyncState:
 async def open_state(resources: Resources) -> AsyncIterator[SyncState]:
     settings = resources.settings
     assert isinstance(settings, Settings)
-    apogee_http = await resources.http_client("apogee", base_url=settings.apogee_url)
     moodle_http = await resources.http_client("moodle")
     yield SyncState(
         settings=settings,
         database=resources.database,
         units=resources.unit_of_work,
-        apogee=ApogeeClient(
-            http=apogee_http,
-            token=settings.apogee_token.get_secret_value(),
-            chunk_size=settings.apogee_chunk_size,
-        ),
+        apogee=await open_apogee(resources, settings, chunk_size=settings.apogee_chunk_size),
         platforms=MoodleRegistry(settings.moodle_platforms(), http=moodle_http),
         stop=resources.stop,
         outages=resources.outages,

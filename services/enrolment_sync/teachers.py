@@ -1,15 +1,12 @@
 """Which courses the user a plugin acts for teaches: a teacher sees and syncs only those.
 
 Admins and services see every course; a plugin (the Moodle block, the course-creation form)
-acts for one user, named by the acting-user header. Teaching means holding
-``moodle/course:update`` in the course, as Moodle itself decides who may edit it. Answers are
-kept a minute so that a teacher's page polling a run does not read Moodle at every poll.
+acts for one user, named by the acting-user header. Who teaches is the kit's answer
+(``fusion.moodle.teachers``: holding ``moodle/course:update``, kept a minute).
 """
 
 from __future__ import annotations
 
-import asyncio
-import time
 from collections.abc import Awaitable, Callable, Collection
 
 from sqlalchemy import select
@@ -17,70 +14,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from fusion.auth import Principal
 from fusion.moodle.client import MoodleClient
-from fusion.moodle.errors import MoodleRecordMissing
+from fusion.moodle.teachers import TEACHING_CAPABILITY, TeacherDirectory
 from services.enrolment_sync.errors import NotCourseTeacher, NotCreatedEmpty, OperatorDecision
 from services.enrolment_sync.meta import Link, build_graph, descendants
 from services.enrolment_sync.models import MetaLink, SyncRun
-
-TEACHING_CAPABILITY = "moodle/course:update"
-# Up to this many courses, asking each course is cheaper than finding the user's courses.
-_ASK_EACH_UP_TO = 3
-_MAX_CACHED = 10_000
-
-
-class TeacherDirectory:
-    def __init__(
-        self,
-        *,
-        moodle: MoodleClient,
-        ttl_seconds: float = 60.0,
-        concurrency: int = 4,
-        clock: Callable[[], float] = time.monotonic,
-    ) -> None:
-        self._moodle = moodle
-        self._ttl = ttl_seconds
-        self._gate = asyncio.Semaphore(concurrency)
-        self._clock = clock
-        self._known: dict[tuple[str, int], tuple[float, bool]] = {}
-
-    async def teaches(self, username: str, course: int) -> bool:
-        now = self._clock()
-        cached = self._known.get((username, course))
-        if cached is not None and cached[0] > now:
-            return cached[1]
-        async with self._gate:
-            try:
-                teachers = await self._moodle.get_enrolled_users(
-                    course, userfields=("id", "username"), withcapability=TEACHING_CAPABILITY
-                )
-            except MoodleRecordMissing:  # no such course: nobody teaches it (403, not a 502)
-                teachers = []
-        answer = username in {str(t.get("username")) for t in teachers}
-        if len(self._known) >= _MAX_CACHED:
-            self._known.clear()
-        self._known[(username, course)] = (now + self._ttl, answer)
-        return answer
-
-    async def taught_among(self, username: str, courses: Collection[int]) -> set[int]:
-        """The courses of ``courses`` that ``username`` teaches."""
-        wanted = set(courses)
-        if len(wanted) > _ASK_EACH_UP_TO:
-            # Only the courses the user is enrolled in can be taught by them: two reads narrow
-            # thousands of courses (a full run's) down to a handful.
-            wanted &= await self._courses_of(username)
-        ordered = sorted(wanted)
-        answers = await asyncio.gather(*(self.teaches(username, c) for c in ordered))
-        return {course for course, yes in zip(ordered, answers, strict=True) if yes}
-
-    async def _courses_of(self, username: str) -> set[int]:
-        users = await self._moodle.get_users_by_field("username", [username])
-        if not users:
-            return set()
-        answer = await self._moodle.call(
-            "core_enrol_get_users_courses",
-            {"userid": int(users[0]["id"]), "returnusercount": False},
-        )
-        return {int(course["id"]) for course in answer or ()}
 
 
 def _acting_user(principal: Principal) -> str:

@@ -47,9 +47,9 @@ def _keep(existing: Link | None, person_id: int | None) -> bool:
 
 async def analyse(session: AsyncSession, *, target: str | None) -> AnalysisCounts:
     persons, accounts, links = await _load(session)
-    decisions = link_accounts(
-        [directory_entry(p) for p in persons], [account_facts(a) for a in accounts]
-    )
+    entries = [directory_entry(p) for p in persons]
+    facts = [account_facts(a) for a in accounts]
+    decisions = link_accounts(entries, facts)
     index_of = {person.id: index for index, person in enumerate(persons)}
     person_of: list[int | None] = []
     proposed: set[int] = set()
@@ -61,8 +61,8 @@ async def analyse(session: AsyncSession, *, target: str | None) -> AnalysisCount
         if link is not None and link.status == LinkStatus.PROPOSED:
             proposed.add(position)
     linked = Linked(
-        [directory_entry(p) for p in persons],
-        [account_facts(a) for a in accounts],
+        entries,
+        facts,
         person_of,
         frozenset(proposed),
     )

@@ -18,7 +18,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from functools import partial
-from itertools import repeat
+from itertools import count, cycle, repeat
 
 import numpy as np
 from rapidfuzz import fuzz, process
@@ -67,13 +67,13 @@ def _unique(values: Iterable[tuple[str, int]]) -> dict[str, int]:
 def _unique_column(values: list[str], width: int = 0) -> dict[str, int]:
     """The same for values given by position: person = position, or position % ``width`` when
     several columns are laid end to end (a person then gives each value once)."""
-    if width:
-        index = {value: at % width for at, value in enumerate(values) if value}
-    else:
-        index = {value: person for person, value in enumerate(values) if value}
+    persons = cycle(range(width)) if width else count()
+    # one C loop (the persons never run out); the last one wins, as a duplicate goes anyway
+    index = dict(zip(values, persons, strict=False))
+    index.pop("", None)
     if len(index) != len(values) - values.count(""):
-        for value, count in Counter(values).items():
-            if count > 1 and value:
+        for value, times in Counter(values).items():
+            if times > 1 and value:
                 del index[value]
     return index
 
@@ -269,7 +269,9 @@ def _exact_pass(
         email = account.email.strip().lower()
         by_login = login(username)
         by_mail = mail(email) if email else None
-        by_local = local_of(_local_part(email)) if email else None
+        # an address that is a person's names that person's local part, or none (shared):
+        # the local part can only add something when the whole address found nobody
+        by_local = local_of(_local_part(email)) if email and by_mail is None else None
         first = by_login if by_login is not None else by_mail if by_mail is not None else by_local
         if first is None:
             pending.append(position)

@@ -7,6 +7,8 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from services.identity.lifecycle import ImportState, PlanState
+
 PLATFORM = r"^[a-z0-9_-]{1,32}$"
 ImportSource = Literal["moodle_ws", "moodle_csv", "ldap", "ldif", "directory_csv"]
 FileSource = Literal["moodle_csv", "ldif", "directory_csv"]
@@ -146,6 +148,7 @@ class ImportPublic(BaseModel):
                     "source": "moodle_ws",
                     "platform": "ub1",
                     "state": "done",
+                    "attempts": 0,
                     "processed": 1200,
                     "created": 12,
                     "updated": 3,
@@ -162,7 +165,8 @@ class ImportPublic(BaseModel):
     id: int
     source: str
     platform: str | None
-    state: str
+    state: ImportState  # services/identity/lifecycle.py
+    attempts: int
     processed: int
     created: int
     updated: int
@@ -345,6 +349,7 @@ class PlanPublic(BaseModel):
                     "id": 2,
                     "platform": "ub2",
                     "state": "applied",
+                    "attempts": 0,
                     "changes": 4,
                     "blocked": 0,
                     "applied_steps": 4,
@@ -367,7 +372,8 @@ class PlanPublic(BaseModel):
 
     id: int
     platform: str
-    state: str
+    state: PlanState  # services/identity/lifecycle.py
+    attempts: int
     changes: int
     blocked: int
     applied_steps: int

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 
 import httpx
 
-from fusion.apogee import ApogeeClient
+from fusion.apogee import ApogeeClient, open_apogee
 from fusion.db import Database
 from fusion.moodle.client import MoodleClient
 from fusion.moodle.registry import MoodleRegistry
@@ -59,14 +59,13 @@ async def open_orchestrator(resources: Resources) -> AsyncIterator[Orchestrator]
     """The orchestrator's objects, from what the kit's runtime opened (``fusion.runtime``)."""
     settings = resources.settings
     assert isinstance(settings, Settings)
-    apogee_http = await resources.http_client("apogee", base_url=settings.apogee_url)
     identity_http = await resources.http_client("identity", base_url=settings.identity_url)
     moodle_http = await resources.http_client("moodle")
     yield Orchestrator(
         settings=settings,
         db=resources.database,
         store=DirectoryStore(settings.store_dir),
-        apogee=ApogeeClient(http=apogee_http, token=settings.apogee_token.get_secret_value()),
+        apogee=await open_apogee(resources, settings),
         identity=IdentityClient(
             http=identity_http, token=settings.identity_token.get_secret_value()
         ),

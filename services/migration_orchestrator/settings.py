@@ -4,12 +4,13 @@ from pathlib import Path
 
 from pydantic import Field, SecretStr
 
+from fusion.apogee import ApogeeFragment
 from fusion.settings import PRODUCTION_REQUIRED, MoodleFragment, ServiceSettings, env_prefix
 from services.migration_orchestrator.pages.settings import PagesFragment
 from services.migration_orchestrator.preflight.archive import ArchiveLimits
 
 
-class Settings(ServiceSettings, MoodleFragment, PagesFragment):
+class Settings(ServiceSettings, ApogeeFragment, MoodleFragment, PagesFragment):
     model_config = env_prefix("MIGRATIONS")
 
     database_url: SecretStr = Field(
@@ -27,16 +28,6 @@ class Settings(ServiceSettings, MoodleFragment, PagesFragment):
     )
     target_release: str | None = Field(
         default="4.5", max_length=40, description="Moodle release of the merged platform"
-    )
-    apogee_url: str = Field(
-        default="http://127.0.0.1:8000",
-        description="base URL of Fusion's Apogée API (codes are validated at `<url>/apogee/v1`)",
-        json_schema_extra=PRODUCTION_REQUIRED,
-    )
-    apogee_token: SecretStr = Field(
-        default=SecretStr("demo-service"),
-        description="a `service` token for the Apogée API",
-        json_schema_extra=PRODUCTION_REQUIRED,
     )
     identity_url: str = Field(
         default="http://127.0.0.1:8000",
@@ -61,7 +52,17 @@ class Settings(ServiceSettings, MoodleFragment, PagesFragment):
         "presumed dead after this long",
     )
     backup_max_attempts: int = Field(
-        default=3, ge=1, le=20, description="attempts of one step before the migration fails"
+        default=3,
+        ge=1,
+        le=20,
+        description="attempts of one step (backup, restore) before the migration fails",
+    )
+    restore_grace_seconds: float = Field(
+        default=900.0,
+        gt=0,
+        description="a restore not reported within the target platform's `cli_timeout_seconds` "
+        "plus this (the file's download, the report) is queued again, up to "
+        "`backup_max_attempts`, then fails",
     )
     lease_watch_seconds: float = Field(
         default=15.0, gt=0, description="how often expired leases are looked for"

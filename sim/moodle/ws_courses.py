@@ -196,6 +196,57 @@ def check_unique_course(
         )
 
 
+def category_path(platform: Platform, categoryid: int) -> list[int]:
+    """The ids from the top-level category down to ``categoryid`` (Moodle's ``path``)."""
+    path: list[int] = []
+    current = platform.categories.get(categoryid)
+    while current is not None and current.id not in path:
+        path.insert(0, current.id)
+        current = platform.categories.get(current.parent)
+    return path
+
+
+def _may_manage(call: Call) -> bool:
+    capabilities = call.token.capabilities
+    return capabilities is None or "moodle/category:manage" in capabilities
+
+
+_CRITERIA = ("id", "ids", "name", "parent", "idnumber", "visible", "theme")
+
+
+def _matching(call: Call, criteria: list[dict[str, str]]) -> set[int]:
+    """Moodle's get_categories: every criterion must hold; idnumber, visible and theme need
+    the right to manage (or see hidden) categories, else ``criteriaerror``."""
+    chosen = set(call.platform.categories)
+    seen: set[str] = set()
+    for criterion in criteria:
+        key, value = criterion["key"].strip(), criterion["value"]
+        if key in seen:
+            continue  # Moodle keeps the first of a duplicated key
+        seen.add(key)
+        if key not in _CRITERIA:
+            raise moodle_exception("criteriaerror", "Missing permissions to search on a criterion.")
+        if key in ("idnumber", "visible", "theme") and not _may_manage(call):
+            raise moodle_exception("criteriaerror", "Missing permissions to search on a criterion.")
+        categories = call.platform.categories
+        if key == "ids":
+            wanted = {int(v) for v in value.split(",") if v.strip().isdigit()}
+            chosen &= wanted
+        elif key in ("id", "parent"):
+            number = int(value) if value.strip().lstrip("-").isdigit() else 0
+            attribute = "id" if key == "id" else "parent"
+            chosen &= {c.id for c in categories.values() if getattr(c, attribute) == number}
+        elif key == "idnumber":
+            chosen &= {c.id for c in categories.values() if (c.idnumber or "") == value}
+        elif key == "name":
+            chosen &= {c.id for c in categories.values() if c.name == value}
+        elif key == "visible":
+            chosen &= set(categories) if value.strip() == "1" else set()
+        else:  # theme: the simulator's categories have none
+            chosen &= set(categories) if value == "" else set()
+    return chosen
+
+
 @ws_function(
     "core_course_get_categories",
     Single(
@@ -205,30 +256,45 @@ def check_unique_course(
         }
     ),
 )
-def get_categories(call: Call, _: dict[str, Any]) -> list[dict[str, Any]]:
+def get_categories(call: Call, params: dict[str, Any]) -> list[dict[str, Any]]:
     platform = call.platform
+    chosen = set(platform.categories)
+    if params["criteria"]:
+        chosen = _matching(call, params["criteria"])
+        if chosen and params["addsubcategories"]:
+            chosen |= {
+                c.id
+                for c in platform.categories.values()
+                if set(category_path(platform, c.id)[:-1]) & chosen
+            }
     counts: dict[int, int] = {}
     for course in platform.courses.values():
         counts[course.category] = counts.get(course.category, 0) + 1
-    return [
-        {
-            "id": c.id,
-            "name": c.name,
-            "idnumber": c.idnumber,
+    manager = _may_manage(call)
+    rows = []
+    for category in sorted((platform.categories[i] for i in chosen), key=lambda c: c.id):
+        path = category_path(platform, category.id)
+        row: dict[str, Any] = {
+            "id": category.id,
+            "name": category.name,
             "description": "",
             "descriptionformat": 1,
-            "parent": c.parent,
-            "sortorder": c.id * 10000,
-            "coursecount": counts.get(c.id, 0),
-            "visible": 1,
-            "visibleold": 1,
-            "timemodified": c.timemodified,
-            "depth": 1,
-            "path": f"/{c.id}",
-            "theme": "",
+            "parent": category.parent,
+            "sortorder": category.id * 10000,
+            "coursecount": counts.get(category.id, 0),
+            "depth": len(path),
+            "path": "/" + "/".join(map(str, path)),
         }
-        for c in sorted(platform.categories.values(), key=lambda c: c.id)
-    ]
+        if manager:  # fields Moodle answers only to who may manage the category
+            row |= {
+                "idnumber": category.idnumber,
+                "visible": 1,
+                "visibleold": 1,
+                "timemodified": category.timemodified,
+                "theme": "",
+            }
+        rows.append(row)
+    return rows
 
 
 @ws_function(

@@ -1,9 +1,11 @@
 """Categories and deletions: what a contract run needs to set itself up and clean up after.
 
 Sources (moodle/moodle): ``course/externallib.php`` ``core_course_external::create_categories``
-(parent must exist: ``invalidrecord``; ``moodle/category:manage``), ``delete_categories``
-(``recursive`` or a move target: a non-empty category is refused otherwise),
-``delete_courses`` (per-course ``warnings[]``: ``unknowncourseidnumber``),
+(parent must exist: ``unknowcategory``; ``moodle/category:manage``), ``delete_categories``
+(``recursive`` deletes the contents, subcategories included; otherwise they move to
+``newparent`` or the parent, ``movecatcontentstoroot`` for a top-level category),
+``delete_courses`` (per-course ``warnings[]``: ``unknowncourseidnumber``, and
+``cannotdeletecourse`` without ``moodle/course:delete``; never an exception for a course),
 ``user/externallib.php`` ``core_user_external::delete_users`` (all-or-nothing; the site
 administrator, the guest and the caller cannot be deleted: ``invalid_parameter_exception``,
 ``moodle_exception`` 'useradminodelete' / 'usernotdeleteddeleted').
@@ -15,7 +17,8 @@ from typing import Any
 
 from sim.moodle.params import DEFAULT, OPTIONAL, Multiple, Single, Value, int_, text
 from sim.moodle.registry import Call, ws_function
-from sim.moodle.ws_errors import invalid_parameter, missing_record, moodle_exception
+from sim.moodle.ws_courses import category_path
+from sim.moodle.ws_errors import WsException, invalid_parameter, missing_record, moodle_exception
 
 _NEW_CATEGORY = Single(
     {
@@ -40,7 +43,7 @@ def create_categories(call: Call, params: dict[str, Any]) -> list[dict[str, Any]
     created = []
     for row in params["categories"]:
         if row["parent"] and row["parent"] not in platform.categories:
-            raise missing_record("course_categories")
+            raise moodle_exception("unknowcategory", "Unknown category")
         idnumber = row.get("idnumber") or None
         if idnumber and any(c.idnumber == idnumber for c in platform.categories.values()):
             raise moodle_exception("categoryidnumbertaken", "ID number is already used")
@@ -67,13 +70,34 @@ def delete_categories(call: Call, params: dict[str, Any]) -> None:
     platform = call.platform
     call.require("moodle/category:manage")
     for row in params["categories"]:
-        if row["id"] not in platform.categories:
+        category = platform.categories.get(row["id"])
+        if category is None:
             raise missing_record("course_categories")
-        has_courses = any(c.category == row["id"] for c in platform.courses.values())
-        if has_courses and not row["recursive"]:
-            raise moodle_exception("cannotdeletecategorycourse", "Cannot delete category")
-        for course in [c for c in platform.courses.values() if c.category == row["id"]]:
-            _forget_course(call, course.id)
+        if row["recursive"]:
+            inside = {
+                c.id
+                for c in platform.categories.values()
+                if row["id"] in category_path(platform, c.id)
+            }
+            for course in [c for c in platform.courses.values() if c.category in inside]:
+                _forget_course(call, course.id)
+            for categoryid in inside:
+                platform.categories.pop(categoryid)
+            continue
+        destination = row.get("newparent") or category.parent
+        if not destination:
+            raise moodle_exception(
+                "movecatcontentstoroot",
+                "Moving the contents of a category to the root is not allowed",
+            )
+        if destination not in platform.categories or destination == row["id"]:
+            raise missing_record("course_categories")
+        for course in platform.courses.values():
+            if course.category == row["id"]:
+                course.category = destination
+        for child in platform.categories.values():
+            if child.parent == row["id"]:
+                child.parent = destination
         platform.categories.pop(row["id"])
 
 
@@ -96,7 +120,19 @@ def delete_courses(call: Call, params: dict[str, Any]) -> dict[str, Any]:
                 }
             )
             continue
-        call.require("moodle/course:delete", courseid)
+        try:
+            call.require("moodle/course:delete", courseid)
+        except WsException:  # can_delete_course() false: a warning, the others go on
+            warnings.append(
+                {
+                    "item": "course",
+                    "itemid": courseid,
+                    "warningcode": "cannotdeletecourse",
+                    "message": "You do not have the permission to delete this course"
+                    + str(courseid),
+                }
+            )
+            continue
         _forget_course(call, courseid)
     return {"warnings": warnings}
 

@@ -28,12 +28,25 @@ def _target(site: Site, function: str, **params: object) -> object:
     return answer.json()
 
 
+def _category(site: Site, name: str) -> int:
+    created = _target(
+        site,
+        "core_course_create_categories",
+        **{"categories[0][name]": name, "categories[0][parent]": 0},
+    )
+    assert isinstance(created, list), created
+    return int(created[0]["id"])
+
+
 def test_support_uploads_a_batch_then_retries_the_migration_that_failed(
     site: Site, browser: Browser, tmp_path: Path
 ) -> None:
-    categories = _target(site, "core_course_get_categories")
-    assert isinstance(categories, list)
-    missing = max(int(c["id"]) for c in categories) + 1  # a category that does not exist yet
+    # A category that does not exist yet and that Moodle will hand out later: ids only grow,
+    # and each restore makes (then deletes) an area category of its own, so it is taken well
+    # ahead of the next id.
+    probe = _category(site, "Sonde")
+    _target(site, "core_course_delete_categories", **{"categories[0][id]": probe})
+    missing = probe + 20
     batch = tmp_path / "lot.csv"
     batch.write_text(
         "source_platform,source_course_id,target_category_id,apogee_codes\n"
@@ -69,12 +82,13 @@ def test_support_uploads_a_batch_then_retries_the_migration_that_failed(
     expect(row).to_contain_text("course_categories")
     check_page(page, "admin-failed-migration")
 
-    created = _target(
-        site,
-        "core_course_create_categories",
-        **{"categories[0][name]": "Licence Sciences", "categories[0][parent]": 0},
-    )
-    assert created == [{"id": missing, "name": "Licence Sciences"}]
+    created = _category(site, "Licence Sciences")
+    for _ in range(40):  # bounded: up to the id the failed migration names
+        if created >= missing:
+            break
+        _target(site, "core_course_delete_categories", **{"categories[0][id]": created})
+        created = _category(site, "Licence Sciences")
+    assert created == missing
     row.get_by_role("button", name=re.compile("Relancer")).click()
     page.wait_for_url(re.compile(rf"/migration/{failing}$"))
     expect(page.locator(".timeline")).to_contain_text("retry by support")

@@ -6,14 +6,10 @@ from __future__ import annotations
 
 import json
 import re
-import shutil
 import subprocess
 import sys
 import time
-import uuid
-from collections.abc import Callable, Iterator
-from dataclasses import dataclass
-from pathlib import Path
+from collections.abc import Callable
 from typing import Any
 
 import httpx
@@ -21,65 +17,10 @@ import pytest
 import yaml
 
 from fusion.testing.paths import REPO
-from fusion.testing.processes import free_port
+from tests.e2e.stack import Stack
 
 pytestmark = pytest.mark.slow
 CODE = "L2D003-1"  # a diploma stage of the synthetic Apogée (demo scale, seed fixed)
-
-
-@dataclass
-class Stack:
-    directory: Path
-    name: str
-    url: str
-    tokens: dict[str, str]
-
-    def client(self, role: str = "admin") -> httpx.Client:
-        headers = {"Authorization": f"Bearer {self.tokens[role]}"}
-        return httpx.Client(base_url=self.url, headers=headers, timeout=30)
-
-    def state(self) -> Any:
-        return json.loads((self.directory / "stack.json").read_text())
-
-    def make(self, target: str, **variables: str) -> subprocess.CompletedProcess[str]:
-        args = [f"STACK_DIR={self.directory}", f"STACK_NAME={self.name}"]
-        args += [f"{key}={value}" for key, value in variables.items()]
-        # -o: the virtualenv in place is the one under test; never reinstall it here.
-        command = ["make", "-s", "-o", ".venv/.installed", target, *args]
-        return subprocess.run(command, cwd=REPO, capture_output=True, text=True, timeout=600)
-
-
-@pytest.fixture(scope="module")
-def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
-    if shutil.which("nginx") is None and not Path("/usr/sbin/nginx").exists():
-        pytest.skip("Debian's nginx is not installed (.ci/install-packages)")
-    port = free_port()
-    stack = Stack(
-        tmp_path_factory.mktemp("stack"),
-        f"fusion_test_stack_{uuid.uuid4().hex[:8]}",
-        f"http://127.0.0.1:{port}",
-        {},
-    )
-    started = stack.make("stack", STACK_PORT=str(port))
-    try:
-        assert started.returncode == 0, started.stdout + started.stderr
-        stack.tokens = json.loads((stack.directory / "tokens.json").read_text())
-        yield stack
-    finally:
-        started_pids = _recorded_pids(stack.directory)
-        stopped = stack.make("stack-down", PURGE="1")
-        assert stopped.returncode == 0, stopped.stdout + stopped.stderr
-    assert not list((stack.directory / "pids").glob("*.pid"))
-    assert not (stack.directory / "nginx" / "nginx.pid").exists()
-    assert len(started_pids) >= 10  # those still running: apogee_api-1 may have been stopped
-    assert [pid for pid in started_pids if Path(f"/proc/{pid}").exists()] == []
-
-
-def _recorded_pids(directory: Path) -> list[int]:
-    """Every pid the stack recorded: its processes' pid files and nginx's own."""
-    pids = [json.loads(p.read_text())["pid"] for p in (directory / "pids").glob("*.pid")]
-    nginx_pid = directory / "nginx" / "nginx.pid"
-    return pids + ([int(nginx_pid.read_text())] if nginx_pid.exists() else [])
 
 
 def _moodle(stack: Stack, function: str, **params: object) -> object:
@@ -194,13 +135,26 @@ def test_a_course_migrates_from_a_historical_platform_through_the_workers(
 ) -> None:
     assert migrated_course["state"] == "done", migrated_course
     assert migrated_course["target_course_id"] is not None
-    done = _poll(
-        lambda: _prometheus(
-            stack, "query", query='fusion_migration_orchestrator_migrations{state="done"}'
-        )["result"],
-        lambda result: any(r["value"][1] == "1" for r in result),
+    with stack.client() as client:
+        listed = client.get("/migrations/v1/migrations", params={"state": "done", "limit": 500})
+    assert listed.status_code == 200, listed.text
+    expected: dict[str, int] = {}
+    for migration in listed.json()["items"]:
+        expected[migration["source_platform"]] = expected.get(migration["source_platform"], 0) + 1
+    assert expected.get("ub1", 0) >= 1
+
+    def by_platform(result: list[dict[str, Any]]) -> dict[str, int]:
+        return {r["metric"]["platform"]: int(float(r["value"][1])) for r in result}
+
+    done = _poll(  # the stack is shared: other e2e tests' migrations are counted too
+        lambda: by_platform(
+            _prometheus(
+                stack, "query", query='fusion_migration_orchestrator_migrations{state="done"}'
+            )["result"]
+        ),
+        lambda counts: {p: n for p, n in counts.items() if n} == expected,
     )
-    assert {r["metric"]["platform"] for r in done if r["value"][1] == "1"} == {"ub1"}
+    assert {p: n for p, n in done.items() if n} == expected
 
 
 def test_the_sync_enrols_the_migrated_courses_apogee_students(

@@ -18,11 +18,11 @@ from services.enrolment_sync.runs import execute_run
 from services.enrolment_sync.settings import Settings
 from sim.moodle.app import create_sim_app
 from sim.moodle.platform import Platform
-from sim.moodle.state import SimMoodle, all_functions
+from sim.moodle.state import SimMoodle
+from tests.enrolment_sync.merged import TOKEN, merged_platform
 
 from .fake_apogee import FakeApogee
 
-TOKEN = "target-token"
 # Read functions: what writes() leaves out.
 READS = (
     "core_user_get",
@@ -94,10 +94,7 @@ class World:
 @pytest.fixture
 async def world(database_url: str) -> AsyncIterator[World]:
     sim = SimMoodle()
-    target = sim.add_platform("target", sitename="Target", wwwroot="http://moodle.test")
-    admin = target.add_user("admin", "Admin", "User", "admin@example.edu", id=2)
-    target.add_token(TOKEN, userid=admin.id, functions=all_functions())
-    target.add_category("Default", id=1)
+    target = merged_platform(sim)
     apogee = FakeApogee()
     db = Database(database_url)
     await db.create_all(metadata)

@@ -15,7 +15,8 @@ from services.enrolment_sync.methods import add_method
 from services.enrolment_sync.models import metadata
 from services.enrolment_sync.settings import Settings
 from sim.moodle.app import create_sim_app
-from sim.moodle.state import SimMoodle, all_functions
+from sim.moodle.state import SimMoodle
+from tests.enrolment_sync.merged import merged_platform
 
 from .fake_apogee import FakeApogee, FakeCode
 
@@ -38,10 +39,7 @@ async def _prepare(url: str, course: int) -> None:
 
 def test_cli_dry_run_then_run(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     sim = SimMoodle()
-    target = sim.add_platform("target", sitename="T", wwwroot="http://moodle.test")
-    admin = target.add_user("admin", "A", "U", "admin@example.edu", id=2)
-    target.add_token("target-token", userid=admin.id, functions=all_functions())
-    target.add_category("Default", id=1)
+    target = merged_platform(sim)
     course = target.add_course("CLI101", "CLI", 1)
     target.add_instance(course.id, "manual")
     students = [f"2192{n:04d}" for n in range(4)]

@@ -8,7 +8,8 @@ from fusion.moodle.client import MoodleClient
 from sim.moodle.app import create_sim_app
 from sim.moodle.releases import MOODLE_45, WELCOME_FROM_COURSE_CONTACT, WELCOME_OFF
 
-from .conftest import TOKEN, World
+from .conftest import World
+from .merged import TOKEN
 from .test_runs import seeded, start
 
 

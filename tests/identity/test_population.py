@@ -6,6 +6,7 @@ applied.
 
 from __future__ import annotations
 
+import gc
 import sys
 from collections import defaultdict
 
@@ -25,6 +26,8 @@ def population() -> Population:
 
 def _linked(population: Population) -> tuple[Linked, set[tuple[int, int]], set[tuple[int, int]]]:
     decisions = link_accounts(population.persons, population.accounts, workers=1)
+    assert gc.isenabled()  # the linker pauses the cyclic collector only while it runs
+    assert len(decisions) == len(population.accounts)  # one entry per account, in order
     made = [(a, d) for a, d in enumerate(decisions) if d is not None]
     applied = {(a, d.person) for a, d in made if d.status in ACCEPTED}
     proposed = {(a, d.person) for a, d in made if d.status == LinkStatus.PROPOSED}

@@ -9,15 +9,16 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 import pytest
-from sqlalchemy import Column, Integer, String, Table, func, insert, select
+from sqlalchemy import Table, func, insert, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from fusion.bus import Handler, QueueSpec
 from fusion.contracts import CourseRestored, Envelope
-from fusion.db import Database, new_metadata
+from fusion.db import Database
 from fusion.inbox import PayloadHandler, idempotent_consumer, purge_processed
-from fusion.outbox import add_to_outbox, messaging_tables
+from fusion.outbox import add_to_outbox
 from fusion.testing.rabbit import BusUnderTest, wait_until
+from tests.kit.consumer_tables import consumer_tables
 
 
 @dataclass
@@ -35,16 +36,9 @@ class Store:
 
 @pytest.fixture
 async def store(database_url: str) -> AsyncIterator[Store]:
-    metadata = new_metadata()
-    tables = messaging_tables(metadata)
-    courses = Table(
-        "restored_course",
-        metadata,
-        Column("id", Integer, primary_key=True, autoincrement=True),
-        Column("migration_id", String(36), nullable=False),
-    )
+    tables, courses = consumer_tables()
     db = Database(database_url)
-    await db.create_all(metadata)
+    await db.create_all(courses.metadata)
     yield Store(db, tables.inbox, tables.outbox, courses)
     await db.dispose()
 

@@ -9,17 +9,17 @@ from pathlib import Path
 
 import aio_pika
 import pytest
-from sqlalchemy import Column, Integer, String, Table, func, insert, select
+from sqlalchemy import Table, func, insert, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from fusion.bus import DeadLetter, QueueSpec, UnknownQueue
 from fusion.bus.admin import DeadLetterCommand, main, run
 from fusion.bus.rabbit import RabbitBus
 from fusion.contracts import CourseRestored, Envelope, MigrationRequested
-from fusion.db import Database, new_metadata
+from fusion.db import Database
 from fusion.inbox import idempotent_consumer
-from fusion.outbox import messaging_tables
 from fusion.testing.rabbit import RABBIT_URL, BusUnderTest, wait_until
+from tests.kit.consumer_tables import consumer_tables
 
 
 class SimulatedCrash(Exception):
@@ -157,16 +157,9 @@ async def test_unknown_queue_is_reported(bus_under_test: BusUnderTest) -> None:
 
 @pytest.fixture
 async def inbox_db(tmp_path: Path) -> AsyncIterator[tuple[Database, Table, Table]]:
-    metadata = new_metadata()
-    tables = messaging_tables(metadata)
-    courses = Table(
-        "restored_course",
-        metadata,
-        Column("id", Integer, primary_key=True, autoincrement=True),
-        Column("migration_id", String(36), nullable=False),
-    )
+    tables, courses = consumer_tables()
     db = Database(f"sqlite+aiosqlite:///{tmp_path / 'replay.db'}")
-    await db.create_all(metadata)
+    await db.create_all(courses.metadata)
     yield db, tables.inbox, courses
     await db.dispose()
 

@@ -1,3 +1,5 @@
+import asyncio
+
 from sqlalchemy import select
 from sqlalchemy.orm import registry
 from sqlmodel import Field, SQLModel, col
@@ -59,3 +61,30 @@ async def test_rollback_session_leaves_the_run_database_clean(pg_run_database: s
     async with database.session() as session:
         assert (await session.execute(select(Note))).scalars().all() == []
     await database.dispose()
+
+
+async def test_a_transaction_opened_by_a_savepoint_gets_to_write(database_url: str) -> None:
+    """It reads, another connection commits a write meanwhile, then it writes: on SQLite that
+    upgrade was refused at once with "database is locked"; it now waits its turn."""
+    database = Database(database_url)
+    await database.create_all(metadata)
+    async with database.unit_of_work() as session:
+        session.add(Note(text="first"))
+
+    async def other_writer() -> None:
+        async with database.unit_of_work() as other:
+            other.add(Note(text="other"))
+
+    try:
+        async with database.unit_of_work() as session, session.begin_nested():
+            assert len((await session.execute(select(Note))).scalars().all()) == 1
+            writer = asyncio.create_task(other_writer())
+            await asyncio.wait({writer}, timeout=0.5)  # it commits now, or waits for this one
+            session.add(Note(text="mine"))
+            await session.flush()
+        await writer
+        async with database.session() as session:
+            texts = set((await session.execute(select(col(Note.text)))).scalars())
+        assert texts == {"first", "other", "mine"}
+    finally:
+        await database.dispose()

@@ -18,9 +18,8 @@ from sqlalchemy import ColumnElement, delete, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
-from fusion.contracts import RunRestore
 from fusion.errors import FusionError, UpstreamError
-from services.migration_orchestrator.migrations.lifecycle import publish, transition
+from services.migration_orchestrator.migrations.lifecycle import transition
 from services.migration_orchestrator.migrations.logs import add_log
 from services.migration_orchestrator.migrations.models import (
     BackupAnalysis,
@@ -28,6 +27,7 @@ from services.migration_orchestrator.migrations.models import (
     MigrationTransition,
 )
 from services.migration_orchestrator.migrations.requests import queue_backup
+from services.migration_orchestrator.migrations.restores import queue_restore
 from services.migration_orchestrator.migrations.states import State, Step
 from services.migration_orchestrator.preflight.analyse import analyse_backup
 from services.migration_orchestrator.preflight.archive import ArchiveLimits
@@ -179,12 +179,3 @@ async def _backup_predates_resume(session: AsyncSession, migration_id: int) -> b
         col(MigrationTransition.to_state) == State.ANALYSED.value,
     )
     return resumed > backed_up
-
-
-async def queue_restore(session: AsyncSession, migration: Migration) -> None:
-    assert migration.id is not None
-    await transition(session, migration, State.RESTORING, cause="restore queued")
-    await publish(
-        session,
-        RunRestore(migration_id=migration.id, target_category_id=migration.target_category_id),
-    )

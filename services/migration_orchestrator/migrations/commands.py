@@ -5,10 +5,10 @@ from __future__ import annotations
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from fusion.errors import Conflict
-from services.migration_orchestrator.migrations.analysis import queue_restore
 from services.migration_orchestrator.migrations.lifecycle import transition
 from services.migration_orchestrator.migrations.models import Migration
 from services.migration_orchestrator.migrations.requests import queue_backup
+from services.migration_orchestrator.migrations.restores import queue_restore
 from services.migration_orchestrator.migrations.states import RESTART_AT, State, Step
 from services.migration_orchestrator.scheduling.slots import release_slot
 

@@ -15,14 +15,12 @@ from fusion.contracts import MigrationStateChanged
 from fusion.tasks import StopSignal, every
 from fusion.unit_of_work import UnitOfWork
 from services.migration_orchestrator import metrics
-from services.migration_orchestrator.migrations.analysis import (
-    analyse_stored,
-    check_identities,
-    queue_restore,
-)
+from services.migration_orchestrator.migrations import restore_area
+from services.migration_orchestrator.migrations.analysis import analyse_stored, check_identities
 from services.migration_orchestrator.migrations.backups import requeue_expired
 from services.migration_orchestrator.migrations.models import Migration
 from services.migration_orchestrator.migrations.post_restore import finish
+from services.migration_orchestrator.migrations.restores import queue_restore
 from services.migration_orchestrator.migrations.states import State
 from services.migration_orchestrator.scheduling.slots import ensure_slots
 from services.migration_orchestrator.services import Orchestrator
@@ -60,7 +58,8 @@ async def on_state_changed(
 
 
 async def watch_leases(state: OrchestratorState, stop: StopSignal) -> None:
-    """A background task: backups whose worker died are queued again."""
+    """A background task: backups whose worker died, and restores not reported in time, are
+    queued again (or fail at the limit of attempts)."""
     orchestrator = state.orchestrator
     settings = orchestrator.settings
 
@@ -68,11 +67,12 @@ async def watch_leases(state: OrchestratorState, stop: StopSignal) -> None:
         async with orchestrator.db.unit_of_work() as session:
             await requeue_expired(session, max_attempts=settings.backup_max_attempts)
             await metrics.refresh(session, orchestrator.sources)
+        await restore_area.expire(orchestrator)
 
     work = every(
         settings.lease_watch_seconds,
         requeue,
-        what="looking for expired backup leases",
+        what="looking for expired backup and restore leases",
         outages=state.outages,
         at_start=True,
     )

@@ -64,6 +64,10 @@ class Migration(OrchestratorModel, table=True):
     source_shortname: str | None = Field(default=None, max_length=100)
     site_hash: str | None = Field(default=None, max_length=64)
     restore_started_at: datetime | None = Field(default=None, sa_column=Column(UtcDateTime()))
+    # The restore's own lease (``restores``): which request runs now, since when, how many so far.
+    restore_attempts: int = 0
+    restore_queued_at: datetime | None = Field(default=None, sa_column=Column(UtcDateTime()))
+    restore_message: str | None = Field(default=None, max_length=36)
     target_course_id: int | None = Field(default=None, index=True)
     created_at: datetime = Field(default_factory=utcnow, sa_column=Column(UtcDateTime()))
     updated_at: datetime = Field(default_factory=utcnow, sa_column=Column(UtcDateTime()))

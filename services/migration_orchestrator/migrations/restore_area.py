@@ -17,10 +17,11 @@ the target category: everything in it belongs to that migration and to no one el
 - when the restore fails, the placeholder Moodle leaves behind is deleted and named in the
   migration's log, and the area with it.
 
-Only web-service functions of core Moodle: ``core_course_get_categories``,
-``core_course_create_categories``, ``core_course_get_courses_by_field`` (field ``category``),
-``core_course_update_courses`` (``categoryid``), ``core_course_delete_courses`` and
-``core_course_delete_categories``; the target's token needs ``moodle/category:manage``.
+Only web-service functions of core Moodle, through the kit's client: ``get_categories``
+(idnumber), ``create_categories``, ``get_courses_by_field`` (field ``category``),
+``update_courses`` (``categoryid``), ``delete_courses`` (a course it will not delete is a
+warning, named in the log) and ``delete_categories`` (recursive); the target's token needs
+``moodle/category:manage``, ``moodle/course:delete`` and ``moodle/course:changecategory``.
 """
 
 from __future__ import annotations
@@ -29,7 +30,7 @@ import logging
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from fusion.moodle import CourseUpdate, MoodleClient, MoodleError
+from fusion.moodle import CategoryDeletion, CourseUpdate, MoodleClient, MoodleError, NewCategory
 from fusion.moodle.errors import MoodleUnavailable
 from services.migration_orchestrator.migrations import restores
 from services.migration_orchestrator.migrations.backups import MigrationNotFound
@@ -56,12 +57,9 @@ class Cleanup:
 
 async def find_area(target: MoodleClient, migration_id: int) -> int | None:
     idnumber = area_idnumber(migration_id)
-    answer = await target.call(
-        "core_course_get_categories",
-        {"criteria": [{"key": "idnumber", "value": idnumber}], "addsubcategories": 0},
-    )
-    found = [int(c["id"]) for c in answer or [] if c.get("idnumber") == idnumber]
-    return found[0] if found else None
+    found = await target.get_categories({"idnumber": idnumber}, addsubcategories=False)
+    ids = [int(c["id"]) for c in found if c.get("idnumber") == idnumber]
+    return ids[0] if ids else None
 
 
 async def open_area(target: MoodleClient, migration: Migration) -> int:
@@ -69,15 +67,17 @@ async def open_area(target: MoodleClient, migration: Migration) -> int:
     existing = await find_area(target, migration.id)
     if existing is not None:
         return existing
-    row = {
-        "name": f"Fusion : restauration en cours, migration {migration.id} "
+    row = NewCategory(
+        name=f"Fusion : restauration en cours, migration {migration.id} "
         f"(restore in progress, migration {migration.id})",
-        "parent": migration.target_category_id,
-        "idnumber": area_idnumber(migration.id),
-        "description": "Restore area of a Fusion migration; deleted once the course is moved.",
-    }
-    created = await target.call("core_course_create_categories", {"categories": [row]})
-    return int(created[0]["id"])
+        parent=migration.target_category_id,
+        idnumber=area_idnumber(migration.id),
+        description="Restore area of a Fusion migration; deleted once the course is moved.",
+    )
+    created = await target.create_categories([row])
+    if created.failed:
+        raise created.failed[0][1]
+    return int(created.returned[0]["id"])
 
 
 async def courses_in(target: MoodleClient, category_id: int) -> list[dict[str, Any]]:
@@ -92,18 +92,20 @@ async def empty_area(target: MoodleClient, category_id: int, *, keep: int | None
     cleanup = Cleanup()
     leftovers = [int(c["id"]) for c in await courses_in(target, category_id) if c["id"] != keep]
     if leftovers:
-        answer = await target.call("core_course_delete_courses", {"courseids": leftovers})
-        refused = {int(w.get("itemid", 0)) for w in (answer or {}).get("warnings", [])}
-        cleanup.removed = [c for c in leftovers if c not in refused]
-        cleanup.problems += [f"course {c} could not be deleted" for c in leftovers if c in refused]
+        deletions = await target.delete_courses(leftovers)
+        cleanup.removed = deletions.deleted
+        cleanup.problems += [
+            f"course {c} could not be deleted ({error.errorcode}: {error.message})"
+            for c, error in deletions.refused.items()
+        ]
     return cleanup
 
 
 async def close_area(target: MoodleClient, category_id: int) -> None:
     # recursive: a course an orphaned CLI created since the listing goes with the area
-    await target.call(
-        "core_course_delete_categories", {"categories": [{"id": category_id, "recursive": 1}]}
-    )
+    deleted = await target.delete_categories([CategoryDeletion(id=category_id, recursive=True)])
+    if deleted.failed:
+        raise deleted.failed[0][1]
 
 
 async def _migration(orchestrator: Orchestrator, migration_id: int) -> Migration:
@@ -125,11 +127,18 @@ async def _log(orchestrator: Orchestrator, migration_id: int, lines: list[tuple[
 
 
 async def start(
-    orchestrator: Orchestrator, migration_id: int, *, worker: str
+    orchestrator: Orchestrator, migration_id: int, *, worker: str, message: str | None = None
 ) -> restores.RestoreTicket:
-    """A restore attempt begins: recorded, its area ready and empty, the worker told where."""
+    """A restore attempt begins: recorded, its area ready and empty, the worker told where.
+    ``message``: the id of the ``restore.run`` message it started from (an older one is refused)."""
     async with orchestrator.db.unit_of_work() as session:
-        ticket = await restores.start_restore(session, migration_id, worker=worker)
+        ticket = await restores.start_restore(
+            session,
+            migration_id,
+            worker=worker,
+            message=message,
+            lease_seconds=restores.restore_lease_seconds(orchestrator.settings),
+        )
     migration = await _migration(orchestrator, migration_id)
     target = orchestrator.target
     try:
@@ -247,3 +256,39 @@ async def failed(
         for level, text in lines:
             add_log(session, migration_id, Step.RESTORE, text, level=level)
     return migration
+
+
+async def expire(orchestrator: Orchestrator) -> list[restores.Expired]:
+    """The lease watcher's pass over restores (``restores.expire_restores``). A migration at
+    its limit of attempts has its area emptied and deleted, as after a failed restore, then
+    fails. (One queued again needs nothing here: the next start empties the area.)"""
+    settings = orchestrator.settings
+    lease_seconds = restores.restore_lease_seconds(settings)
+    async with orchestrator.db.unit_of_work() as session:
+        expired = await restores.expire_restores(
+            session, lease_seconds=lease_seconds, max_attempts=settings.backup_max_attempts
+        )
+    for gone in expired:
+        if gone.failed:
+            lines = await _clear_after_expiry(orchestrator, gone.migration_id)
+            async with orchestrator.db.unit_of_work() as session:
+                await restores.fail_expired(session, gone, lease_seconds=lease_seconds, lines=lines)
+    return expired
+
+
+async def _clear_after_expiry(
+    orchestrator: Orchestrator, migration_id: int
+) -> list[tuple[str, str]]:
+    target, lines = orchestrator.target, []
+    try:
+        area = await find_area(target, migration_id)
+        if area is not None:
+            cleanup = await empty_area(target, area)
+            lines += [
+                ("info", f"deleted course {c}, left in the restore area by the lost attempts")
+                for c in cleanup.removed
+            ] + [("error", problem) for problem in cleanup.problems]
+            await close_area(target, area)
+    except MoodleError as error:  # a retry's start empties the area anyway
+        lines.append(("warning", f"the restore area could not be emptied now: {error.message}"))
+    return lines

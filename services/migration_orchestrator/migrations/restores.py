@@ -3,21 +3,35 @@
 
 Each start is an *attempt*, named by the time it started: a report carrying an older attempt
 (a worker presumed dead whose CLI finished after all) is refused, so it cannot undo the
-attempt that runs now."""
+attempt that runs now.
+
+A restore has a lease, like a backup: the request (the ``restore.run`` message, named by its
+id) must be started and reported within the target platform's ``cli_timeout_seconds`` plus
+``restore_grace_seconds``. One that is not (the message dead-lettered, the worker gone for
+good) is queued again with a new message, whose start empties the restore area as every start
+does; a start carrying an older message is refused. At ``backup_max_attempts`` the migration
+fails at step restore. A request still waiting in a queue that moves (restores queued before it
+keep starting) is not presumed lost: its deadline follows the queue."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 from typing import Any
 
+from sqlalchemy import func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col
 
+from fusion.contracts import Envelope, RunRestore
 from fusion.errors import Conflict
+from fusion.outbox import add_to_outbox
 from services.migration_orchestrator.migrations.backups import MigrationNotFound
 from services.migration_orchestrator.migrations.lifecycle import transition
 from services.migration_orchestrator.migrations.logs import add_log
-from services.migration_orchestrator.migrations.models import Migration, utcnow
+from services.migration_orchestrator.migrations.models import Migration, messaging, utcnow
 from services.migration_orchestrator.migrations.states import State, Step
+from services.migration_orchestrator.settings import Settings
 
 
 class NotRestoring(Conflict):
@@ -62,10 +76,59 @@ async def restoring(
     return migration
 
 
-async def start_restore(session: AsyncSession, migration_id: int, *, worker: str) -> RestoreTicket:
+def restore_lease_seconds(settings: Settings) -> float:
+    """Seconds a restore request has to be started, and then reported, by the target's worker."""
+    cli = next(
+        (p.cli_timeout_seconds for p in settings.platforms if p.name == settings.target_platform),
+        4 * 3600.0,
+    )
+    return cli + settings.restore_grace_seconds
+
+
+async def queue_restore(session: AsyncSession, migration: Migration) -> None:
+    """``identity_checked`` → ``restoring``: the first request of a new series of attempts."""
+    await transition(session, migration, State.RESTORING, cause="restore queued")
+    migration.restore_attempts = 0
+    await _request(session, migration)
+
+
+async def _request(session: AsyncSession, migration: Migration) -> None:
+    """A new ``restore.run`` message: the attempt a worker may start from now on. Its deadline
+    is set by the lease watcher's next pass (which knows the platform's timeout)."""
+    assert migration.id is not None
+    envelope = Envelope.of(
+        RunRestore(migration_id=migration.id, target_category_id=migration.target_category_id)
+    )
+    migration.restore_attempts += 1
+    migration.restore_queued_at, migration.lease_until = utcnow(), None
+    migration.restore_message = str(envelope.message_id)
+    session.add(migration)
+    await add_to_outbox(session, envelope, outbox=messaging.outbox)
+
+
+async def start_restore(
+    session: AsyncSession,
+    migration_id: int,
+    *,
+    worker: str,
+    lease_seconds: float | None = None,
+    message: str | None = None,
+) -> RestoreTicket:
+    """``lease_seconds``: the attempt's deadline from now (None: the lease watcher's next pass
+    sets it, from this start)."""
     migration = await restoring(session, migration_id)
+    if message is not None and migration.restore_message not in (None, message):
+        raise NotRestoring(
+            f"This restore request of migration {migration_id} was replaced by a newer one.",
+            message_fr=f"Cette demande de restauration de la migration {migration_id} a été "
+            "remplacée par une plus récente.",
+        )
     retried = migration.restore_started_at is not None
-    migration.restore_started_at, migration.worker = utcnow(), worker[:100]
+    now = utcnow()
+    migration.restore_started_at, migration.worker = now, worker[:100]
+    migration.lease_until = (
+        None if lease_seconds is None else now + timedelta(seconds=lease_seconds)
+    )
     session.add(migration)
     again = " (again: the previous attempt never reported)" if retried else ""
     add_log(session, migration_id, Step.RESTORE, f"restore started by {worker}{again}")
@@ -87,7 +150,7 @@ async def restore_done(
     session: AsyncSession, migration_id: int, *, course_id: int, attempt: str | None = None
 ) -> Migration:
     migration = await restoring(session, migration_id, attempt=attempt)
-    migration.target_course_id = course_id
+    migration.target_course_id, migration.lease_until = course_id, None
     session.add(migration)
     add_log(session, migration_id, Step.RESTORE, f"restored as course {course_id} on the target")
     await transition(session, migration, State.POST_RESTORE, cause=f"worker {migration.worker}")
@@ -104,6 +167,8 @@ async def restore_failed(
     attempt: str | None = None,
 ) -> Migration:
     migration = await restoring(session, migration_id, attempt=attempt)
+    migration.lease_until = None
+    session.add(migration)
     add_log(session, migration_id, Step.RESTORE, message, level="error", details=details)
     await transition(
         session,
@@ -114,3 +179,135 @@ async def restore_failed(
         reason_fr=message_fr,
     )
     return migration
+
+
+def _started(migration: Migration) -> bool:
+    started, queued = migration.restore_started_at, migration.restore_queued_at
+    return started is not None and (queued is None or started >= queued)
+
+
+async def _queue_moved_at(session: AsyncSession, migration: Migration) -> datetime | None:
+    """When a restore queued before this one last started: the queue ahead of it still moves."""
+    queued = migration.restore_queued_at
+    assert queued is not None
+    query = select(func.max(col(Migration.restore_started_at))).where(
+        col(Migration.restore_queued_at) < queued,
+        col(Migration.restore_started_at) > queued,
+    )
+    moved: datetime | None = (await session.execute(query)).scalar_one_or_none()
+    return moved
+
+
+@dataclass(frozen=True)
+class Expired:
+    """What the lease watcher did with one restore: queued again, or failed at the limit."""
+
+    migration_id: int
+    failed: bool  # at the limit: to fail (``fail_expired``) once its restore area is cleared
+    request: str | None = None  # the request that ran out last
+
+
+async def expire_restores(
+    session: AsyncSession, *, lease_seconds: float, max_attempts: int, limit: int = 100
+) -> list[Expired]:
+    """Restores whose deadline passed: given a deadline (just queued), followed (the queue ahead
+    moves), queued again, or failed at ``max_attempts``."""
+    now = utcnow()
+    query = (
+        select(Migration)
+        .where(
+            col(Migration.state) == State.RESTORING.value,
+            or_(col(Migration.lease_until).is_(None), col(Migration.lease_until) < now),
+        )
+        .order_by(col(Migration.id))
+        .limit(limit)
+        .with_for_update(skip_locked=True)
+    )
+    expired: list[Expired] = []
+    for migration in (await session.execute(query)).scalars():
+        assert migration.id is not None
+        session.add(migration)
+        if migration.lease_until is None:  # queued or started since the last pass
+            queued = migration.restore_queued_at = migration.restore_queued_at or now
+            started = migration.restore_started_at
+            since = queued if started is None else max(queued, started)
+            migration.lease_until = since + timedelta(seconds=lease_seconds)
+            continue
+        if not _started(migration):
+            moved = await _queue_moved_at(session, migration)
+            if moved is not None and moved + timedelta(seconds=lease_seconds) > now:
+                migration.lease_until = moved + timedelta(seconds=lease_seconds)
+                continue
+        expired.append(await _lost(session, migration, lease_seconds, max_attempts))
+    await session.flush()
+    return expired
+
+
+async def _lost(
+    session: AsyncSession, migration: Migration, lease_seconds: float, max_attempts: int
+) -> Expired:
+    assert migration.id is not None
+    attempts = migration.restore_attempts
+    if attempts >= max_attempts:  # failed by ``fail_expired``, once its area is cleared
+        return Expired(migration.id, failed=True, request=migration.restore_message)
+    what = "started by no worker" if not _started(migration) else f"started by {migration.worker}"
+    add_log(
+        session,
+        migration.id,
+        Step.RESTORE,
+        f"restore request {attempts} {what} and not reported within {lease_seconds:.0f} s",
+        level="warning",
+    )
+    await _request(session, migration)
+    add_log(
+        session,
+        migration.id,
+        Step.RESTORE,
+        f"restore queued again (attempt {migration.restore_attempts} of {max_attempts})",
+        level="warning",
+    )
+    return Expired(migration.id, failed=False)
+
+
+async def fail_expired(
+    session: AsyncSession, expired: Expired, *, lease_seconds: float, lines: list[tuple[str, str]]
+) -> bool:
+    """The last request's lease ran out too: the migration fails at step restore (unless it
+    moved meanwhile: reported, cancelled, or its request started late)."""
+    migration = await session.get(Migration, expired.migration_id, with_for_update=True)
+    if (
+        migration is None
+        or migration.state != State.RESTORING.value
+        or migration.restore_message != expired.request
+        or migration.lease_until is None
+        or migration.lease_until >= utcnow()
+    ):
+        return False
+    assert migration.id is not None
+    attempts = migration.restore_attempts
+    what = "started by no worker" if not _started(migration) else f"started by {migration.worker}"
+    add_log(
+        session,
+        migration.id,
+        Step.RESTORE,
+        f"restore request {attempts} {what} and not reported within {lease_seconds:.0f} s",
+        level="error",
+    )
+    for level, message in lines:
+        add_log(session, migration.id, Step.RESTORE, message, level=level)
+    migration.lease_until = None
+    session.add(migration)
+    minutes = max(1, round(lease_seconds / 60))
+    await transition(
+        session,
+        migration,
+        State.FAILED,
+        cause="restore lease expired",
+        reason=f"The restore did not finish: {attempts} attempt(s) were not reported within "
+        f"{minutes} min each. The target platform's restore worker may be stopped; once it "
+        "runs again, the migration can be retried.",
+        reason_fr=f"La restauration n'a pas abouti : {attempts} tentative(s) sans réponse "
+        f"en {minutes} min chacune. Le programme qui restaure les cours sur la plateforme "
+        "cible est peut-être arrêté ; une fois relancé, la migration pourra être reprise.",
+    )
+    return True

@@ -10,10 +10,9 @@ from pathlib import Path
 import httpx
 
 from fusion.apogee import ApogeeClient
-from fusion.errors import NotFound
 from fusion.http import create_http_client
 from fusion.moodle.client import MoodleClient
-from fusion.moodle.platforms import moodle_client
+from fusion.moodle.registry import MoodleRegistry
 from fusion.settings import HttpClientFragment, MoodlePlatform
 from fusion.web import Web
 from services.migration_orchestrator.pages.clients import IdentityClient, SyncClient
@@ -33,15 +32,11 @@ class Pages:
     platforms: list[MoodlePlatform]
     target_name: str
     new_course_category: int
-    _moodle: dict[str, MoodleClient]
+    _moodle: MoodleRegistry
 
     def moodle(self, platform: str) -> MoodleClient:
-        client = self._moodle.get(platform)
-        if client is None:
-            raise NotFound(
-                f"No platform named '{platform}'.", message_fr=f"Pas de plateforme « {platform} »."
-            )
-        return client
+        """The platform's client; an unknown name is a 404 (``PlatformUnknown``)."""
+        return self._moodle[platform]
 
     @property
     def target(self) -> MoodleClient:
@@ -89,5 +84,5 @@ async def open_pages(
             platforms=list(platforms),
             target_name=settings.pages_target_platform,
             new_course_category=settings.pages_new_course_category,
-            _moodle={p.name: moodle_client(p, http=http) for p in platforms},
+            _moodle=MoodleRegistry(platforms, http=http),
         )

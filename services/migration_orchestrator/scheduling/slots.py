@@ -11,8 +11,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import timedelta
 
-from sqlalchemy import and_, delete, func, select, update
+from sqlalchemy import and_, delete, exists, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import aliased
 from sqlmodel import col
 
 from services.migration_orchestrator.migrations.models import Migration, PlatformSlot, utcnow
@@ -73,12 +74,16 @@ async def take_slot(session: AsyncSession, platform: str, migration_id: int) -> 
     slot = await _free_slot(session, platform)
     if slot is None:
         return None
+    # Not if another claim gave this migration a slot meanwhile (SQLite reads without locking
+    # rows: two claims may pick the same queued migration; the second finds it held here).
+    held = aliased(PlatformSlot)
     result = await session.execute(
         update(PlatformSlot)
         .where(
             col(PlatformSlot.platform) == platform,
             col(PlatformSlot.slot) == slot,
             col(PlatformSlot.migration_id).is_(None),
+            ~exists().where(col(held.migration_id) == migration_id),
         )
         .values(migration_id=migration_id, taken_at=utcnow())
         .execution_options(synchronize_session=False)

@@ -40,6 +40,21 @@ class WorkerRequest(BaseModel):
     worker: WorkerName
 
 
+class RestoreStart(BaseModel):
+    model_config = {
+        "json_schema_extra": {
+            "examples": [{"worker": "target-a", "message": "0b7e9a52-3f43-4c8e-9d8e-2f1c6a1d9b10"}]
+        }
+    }
+    worker: WorkerName
+    message: str | None = Field(
+        default=None,
+        pattern=r"^[0-9a-f-]{36}$",
+        description="id of the `restore.run` message started from: one the orchestrator "
+        "replaced (queued again after its lease expired) is refused with 409",
+    )
+
+
 Attempt = Annotated[str, Field(max_length=40, description="the ticket's `attempt`")]
 
 
@@ -150,11 +165,13 @@ async def backup_failure(
 
 @router.post("/restores/{migration_id}/start", responses=HELD)
 async def start_restore(
-    migration_id: MigrationId, body: WorkerRequest, _: WorkerDep, orchestrator: OrchestratorDep
+    migration_id: MigrationId, body: RestoreStart, _: WorkerDep, orchestrator: OrchestratorDep
 ) -> TicketPublic:
     """Start a restore attempt: where to (the migration's restore area on the target, emptied
     of whatever an interrupted attempt left there), and the checksum of the file to fetch."""
-    ticket = await restore_area.start(orchestrator, migration_id, worker=body.worker)
+    ticket = await restore_area.start(
+        orchestrator, migration_id, worker=body.worker, message=body.message
+    )
     return TicketPublic(**ticket.__dict__)
 
 

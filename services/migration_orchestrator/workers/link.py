@@ -113,10 +113,11 @@ class OrchestratorLink:
             "POST", f"/backups/{migration_id}/failure", json={"worker": self.worker, **failure}
         )
 
-    async def start_restore(self, migration_id: int) -> dict[str, Any]:
-        answer = await self._send(
-            "POST", f"/restores/{migration_id}/start", json={"worker": self.worker}
-        )
+    async def start_restore(
+        self, migration_id: int, *, message: str | None = None
+    ) -> dict[str, Any]:
+        body = {"worker": self.worker} | ({"message": message} if message else {})
+        answer = await self._send("POST", f"/restores/{migration_id}/start", json=body)
         result: dict[str, Any] = answer.json()
         return result
 

@@ -34,21 +34,23 @@ class RestoreWorker:
             log.info("migration %s is being restored here already: waiting", due.migration_id)
             await asyncio.shield(running)  # its outcome (an error: redelivered again) is ours
             return
-        task = asyncio.ensure_future(self._restore_once(due.migration_id))
+        task = asyncio.ensure_future(
+            self._restore_once(due.migration_id, message=str(envelope.message_id))
+        )
         self._running[due.migration_id] = task
         task.add_done_callback(lambda _: self._running.pop(due.migration_id, None))
         # Shielded: when the broker link drops, the consumer's callback is cancelled, but the
         # restore under way (the CLI may have created the course already) runs to its report.
         await asyncio.shield(task)
 
-    async def _restore_once(self, migration_id: int) -> None:
+    async def _restore_once(self, migration_id: int, *, message: str) -> None:
         try:
-            await self._restore(migration_id)
+            await self._restore(migration_id, message=message)
         except NoLongerHeld:
-            log.info("migration %s is not waiting for a restore any more", migration_id)
+            log.info("migration %s is not waiting for this restore request any more", migration_id)
 
-    async def _restore(self, migration_id: int) -> None:
-        ticket = await self.link.start_restore(migration_id)
+    async def _restore(self, migration_id: int, *, message: str | None = None) -> None:
+        ticket = await self.link.start_restore(migration_id, message=message)
         self.work_dir.mkdir(parents=True, exist_ok=True)
         file = self.work_dir / f"restore-{migration_id}-{uuid.uuid4().hex[:8]}.mbz"
         try:

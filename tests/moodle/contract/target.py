@@ -16,7 +16,15 @@ from dataclasses import dataclass, field
 
 import httpx
 
-from fusion.moodle import CliTemplates, MoodleClient, MoodleError, NewCourse, NewUser
+from fusion.moodle import (
+    CategoryDeletion,
+    CliTemplates,
+    MoodleClient,
+    MoodleError,
+    NewCategory,
+    NewCourse,
+    NewUser,
+)
 from fusion.moodle.releases import release_branch
 
 LIVE_VARIABLES = ("FUSION_LIVE_MOODLE_URL", "FUSION_LIVE_MOODLE_TOKEN")
@@ -50,9 +58,10 @@ class ContractTarget:
     def prefix(self) -> str:
         return f"fusion-contract-{self.tag}"
 
-    async def course(self, label: str) -> int:
+    async def course(self, label: str, *, categoryid: int | None = None) -> int:
         name = f"{self.prefix}-{label}"
-        result = await self.client.create_courses([NewCourse(name, name, self.categoryid)])
+        category = categoryid or self.categoryid
+        result = await self.client.create_courses([NewCourse(name, name, category)])
         if result.failed:
             raise result.failed[0][1]
         courseid = int(result.returned[0]["id"])
@@ -81,14 +90,15 @@ class ContractTarget:
         """Only what this run created: its courses, its users, its category."""
         with suppress(MoodleError):
             if self.courseids:
-                await self.client.call("core_course_delete_courses", {"courseids": self.courseids})
+                await self.client.delete_courses(self.courseids)  # already deleted: a warning
         with suppress(MoodleError):
             if self.userids:
                 await self.client.call("core_user_delete_users", {"userids": self.userids})
         with suppress(MoodleError):
             if self.categoryid:
-                category = {"id": self.categoryid, "recursive": 1}
-                await self.client.call("core_course_delete_categories", {"categories": [category]})
+                await self.client.delete_categories(
+                    [CategoryDeletion(id=self.categoryid, recursive=True)]
+                )
 
 
 @asynccontextmanager
@@ -101,10 +111,10 @@ async def prepared(
     )
     info = await client.get_site_info()
     target = ContractTarget(name, client, cli, release_branch(info) or (0, 0))
-    created = await client.call(
-        "core_course_create_categories", {"categories": [{"name": target.prefix}]}
-    )
-    target.categoryid = int(created[0]["id"])
+    created = await client.create_categories([NewCategory(target.prefix)])
+    if created.failed:
+        raise created.failed[0][1]
+    target.categoryid = int(created.returned[0]["id"])
     try:
         yield target
     finally:
