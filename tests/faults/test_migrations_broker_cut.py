@@ -11,6 +11,10 @@ every consumer (a message counts as consumed once its handler returned). Every c
 message routed to a queue is consumed (confirmed ⊆ consumed); deliveries beyond the first are
 counted, and proven harmless: each migration reaches ``done`` exactly once, and the target holds
 exactly one restored course per migration.
+
+500 migrations take minutes on a small shared machine (each runs two shell stand-ins and a
+pre-flight analysis): about 8 on 2 cores at a load of 8. ``FUSION_TEST_BROKER_CUT_MIGRATIONS``
+sets another size (100 take under a minute there); the figures line names the size run.
 """
 
 from __future__ import annotations
@@ -39,6 +43,7 @@ from fusion.settings import MoodlePlatform
 from fusion.testing.plugin import NewDatabase
 from fusion.testing.rabbit import RABBIT_URL, RabbitNamespace, TcpProxy, wait_until
 from services.migration_orchestrator.migrations.models import metadata as orchestrator_metadata
+from services.migration_orchestrator.migrations.states import State
 from sim.moodle.state import SimMoodle
 from tests.migration_orchestrator.world import ADMIN, migration_world
 from tests.security.figures import report
@@ -131,7 +136,18 @@ async def wait_done(
         if len(bus.consumed) > consumed:
             consumed, progress_at = len(bus.consumed), time.monotonic()
         elif time.monotonic() - progress_at > STALLED_SECONDS:
-            raise AssertionError(f"stalled at {done} of {at_least} done, {consumed} consumed")
+            where = {}
+            for state in State:
+                listing = await client.get(
+                    "/migrations/v1/migrations",
+                    params={"batch_id": batch_id, "state": state.value, "limit": 1},
+                    headers=ADMIN,
+                )
+                where[state.value] = listing.json()["total"]
+            stuck = {state: n for state, n in where.items() if n and state != "done"}
+            raise AssertionError(
+                f"stalled at {done} of {at_least} done ({consumed} consumed): {stuck}"
+            )
         await asyncio.sleep(0.25)
 
 

@@ -17,6 +17,7 @@ import pytest
 
 from fusion.testing.clients import DEMO_HEADERS, asgi_client
 
+from .figures import report
 from .services import APPS, COURSE_A, TEACHER_A, documents, sync_service
 
 DOCUMENTS = documents()
@@ -98,7 +99,7 @@ def _fill(path: str, values: dict[str, str]) -> str:
 def _requests(service: str) -> list[tuple[str, str, str, dict[str, Any]]]:
     """(label, method, path, httpx arguments): every hostile value in every string slot."""
     doc = DOCUMENTS[service]
-    out = []
+    out: list[tuple[str, str, str, dict[str, Any]]] = []
     for method, path, operation in _operations(service):
         parameters = operation.get("parameters") or []
         defaults = {p["name"]: "1" for p in parameters if p["in"] == "path"}
@@ -127,8 +128,11 @@ def _requests(service: str) -> list[tuple[str, str, str, dict[str, Any]]]:
                 for name, raw in RAW_JSON_STRINGS.items():
                     text = json.dumps(_example(body))[:-1].rstrip("{")
                     content = (text + ", " if text and text != "{" else "{") + f'"{field}": {raw}}}'
-                    args = {"content": content, "headers": {"content-type": "application/json"}}
-                    out.append((f"{name} body {field}", method, _fill(path, defaults), args))
+                    raw_args: dict[str, Any] = {
+                        "content": content,
+                        "headers": {"content-type": "application/json"},
+                    }
+                    out.append((f"{name} body {field}", method, _fill(path, defaults), raw_args))
     return out
 
 
@@ -192,20 +196,29 @@ async def _send_all(
 @pytest.mark.slow
 @pytest.mark.parametrize("service", list(APPS))
 async def test_malicious_text_in_every_slot_gets_a_precise_answer(
-    service: str, tmp_path: Path
+    service: str, tmp_path: Path, pytestconfig: pytest.Config
 ) -> None:
     requests = _requests(service)
     assert len(requests) > len(HOSTILE)  # every service has text slots
-    assert await _send_all(service, tmp_path, requests) == []
+    problems = await _send_all(service, tmp_path, requests)
+    report(
+        pytestconfig,
+        f"hostile-text service={service} requests={len(requests)} failures={len(problems)}",
+    )
+    assert problems == []
 
 
 @pytest.mark.parametrize("service", list(APPS))
 async def test_malformed_and_oversized_bodies_get_a_precise_4xx(
-    service: str, tmp_path: Path
+    service: str, tmp_path: Path, pytestconfig: pytest.Config
 ) -> None:
     requests = _malformed(service)
     assert requests
     problems = await _send_all(service, tmp_path, requests)
+    report(
+        pytestconfig,
+        f"hostile-bodies service={service} requests={len(requests)} failures={len(problems)}",
+    )
     assert problems == []
 
 

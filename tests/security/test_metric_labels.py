@@ -16,6 +16,7 @@ from fusion.testing.clients import DEMO_HEADERS, asgi_client
 
 from .services import APPS, documents
 
+Labels = tuple[tuple[str, str], ...]
 METHODS = {"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS", "other"}
 DOCUMENTS = documents()
 PREFIX = {
@@ -45,7 +46,7 @@ def _random_request(rng: random.Random, service: str) -> tuple[str, str]:
     return "".join(c for c in method if c.isalnum()) or "X", path
 
 
-async def _labels(client: httpx.AsyncClient, service: str) -> set[tuple[str, ...]]:
+async def _labels(client: httpx.AsyncClient, service: str) -> set[Labels]:
     text = (await client.get("/metrics")).text
     found = set()
     for family in text_string_to_metric_families(text):
@@ -78,7 +79,7 @@ async def test_random_methods_and_paths_add_no_label_value(service: str, tmp_pat
         second = await _labels(client, service)
     templates = set(DOCUMENTS[service]["paths"])
 
-    def undocumented(found: set[tuple[str, ...]]) -> set[str]:
+    def undocumented(found: set[Labels]) -> set[str]:
         routes = {dict(labels).get("route") for labels in found} - {None}
         return {str(route) for route in routes if route not in templates}
 

@@ -31,6 +31,7 @@ from fusion.testing.clients import asgi_client
 from fusion.testing.processes import free_port
 from launcher.registry import SERVICES
 
+from .figures import report
 from .services import APPS, MOODLE_TOKEN, documents
 
 WINDOW = 12
@@ -128,7 +129,7 @@ async def _drive(
 
 @pytest.mark.parametrize("service", list(APPS))
 async def test_traffic_leaves_no_secret_or_personal_data_in_the_logs(
-    service: str, tmp_path: Path, caplog: pytest.LogCaptureFixture
+    service: str, tmp_path: Path, caplog: pytest.LogCaptureFixture, pytestconfig: pytest.Config
 ) -> None:
     token, forged = new_token(), new_token()
     tokens = [ClientToken(client="scan-admin", role="admin", sha256=hash_token(token))]
@@ -138,6 +139,10 @@ async def test_traffic_leaves_no_secret_or_personal_data_in_the_logs(
     text = logged(caplog)
     access = [r for r in caplog.records if r.name == "fusion.access"]
     assert len(access) >= len(answers)  # every request was logged, so the scan means something
+    report(
+        pytestconfig,
+        f"secrets-scan service={service} requests={len(answers)} log_records={len(caplog.records)}",
+    )
     assert not [a for a in answers if a.status_code >= 500 and a.status_code != 503]
     secrets = {"token": token, "forged": forged, "moodle_token": MOODLE_TOKEN}
     assert leaks(text, secrets) == {}, text[-3000:]

@@ -65,6 +65,7 @@ class BackupWorker:
         self.work_dir = work_dir
         self.runner = runner_for(platform)
         self.busy_poll_seconds = busy_poll_seconds
+        self._claimed: set[asyncio.Task[None]] = set()
 
     async def handle(self, envelope: Envelope) -> None:
         del envelope  # a token: which backup runs is the orchestrator's choice (priorities)
@@ -73,7 +74,15 @@ class BackupWorker:
             if claim["status"] == "idle":
                 return
             if claim["status"] == "claimed":
-                await self.run(claim["migration_id"], claim["course_id"], claim["lease_seconds"])
+                backup = asyncio.ensure_future(
+                    self.run(claim["migration_id"], claim["course_id"], claim["lease_seconds"])
+                )
+                self._claimed.add(backup)
+                backup.add_done_callback(self._claimed.discard)
+                # Shielded: when the broker link drops, the consumer's callback is cancelled;
+                # the backup it claimed still runs to its upload instead of holding its lease
+                # (and the course) until the lease runs out.
+                await asyncio.shield(backup)
                 return
             await asyncio.sleep(self.busy_poll_seconds)
 
