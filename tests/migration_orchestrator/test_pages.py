@@ -15,8 +15,17 @@ from babel.messages.extract import extract_from_dir
 from babel.messages.pofile import read_po
 
 from fusion.asgi import HostedApp
-from fusion.web.i18n import catalogue_path
+from fusion.web.i18n import Translator, catalogue_path
+from services.enrolment_sync.lifecycle import RunStatus
+from services.identity.lifecycle import PlanState
 from services.migration_orchestrator.app import create_app
+from services.migration_orchestrator.migrations.states import State as MigrationState
+from services.migration_orchestrator.pages.labels import (
+    PLAN_STATE_LABELS,
+    PLAN_STEP_LABELS,
+    SYNC_STATUS_LABELS,
+)
+from services.migration_orchestrator.pages.migrations_view import STATE_LABELS
 from services.migration_orchestrator.settings import Settings
 
 PAGES = "/migrations/pages"
@@ -149,3 +158,20 @@ def test_every_message_of_the_pages_has_its_french_translation() -> None:
     untranslated = [key for key, m in french.items() if not all(m.string or [])]
     assert untranslated == []
     assert catalogue_path("en").is_file()
+
+
+def test_every_state_the_pages_show_has_a_french_and_an_english_label() -> None:
+    """A state added to a service's lifecycle must not reach a page as its raw name."""
+    shown: dict[str, tuple[set[str], dict[str, str]]] = {
+        "migration": ({str(s) for s in MigrationState}, STATE_LABELS),
+        "plan": ({str(s) for s in PlanState}, PLAN_STATE_LABELS),
+        "sync run": ({str(s) for s in RunStatus}, SYNC_STATUS_LABELS),
+    }
+    french = Translator("fr")
+    for name, (states, labels) in shown.items():
+        assert states - set(labels) == set(), name
+        for state, label in labels.items():
+            assert french.gettext(label) != label, (name, state)  # translated, not the English
+            assert Translator("en").gettext(label) == label
+    for labels in (PLAN_STEP_LABELS, SYNC_STATUS_LABELS):
+        assert all(french.gettext(label) != label for label in labels.values())

@@ -17,6 +17,11 @@ from fusion.moodle.platforms import moodle_client
 from fusion.settings import HttpClientFragment, MoodlePlatform
 from fusion.web import Web
 from services.migration_orchestrator.pages.clients import IdentityClient, SyncClient
+from services.migration_orchestrator.pages.labels import (
+    PLAN_STATE_LABELS,
+    PLAN_STEP_LABELS,
+    SYNC_STATUS_LABELS,
+)
 from services.migration_orchestrator.pages.settings import PagesFragment
 
 TEMPLATES = Path(__file__).parent / "templates"
@@ -53,7 +58,13 @@ class Pages:
 
 
 def create_web(settings: PagesFragment) -> Web:
-    return Web(settings, template_dirs=[TEMPLATES], prefix=PAGES_PREFIX)
+    web = Web(settings, template_dirs=[TEMPLATES], prefix=PAGES_PREFIX)
+    web.env.globals.update(
+        plan_state_labels=PLAN_STATE_LABELS,
+        plan_step_labels=PLAN_STEP_LABELS,
+        sync_status_labels=SYNC_STATUS_LABELS,
+    )
+    return web
 
 
 @asynccontextmanager
