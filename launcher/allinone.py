@@ -31,6 +31,7 @@ from fusion.settings_errors import InvalidSettings
 from fusion.web.i18n import LANGUAGE_COOKIE
 from launcher import demo_activity
 from launcher.allinone_workers import running_workers, worker_settings
+from launcher.demo_activity import USER01_STAFF_NUMBER
 from launcher.registry import SERVICES, ServiceEntry
 from sim.moodle.app import create_sim_app
 from sim.moodle.demo import DEMO_BACKUPS, DEMO_TOKENS, HISTORICAL, seed_demo
@@ -302,6 +303,10 @@ def moodle_simulator(config: AllInOne) -> HostedApp:
     seed_target_students(sim["target"], apogee_db)
     for name in HISTORICAL:
         align_student_names(sim[name], apogee_db)
+    # user01, a member of staff in the demo directory, has its staff number on the merged
+    # platform (CAS fills idnumber), with the old e-mail and name that block CS01's restore
+    target = sim["target"]
+    target.users[target.user_by_username["user01"]].idnumber = USER01_STAFF_NUMBER
     return HostedApp(create_sim_app(sim), root_path="/sim")
 
 

@@ -58,28 +58,29 @@ async def _space(http: httpx.AsyncClient, target: MoodleClient, space: tuple[str
         (await http.post("/sync/v1/methods", json=body, headers=SERVICE)).raise_for_status()
 
 
-# The demo's staff in the directory: the teachers, and the fixture course CS01's user01, whose
-# canonical e-mail is the merged platform's one while ub1 holds an old one, so that restoring
-# CS01 meets Moodle's 2D conflict until a homogenisation plan for ub1 gives it that e-mail.
+# The demo's staff in the directory: the teachers, and the fixture course CS01's user01, a member
+# of staff whose account on the merged platform (found by the staff number in its idnumber,
+# launcher/allinone.py) keeps an old e-mail and name. Restoring CS01 there meets Moodle's 2D
+# conflict until a homogenisation plan for the merged platform gives that account the
+# directory's values; the stored backup then goes through.
 DEMO_STAFF = ("prof1", "prof2", "prof3", "prof4", "prof5", "user01")
+USER01_STAFF_NUMBER = "P0100"
 
 
-async def demo_staff(source: MoodleClient, target: MoodleClient) -> list[JsonDict]:
-    """The staff as the directory holds them: their names on ub1 (the usernames link to the
-    directory's uid only when the names agree), their e-mail on the merged platform."""
-    canonical = {
-        u["username"]: u["email"] for u in await target.get_users_by_field("username", DEMO_STAFF)
-    }
+async def demo_staff(source: MoodleClient) -> list[JsonDict]:
+    """The staff as the directory holds them: their accounts on ub1 (names, e-mail), with
+    their staff number."""
+    found = await source.get_users_by_field("username", DEMO_STAFF)
     return [
-        {**user, "email": canonical.get(user["username"], user["email"])}
-        for user in await source.get_users_by_field("username", DEMO_STAFF)
+        {**user, "idnumber": user.get("idnumber") or USER01_STAFF_NUMBER}
+        for user in found
+        if user["username"] in DEMO_STAFF
     ]
 
 
 def directory_csv(apogee_db: Path, staff: Sequence[JsonDict] = ()) -> bytes | None:
     """The reference directory of the demo: one entry per Apogée student, as the university's
-    LDAP would hold them (uid, canonical e-mail, supannEtuId), and the staff (supannEmpId),
-    from their accounts on the merged platform."""
+    LDAP would hold them (uid, canonical e-mail, supannEtuId), and the staff (supannEmpId)."""
     if not apogee_db.exists():
         return None
     with sqlite3.connect(f"file:{apogee_db}?mode=ro", uri=True) as connection:
@@ -91,9 +92,11 @@ def directory_csv(apogee_db: Path, staff: Sequence[JsonDict] = ()) -> bytes | No
     writer = csv.writer(out)
     writer.writerow(["uid", "mail", "sn", "givenName", "supannEtuId", "supannEmpId"])
     for cod_etu, first, last in rows:
-        writer.writerow([f"e{cod_etu}", f"e{cod_etu}@etu.univ-demo.fr", last, first, cod_etu, ""])
+        # the names as the platforms' CAS accounts have them (launcher/allinone.py)
+        sn, given = last.title(), first.title()
+        writer.writerow([f"e{cod_etu}", f"e{cod_etu}@etu.univ-demo.fr", sn, given, cod_etu, ""])
     for user in staff:
-        number = str(user.get("idnumber") or f"S-{user['username']}")
+        number = str(user["idnumber"])
         row = [user["username"], user["email"], user["lastname"], user["firstname"], "", number]
         writer.writerow(row)
     return out.getvalue().encode()
@@ -135,7 +138,7 @@ DEMO_MIGRATIONS = (
     ("ub4", 8, 1, "AU000294"),  # QUIZ311: Moodle 3.11 quizzes sharing a random question
     ("ub4", 9, 1, "AU000294"),
     ("ub1", 4, 1, "AU000002"),
-    ("ub1", 8, 1, "AU000294"),  # CS01: user01's old e-mail clashes with the target's user01
+    ("ub1", 8, 1, "AU000294"),  # CS01: the target's user01 keeps an old e-mail (plan: target)
     ("ub2", 3, 1, "AU000294"),  # students whose e-mail drifted on ub2
     ("ub4", 4, 99, "AU000294"),  # category 99 does not exist on the target
     ("ub2", 5, 1, "AU000294"),  # cancelled below
@@ -172,7 +175,7 @@ async def play(
             welcome_messages_off=True,  # as the simulated target is set up
         )
         ub1 = MoodleClient(base_url=f"{base_url}/sim/ub1", token=DEMO_TOKENS["ub1"], http=http)
-        staff = await demo_staff(ub1, target)
+        staff = await demo_staff(ub1)
         await _identity(http, data_dir / "apogee.db", platforms, staff)
         for space in DEMO_SPACES:
             await _space(http, target, space)

@@ -131,6 +131,7 @@ async def _detail_context(
         "explain_cause": explain_cause,
         "course_name": detail.fullname or "",
         "no_person": set(),
+        "plan_platforms": [],
     }
 
 
@@ -177,6 +178,9 @@ async def _page_context(
         context["course_name"] = name
     if user.is_admin and m.state == "blocked" and (m.blocker or {}).get("kind") == "identity":
         context["no_person"] = await _without_person(pages, m.source_platform, m.blocker or {})
+    # A restore conflict is settled on either side: the source's account (a new backup then
+    # carries it) or the merged platform's (the stored backup then goes through).
+    context["plan_platforms"] = [m.source_platform, pages.target_name]
     return context
 
 
