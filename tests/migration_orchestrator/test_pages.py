@@ -20,9 +20,12 @@ from services.enrolment_sync.lifecycle import RunStatus
 from services.identity.lifecycle import PlanState
 from services.migration_orchestrator.app import create_app
 from services.migration_orchestrator.migrations.states import State as MigrationState
+from services.migration_orchestrator.migrations.states import Step
 from services.migration_orchestrator.pages.labels import (
+    LOG_LEVEL_LABELS,
     PLAN_STATE_LABELS,
     PLAN_STEP_LABELS,
+    STEP_LABELS,
     SYNC_STATUS_LABELS,
 )
 from services.migration_orchestrator.pages.migrations_view import STATE_LABELS
@@ -173,5 +176,6 @@ def test_every_state_the_pages_show_has_a_french_and_an_english_label() -> None:
         for state, label in labels.items():
             assert french.gettext(label) != label, (name, state)  # translated, not the English
             assert Translator("en").gettext(label) == label
-    for labels in (PLAN_STEP_LABELS, SYNC_STATUS_LABELS):
+    assert {str(s) for s in Step} == set(STEP_LABELS)
+    for labels in (PLAN_STEP_LABELS, SYNC_STATUS_LABELS, STEP_LABELS, LOG_LEVEL_LABELS):
         assert all(french.gettext(label) != label for label in labels.values())

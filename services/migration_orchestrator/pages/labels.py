@@ -40,3 +40,18 @@ SYNC_STATUS_LABELS = {
     "unchanged": N_("up to date"),
     "blocked": N_("stopped"),
 }
+# a migration's steps (services/migration_orchestrator/migrations/states.py, Step) and the
+# levels of its log lines, as its page's log shows them
+STEP_LABELS = {
+    "backup": N_("backup"),
+    "analyse": N_("analysis"),
+    "identity": N_("users"),
+    "restore": N_("restore"),
+    "post_restore": N_("finishing"),
+}
+LOG_LEVEL_LABELS = {
+    "info": N_("note"),
+    "warning": N_("to know"),
+    "blocking": N_("blocking"),
+    "error": N_("error"),
+}

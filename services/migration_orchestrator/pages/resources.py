@@ -18,8 +18,10 @@ from fusion.settings import HttpClientFragment, MoodlePlatform
 from fusion.web import Web
 from services.migration_orchestrator.pages.clients import IdentityClient, SyncClient
 from services.migration_orchestrator.pages.labels import (
+    LOG_LEVEL_LABELS,
     PLAN_STATE_LABELS,
     PLAN_STEP_LABELS,
+    STEP_LABELS,
     SYNC_STATUS_LABELS,
 )
 from services.migration_orchestrator.pages.settings import PagesFragment
@@ -63,6 +65,8 @@ def create_web(settings: PagesFragment) -> Web:
         plan_state_labels=PLAN_STATE_LABELS,
         plan_step_labels=PLAN_STEP_LABELS,
         sync_status_labels=SYNC_STATUS_LABELS,
+        step_labels=STEP_LABELS,
+        log_level_labels=LOG_LEVEL_LABELS,
     )
     return web
 
