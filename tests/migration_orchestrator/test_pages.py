@@ -179,3 +179,23 @@ def test_every_state_the_pages_show_has_a_french_and_an_english_label() -> None:
     assert {str(s) for s in Step} == set(STEP_LABELS)
     for labels in (PLAN_STEP_LABELS, SYNC_STATUS_LABELS, STEP_LABELS, LOG_LEVEL_LABELS):
         assert all(french.gettext(label) != label for label in labels.values())
+
+
+async def test_a_wrong_page_address_is_a_page_and_the_api_keeps_its_envelope() -> None:
+    async with browser_from("192.0.2.1", web_dev_login=True, web_dev_users=["prof1"]) as browser:
+        page = await browser.get(f"{PAGES}/login")
+        await browser.post(
+            f"{PAGES}/login", data={"csrf_token": _token(page.text), "username": "prof1"}
+        )
+        malformed = await browser.get(f"{PAGES}/migration/abc")
+        assert malformed.status_code == 400
+        assert "text/html" in malformed.headers["content-type"]
+        assert "Cette adresse de page n'est pas valide" in html.unescape(malformed.text)
+        missing = await browser.get(f"{PAGES}/nothing-here")
+        assert missing.status_code == 404
+        assert "Cette page n'existe pas." in html.unescape(missing.text)
+        api = await browser.get("/migrations/v1/migrations/abc")
+        assert api.headers["content-type"].startswith("application/json")
+        assert api.json()["error"]["code"] in ("validation_error", "unauthorized")
+        unknown = await browser.get("/migrations/v1/nothing-here")
+        assert unknown.headers["content-type"].startswith("application/json")

@@ -8,7 +8,7 @@ import httpx
 from fastapi import APIRouter, Form, Path, Request
 from fastapi.responses import Response
 
-from fusion.errors import Forbidden, FusionError
+from fusion.errors import Forbidden, FusionError, NotFound
 from services.migration_orchestrator.deps import OrchestratorDep, SessionDep
 from services.migration_orchestrator.migrations import commands, queries
 from services.migration_orchestrator.migrations.requests import check_platform, request_migration
@@ -33,6 +33,10 @@ class OnlySupportResumes(Forbidden):
     code = "only_support_resumes"
 
 
+class NoSuchCourse(NotFound):
+    code = "no_such_course"
+
+
 PlatformName = Annotated[str, Path(pattern=r"^[a-z0-9_-]{1,32}$")]
 CourseId = Annotated[int, Path(ge=2, le=2**31 - 1)]
 MigrationId = Annotated[int, Path(ge=1, le=2**31 - 1)]
@@ -49,7 +53,12 @@ async def migrate_form(
 ) -> Response:
     check_platform(platform, sources=orchestrator.sources)
     found = await orchestrator.moodle[platform].get_courses_by_field("id", course_id)
-    source = found[0] if found else {}
+    if not found:
+        raise NoSuchCourse(
+            f"There is no course {course_id} on {platform}.",
+            message_fr=f"Il n'y a pas de cours n° {course_id} sur {platform}.",
+        )
+    source = found[0]
     form = CourseSpaceForm(
         fullname=str(source.get("fullname", "")), shortname=str(source.get("shortname", ""))
     )
