@@ -9,6 +9,7 @@ import pytest
 from playwright.sync_api import Browser, expect
 
 from .harness import Site, api, check_page, signed_in
+from .test_blocked_migration import _moodle, _poll
 
 pytestmark = pytest.mark.slow
 
@@ -83,3 +84,63 @@ def test_the_landing_page_switches_language_and_the_pages_follow(
     page.get_by_role("link", name="Français").click()
     expect(page.get_by_role("heading", level=1)).to_have_text("Fusion — tout-en-un")
     context.close()
+
+
+def _import_accounts(site: Site, platform: str) -> None:
+    with api(site, "demo-admin") as admin:
+        body = {"source": "moodle_ws", "platform": platform}
+        started = admin.post("/identity/v1/imports", json=body)
+        assert started.status_code == 202, started.text
+        job = _poll(
+            lambda: admin.get(f"/identity/v1/imports/{started.json()['id']}").json(),
+            lambda j: j["state"] not in ("queued", "running"),
+        )
+        assert job["state"] == "done", job
+
+
+def test_an_account_with_no_person_in_the_directory_says_what_support_should_do(
+    site: Site, browser: Browser
+) -> None:
+    # A guest account of ub2, in no directory, whose username the merged platform also holds
+    # with another e-mail: no homogenisation plan can settle it.
+    platform, course, guest = "ub2", 6, "invite.externe"
+    for where, email in ((platform, "invite@partenaire.example"), ("target", "x@ailleurs.example")):
+        new = {
+            "users[0][username]": guest,
+            "users[0][password]": "Fusion-Demo-1",
+            "users[0][firstname]": "Invité",
+            "users[0][lastname]": "Externe",
+            "users[0][email]": email,
+        }
+        created = _moodle(site, where, "core_user_create_users", **new)
+        if where == platform:
+            enrol = {
+                "enrolments[0][roleid]": 5,
+                "enrolments[0][userid]": created[0]["id"],
+                "enrolments[0][courseid]": course,
+            }
+            _moodle(site, platform, "enrol_manual_enrol_users", **enrol)
+    for where in (platform, "target"):
+        _import_accounts(site, where)
+    with api(site, "demo-admin") as admin:
+        body = {
+            "source_platform": platform,
+            "source_course_id": course,
+            "target_category_id": 1,
+            "waive_codes": True,
+        }
+        asked = admin.post("/migrations/v1/migrations", json=body)
+        assert asked.status_code == 201, asked.text
+        migration_id = int(asked.json()["id"])
+        found = _poll(
+            lambda: admin.get(f"/migrations/v1/migrations/{migration_id}").json(),
+            lambda m: m["state"] in ("done", "failed", "blocked", "cancelled"),
+        )
+    assert (found["state"], found["step"]) == ("blocked", "identity"), found
+
+    page = signed_in(browser, site, "support")
+    page.goto(site.url(f"/migration/{migration_id}"))
+    advice = page.locator(f"[data-no-person='{guest}']")
+    expect(advice).to_contain_text("ne correspond à personne dans l'annuaire")
+    expect(advice).to_contain_text("faites-la ajouter à l'annuaire")
+    check_page(page, "migration-blocked-no-person")
