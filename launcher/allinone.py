@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from fastapi import FastAPI
+from fastapi import FastAPI, Request
 from fastapi.responses import HTMLResponse, Response
 from pydantic import SecretStr
 
@@ -28,11 +28,13 @@ from fusion.asgi import HostedApp, PrefixDispatcher
 from fusion.observability import metrics_response
 from fusion.settings import MoodlePlatform
 from fusion.settings_errors import InvalidSettings
+from fusion.web.i18n import LANGUAGE_COOKIE
 from launcher import demo_activity
 from launcher.allinone_workers import running_workers, worker_settings
+from launcher.demo_activity import USER01_STAFF_NUMBER
 from launcher.registry import SERVICES, ServiceEntry
 from sim.moodle.app import create_sim_app
-from sim.moodle.demo import DEMO_BACKUPS, DEMO_TOKENS, seed_demo
+from sim.moodle.demo import DEMO_BACKUPS, DEMO_TOKENS, HISTORICAL, seed_demo
 from sim.moodle.platform import Platform
 from sim.moodle.state import SimMoodle
 
@@ -166,24 +168,60 @@ def service_settings(entry: ServiceEntry, config: AllInOne) -> Any:
     return entry.settings_class()(**service_overrides(entry, config))
 
 
-LANDING = """<!doctype html>
-<html lang="fr"><head><meta charset="utf-8"><title>Fusion</title></head>
-<body><h1>Fusion — tout-en-un</h1>
-<p>Les quatre services tournent dans ce processus (mode de développement).
-<em>All four services run in this process (development mode).</em></p>
-<p><a href="/migrations/pages/"><strong>Ouvrir Fusion</strong></a> — mes cours, créer mon espace
-de cours, administration (connexion de démonstration).
-<em>Open Fusion's pages: my courses, create my course space, administration.</em></p>
-<h2>API</h2>
+# The landing page in each language; the choice is the pages' own cookie, so it carries over.
+_LANDING_TEXT = {
+    "fr": {
+        "title": "Fusion — tout-en-un",
+        "intro": "Les quatre services tournent dans ce processus (mode de développement, "
+        "données de démonstration remises à zéro à chaque démarrage).",
+        "open": "Ouvrir Fusion",
+        "open_what": "mes cours, créer mon espace de cours, administration (connexion de "
+        "démonstration : les enseignants prof1 à prof5, l'équipe d'appui support).",
+        "api": "API (pour les développeurs)",
+        "apis": ("API Apogée", "Identités", "Migrations", "Synchronisation des inscriptions"),
+        "tokens": "Jetons de démonstration",
+        "header": "en-tête",
+        "other": ("en", "English"),
+    },
+    "en": {
+        "title": "Fusion — all-in-one",
+        "intro": "All four services run in this process (development mode, demo data reset "
+        "at every start).",
+        "open": "Open Fusion",
+        "open_what": "my courses, create my course space, administration (demo sign-in: "
+        "teachers prof1 to prof5, the support team support).",
+        "api": "APIs (for developers)",
+        "apis": ("Apogée API", "Identities", "Migrations", "Enrolment synchronisation"),
+        "tokens": "Demo tokens",
+        "header": "header",
+        "other": ("fr", "Français"),
+    },
+}
+_API_PREFIXES = ("apogee", "identity", "migrations", "sync")
+
+
+def landing_page(language: str) -> str:
+    text = _LANDING_TEXT[language]
+    other, other_name = text["other"]
+    apis = "\n".join(
+        f'<li><a href="/{prefix}/docs">{name}</a> — <code>/{prefix}/v1/</code></li>'
+        for prefix, name in zip(_API_PREFIXES, text["apis"], strict=True)
+    )
+    return f"""<!doctype html>
+<html lang="{language}"><head><meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1"><title>Fusion</title></head>
+<body><main>
+<p><a href="/?lang={other}" hreflang="{other}" lang="{other}">{other_name}</a></p>
+<h1>{text["title"]}</h1>
+<p>{text["intro"]}</p>
+<p><a href="/migrations/pages/"><strong>{text["open"]}</strong></a> — {text["open_what"]}</p>
+<h2>{text["api"]}</h2>
 <ul>
-<li><a href="/apogee/docs">API Apogée</a> — <code>/apogee/v1/</code></li>
-<li><a href="/identity/docs">Identités</a> — <code>/identity/v1/</code></li>
-<li><a href="/migrations/docs">Migrations</a> — <code>/migrations/v1/</code></li>
-<li><a href="/sync/docs">Synchronisation des inscriptions</a> — <code>/sync/v1/</code></li>
+{apis}
 </ul>
-<p>Jetons de démonstration / demo tokens: <code>demo-admin</code>, <code>demo-plugin</code>,
-<code>demo-service</code> (en-tête <code>Authorization: Bearer …</code>).</p>
-</body></html>"""
+<p>{text["tokens"]} : <code>demo-admin</code>, <code>demo-plugin</code>,
+<code>demo-service</code> ({text["header"]} <code>Authorization: Bearer …</code>).</p>
+</main></body></html>"""
 
 
 def root_app(config: AllInOne | None = None) -> FastAPI:
@@ -221,8 +259,16 @@ def root_app(config: AllInOne | None = None) -> FastAPI:
     )
 
     @app.get("/", response_class=HTMLResponse)
-    async def landing() -> str:
-        return LANDING
+    async def landing(request: Request, lang: str | None = None) -> HTMLResponse:
+        """French first; ``?lang=`` switches and is remembered in the pages' language cookie."""
+        chosen = lang if lang in _LANDING_TEXT else request.cookies.get(LANGUAGE_COOKIE)
+        language = chosen if chosen in _LANDING_TEXT else "fr"
+        response = HTMLResponse(landing_page(language))
+        if lang in _LANDING_TEXT:
+            response.set_cookie(
+                LANGUAGE_COOKIE, language, max_age=365 * 24 * 3600, path="/", samesite="lax"
+            )
+        return response
 
     @app.get("/healthz")
     async def healthz() -> dict[str, Any]:
@@ -253,8 +299,39 @@ def moodle_simulator(config: AllInOne) -> HostedApp:
     """The platforms under ``/sim/<platform>/``, seeded with demo courses and users."""
     sim = SimMoodle()
     seed_demo(sim, base_url=f"{config.base_url}/sim", fixtures=DEMO_BACKUPS)
-    seed_target_students(sim["target"], config.data_dir / "apogee.db")
+    apogee_db = config.data_dir / "apogee.db"
+    seed_target_students(sim["target"], apogee_db)
+    for name in HISTORICAL:
+        align_student_names(sim[name], apogee_db)
+    # user01, a member of staff in the demo directory, has its staff number on the merged
+    # platform (CAS fills idnumber), with the old e-mail and name that block CS01's restore
+    target = sim["target"]
+    target.users[target.user_by_username["user01"]].idnumber = USER01_STAFF_NUMBER
     return HostedApp(create_sim_app(sim), root_path="/sim")
+
+
+def _apogee_students(apogee_db: Path) -> list[tuple[str, str, str]]:
+    """(COD_ETU, first name, last name) of every student of the demo Apogée."""
+    if not apogee_db.exists():
+        return []
+    with sqlite3.connect(f"file:{apogee_db}?mode=ro", uri=True) as connection:
+        rows = connection.execute(
+            "SELECT cod_etu, lib_pr1_ind, coalesce(lib_nom_usu_ind, lib_nom_pat_ind) "
+            "FROM individu WHERE cod_etu IS NOT NULL ORDER BY cod_etu"
+        ).fetchall()
+    return [(str(cod_etu), str(first), str(last)) for cod_etu, first, last in rows]
+
+
+def align_student_names(platform: Platform, apogee_db: Path) -> None:
+    """The simulated students of a historical platform carry the names Apogée (and so the
+    demo directory) gives their student number, as a university's CAS-fed accounts do: the
+    demo's identity conflicts are then the few real ones (changed e-mails, the fixture's
+    user01), not a made-up name for every student."""
+    names = {cod_etu: (first, last) for cod_etu, first, last in _apogee_students(apogee_db)}
+    for user in platform.users.values():
+        if user.idnumber in names:
+            first, last = names[user.idnumber]
+            user.firstname, user.lastname = first.title(), last.title()
 
 
 def seed_target_students(target: Platform, apogee_db: Path, *, without_account: int = 30) -> None:

@@ -12,12 +12,15 @@ import csv
 import io
 import logging
 import sqlite3
+from collections.abc import Sequence
 from pathlib import Path
 
 import httpx
 
 from fusion.moodle.client import MoodleClient
+from fusion.moodle.rows import JsonDict
 from services.migration_orchestrator.pages.moodle_courses import create_empty_course
+from sim.moodle.demo import DEMO_TOKENS
 
 logger = logging.getLogger(__name__)
 # (teacher, full name, short name, Apogée code of the demo Apogée)
@@ -55,9 +58,29 @@ async def _space(http: httpx.AsyncClient, target: MoodleClient, space: tuple[str
         (await http.post("/sync/v1/methods", json=body, headers=SERVICE)).raise_for_status()
 
 
-def directory_csv(apogee_db: Path) -> bytes | None:
+# The demo's staff in the directory: the teachers, and the fixture course CS01's user01, a member
+# of staff whose account on the merged platform (found by the staff number in its idnumber,
+# launcher/allinone.py) keeps an old e-mail and name. Restoring CS01 there meets Moodle's 2D
+# conflict until a homogenisation plan for the merged platform gives that account the
+# directory's values; the stored backup then goes through.
+DEMO_STAFF = ("prof1", "prof2", "prof3", "prof4", "prof5", "user01")
+USER01_STAFF_NUMBER = "P0100"
+
+
+async def demo_staff(source: MoodleClient) -> list[JsonDict]:
+    """The staff as the directory holds them: their accounts on ub1 (names, e-mail), with
+    their staff number."""
+    found = await source.get_users_by_field("username", DEMO_STAFF)
+    return [
+        {**user, "idnumber": user.get("idnumber") or USER01_STAFF_NUMBER}
+        for user in found
+        if user["username"] in DEMO_STAFF
+    ]
+
+
+def directory_csv(apogee_db: Path, staff: Sequence[JsonDict] = ()) -> bytes | None:
     """The reference directory of the demo: one entry per Apogée student, as the university's
-    LDAP would hold them (uid, canonical e-mail, supannEtuId)."""
+    LDAP would hold them (uid, canonical e-mail, supannEtuId), and the staff (supannEmpId)."""
     if not apogee_db.exists():
         return None
     with sqlite3.connect(f"file:{apogee_db}?mode=ro", uri=True) as connection:
@@ -67,15 +90,23 @@ def directory_csv(apogee_db: Path) -> bytes | None:
         ).fetchall()
     out = io.StringIO()
     writer = csv.writer(out)
-    writer.writerow(["uid", "mail", "sn", "givenName", "supannEtuId"])
+    writer.writerow(["uid", "mail", "sn", "givenName", "supannEtuId", "supannEmpId"])
     for cod_etu, first, last in rows:
-        writer.writerow([f"e{cod_etu}", f"e{cod_etu}@etu.univ-demo.fr", last, first, cod_etu])
+        # the names as the platforms' CAS accounts have them (launcher/allinone.py)
+        sn, given = last.title(), first.title()
+        writer.writerow([f"e{cod_etu}", f"e{cod_etu}@etu.univ-demo.fr", sn, given, cod_etu, ""])
+    for user in staff:
+        number = str(user["idnumber"])
+        row = [user["username"], user["email"], user["lastname"], user["firstname"], "", number]
+        writer.writerow(row)
     return out.getvalue().encode()
 
 
-async def _identity(http: httpx.AsyncClient, apogee_db: Path, platforms: list[str]) -> None:
+async def _identity(
+    http: httpx.AsyncClient, apogee_db: Path, platforms: list[str], staff: list[JsonDict]
+) -> None:
     """Accounts of every platform and the directory, so that conflicts and plans show."""
-    directory = await asyncio.to_thread(directory_csv, apogee_db)  # a file read: off the loop
+    directory = await asyncio.to_thread(directory_csv, apogee_db, staff)  # off the loop
     if directory is not None:
         answer = await http.post(
             "/identity/v1/file-imports",
@@ -107,7 +138,7 @@ DEMO_MIGRATIONS = (
     ("ub4", 8, 1, "AU000294"),  # QUIZ311: Moodle 3.11 quizzes sharing a random question
     ("ub4", 9, 1, "AU000294"),
     ("ub1", 4, 1, "AU000002"),
-    ("ub1", 8, 1, "AU000294"),  # CS01: user01 clashes with the target's user01
+    ("ub1", 8, 1, "AU000294"),  # CS01: the target's user01 keeps an old e-mail (plan: target)
     ("ub2", 3, 1, "AU000294"),  # students whose e-mail drifted on ub2
     ("ub4", 4, 99, "AU000294"),  # category 99 does not exist on the target
     ("ub2", 5, 1, "AU000294"),  # cancelled below
@@ -137,13 +168,15 @@ async def play(
 ) -> None:
     async with httpx.AsyncClient(base_url=base_url, timeout=60) as http:
         await _wait_until_up(http)
-        await _identity(http, data_dir / "apogee.db", platforms)
         target = MoodleClient(
             base_url=f"{base_url}/sim/target",
             token=moodle_token,
             http=http,
             welcome_messages_off=True,  # as the simulated target is set up
         )
+        ub1 = MoodleClient(base_url=f"{base_url}/sim/ub1", token=DEMO_TOKENS["ub1"], http=http)
+        staff = await demo_staff(ub1)
+        await _identity(http, data_dir / "apogee.db", platforms, staff)
         for space in DEMO_SPACES:
             await _space(http, target, space)
         run = await http.post("/sync/v1/runs", json={}, headers=SERVICE)

@@ -155,8 +155,10 @@ def test_support_resolves_a_blocked_migration_with_a_plan_and_resumes_it(
     page.wait_for_url(re.compile(rf"/migration/{migration_id}$"))
     page.get_by_role("button", name="Reprendre la migration").click()
     page.wait_for_url(re.compile(rf"/migration/{migration_id}$"))
-    expect(page.locator(".timeline")).to_contain_text("resume by support")
+    expect(page.locator(".timeline")).to_contain_text("reprise par support")
     expect(page.locator(".migration-state")).to_have_text("Terminée", timeout=90_000)
     # The old backup still held the old e-mail: the migration took a new one.
-    expect(page.locator(".timeline")).to_contain_text("new backup after identity resolution")
+    expect(page.locator(".timeline")).to_contain_text(
+        "nouvelle sauvegarde, les comptes ayant été corrigés"
+    )
     check_page(page, "migration-resumed-done")

@@ -79,7 +79,8 @@ def test_support_uploads_a_batch_then_retries_the_migration_that_failed(
             break
         page.wait_for_timeout(1000)
         page.reload()
-    expect(row).to_contain_text("course_categories")
+    # the category is missing: Moodle refuses the restore area under it (or the restore)
+    expect(row).to_contain_text(re.compile("Unknown category|course_categories"))
     check_page(page, "admin-failed-migration")
 
     created = _category(site, "Licence Sciences")
@@ -91,6 +92,6 @@ def test_support_uploads_a_batch_then_retries_the_migration_that_failed(
     assert created == missing
     row.get_by_role("button", name=re.compile("Relancer")).click()
     page.wait_for_url(re.compile(rf"/migration/{failing}$"))
-    expect(page.locator(".timeline")).to_contain_text("retry by support")
+    expect(page.locator(".timeline")).to_contain_text("relancée par support")
     expect(page.locator(".migration-state")).to_have_text("Terminée", timeout=90_000)
     check_page(page, "admin-retried-migration-done")

@@ -15,8 +15,20 @@ from babel.messages.extract import extract_from_dir
 from babel.messages.pofile import read_po
 
 from fusion.asgi import HostedApp
-from fusion.web.i18n import catalogue_path
+from fusion.web.i18n import Translator, catalogue_path
+from services.enrolment_sync.lifecycle import RunStatus
+from services.identity.lifecycle import PlanState
 from services.migration_orchestrator.app import create_app
+from services.migration_orchestrator.migrations.states import State as MigrationState
+from services.migration_orchestrator.migrations.states import Step
+from services.migration_orchestrator.pages.labels import (
+    LOG_LEVEL_LABELS,
+    PLAN_STATE_LABELS,
+    PLAN_STEP_LABELS,
+    STEP_LABELS,
+    SYNC_STATUS_LABELS,
+)
+from services.migration_orchestrator.pages.migrations_view import STATE_LABELS
 from services.migration_orchestrator.settings import Settings
 
 PAGES = "/migrations/pages"
@@ -149,3 +161,41 @@ def test_every_message_of_the_pages_has_its_french_translation() -> None:
     untranslated = [key for key, m in french.items() if not all(m.string or [])]
     assert untranslated == []
     assert catalogue_path("en").is_file()
+
+
+def test_every_state_the_pages_show_has_a_french_and_an_english_label() -> None:
+    """A state added to a service's lifecycle must not reach a page as its raw name."""
+    shown: dict[str, tuple[set[str], dict[str, str]]] = {
+        "migration": ({str(s) for s in MigrationState}, STATE_LABELS),
+        "plan": ({str(s) for s in PlanState}, PLAN_STATE_LABELS),
+        "sync run": ({str(s) for s in RunStatus}, SYNC_STATUS_LABELS),
+    }
+    french = Translator("fr")
+    for name, (states, labels) in shown.items():
+        assert states - set(labels) == set(), name
+        for state, label in labels.items():
+            assert french.gettext(label) != label, (name, state)  # translated, not the English
+            assert Translator("en").gettext(label) == label
+    assert {str(s) for s in Step} == set(STEP_LABELS)
+    for labels in (PLAN_STEP_LABELS, SYNC_STATUS_LABELS, STEP_LABELS, LOG_LEVEL_LABELS):
+        assert all(french.gettext(label) != label for label in labels.values())
+
+
+async def test_a_wrong_page_address_is_a_page_and_the_api_keeps_its_envelope() -> None:
+    async with browser_from("192.0.2.1", web_dev_login=True, web_dev_users=["prof1"]) as browser:
+        page = await browser.get(f"{PAGES}/login")
+        await browser.post(
+            f"{PAGES}/login", data={"csrf_token": _token(page.text), "username": "prof1"}
+        )
+        malformed = await browser.get(f"{PAGES}/migration/abc")
+        assert malformed.status_code == 400
+        assert "text/html" in malformed.headers["content-type"]
+        assert "Cette adresse de page n'est pas valide" in html.unescape(malformed.text)
+        missing = await browser.get(f"{PAGES}/nothing-here")
+        assert missing.status_code == 404
+        assert "Cette page n'existe pas." in html.unescape(missing.text)
+        api = await browser.get("/migrations/v1/migrations/abc")
+        assert api.headers["content-type"].startswith("application/json")
+        assert api.json()["error"]["code"] in ("validation_error", "unauthorized")
+        unknown = await browser.get("/migrations/v1/nothing-here")
+        assert unknown.headers["content-type"].startswith("application/json")

@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+import inspect
+from typing import Any, cast
+
 from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
+from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from fusion.errors import FusionError, error_response
+from fusion.errors import BadRequest, FusionError, NotFound, error_response
 from fusion.web import STATIC, Web
 from services.migration_orchestrator.pages import (
     routes_admin,
@@ -37,6 +42,48 @@ def install_pages(app: FastAPI, web: Web) -> None:
         return show_error(request, exc, web)
 
     app.add_exception_handler(FusionError, page_errors)
+
+    # An address of the pages that matches no page, or a malformed one (/migration/abc): a
+    # page in the reader's language, not the API's JSON envelope.
+    api_validation = app.exception_handlers.get(RequestValidationError)
+    api_http = app.exception_handlers.get(StarletteHTTPException)
+
+    async def page_validation(request: Request, exc: Exception) -> Response:
+        if request.url.path.startswith(f"{PAGES_PREFIX}/") and not _wants_json(request):
+            error = BadPageAddress(
+                "This address of a page is not valid: go back and follow a link.",
+                message_fr="Cette adresse de page n'est pas valide : revenez en arrière et "
+                "suivez un lien.",
+            )
+            return show_error(request, error, web)
+        return await _answer(api_validation, request, exc)
+
+    async def page_missing(request: Request, exc: Exception) -> Response:
+        assert isinstance(exc, StarletteHTTPException)
+        pages = request.url.path.startswith(f"{PAGES_PREFIX}/") and not _wants_json(request)
+        if pages and exc.status_code == 404:
+            error = NoSuchPage("This page does not exist.", message_fr="Cette page n'existe pas.")
+            return show_error(request, error, web)
+        return await _answer(api_http, request, exc)
+
+    if api_validation is not None:
+        app.add_exception_handler(RequestValidationError, page_validation)
+    if api_http is not None:
+        app.add_exception_handler(StarletteHTTPException, page_missing)
+
+
+async def _answer(handler: Any, request: Request, exc: Exception) -> Response:
+    """What the kit's own handler answers (the API's envelope)."""
+    answer = handler(request, exc)
+    return cast(Response, await answer if inspect.isawaitable(answer) else answer)
+
+
+class BadPageAddress(BadRequest):
+    code = "bad_page_address"
+
+
+class NoSuchPage(NotFound):
+    code = "no_such_page"
 
 
 def _wants_json(request: Request) -> bool:

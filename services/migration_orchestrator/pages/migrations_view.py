@@ -4,6 +4,8 @@ teach, whoever started it)."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from fusion.auth import Principal
@@ -84,3 +86,47 @@ async def latest_by_course(
         if current is None or (current.state == "cancelled" and migration.state != "cancelled"):
             latest[migration.source_course_id] = migration
     return latest
+
+
+# Why each step of the timeline happened, as the orchestrator records it (English, for the
+# logs) and as the page says it. A cause not listed here is shown as it is, escaped.
+_CAUSES = {
+    "request": N_("asked for"),
+    "pre-flight": N_("the backup was looked through"),
+    "restore-check": N_("the course's users were checked against the merged platform"),
+    "restore queued": N_("the restore was queued"),
+    "post-restore": N_("the course was finished on the merged platform"),
+    "backup failed": N_("the backup failed"),
+    "restore lease expired": N_("no news of the restore in time: queued again"),
+    "target refused the restore area": N_("the merged platform refused the restore area"),
+    "new backup after identity resolution": N_(
+        "a new backup, as the accounts were corrected on the platform"
+    ),
+    "step": N_("next step"),
+}
+_CAUSES_BY = {
+    "requested by ": N_("asked for by %(who)s"),
+    "retry by ": N_("retried by %(who)s"),
+    "resume by ": N_("resumed by %(who)s"),
+    "cancelled by ": N_("cancelled by %(who)s"),
+    "worker ": N_("by the platform's worker (%(who)s)"),
+    "retry after: ": N_("tried again after: %(who)s"),
+}
+
+
+@dataclass(frozen=True)
+class Cause:
+    """``message`` (to translate, with ``params``) when the cause is known, else ``raw``."""
+
+    message: str | None
+    params: dict[str, str]
+    raw: str
+
+
+def explain_cause(cause: str) -> Cause:
+    if cause in _CAUSES:
+        return Cause(_CAUSES[cause], {}, cause)
+    for start, message in _CAUSES_BY.items():
+        if cause.startswith(start) and len(cause) > len(start):
+            return Cause(message, {"who": cause[len(start) :]}, cause)
+    return Cause(None, {}, cause)

@@ -16,6 +16,13 @@ from fusion.moodle.registry import MoodleRegistry
 from fusion.settings import HttpClientFragment, MoodlePlatform
 from fusion.web import Web
 from services.migration_orchestrator.pages.clients import IdentityClient, SyncClient
+from services.migration_orchestrator.pages.labels import (
+    LOG_LEVEL_LABELS,
+    PLAN_STATE_LABELS,
+    PLAN_STEP_LABELS,
+    STEP_LABELS,
+    SYNC_STATUS_LABELS,
+)
 from services.migration_orchestrator.pages.settings import PagesFragment
 
 TEMPLATES = Path(__file__).parent / "templates"
@@ -48,7 +55,15 @@ class Pages:
 
 
 def create_web(settings: PagesFragment) -> Web:
-    return Web(settings, template_dirs=[TEMPLATES], prefix=PAGES_PREFIX)
+    web = Web(settings, template_dirs=[TEMPLATES], prefix=PAGES_PREFIX)
+    web.env.globals.update(
+        plan_state_labels=PLAN_STATE_LABELS,
+        plan_step_labels=PLAN_STEP_LABELS,
+        sync_status_labels=SYNC_STATUS_LABELS,
+        step_labels=STEP_LABELS,
+        log_level_labels=LOG_LEVEL_LABELS,
+    )
+    return web
 
 
 @asynccontextmanager

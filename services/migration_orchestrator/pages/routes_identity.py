@@ -70,6 +70,19 @@ async def plan_page(
     return pages.web.render(request, "plan.html", context)
 
 
+@router.get("/plans/{plan_id}/live")
+async def plan_live(
+    request: Request,
+    plan_id: PlanId,
+    pages: PagesDep,
+    _: AdminDep,
+    migration: FromMigration = None,
+) -> Response:
+    """The plan's state, fetched again by the page's script while it is being applied."""
+    context = {"plan": await pages.identity.plan(plan_id), "migration": migration}
+    return pages.web.render(request, "_plan_live.html", context)
+
+
 @router.post("/plans/{plan_id}/apply")
 async def approve_plan(
     plan_id: PlanId, pages: PagesDep, _: AdminDep, __: CsrfDep, migration: FromMigration = None

@@ -2,21 +2,23 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
+import httpx
 from fastapi import APIRouter, Form, Path, Request
 from fastapi.responses import Response
 
-from fusion.errors import Forbidden, FusionError
+from fusion.errors import Forbidden, FusionError, NotFound
 from services.migration_orchestrator.deps import OrchestratorDep, SessionDep
 from services.migration_orchestrator.migrations import commands, queries
 from services.migration_orchestrator.migrations.requests import check_platform, request_migration
-from services.migration_orchestrator.migrations.schemas import MigrationCreate
+from services.migration_orchestrator.migrations.schemas import MigrationCreate, MigrationDetail
 from services.migration_orchestrator.pages.course_space import CourseSpaceForm, check_form
 from services.migration_orchestrator.pages.deps import CsrfDep, PagesDep, UserDep
 from services.migration_orchestrator.pages.migrations_view import (
     NEXT_STEP,
     STATE_LABELS,
+    explain_cause,
     may_cancel,
     may_retry,
     principal_of,
@@ -29,6 +31,10 @@ router = APIRouter(prefix=PAGES_PREFIX, include_in_schema=False)
 
 class OnlySupportResumes(Forbidden):
     code = "only_support_resumes"
+
+
+class NoSuchCourse(NotFound):
+    code = "no_such_course"
 
 
 PlatformName = Annotated[str, Path(pattern=r"^[a-z0-9_-]{1,32}$")]
@@ -47,7 +53,12 @@ async def migrate_form(
 ) -> Response:
     check_platform(platform, sources=orchestrator.sources)
     found = await orchestrator.moodle[platform].get_courses_by_field("id", course_id)
-    source = found[0] if found else {}
+    if not found:
+        raise NoSuchCourse(
+            f"There is no course {course_id} on {platform}.",
+            message_fr=f"Il n'y a pas de cours n° {course_id} sur {platform}.",
+        )
+    source = found[0]
     form = CourseSpaceForm(
         fullname=str(source.get("fullname", "")), shortname=str(source.get("shortname", ""))
     )
@@ -126,23 +137,86 @@ async def _detail_context(
         "may_retry": may_retry(detail, user),
         "may_cancel": may_cancel(detail),
         "is_admin": user.is_admin,
+        "explain_cause": explain_cause,
+        "course_name": detail.fullname or "",
+        "no_person": set(),
+        "plan_platforms": [],
     }
+
+
+async def _source_course_name(orchestrator: OrchestratorDep, platform: str, course_id: int) -> str:
+    """The course's name on its platform, for a migration asked for without names (the API,
+    a batch): the page names the course, not only its number."""
+    moodle = orchestrator.moodle.get(platform)
+    if moodle is None:
+        return ""
+    try:
+        found = await moodle.get_courses_by_field("id", course_id)
+    except (FusionError, httpx.HTTPError):
+        return ""  # the platform is down: the page still shows the migration
+    return str(found[0].get("fullname", "")) if found else ""
+
+
+async def _without_person(pages: PagesDep, platform: str, blocker: dict[str, Any]) -> set[int]:
+    """The restore conflicts of a blocked migration whose account has no person in the
+    directory: no homogenisation plan can settle those, support must act first."""
+    wanted = {c.get("conflict_id") for c in blocker.get("conflicts") or [] if isinstance(c, dict)}
+    if not wanted - {None}:
+        return set()
+    try:
+        found = await pages.identity.conflicts(
+            platform=platform, kind="restore_conflict", limit=500
+        )
+    except (FusionError, httpx.HTTPError):
+        return set()
+    return {c.id for c in found.items if c.id in wanted and c.person_id is None}
+
+
+async def _page_context(
+    pages: PagesDep,
+    session: SessionDep,
+    orchestrator: OrchestratorDep,
+    user: UserDep,
+    migration_id: int,
+) -> dict[str, object]:
+    context = await _detail_context(session, user, migration_id)
+    m = context["m"]
+    assert isinstance(m, MigrationDetail)
+    if not context["course_name"]:
+        name = await _source_course_name(orchestrator, m.source_platform, m.source_course_id)
+        context["course_name"] = name
+    if user.is_admin and m.state == "blocked" and (m.blocker or {}).get("kind") == "identity":
+        context["no_person"] = await _without_person(pages, m.source_platform, m.blocker or {})
+    # A restore conflict is settled on either side: the source's account (a new backup then
+    # carries it) or the merged platform's (the stored backup then goes through).
+    context["plan_platforms"] = [m.source_platform, pages.target_name]
+    return context
 
 
 @router.get("/migration/{migration_id}")
 async def migration_page(
-    request: Request, migration_id: MigrationId, pages: PagesDep, session: SessionDep, user: UserDep
+    request: Request,
+    migration_id: MigrationId,
+    pages: PagesDep,
+    session: SessionDep,
+    orchestrator: OrchestratorDep,
+    user: UserDep,
 ) -> Response:
-    context = await _detail_context(session, user, migration_id)
+    context = await _page_context(pages, session, orchestrator, user, migration_id)
     return pages.web.render(request, "migration.html", context)
 
 
 @router.get("/migration/{migration_id}/live")
 async def migration_live(
-    request: Request, migration_id: MigrationId, pages: PagesDep, session: SessionDep, user: UserDep
+    request: Request,
+    migration_id: MigrationId,
+    pages: PagesDep,
+    session: SessionDep,
+    orchestrator: OrchestratorDep,
+    user: UserDep,
 ) -> Response:
     """The page's changing part, fetched again by the page's script while the migration runs."""
-    context = await _detail_context(session, user, migration_id)
+    context = await _page_context(pages, session, orchestrator, user, migration_id)
     return pages.web.render(request, "_migration_live.html", context)
 
 

@@ -75,6 +75,7 @@ class Conflict(BaseModel):
     accounts: list[Any]
     suggestion: str
     suggestion_fr: str
+    person_id: int | None = None
 
 
 class Conflicts(BaseModel):
