@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import astuple, dataclass
 from typing import Any
 
@@ -93,6 +93,52 @@ def _forget(session: AsyncSession, model: Any, keys: set[tuple[Any, ...]], key: 
             session.expire(obj)
 
 
+async def _save(
+    session: AsyncSession,
+    model: Any,
+    keys: list[str],
+    items: Sequence[Any],
+    row: Callable[[Any, str], dict[str, Any]],
+) -> LoadCounts:
+    """Upsert ``items`` (dataclasses carrying ``keys``) into ``model``, a chunk at a time, in
+    key order; an item whose fingerprint is the stored one is left alone."""
+
+    def key(obj: Any) -> tuple[Any, ...]:
+        return tuple(getattr(obj, name) for name in keys)
+
+    counts = LoadCounts()
+    unique = {key(item): item for item in items}
+    ordered = [unique[k] for k in sorted(unique)]
+    written: set[tuple[Any, ...]] = set()
+    columns = [col(getattr(model, name)) for name in keys]
+    await session.flush()
+    for start in range(0, len(ordered), WRITE_CHUNK):
+        chunk = ordered[start : start + WRITE_CHUNK]
+        found = await session.execute(
+            select(*columns, col(model.fingerprint)).where(
+                *(c.in_({key(item)[n] for item in chunk}) for n, c in enumerate(columns))
+            )
+        )
+        known = {tuple(stored): print_ for *stored, print_ in found.all()}
+        rows: list[dict[str, Any]] = []
+        for item in chunk:
+            print_ = fingerprint(astuple(item))
+            before = known.get(key(item))
+            if before == print_:
+                counts.unchanged += 1
+                continue
+            if before is None:
+                counts.created += 1
+            else:
+                counts.updated += 1
+            rows.append(row(item, print_))
+        if rows:
+            await session.execute(_upsert(session, model, keys), rows)
+            written.update(tuple(r[name] for name in keys) for r in rows)
+    _forget(session, model, written, key)
+    return counts
+
+
 async def save_accounts(session: AsyncSession, facts: Sequence[AccountFacts]) -> LoadCounts:
     """Insert new accounts, update changed ones; flush only (the caller's edge commits).
 
@@ -101,38 +147,7 @@ async def save_accounts(session: AsyncSession, facts: Sequence[AccountFacts]) ->
     rows are written in key order, so two such writers take their row locks in the same order.
     The counts come from what was stored before: when two writers store the same new account
     at once, both count it as created."""
-    counts = LoadCounts()
-    unique = {(f.platform, f.moodle_id): f for f in facts}
-    ordered = [unique[k] for k in sorted(unique)]
-    written: set[tuple[Any, ...]] = set()
-    await session.flush()
-    for start in range(0, len(ordered), WRITE_CHUNK):
-        chunk = ordered[start : start + WRITE_CHUNK]
-        platforms = {f.platform for f in chunk}
-        ids = [f.moodle_id for f in chunk]
-        found = await session.execute(
-            select(col(Account.platform), col(Account.moodle_id), col(Account.fingerprint)).where(
-                col(Account.platform).in_(platforms), col(Account.moodle_id).in_(ids)
-            )
-        )
-        known = {(p, m): print_ for p, m, print_ in found.all()}
-        rows: list[dict[str, Any]] = []
-        for fact in chunk:
-            print_ = fingerprint(astuple(fact))
-            before = known.get((fact.platform, fact.moodle_id))
-            if before == print_:
-                counts.unchanged += 1
-                continue
-            if before is None:
-                counts.created += 1
-            else:
-                counts.updated += 1
-            rows.append(_account_row(fact, print_))
-        if rows:
-            await session.execute(_upsert(session, Account, ["platform", "moodle_id"]), rows)
-            written.update((r["platform"], r["moodle_id"]) for r in rows)
-    _forget(session, Account, written, lambda a: (a.platform, a.moodle_id))
-    return counts
+    return await _save(session, Account, ["platform", "moodle_id"], facts, _account_row)
 
 
 def _account_row(fact: AccountFacts, print_: str) -> dict[str, Any]:
@@ -156,36 +171,7 @@ def _account_row(fact: AccountFacts, print_: str) -> dict[str, Any]:
 
 async def save_persons(session: AsyncSession, entries: Sequence[DirectoryEntry]) -> LoadCounts:
     """Like ``save_accounts``, keyed by the directory's uid."""
-    counts = LoadCounts()
-    unique = {e.uid: e for e in entries}
-    ordered = [unique[k] for k in sorted(unique)]
-    written: set[tuple[Any, ...]] = set()
-    await session.flush()
-    for start in range(0, len(ordered), WRITE_CHUNK):
-        chunk = ordered[start : start + WRITE_CHUNK]
-        found = await session.execute(
-            select(col(Person.uid), col(Person.fingerprint)).where(
-                col(Person.uid).in_([e.uid for e in chunk])
-            )
-        )
-        known: dict[str, str] = dict(found.all())
-        rows: list[dict[str, Any]] = []
-        for entry in chunk:
-            print_ = fingerprint(astuple(entry))
-            before = known.get(entry.uid)
-            if before == print_:
-                counts.unchanged += 1
-                continue
-            if before is None:
-                counts.created += 1
-            else:
-                counts.updated += 1
-            rows.append(_person_row(entry, print_))
-        if rows:
-            await session.execute(_upsert(session, Person, ["uid"]), rows)
-            written.update((r["uid"],) for r in rows)
-    _forget(session, Person, written, lambda p: (p.uid,))
-    return counts
+    return await _save(session, Person, ["uid"], entries, _person_row)
 
 
 def _person_row(entry: DirectoryEntry, print_: str) -> dict[str, Any]:
