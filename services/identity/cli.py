@@ -88,13 +88,24 @@ async def _await_background(services: IdentityServices) -> None:
 
 
 async def _import(
-    services: IdentityServices, console: Console, start: Callable[[], Awaitable[Any]]
+    services: IdentityServices,
+    console: Console,
+    start: Callable[[IdentityServices], Awaitable[Any]],
 ) -> int:
-    job = await start()
+    job = await start(services)
     waiting = asyncio.create_task(_await_background(services))
     code = await _follow_import(services, console, job.id)
     await waiting
     return code
+
+
+def _run_import(ctx: click.Context, start: Callable[[IdentityServices], Awaitable[Any]]) -> None:
+    _run(ctx, lambda s, c: _import(s, c, start))
+
+
+_platform_option = click.option(
+    "--platform", required=True, help="the platform's name, as in FUSION_IDENTITY_PLATFORMS"
+)
 
 
 @click.group(help="Load identities and homogenise them across platforms.")
@@ -110,26 +121,26 @@ def import_group() -> None:
 
 
 @import_group.command("moodle", help="A platform's accounts through Moodle WS.")
-@click.option(
-    "--platform", required=True, help="the platform's name, as in FUSION_IDENTITY_PLATFORMS"
-)
+@_platform_option
 @click.pass_context
 def import_moodle(ctx: click.Context, platform: str) -> None:
-    def start(s: IdentityServices) -> Callable[[], Awaitable[Any]]:
-        request = MoodleImportRequest(source="moodle_ws", platform=platform)
-        return lambda: operations.start_live_import(request, services=s, actor="cli")
-
-    _run(ctx, lambda s, c: _import(s, c, start(s)))
+    _run_import(
+        ctx,
+        lambda s: operations.start_live_import(
+            MoodleImportRequest(source="moodle_ws", platform=platform), services=s, actor="cli"
+        ),
+    )
 
 
 @import_group.command("ldap", help="The reference directory over LDAP (paged).")
 @click.pass_context
 def import_ldap(ctx: click.Context) -> None:
-    def start(s: IdentityServices) -> Callable[[], Awaitable[Any]]:
-        request = DirectoryImportRequest(source="ldap")
-        return lambda: operations.start_live_import(request, services=s, actor="cli")
-
-    _run(ctx, lambda s, c: _import(s, c, start(s)))
+    _run_import(
+        ctx,
+        lambda s: operations.start_live_import(
+            DirectoryImportRequest(source="ldap"), services=s, actor="cli"
+        ),
+    )
 
 
 @import_group.command("file", help="A CSV export of mdl_user, or the directory as LDIF or CSV.")
@@ -144,13 +155,12 @@ def import_ldap(ctx: click.Context) -> None:
 @click.pass_context
 def import_file(ctx: click.Context, path: Path, source: str, platform: str | None) -> None:
     data = path.read_bytes()
-
-    def start(s: IdentityServices) -> Callable[[], Awaitable[Any]]:
-        return lambda: operations.start_file_import(
+    _run_import(
+        ctx,
+        lambda s: operations.start_file_import(
             data, source=source, platform=platform, services=s, actor="cli"
-        )
-
-    _run(ctx, lambda s, c: _import(s, c, start(s)))
+        ),
+    )
 
 
 @identity.group("plan", help="Compute, apply or revert a homogenisation plan.")
@@ -159,9 +169,7 @@ def plan_group() -> None:
 
 
 @plan_group.command("compute", help="Compute a plan for one platform and show it.")
-@click.option(
-    "--platform", required=True, help="the platform's name, as in FUSION_IDENTITY_PLATFORMS"
-)
+@_platform_option
 @click.pass_context
 def plan_compute(ctx: click.Context, platform: str) -> None:
     async def work(s: IdentityServices, console: Console) -> int:
