@@ -230,16 +230,10 @@ async def failed(
     in the log), then the migration fails with the worker's reason."""
     async with orchestrator.db.session() as session:
         await restores.restoring(session, migration_id, attempt=attempt, lock=False)
-    target, lines = orchestrator.target, []
+    lines: list[tuple[str, str]] = []
     try:
-        area = await find_area(target, migration_id)
-        if area is not None:
-            cleanup = await empty_area(target, area)
-            lines += [
-                ("info", f"deleted course {c}, the placeholder the failed restore left behind")
-                for c in cleanup.removed
-            ] + [("error", problem) for problem in cleanup.problems]
-            await close_area(target, area)
+        left_by = "the placeholder the failed restore left behind"
+        await _clear_area(orchestrator.target, migration_id, lines, left_by=left_by)
     except MoodleUnavailable:
         raise  # 503: the worker reports again, the placeholder is not forgotten
     except MoodleError as error:
@@ -279,16 +273,23 @@ async def expire(orchestrator: Orchestrator) -> list[restores.Expired]:
 async def _clear_after_expiry(
     orchestrator: Orchestrator, migration_id: int
 ) -> list[tuple[str, str]]:
-    target, lines = orchestrator.target, []
+    lines: list[tuple[str, str]] = []
     try:
-        area = await find_area(target, migration_id)
-        if area is not None:
-            cleanup = await empty_area(target, area)
-            lines += [
-                ("info", f"deleted course {c}, left in the restore area by the lost attempts")
-                for c in cleanup.removed
-            ] + [("error", problem) for problem in cleanup.problems]
-            await close_area(target, area)
+        left_by = "left in the restore area by the lost attempts"
+        await _clear_area(orchestrator.target, migration_id, lines, left_by=left_by)
     except MoodleError as error:  # a retry's start empties the area anyway
         lines.append(("warning", f"the restore area could not be emptied now: {error.message}"))
     return lines
+
+
+async def _clear_area(
+    target: MoodleClient, migration_id: int, lines: list[tuple[str, str]], *, left_by: str
+) -> None:
+    """Empties and deletes the migration's restore area, if any. Its log lines go to ``lines``
+    as they come, so that those written before a Moodle error are kept."""
+    area = await find_area(target, migration_id)
+    if area is not None:
+        cleanup = await empty_area(target, area)
+        lines += [("info", f"deleted course {c}, {left_by}") for c in cleanup.removed]
+        lines += [("error", problem) for problem in cleanup.problems]
+        await close_area(target, area)
