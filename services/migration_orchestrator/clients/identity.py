@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Sequence
-from typing import Any, Literal
+from typing import Any, Literal, TypeVar
 from urllib.parse import quote
 
 import httpx
@@ -18,6 +18,8 @@ from pydantic import BaseModel, ValidationError
 
 from fusion.errors import UpstreamError, UpstreamUnavailable
 from services.migration_orchestrator.preflight.report import BackupUser
+
+M = TypeVar("M", bound=BaseModel)
 
 
 class IdentityFailed(UpstreamError):
@@ -118,18 +120,7 @@ class IdentityClient:
             ) from error
         if response.status_code == 404 and _error_code(response) == "person_not_found":
             return None
-        if response.status_code != 200:
-            raise IdentityFailed(
-                f"identity answered {response.status_code} to a person's accounts",
-                message_fr=f"Le service des identités a répondu {response.status_code}.",
-            )
-        try:
-            return PersonAccounts.model_validate_json(response.content)
-        except ValidationError as error:
-            raise IdentityFailed(
-                "identity answered a person's accounts with an unexpected body",
-                message_fr="Réponse inattendue du service des identités.",
-            ) from error
+        return _answer(response, PersonAccounts, "a person's accounts")
 
     async def restore_check(
         self,
@@ -146,18 +137,23 @@ class IdentityClient:
             "users": [user.model_dump(mode="json") for user in users],
         }
         response = await self._post("/identity/v1/restore-check", body)
-        if response.status_code != 200:
-            raise IdentityFailed(
-                f"identity answered {response.status_code} to restore-check",
-                message_fr=f"Le service des identités a répondu {response.status_code}.",
-            )
-        try:
-            return RestoreCheck.model_validate_json(response.content)
-        except ValidationError as error:
-            raise IdentityFailed(
-                "identity answered restore-check with an unexpected body",
-                message_fr="Réponse inattendue du service des identités.",
-            ) from error
+        return _answer(response, RestoreCheck, "restore-check")
+
+
+def _answer(response: httpx.Response, model: type[M], asked: str) -> M:
+    """The body of a 200 as ``model``; any other answer is identity's failure."""
+    if response.status_code != 200:
+        raise IdentityFailed(
+            f"identity answered {response.status_code} to {asked}",
+            message_fr=f"Le service des identités a répondu {response.status_code}.",
+        )
+    try:
+        return model.model_validate_json(response.content)
+    except ValidationError as error:
+        raise IdentityFailed(
+            f"identity answered {asked} with an unexpected body",
+            message_fr="Réponse inattendue du service des identités.",
+        ) from error
 
 
 def _error_code(response: httpx.Response) -> str | None:
