@@ -37,6 +37,10 @@ def test_support_previews_then_approves_an_identity_plan(site: Site, browser: Br
     page.get_by_role("link", name="Conflits à résoudre et plans d'homogénéisation").click()
     expect(page.get_by_role("heading", level=1)).to_have_text("Conflits d'identité")
     expect(page.locator("tr[data-conflict]").first).to_be_visible()
+    # accounts by their login on their platform, not only by a number
+    expect(page.locator("tr[data-conflict]").first).to_contain_text(
+        re.compile(r"(ub\d|target):[a-z][a-z0-9._-]* \(n° \d+\)")
+    )
     check_page(page, "identity-conflicts")
 
     page.get_by_label("Plateforme à homogénéiser").select_option(PLATFORM)

@@ -4,12 +4,15 @@ from __future__ import annotations
 
 from typing import Annotated
 
+import httpx
 from fastapi import APIRouter, Form, Path, Query, Request
 from fastapi.responses import Response
 
+from fusion.errors import FusionError
 from services.migration_orchestrator.pages.deps import AdminDep, CsrfDep, PagesDep
 from services.migration_orchestrator.pages.resources import PAGES_PREFIX
 from services.migration_orchestrator.pages.routes_session import redirect
+from services.migration_orchestrator.pages.schemas import Conflicts
 
 router = APIRouter(prefix=f"{PAGES_PREFIX}/admin/identity", include_in_schema=False)
 PlanId = Annotated[int, Path(ge=1, le=2**31 - 1)]
@@ -23,13 +26,34 @@ Kind = Annotated[str | None, Query(pattern=r"^[a-z_]{1,40}$")]
 async def conflicts(
     request: Request, pages: PagesDep, _: AdminDep, platform: Platform = None, kind: Kind = None
 ) -> Response:
+    found = await pages.identity.conflicts(platform=platform, kind=kind, limit=25)
     context = {
         "section": "admin",
-        "conflicts": await pages.identity.conflicts(platform=platform, kind=kind, limit=25),
+        "conflicts": found,
+        "usernames": await _usernames(pages, found),
         "platforms": [p.name for p in pages.platforms],
         "chosen": {"platform": platform or "", "kind": kind or ""},
     }
     return pages.web.render(request, "identity.html", context)
+
+
+async def _usernames(pages: PagesDep, found: Conflicts) -> dict[tuple[str, int], str]:
+    """The login of each account a conflict names by (platform, Moodle id), asked of its
+    platform: support reads "ub1: jdupont", not a number. A platform that does not answer
+    leaves its numbers."""
+    wanted: dict[str, set[int]] = {}
+    for conflict in found.items:
+        for account in conflict.accounts:
+            if isinstance(account, list) and len(account) == 2 and isinstance(account[1], int):
+                wanted.setdefault(str(account[0]), set()).add(account[1])
+    names: dict[tuple[str, int], str] = {}
+    for platform, ids in wanted.items():
+        try:
+            users = await pages.moodle(platform).get_users_by_field("id", sorted(ids))
+        except (FusionError, httpx.HTTPError):
+            continue
+        names.update({(platform, int(u["id"])): str(u["username"]) for u in users})
+    return names
 
 
 # The blocked migration a plan was prepared from: its page links back to it.
