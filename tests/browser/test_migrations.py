@@ -63,6 +63,11 @@ def test_a_teacher_migrates_a_course_and_a_colleague_follows_it(
     expect(state).to_have_text("Terminée", timeout=90_000)
     expect(page.locator(".timeline")).to_contain_text("Restauration en cours")
     expect(page.get_by_text("Rien : le cours est sur la plateforme fusionnée")).to_be_visible()
+    # the logs for support are in French too, as the orchestrator stored them
+    logs = page.locator("details.card table")
+    expect(logs).to_contain_text(re.compile(r"sauvegarde enregistrée \(\d+ octets\)"))
+    expect(logs).to_contain_text(re.compile(r"restauré comme cours \d+ sur la plateforme"))
+    expect(logs).not_to_contain_text("backup stored")
     check_page(page, "migration-done")
 
     colleague = signed_in(browser, site, "prof2")

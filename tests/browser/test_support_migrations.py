@@ -38,6 +38,21 @@ def _category(site: Site, name: str) -> int:
     return int(created[0]["id"])
 
 
+def _source_fullname(site: Site, platform: str, course_id: int) -> str:
+    answer = httpx.post(
+        f"{site.base}/sim/{platform}/webservice/rest/server.php",
+        data={
+            "wstoken": f"{platform}-token",
+            "moodlewsrestformat": "json",
+            "wsfunction": "core_course_get_courses_by_field",
+            "field": "id",
+            "value": course_id,
+        },
+        timeout=10,
+    )
+    return str(answer.json()["courses"][0]["fullname"])
+
+
 def test_support_uploads_a_batch_then_retries_the_migration_that_failed(
     site: Site, browser: Browser, tmp_path: Path
 ) -> None:
@@ -93,5 +108,8 @@ def test_support_uploads_a_batch_then_retries_the_migration_that_failed(
     row.get_by_role("button", name=re.compile("Relancer")).click()
     page.wait_for_url(re.compile(rf"/migration/{failing}$"))
     expect(page.locator(".timeline")).to_contain_text("relancée par support")
+    # a batch line names no course: the page names it as its platform did at request time
+    name = _source_fullname(site, "ub4", 7)
+    expect(page.locator("h1")).to_have_text(f"Migration de « {name} »")
     expect(page.locator(".migration-state")).to_have_text("Terminée", timeout=90_000)
     check_page(page, "admin-retried-migration-done")

@@ -67,6 +67,23 @@ async def test_a_teacher_migrates_a_course_end_to_end(database_url: str, tmp_pat
             "done",
         ]
         assert done["authorised_as"] == "teacher"
+        # the source course's own names, read from its platform when it was requested
+        source = world.sim["ub1"].courses[course_id]
+        assert (done["source_shortname"], done["source_fullname"]) == (
+            source.shortname,
+            source.fullname,
+        )
+        # every history entry and every log line has its French beside the English
+        causes = [(t["cause"], t["cause_fr"]) for t in done["history"]]
+        assert causes[0] == ("request", "demande")
+        assert causes[1] == (f"requested by {username}", f"demandée par {username}")
+        assert all(french and french != english for english, french in causes), causes
+        lines = {log["message"]: log["message_fr"] for log in done["logs"]}
+        stored = next(m for m in lines if m.startswith("backup stored ("))
+        size = stored.removeprefix("backup stored (").removesuffix(" bytes)")
+        assert lines[stored] == f"sauvegarde enregistrée ({size} octets)"
+        assert lines["restore-check clean"] == "vérification des utilisateurs : aucun conflit"
+        assert all(french and french != english for english, french in lines.items()), lines
         assert done["evidence"]["roles"] == ["editingteacher"]
         course = world.sim["target"].courses[done["target_course_id"]]
         assert (course.fullname, course.shortname, course.visible) == (
@@ -133,6 +150,14 @@ async def test_a_user_conflict_blocks_then_resumes_once_resolved(
         assert (blocked["state"], blocked["step"]) == ("blocked", "identity"), blocked
         assert blocked["blocker"]["conflicts"][0]["username"] == student.username
         assert student.username in blocked["reason_fr"]
+        # the history keeps the reason in both languages, and says in French what caused it
+        stop = blocked["history"][-1]
+        assert (stop["to_state"], stop["cause_fr"]) == (
+            "blocked",
+            "vérification des utilisateurs sur la plateforme fusionnée",
+        )
+        assert (stop["reason"], stop["reason_fr"]) == (blocked["reason"], blocked["reason_fr"])
+        assert stop["reason"] != stop["reason_fr"]
         clash.email = student.email  # an administrator homogenised the account (identity plan)
         resumed = await world.client.post(f"{V1}/{created.json()['id']}/resume", headers=ADMIN)
         assert resumed.status_code == 200, resumed.text

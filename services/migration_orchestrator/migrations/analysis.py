@@ -77,9 +77,10 @@ async def _analysed(orchestrator: Orchestrator, migration_id: int, report: Backu
                     session,
                     migration_id,
                     Step.ANALYSE,
-                    finding.message_fr,
+                    finding.message,
                     level=finding.severity,
                     details=finding.model_dump(),
+                    message_fr=finding.message_fr,
                 )
         blocking = [f for f in report.findings if f.severity == "blocking"]
         if not blocking:

@@ -107,7 +107,15 @@ async def backup_failed(
     assert migration.id is not None
     await release_slot(session, migration.id)
     migration.lease_until = None
-    add_log(session, migration.id, Step.BACKUP, message, level="error", details=details)
+    add_log(
+        session,
+        migration.id,
+        Step.BACKUP,
+        message,
+        level="error",
+        details=details,
+        message_fr=message_fr,
+    )
     if retryable and migration.attempts < max_attempts:
         await queue_backup(session, migration, cause=f"retry after: {message}")
         return

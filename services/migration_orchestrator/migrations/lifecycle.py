@@ -19,6 +19,7 @@ from services.migration_orchestrator.migrations.models import (
     utcnow,
 )
 from services.migration_orchestrator.migrations.states import STEP_OF, State, allowed
+from services.migration_orchestrator.migrations.texts_fr import cause_fr as catalogue_cause_fr
 from services.migration_orchestrator.observed import STEP_SECONDS, STOPPED
 
 
@@ -62,6 +63,7 @@ async def transition(
     cause: str,
     reason: str | None = None,
     reason_fr: str | None = None,
+    cause_fr: str | None = None,
 ) -> None:
     """Move ``migration`` to ``to``. The update is conditional on the state read, so two
     processes racing on one migration cannot both move it: the loser gets ``StateMoved``."""
@@ -96,7 +98,18 @@ async def transition(
     values = {"state": to.value, "step": step, "updated_at": now}
     for name, value in {**values, "reason": reason, "reason_fr": reason_fr}.items():
         set_committed_value(migration, name, value)
-    await _record(session, migration, current, to, cause=cause, reason=reason, at=now)
+    french = cause_fr if cause_fr is not None else catalogue_cause_fr(cause)
+    await _record(
+        session,
+        migration,
+        current,
+        to,
+        cause=cause,
+        cause_fr=french,
+        reason=reason,
+        reason_fr=reason_fr,
+        at=now,
+    )
 
 
 def _step_for(current: State, to: State, previous: str | None) -> str | None:
@@ -114,7 +127,9 @@ async def _record(
     to: State,
     *,
     cause: str,
+    cause_fr: str | None,
     reason: str | None,
+    reason_fr: str | None,
     at: datetime,
 ) -> None:
     assert migration.id is not None
@@ -125,7 +140,9 @@ async def _record(
             "from_state": current.value,
             "to_state": to.value,
             "cause": cause[:200],
+            "cause_fr": None if cause_fr is None else cause_fr[:200],
             "reason": reason,
+            "reason_fr": reason_fr,
             "at": at,
         },
     )

@@ -5,6 +5,7 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.migration_orchestrator.migrations.models import MigrationLog
+from services.migration_orchestrator.migrations.texts_fr import log_fr
 
 
 def add_log(
@@ -15,13 +16,18 @@ def add_log(
     *,
     level: str = "info",
     details: dict[str, Any] | None = None,
+    message_fr: str | None = None,
 ) -> None:
+    """A log line, in English and in French: ``message_fr`` when the caller has it, else the
+    catalogue's French of ``message`` (none for a raw Moodle output line)."""
+    french = message_fr if message_fr is not None else log_fr(message)
     session.add(
         MigrationLog(
             migration_id=migration_id,
             step=step,
             level=level,
             message=message[:2000],
+            message_fr=None if french is None else french[:2000],
             details=details,
         )
     )

@@ -61,7 +61,9 @@ class Migration(OrchestratorModel, table=True):
     backup_key: str | None = Field(default=None, max_length=200)
     backup_sha256: str | None = Field(default=None, max_length=64)
     backup_bytes: int | None = None
+    # The source course's names on its platform, read when the migration was requested.
     source_shortname: str | None = Field(default=None, max_length=100)
+    source_fullname: str | None = Field(default=None, max_length=254)
     site_hash: str | None = Field(default=None, max_length=64)
     restore_started_at: datetime | None = Field(default=None, sa_column=Column(UtcDateTime()))
     # The restore's own lease (``restores``): which request runs now, since when, how many so far.
@@ -83,7 +85,9 @@ class MigrationTransition(OrchestratorModel, table=True):
     from_state: str | None = Field(default=None, max_length=20)
     to_state: str = Field(max_length=20)
     cause: str = Field(max_length=200)
+    cause_fr: str | None = Field(default=None, max_length=200)
     reason: str | None = Field(default=None, max_length=2000)
+    reason_fr: str | None = Field(default=None, max_length=2000)
     at: datetime = Field(default_factory=utcnow, sa_column=Column(UtcDateTime()))
 
 
@@ -97,6 +101,7 @@ class MigrationLog(OrchestratorModel, table=True):
     step: str = Field(max_length=20)
     level: str = Field(default="info", max_length=10)
     message: str = Field(max_length=2000)
+    message_fr: str | None = Field(default=None, max_length=2000)
     details: dict[str, Any] | None = Field(default=None, sa_column=Column(JSON, nullable=True))
     at: datetime = Field(default_factory=utcnow, sa_column=Column(UtcDateTime()))
 

@@ -120,9 +120,12 @@ async def request_migration(
         identity=identity,
     )
     await check_codes(body, principal, apogee)
+    # The source course's names, kept so that pages name the course without asking its platform.
+    found = await source.get_courses_by_field("id", body.source_course_id)
+    names = found[0] if found else {}
     try:
         async with session.begin_nested():
-            migration = await _store(session, body, decision, priority, batch_id)
+            migration = await _store(session, body, decision, priority, batch_id, names)
     except IntegrityError:  # a concurrent request for the same course won
         raced = await find_active(session, body.source_platform, body.source_course_id)
         assert raced is not None
@@ -137,11 +140,14 @@ async def _store(
     decision: Decision,
     priority: int,
     batch_id: str | None,
+    names: dict[str, object],
 ) -> Migration:
     enrol = list(dict.fromkeys([*body.teachers, *_requester(decision)]))
     migration = Migration(
         source_platform=body.source_platform,
         source_course_id=body.source_course_id,
+        source_shortname=_name(names.get("shortname"), 100),
+        source_fullname=_name(names.get("fullname"), 254),
         active_key=active_key(body.source_platform, body.source_course_id),
         target_category_id=body.target_category_id,
         fullname=body.fullname,
@@ -169,8 +175,13 @@ async def _store(
         ]
         await session.execute(_TEACHERS, teachers)
     first = {"migration_id": migration.id, "from_state": None, "to_state": State.REQUESTED.value}
-    await session.execute(_HISTORY, {**first, "cause": "request", "reason": None, "at": utcnow()})
+    row = {"cause": "request", "cause_fr": "demande", "reason": None, "reason_fr": None}
+    await session.execute(_HISTORY, {**first, **row, "at": utcnow()})
     return migration
+
+
+def _name(value: object, limit: int) -> str | None:
+    return str(value)[:limit] if value else None
 
 
 def _requester(decision: Decision) -> list[str]:

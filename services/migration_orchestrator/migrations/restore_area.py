@@ -170,7 +170,14 @@ async def _refused(
 ) -> None:
     async with orchestrator.db.unit_of_work() as session:
         migration = await restores.restoring(session, migration_id, attempt=attempt)
-        add_log(session, migration_id, Step.RESTORE, error.message, level="error")
+        add_log(
+            session,
+            migration_id,
+            Step.RESTORE,
+            error.message,
+            level="error",
+            message_fr=error.message_fr,
+        )
         await transition(
             session,
             migration,

@@ -169,7 +169,15 @@ async def restore_failed(
     migration = await restoring(session, migration_id, attempt=attempt)
     migration.lease_until = None
     session.add(migration)
-    add_log(session, migration_id, Step.RESTORE, message, level="error", details=details)
+    add_log(
+        session,
+        migration_id,
+        Step.RESTORE,
+        message,
+        level="error",
+        details=details,
+        message_fr=message_fr,
+    )
     await transition(
         session,
         migration,

@@ -48,7 +48,9 @@ class TransitionPublic(BaseModel):
     from_state: str | None
     to_state: str
     cause: str
+    cause_fr: str | None
     reason: str | None
+    reason_fr: str | None
     at: datetime
 
 
@@ -56,6 +58,7 @@ class LogPublic(BaseModel):
     step: str
     level: str
     message: str
+    message_fr: str | None
     details: dict[str, Any] | None
     at: datetime
 
@@ -64,6 +67,8 @@ class MigrationPublic(BaseModel):
     id: int
     source_platform: str
     source_course_id: int
+    source_shortname: str | None
+    source_fullname: str | None
     target_category_id: int
     fullname: str | None
     shortname: str | None

@@ -138,23 +138,11 @@ async def _detail_context(
         "may_cancel": may_cancel(detail),
         "is_admin": user.is_admin,
         "explain_cause": explain_cause,
-        "course_name": detail.fullname or "",
+        # the names asked for, else the source course's, recorded when it was requested
+        "course_name": detail.fullname or detail.source_fullname or "",
         "no_person": set(),
         "plan_platforms": [],
     }
-
-
-async def _source_course_name(orchestrator: OrchestratorDep, platform: str, course_id: int) -> str:
-    """The course's name on its platform, for a migration asked for without names (the API,
-    a batch): the page names the course, not only its number."""
-    moodle = orchestrator.moodle.get(platform)
-    if moodle is None:
-        return ""
-    try:
-        found = await moodle.get_courses_by_field("id", course_id)
-    except (FusionError, httpx.HTTPError):
-        return ""  # the platform is down: the page still shows the migration
-    return str(found[0].get("fullname", "")) if found else ""
 
 
 async def _without_person(pages: PagesDep, platform: str, blocker: dict[str, Any]) -> set[int]:
@@ -175,16 +163,12 @@ async def _without_person(pages: PagesDep, platform: str, blocker: dict[str, Any
 async def _page_context(
     pages: PagesDep,
     session: SessionDep,
-    orchestrator: OrchestratorDep,
     user: UserDep,
     migration_id: int,
 ) -> dict[str, object]:
     context = await _detail_context(session, user, migration_id)
     m = context["m"]
     assert isinstance(m, MigrationDetail)
-    if not context["course_name"]:
-        name = await _source_course_name(orchestrator, m.source_platform, m.source_course_id)
-        context["course_name"] = name
     if user.is_admin and m.state == "blocked" and (m.blocker or {}).get("kind") == "identity":
         context["no_person"] = await _without_person(pages, m.source_platform, m.blocker or {})
     # A restore conflict is settled on either side: the source's account (a new backup then
@@ -199,10 +183,9 @@ async def migration_page(
     migration_id: MigrationId,
     pages: PagesDep,
     session: SessionDep,
-    orchestrator: OrchestratorDep,
     user: UserDep,
 ) -> Response:
-    context = await _page_context(pages, session, orchestrator, user, migration_id)
+    context = await _page_context(pages, session, user, migration_id)
     return pages.web.render(request, "migration.html", context)
 
 
@@ -212,11 +195,10 @@ async def migration_live(
     migration_id: MigrationId,
     pages: PagesDep,
     session: SessionDep,
-    orchestrator: OrchestratorDep,
     user: UserDep,
 ) -> Response:
     """The page's changing part, fetched again by the page's script while the migration runs."""
-    context = await _page_context(pages, session, orchestrator, user, migration_id)
+    context = await _page_context(pages, session, user, migration_id)
     return pages.web.render(request, "_migration_live.html", context)
 
 
