@@ -61,7 +61,9 @@ async def test_correlation_id_is_echoed_or_created() -> None:
 
 
 async def test_readyz_checks_the_database(database_url: str) -> None:
-    settings = IdentitySettings(environment="test", database_url=database_url)
+    settings = IdentitySettings(
+        environment="test", database_url=database_url, database_create_tables=True
+    )
     async with asgi_client(create_identity(settings)) as client:
         response = await client.get("/identity/readyz")
     assert response.status_code == 200

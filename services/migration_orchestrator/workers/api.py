@@ -41,6 +41,8 @@ class WorkerRequest(BaseModel):
 
 
 class RestoreStart(BaseModel):
+    """A restore worker taking a queued restore: which worker, from which message."""
+
     model_config = {
         "json_schema_extra": {
             "examples": [{"worker": "target-a", "message": "0b7e9a52-3f43-4c8e-9d8e-2f1c6a1d9b10"}]
