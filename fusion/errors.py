@@ -119,7 +119,14 @@ _OUTAGE_MESSAGES = {
         "Le courtier de messages est injoignable ; réessayez dans un instant.",
     ),
 }
-_outages = OutageLog()
+_outages = OutageLog()  # for an app whose handlers were installed before it had a state
+
+
+def _outage_log(request: Request) -> OutageLog:
+    """The app's own outage log: one line per route and failure kind per interval, per app (so
+    that two apps in one process, all-in-one's services or tests, never silence each other)."""
+    found = getattr(request.app.state, "fusion_outages", None)
+    return found if isinstance(found, OutageLog) else _outages
 
 
 def error_response(error: FusionError) -> JSONResponse:
@@ -279,7 +286,7 @@ COMMON_ERRORS: dict[int | str, dict[str, Any]] = {
 
 async def _outage_handler(request: Request, exc: Exception) -> JSONResponse:
     kind = failure_kind(exc)
-    _outages.failed(f"{request.method} {_route_template(request)}", exc)
+    _outage_log(request).failed(f"{request.method} {_route_template(request)}", exc)
     if kind is None:
         error = FusionError(
             "An unexpected error occurred; it has been logged.",
@@ -301,6 +308,7 @@ def _route_template(request: Request) -> str:
 
 
 def install_error_handlers(app: FastAPI) -> None:
+    app.state.fusion_outages = OutageLog()
     app.add_exception_handler(FusionError, _fusion_error_handler)
     # A vanished database or broker, as the driver or SQLAlchemy raises it: 503, not a page.
     for outage in (SQLAlchemyError, BusUnavailable, ConnectionError, TimeoutError):

@@ -5,6 +5,7 @@ it, and every route label is a documented route template (or the one fallback)."
 from __future__ import annotations
 
 import random
+import re
 import string
 from pathlib import Path
 
@@ -81,7 +82,8 @@ async def test_random_methods_and_paths_add_no_label_value(service: str, tmp_pat
 
     def undocumented(found: set[Labels]) -> set[str]:
         routes = {dict(labels).get("route") for labels in found} - {None}
-        return {str(route) for route in routes if route not in templates}
+        # A route's label keeps its path converter ({run_id:int}); the document does not.
+        return {str(r) for r in routes if re.sub(r":\w+}", "}", str(r)) not in templates}
 
     methods = {dict(labels).get("method") for labels in second} - {None}
     assert first, "no HTTP metric for this service"
