@@ -5,6 +5,9 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 BENCH ?=
 PYTEST_ARGS ?=
+# The suite runs on two pytest-xdist workers, a test file each at a time (module fixtures stay
+# whole); PYTEST_WORKERS=0 runs it in one process.
+PYTEST_WORKERS ?= 2
 
 PORT ?= 8000
 UV_COMPILE := $(BIN)/uv pip compile pyproject.toml --generate-hashes --python-version 3.11 --universal --quiet
@@ -36,7 +39,7 @@ run: $(STAMP)
 
 test: $(STAMP)
 	@.ci/install-packages || echo "(tests that need the missing Debian packages will say so)"
-	$(BIN)/pytest $(PYTEST_ARGS)
+	$(BIN)/pytest $(if $(filter 0,$(PYTEST_WORKERS)),,-n $(PYTEST_WORKERS) --dist loadfile) $(PYTEST_ARGS)
 
 # The Moodle contract suite against a live site (README, "Moodle set-up"); skips when unset.
 test-live: $(STAMP)
