@@ -46,13 +46,14 @@ from services.enrolment_sync.settings import Settings
 from sim.moodle.app import create_sim_app
 from sim.moodle.faults import Fault
 from sim.moodle.platform import Platform
-from sim.moodle.state import SimMoodle, all_functions
-from tests.enrolment_sync.fake_apogee import FakeApogee, FakeCode
+from sim.moodle.state import SimMoodle
+from tests.enrolment_sync.fake_apogee import FakeApogee
+from tests.enrolment_sync.merged import TOKEN, merged_platform
+from tests.faults.sync_world import code_of, course_with_students
 
 log = logging.getLogger(__name__)
 pytestmark = [pytest.mark.slow, pytest.mark.postgres, pytest.mark.rabbitmq]
 
-TOKEN = "target-token"
 COURSES = 24
 PER_COURSE = 10
 COPIES = 4  # commands of each half published twice
@@ -62,25 +63,15 @@ ADMIN = {"Authorization": "Bearer demo-admin"}
 
 def _world() -> tuple[SimMoodle, Platform, FakeApogee, dict[int, set[int]]]:
     sim = SimMoodle()
-    target = sim.add_platform("target", sitename="Target", wwwroot="http://moodle.test")
-    admin = target.add_user("admin", "Admin", "User", "admin@example.edu", id=2)
-    target.add_token(TOKEN, userid=admin.id, functions=all_functions())
-    target.add_category("Default", id=1)
+    target = merged_platform(sim)
     apogee = FakeApogee()
     courses: dict[int, set[int]] = {}
     for n in range(COURSES):
-        course = target.add_course(f"BRK{n}", f"Broker {n}", 1)
-        target.add_instance(course.id, "manual")
-        members, users = {}, set()
-        for k in range(PER_COURSE):
-            cod_etu = f"22{n:02d}{k:04d}"
-            user = target.add_user(
-                f"u{cod_etu}", "Prénom", "Nom", f"{cod_etu}@etu.example.edu", idnumber=cod_etu
-            )
-            members[cod_etu] = ("Nom", "Prénom")
-            users.add(user.id)
-        apogee.codes[f"ELPB{n:02d}"] = FakeCode(members=members)
-        courses[course.id] = users
+        course_id, students = course_with_students(
+            target, f"BRK{n}", f"Broker {n}", prefix=f"22{n:02d}", count=PER_COURSE
+        )
+        apogee.codes[f"ELPB{n:02d}"] = code_of(students, groups=False)
+        courses[course_id] = set(students.values())
     # Each enrolment call takes a while, so that the cut falls inside the run.
     sim.faults.arm(
         Fault("target", "enrol_manual_enrol_users", "latency", times=10_000, seconds=0.25)

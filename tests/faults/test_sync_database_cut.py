@@ -33,8 +33,10 @@ from services.enrolment_sync.settings import Settings
 from sim.moodle.app import create_sim_app
 from sim.moodle.faults import Fault
 from sim.moodle.platform import Platform
-from sim.moodle.state import SimMoodle, all_functions
-from tests.enrolment_sync.fake_apogee import FakeApogee, FakeCode
+from sim.moodle.state import SimMoodle
+from tests.enrolment_sync.fake_apogee import FakeApogee
+from tests.enrolment_sync.merged import TOKEN, merged_platform
+from tests.faults.sync_world import code_of, course_with_students
 
 from .test_sync_broker_cut import delete_bus_objects
 
@@ -42,7 +44,6 @@ log = logging.getLogger(__name__)
 pytestmark = [pytest.mark.slow, pytest.mark.postgres, pytest.mark.rabbitmq]
 
 ADMIN = {"Authorization": "Bearer demo-admin"}
-TOKEN = "target-token"
 COURSES = 12
 PER_COURSE = 10
 WAIT_SECONDS = 20.0
@@ -51,29 +52,15 @@ WRITES = ("enrol_manual_enrol_users", "core_group_create_groups", "core_group_ad
 
 def _world() -> tuple[SimMoodle, Platform, FakeApogee, dict[int, set[int]]]:
     sim = SimMoodle()
-    target = sim.add_platform("target", sitename="Target", wwwroot="http://moodle.test")
-    admin = target.add_user("admin", "Admin", "User", "admin@example.edu", id=2)
-    target.add_token(TOKEN, userid=admin.id, functions=all_functions())
-    target.add_category("Default", id=1)
+    target = merged_platform(sim)
     apogee = FakeApogee()
     courses: dict[int, set[int]] = {}
     for n in range(COURSES):
-        course = target.add_course(f"PGC{n}", f"Database {n}", 1)
-        target.add_instance(course.id, "manual")
-        members, users = {}, set()
-        for k in range(PER_COURSE):
-            cod_etu = f"23{n:02d}{k:04d}"
-            user = target.add_user(
-                f"u{cod_etu}", "Prénom", "Nom", f"{cod_etu}@etu.example.edu", idnumber=cod_etu
-            )
-            members[cod_etu] = ("Nom", "Prénom")
-            users.add(user.id)
-        half = set(sorted(members)[: PER_COURSE // 2])
-        apogee.codes[f"ELPD{n:02d}"] = FakeCode(
-            members=members,
-            groups={"TD1": ("TD 1", half), "TD2": ("TD 2", set(members) - half)},
+        course_id, students = course_with_students(
+            target, f"PGC{n}", f"Database {n}", prefix=f"23{n:02d}", count=PER_COURSE
         )
-        courses[course.id] = users
+        apogee.codes[f"ELPD{n:02d}"] = code_of(students, groups=True)
+        courses[course_id] = set(students.values())
     for function in WRITES:  # each write takes a while, so that the cut falls inside the run
         sim.faults.arm(Fault("target", function, "latency", times=10_000, seconds=0.2))
     return sim, target, apogee, courses

@@ -38,14 +38,15 @@ from services.enrolment_sync.settings import Settings
 from sim.moodle.app import create_sim_app
 from sim.moodle.faults import PHP_ERROR_MESSAGE, Fault
 from sim.moodle.platform import Platform
-from sim.moodle.state import SimMoodle, all_functions
-from tests.enrolment_sync.fake_apogee import FakeApogee, FakeCode
+from sim.moodle.state import SimMoodle
+from tests.enrolment_sync.fake_apogee import FakeApogee
+from tests.enrolment_sync.merged import TOKEN, merged_platform
+from tests.faults.sync_world import code_of, course_with_students
 
 log = logging.getLogger(__name__)
 pytestmark = [pytest.mark.slow, pytest.mark.postgres]
 
 ADMIN = {"Authorization": "Bearer demo-admin"}
-TOKEN = "target-token"
 COURSES = 3
 PER_COURSE = 12
 READ_TIMEOUT = 0.5
@@ -81,28 +82,15 @@ async def _served(sim: SimMoodle) -> AsyncIterator[str]:
 
 def _world() -> tuple[SimMoodle, Platform, FakeApogee, dict[int, dict[str, int]]]:
     sim = SimMoodle()
-    target = sim.add_platform("target", sitename="Target", wwwroot="http://moodle.test")
-    admin = target.add_user("admin", "Admin", "User", "admin@example.edu", id=2)
-    target.add_token(TOKEN, userid=admin.id, functions=all_functions())
-    target.add_category("Default", id=1)
+    target = merged_platform(sim)
     apogee = FakeApogee()
     courses: dict[int, dict[str, int]] = {}
     for n in range(COURSES):
-        course = target.add_course(f"FLT{n}", f"Faults {n}", 1)
-        target.add_instance(course.id, "manual")
-        students = {}
-        for k in range(PER_COURSE):
-            cod_etu = f"219{n}{k:04d}"
-            user = target.add_user(
-                f"u{cod_etu}", "Prénom", "Nom", f"{cod_etu}@etu.example.edu", idnumber=cod_etu
-            )
-            students[cod_etu] = user.id
-        half = sorted(students)[: PER_COURSE // 2]
-        apogee.codes[f"ELPF{n}"] = FakeCode(
-            members=dict.fromkeys(students, ("Nom", "Prénom")),
-            groups={"TD1": ("TD 1", set(half)), "TD2": ("TD 2", set(students) - set(half))},
+        course_id, students = course_with_students(
+            target, f"FLT{n}", f"Faults {n}", prefix=f"219{n}", count=PER_COURSE
         )
-        courses[course.id] = students
+        apogee.codes[f"ELPF{n}"] = code_of(students, groups=True)
+        courses[course_id] = students
     return sim, target, apogee, courses
 
 
