@@ -18,6 +18,8 @@ from pathlib import Path
 
 import pytest
 
+from fusion.testing.processes import free_port
+
 SLAPD = "/usr/sbin/slapd"
 SCHEMA_DIR = Path("/etc/ldap/schema")
 BASE_DN = "dc=univ,dc=test"
@@ -74,12 +76,6 @@ class Slapd:
     password: str = ADMIN_PASSWORD
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 def _wait_listening(port: int, process: subprocess.Popen[bytes]) -> None:
     for _ in range(200):  # bounded: about 10 s
         if process.poll() is not None:
@@ -117,7 +113,7 @@ def slapd(tmp_path: Path) -> Iterator[Slapd]:
     root = tmp_path / "slapd"
     root.mkdir()
     config = _prepare(root)
-    port = _free_port()
+    port = free_port()
     url = f"ldap://127.0.0.1:{port}/"
     process = subprocess.Popen(
         [SLAPD, "-d", "0", "-f", str(config), "-h", url],

@@ -32,7 +32,6 @@ import aio_pika
 import httpx
 import pytest
 from aio_pika.exceptions import CONNECTION_EXCEPTIONS
-from pydantic import SecretStr
 from sqlalchemy import func, select
 
 from fusion.bus import QueueSpec, RabbitBus
@@ -45,6 +44,7 @@ from fusion.testing.rabbit import RABBIT_URL, RabbitNamespace, TcpProxy, wait_un
 from services.migration_orchestrator.migrations.models import metadata as orchestrator_metadata
 from services.migration_orchestrator.migrations.states import State
 from sim.moodle.state import SimMoodle
+from tests.migration_orchestrator.test_platform_concurrency import fast_platforms
 from tests.migration_orchestrator.world import ADMIN, migration_world
 from tests.security.figures import report
 
@@ -84,23 +84,6 @@ class ObservedBus(RabbitBus):
 
     def routed(self, message_type: str) -> bool:
         return any(topic_matches(pattern, message_type) for pattern in self.bindings)
-
-
-def fast_platforms(sim_url: str, log: Path) -> list[MoodlePlatform]:
-    restore = f"{FAST_CLI / 'restore.sh'} {sim_url} --file={{file}} --categoryid={{categoryid}}"
-    return [
-        MoodlePlatform(
-            name=name,
-            url=f"{sim_url}/{name}",
-            token=SecretStr(f"{name}-token"),
-            backup_command=f"{FAST_CLI / 'backup.sh'} {log} {sim_url} {name} "
-            "--courseid={courseid} --destination={destination}",
-            restore_command=restore,
-            concurrency=CONCURRENCY,
-            welcome_messages_off=name == "target",
-        )
-        for name in ("ub1", "target")
-    ]
 
 
 def add_courses(sim: SimMoodle, count: int) -> list[int]:
@@ -185,7 +168,10 @@ async def test_500_migrations_survive_every_broker_connection_cut(
     proxy = TcpProxy()
     await proxy.start()
     bus = ObservedBus(proxy.url(), exchange=exchange)
-    platforms: Callable[[str], list[MoodlePlatform]] = lambda sim_url: fast_platforms(sim_url, log)  # noqa: E731
+
+    def platforms(sim_url: str) -> list[MoodlePlatform]:
+        return fast_platforms(sim_url, log, concurrency=CONCURRENCY)
+
     try:
         async with (
             bus,
