@@ -34,6 +34,23 @@ def first_course(world: World, platform: str) -> tuple[int, str]:
     return course.id, source.users[teacher_ids[0]].username
 
 
+def first_student(world: World, platform: str, course_id: int) -> Any:
+    """The first student (role 5) of a course of the demo platform: the simulator's user."""
+    source = world.sim[platform]
+    students = [u for u, roles in source.courses[course_id].roles.items() if (5, 0) in roles]
+    return source.users[students[0]]
+
+
+def ub1_request(course_id: int) -> dict[str, Any]:
+    """A migration request for a ub1 course into category 2 with the demo's Apogée code."""
+    return {
+        "source_platform": "ub1",
+        "source_course_id": course_id,
+        "target_category_id": 2,
+        "apogee_codes": ["UEMATH1"],
+    }
+
+
 async def test_a_teacher_migrates_a_course_end_to_end(database_url: str, tmp_path: Path) -> None:
     async with MemoryBus() as bus, migration_world(database_url, tmp_path, bus=bus) as world:
         await world.start_workers("ub1")
@@ -105,12 +122,7 @@ async def test_a_teacher_who_loses_the_role_midway_still_gets_the_course(
     """Authorisation is decided once: later steps run under the service's own accounts."""
     async with MemoryBus() as bus, migration_world(database_url, tmp_path, bus=bus) as world:
         course_id, username = first_course(world, "ub1")
-        body = {
-            "source_platform": "ub1",
-            "source_course_id": course_id,
-            "target_category_id": 2,
-            "apogee_codes": ["UEMATH1"],
-        }
+        body = ub1_request(course_id)
         created = await world.client.post(V1, json=body, headers=teacher(username))
         assert created.status_code == 201, created.text
         source = world.sim["ub1"]
@@ -134,17 +146,11 @@ async def test_a_user_conflict_blocks_then_resumes_once_resolved(
 ) -> None:
     async with MemoryBus() as bus, migration_world(database_url, tmp_path, bus=bus) as world:
         course_id, _ = first_course(world, "ub1")
-        source, target = world.sim["ub1"], world.sim["target"]
-        students = [u for u, roles in source.courses[course_id].roles.items() if (5, 0) in roles]
-        student = source.users[students[0]]
+        target = world.sim["target"]
+        student = first_student(world, "ub1", course_id)
         clash = target.add_user(student.username, "Autre", "Personne", "autre@univ-demo.fr")
         await world.start_workers("ub1")
-        body = {
-            "source_platform": "ub1",
-            "source_course_id": course_id,
-            "target_category_id": 2,
-            "apogee_codes": ["UEMATH1"],
-        }
+        body = ub1_request(course_id)
         created = await world.client.post(V1, json=body, headers=ADMIN)
         blocked = await wait_for(world.client, created.json()["id"], "blocked", "done", "failed")
         assert (blocked["state"], blocked["step"]) == ("blocked", "identity"), blocked
@@ -180,18 +186,12 @@ async def test_a_conflict_resolved_on_the_source_resumes_with_a_new_backup(
     check after the resume still finds the conflict, so a new backup is taken, which passes."""
     async with MemoryBus() as bus, migration_world(database_url, tmp_path, bus=bus) as world:
         course_id, _ = first_course(world, "ub1")
-        source, target = world.sim["ub1"], world.sim["target"]
-        students = [u for u, roles in source.courses[course_id].roles.items() if (5, 0) in roles]
-        student = source.users[students[0]]
+        target = world.sim["target"]
+        student = first_student(world, "ub1", course_id)
         canonical = f"{student.username}@annuaire.univ-demo.fr"
         target.add_user(student.username, student.firstname, student.lastname, canonical)
         await world.start_workers("ub1")
-        body = {
-            "source_platform": "ub1",
-            "source_course_id": course_id,
-            "target_category_id": 2,
-            "apogee_codes": ["UEMATH1"],
-        }
+        body = ub1_request(course_id)
         created = await world.client.post(V1, json=body, headers=ADMIN)
         migration_id = created.json()["id"]
         blocked = await wait_for(world.client, migration_id, "blocked", "done", "failed")
@@ -224,17 +224,11 @@ async def test_a_conflict_that_remains_after_the_new_backup_blocks_again(
     """Resumed without anything resolved: one new backup, then blocked again (no loop)."""
     async with MemoryBus() as bus, migration_world(database_url, tmp_path, bus=bus) as world:
         course_id, _ = first_course(world, "ub1")
-        source, target = world.sim["ub1"], world.sim["target"]
-        students = [u for u, roles in source.courses[course_id].roles.items() if (5, 0) in roles]
-        student = source.users[students[0]]
+        target = world.sim["target"]
+        student = first_student(world, "ub1", course_id)
         target.add_user(student.username, "Autre", "Personne", "autre@univ-demo.fr")
         await world.start_workers("ub1")
-        body = {
-            "source_platform": "ub1",
-            "source_course_id": course_id,
-            "target_category_id": 2,
-            "apogee_codes": ["UEMATH1"],
-        }
+        body = ub1_request(course_id)
         created = await world.client.post(V1, json=body, headers=ADMIN)
         migration_id = created.json()["id"]
         await wait_for(world.client, migration_id, "blocked", "done", "failed")
@@ -262,12 +256,7 @@ async def test_a_teachers_request_is_backed_up_before_a_bulk_batch(
         assert batch.json()["accepted"] == len(courses) - 1, batch.text
         course_id, username = first_course(world, "ub1")
         assert course_id == courses[0]
-        body = {
-            "source_platform": "ub1",
-            "source_course_id": course_id,
-            "target_category_id": 2,
-            "apogee_codes": ["UEMATH1"],
-        }
+        body = ub1_request(course_id)
         mine = (await world.client.post(V1, json=body, headers=teacher(username))).json()
         await world.start_workers("ub1")
         ids = [mine["id"], *batch.json()["migration_ids"]]

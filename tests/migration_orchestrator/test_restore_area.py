@@ -20,7 +20,7 @@ from services.migration_orchestrator.workers.runtime import (
 )
 from sim.moodle.restore import restore_backup
 
-from .test_migration_flow import V1, first_course, wait_for
+from .test_migration_flow import V1, first_course, first_student, wait_for
 from .world import ADMIN, World, migration_world
 
 CATEGORY = 2
@@ -157,9 +157,7 @@ async def test_a_failed_restore_leaves_no_placeholder_course_on_the_target(
         # Between restore-check and restore, an account of the target changed: Moodle's
         # precheck refuses (restore_not_executable_awaiting_required) after creating the course.
         course_id, _ = first_course(world, "ub1")
-        source = world.sim["ub1"]
-        students = [u for u, roles in source.courses[course_id].roles.items() if (5, 0) in roles]
-        student = source.users[students[0]]
+        student = first_student(world, "ub1", course_id)
         existing = target.user_by_username.get(student.username)
         if existing is None:
             target.add_user(student.username, "Autre", "Personne", "autre@univ-demo.fr")
