@@ -119,14 +119,14 @@ _OUTAGE_MESSAGES = {
         "Le courtier de messages est injoignable ; réessayez dans un instant.",
     ),
 }
-_outages = OutageLog()  # for an app whose handlers were installed before it had a state
 
 
 def _outage_log(request: Request) -> OutageLog:
-    """The app's own outage log: one line per route and failure kind per interval, per app (so
-    that two apps in one process, all-in-one's services or tests, never silence each other)."""
-    found = getattr(request.app.state, "fusion_outages", None)
-    return found if isinstance(found, OutageLog) else _outages
+    """The app's own outage log (``install_error_handlers`` makes it): one line per route and
+    failure kind per interval, per app, so that two apps in one process (all-in-one's services,
+    tests) never silence each other."""
+    outages: OutageLog = request.app.state.fusion_outages
+    return outages
 
 
 def error_response(error: FusionError) -> JSONResponse:
