@@ -69,20 +69,22 @@ class BackupWorker:
 
     async def handle(self, envelope: Envelope) -> None:
         del envelope  # a token: which backup runs is the orchestrator's choice (priorities)
+        work = asyncio.ensure_future(self._claim_and_run())
+        self._claimed.add(work)
+        work.add_done_callback(self._claimed.discard)
+        # Shielded, the claim included: when the broker link drops, the consumer's callback is
+        # cancelled; a claim in flight (the orchestrator may have granted it already) and the
+        # backup it claimed still run to the upload instead of holding the lease (and the
+        # course) until the lease runs out. The redelivered token claims the next backup.
+        await asyncio.shield(work)
+
+    async def _claim_and_run(self) -> None:
         while True:
             claim = await self.link.claim(self.platform.name)
             if claim["status"] == "idle":
                 return
             if claim["status"] == "claimed":
-                backup = asyncio.ensure_future(
-                    self.run(claim["migration_id"], claim["course_id"], claim["lease_seconds"])
-                )
-                self._claimed.add(backup)
-                backup.add_done_callback(self._claimed.discard)
-                # Shielded: when the broker link drops, the consumer's callback is cancelled;
-                # the backup it claimed still runs to its upload instead of holding its lease
-                # (and the course) until the lease runs out.
-                await asyncio.shield(backup)
+                await self.run(claim["migration_id"], claim["course_id"], claim["lease_seconds"])
                 return
             await asyncio.sleep(self.busy_poll_seconds)
 
