@@ -55,6 +55,7 @@ CUT_AFTER_DONE = MIGRATIONS // 5
 CUT_SECONDS = 2.0
 CONCURRENCY = 8
 STALLED_SECONDS = 45.0
+BACKUP_LEASE_SECONDS = 20.0
 
 
 class ObservedBus(RabbitBus):
@@ -182,6 +183,8 @@ async def test_500_migrations_survive_every_broker_connection_cut(
                 platforms_for=platforms,
                 bus_queue_prefix=prefix,
                 lease_watch_seconds=2.0,
+                # a claim whose answer was lost is queued again well before the stall limit
+                backup_lease_seconds=BACKUP_LEASE_SECONDS,
             ) as world,
         ):
             target_before = len(world.sim["target"].courses)
