@@ -10,8 +10,9 @@ from typing import Any
 import httpx
 
 from fusion.bus import MemoryBus
+from fusion.settings import MoodlePlatform
 
-from .world import ADMIN, World, migration_world, teacher
+from .world import ADMIN, World, migration_world, platforms, teacher
 
 V1 = "/migrations/v1/migrations"
 
@@ -244,7 +245,14 @@ async def test_a_conflict_that_remains_after_the_new_backup_blocks_again(
 async def test_a_teachers_request_is_backed_up_before_a_bulk_batch(
     database_url: str, tmp_path: Path
 ) -> None:
-    async with MemoryBus() as bus, migration_world(database_url, tmp_path, bus=bus) as world:
+    # One backup at a time on ub1: the order of the claims is the order of the starts.
+    def one_slot(sim_url: str) -> list[MoodlePlatform]:
+        return platforms(sim_url, concurrency=1)
+
+    async with (
+        MemoryBus() as bus,
+        migration_world(database_url, tmp_path, bus=bus, platforms_for=one_slot) as world,
+    ):
         source = world.sim["ub1"]
         courses = sorted(c.id for c in source.courses.values() if c.id > 1)
         csv = "source_platform,source_course_id,target_category_id,waive_codes\n" + "".join(
