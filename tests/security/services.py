@@ -10,6 +10,7 @@ from typing import Any
 
 import httpx
 from fastapi import FastAPI
+from pydantic import SecretStr
 from sqlalchemy import MetaData
 
 from fusion.auth import new_token
@@ -83,6 +84,15 @@ def orchestrator_settings(url: str, tokens: Tokens = ()) -> OrchestratorSettings
         apogee_url=dead,
         identity_url=dead,
         preflight=ArchiveLimits(max_archive_bytes=200_000),
+        # the pages too, as every deployment serves them (their upstreams down as well)
+        web_secret_key=SecretStr("security-tests-pages-key"),
+        pages_apogee_url=dead,
+        pages_sync_url=dead,
+        pages_identity_url=dead,
+        pages_apogee_token=SecretStr(new_token()),
+        pages_sync_token=SecretStr(new_token()),
+        pages_sync_plugin_token=SecretStr(new_token()),
+        pages_identity_token=SecretStr(new_token()),
     )
 
 
