@@ -13,6 +13,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
+import asyncpg.exceptions
 from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 
@@ -29,6 +30,12 @@ _DATABASE_DOWN: tuple[type[BaseException], ...] = (
     PoolTimeout,
     ConnectionError,
     OSError,
+    # asyncpg's own: SQLSTATE class 08 (the connection closed, even while it was being made),
+    # and the server shutting down or still starting (57P01-57P03), as in a restart
+    asyncpg.exceptions.PostgresConnectionError,
+    asyncpg.exceptions.AdminShutdownError,
+    asyncpg.exceptions.CrashShutdownError,
+    asyncpg.exceptions.CannotConnectNowError,
 )
 # SQLite reports a missing table or a syntax error as an OperationalError too: those are bugs.
 # Only these messages say the database file is away or busy.
