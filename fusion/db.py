@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -9,6 +10,7 @@ from typing import Any
 
 from sqlalchemy import MetaData, event, text
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import DisconnectionError
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
     AsyncSession,
@@ -76,27 +78,42 @@ def create_engine(url: str, *, echo: bool = False, pool_size: int = 10) -> Async
         event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
         event.listen(engine.sync_engine, "savepoint", _savepoint_takes_the_write_lock)
         return engine
+    asyncpg = make_url(url).get_driver_name() == "asyncpg"
     engine = create_async_engine(
-        url, echo=echo, pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=True
+        url, echo=echo, pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=not asyncpg
     )
-    if make_url(url).get_driver_name() == "asyncpg":
-        engine.dialect.do_ping = _asyncpg_ping  # type: ignore[method-assign]
+    if asyncpg:
+        event.listen(engine.sync_engine, "connect", _note_returned)
+        event.listen(engine.sync_engine, "checkin", _note_returned)
+        event.listen(engine.sync_engine, "checkout", _ping_if_idle)
     return engine
 
 
-def _asyncpg_ping(dbapi_connection: Any) -> bool:
-    """The pre-ping of every checkout in one round trip instead of three: SQLAlchemy's asyncpg
-    ping wraps ``;`` in BEGIN … ROLLBACK (a prepared ``;`` outside a transaction upsets
-    pgbouncer in transaction mode). ``SELECT 1`` sent as a simple query needs neither: without
-    arguments asyncpg never prepares it. The three round trips were a third of the
-    orchestrator's per drained migration (bench). A connection that fails its ping, whatever
-    the error, is no connection to use: False makes the pool replace it (and every connection
-    older than it), as it does when its own ping meets a disconnect."""
+# A connection back in the pool for less than this is handed out again without a ping: in a
+# busy service that is most checkouts (the ping was a round trip in each of the orchestrator's
+# dozen transactions per migration). A server restarted within that second fails the next
+# statement instead, which invalidates the pool, as a failed ping does, and is answered as an
+# outage (503, or the message delivered again).
+PING_AFTER_IDLE_SECONDS = 1.0
+
+
+def _note_returned(_dbapi_connection: Any, record: Any) -> None:
+    record.info["returned_at"] = time.monotonic()
+
+
+def _ping_if_idle(dbapi_connection: Any, record: Any, _proxy: Any) -> None:
+    """The pessimistic disconnect check, in one round trip: ``SELECT 1`` sent as a simple
+    query (without arguments asyncpg never prepares it), outside any transaction (SQLAlchemy's
+    own asyncpg ping wraps ``;`` in BEGIN … ROLLBACK: three round trips). A connection that
+    fails it, whatever the error, is no connection to use: ``DisconnectionError`` makes the
+    pool replace it and try the checkout again."""
+    returned = record.info.get("returned_at")
+    if returned is not None and time.monotonic() - returned < PING_AFTER_IDLE_SECONDS:
+        return
     try:
         await_only(dbapi_connection.driver_connection.execute("SELECT 1"))
-    except Exception:
-        return False
-    return True
+    except Exception as error:
+        raise DisconnectionError("the pooled connection failed its ping") from error
 
 
 class Database:
