@@ -9,11 +9,16 @@ import os
 from collections.abc import Sequence
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
 from fusion.cli_kit import BAD_INPUT, CONTEXT, EXIT_CODES_HELP, echo_json, fail, json_option
 from fusion.cli_kit import run_command as _run_command
+
+if TYPE_CHECKING:
+    from fusion.settings import FusionSettings
+    from launcher.registry import ServiceEntry
 
 # Command groups that live with their part of the system, imported only when used.
 # To add `fusion <name> ...`, add one line: name -> "module:attribute" of a click group.
@@ -109,12 +114,15 @@ def serve(service: str, host: str, port: int) -> None:
     import uvicorn
 
     from fusion.observability import configure_logging
+    from fusion.schema_check import check_schema  # before the logging: alembic logs on import
     from fusion.settings_errors import load_settings
     from launcher.registry import SERVICES
 
     entry = SERVICES[service]
     settings = load_settings(entry.settings_class())
     configure_logging(level=settings.log_level, json_logs=settings.log_json)
+    if (schema := _schema_to_check(entry, settings)) is not None:
+        asyncio.run(check_schema(service, *schema))
     uvicorn.run(
         entry.create_app(settings),
         host=host,
@@ -205,6 +213,18 @@ def settings_reference(markdown: bool, as_json: bool) -> None:
             for s in rows:
                 required = "  [required in production]" if s.required_in_production else ""
                 click.echo(f"  {s.name} = {s.default}{required}\n      {s.description}")
+
+
+def _schema_to_check(entry: ServiceEntry, settings: FusionSettings) -> tuple[str, Path] | None:
+    """(the database URL, the Alembic history whose head it must be at before the service is
+    served: exit 1 and one message otherwise); None for a service that owns no tables or
+    creates its own (all-in-one mode, tests)."""
+    from fusion.settings import DatabaseFragment
+
+    if not isinstance(settings, DatabaseFragment) or settings.database_create_tables:
+        return None
+    location = entry.migrations_dir()
+    return None if location is None else (settings.database_url.get_secret_value(), location)
 
 
 def _first_line(error: Exception, url: str) -> str:

@@ -36,6 +36,22 @@ def wait_until_healthy(url: str, *, process: subprocess.Popen[bytes], timeout: f
     raise TimeoutError(f"{url} did not answer within {timeout} s")
 
 
+def run_until_exit(
+    args: Sequence[str], *, env: dict[str, str] | None = None, timeout: float = 60.0
+) -> subprocess.CompletedProcess[str]:
+    """``python -m <args>`` expected to stop by itself (a refused start): its exit code,
+    stdout and stderr; killed, and ``TimeoutExpired`` raised, if it is still running after
+    ``timeout`` seconds."""
+    return subprocess.run(
+        [sys.executable, "-m", *args],
+        env={**os.environ, **(env or {})},
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
+    )
+
+
 @contextmanager
 def running_server(
     args: Sequence[str],

@@ -10,7 +10,7 @@ import pytest
 from fusion.auth import hash_token
 from fusion.testing.paths import MBZ_FIXTURES
 from fusion.testing.plugin import NewDatabase
-from fusion.testing.processes import free_port, running_server
+from fusion.testing.processes import free_port, run_until_exit, running_server
 from launcher.cli import main
 
 pytestmark = pytest.mark.slow
@@ -70,6 +70,63 @@ def test_demo_tokens_are_refused_when_serving_one_service(tmp_path: Path) -> Non
     with pytest.raises(RuntimeError, match="exited"), server:
         pass
     assert "demo tokens" in (tmp_path / "server.log").read_text()
+
+
+PASSWORD = "a-database-password-never-shown"
+PRODUCTION = {
+    "FUSION_ENVIRONMENT": "production",
+    "FUSION_TOKENS": json.dumps(
+        [{"client": "support-tool", "role": "admin", "sha256": hash_token(SUPPORT_TOKEN)}]
+    ),
+    "FUSION_BUS_URL": "amqp://guest:guest@127.0.0.1:5672/",
+}
+
+
+def _refused_start(service: str, env: dict[str, str]) -> tuple[int, str]:
+    """(exit code, everything written) of ``fusion serve SERVICE``, which must stop by itself."""
+    args = ["launcher.cli", "serve", service, "--port", str(free_port())]
+    ended = run_until_exit(args, env={**PRODUCTION, **env}, timeout=60)
+    return ended.returncode, ended.stdout + ended.stderr
+
+
+async def test_a_service_on_a_database_never_migrated_stops_with_the_command_to_run(
+    new_pg_database: NewDatabase,
+) -> None:
+    database_url = (await new_pg_database()).replace("postgres@", f"postgres:{PASSWORD}@", 1)
+    env = {"FUSION_IDENTITY_DATABASE_URL": database_url}
+    code, output = await asyncio.to_thread(_refused_start, "identity", env)
+    assert code == 1
+    assert output.splitlines() == [
+        "La base de données du service identity n'a pas son schéma (table alembic_version "
+        "absente) : lancez `fusion migrate identity`.",
+        "identity's database has no schema (table alembic_version missing): "
+        "run `fusion migrate identity`.",
+    ]
+    assert "Traceback" not in output
+    assert PASSWORD not in output
+
+
+def test_a_service_on_an_empty_sqlite_file_stops_the_same_way(tmp_path: Path) -> None:
+    env = {"FUSION_SYNC_DATABASE_URL": f"sqlite+aiosqlite:///{tmp_path / 'sync.db'}"}
+    # production refuses development neighbours: name real-looking ones (never called here)
+    env |= {
+        f"FUSION_SYNC_{name}": value
+        for name, value in {
+            "APOGEE_URL": "https://fusion.example.edu",
+            "APOGEE_TOKEN": "an-apogee-service-token-for-the-sync",
+            "MOODLE_URL": "https://moodle.example.edu",
+            "MOODLE_TOKEN": "a-moodle-token-of-the-merged-platform",
+        }.items()
+    }
+    code, output = _refused_start("enrolment_sync", env)
+    assert code == 1
+    assert output.splitlines() == [
+        "La base de données du service enrolment_sync n'a pas son schéma (table alembic_version "
+        "absente) : lancez `fusion migrate enrolment_sync`.",
+        "enrolment_sync's database has no schema (table alembic_version missing): "
+        "run `fusion migrate enrolment_sync`.",
+    ]
+    assert "Traceback" not in output
 
 
 def test_a_command_with_invalid_settings_says_so_without_a_traceback(

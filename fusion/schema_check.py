@@ -1,0 +1,110 @@
+"""A service refuses to start on a database that ``fusion migrate`` has not brought to head.
+
+Production builds each service's schema with its Alembic history, as a step before the service
+starts. Started on a database where that step never ran, or on one left behind by an upgrade, a
+service would stop at its first query with the driver's traceback. ``fusion serve`` reads the
+Alembic version table first and stops with one message, French then English, that names the
+command to run and never the database's address.
+
+A revision this release does not know (a newer release migrated the database) is let through
+with a warning: an older release reads a newer schema during a rolling upgrade.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from pathlib import Path
+
+from alembic.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from alembic.util import CommandError
+from sqlalchemy import inspect
+from sqlalchemy.engine import Connection
+from sqlalchemy.exc import SQLAlchemyError
+
+from fusion.alembic_env import alembic_config
+from fusion.db import create_engine
+from fusion.errors import FusionError
+
+__all__ = ["SchemaNotMigrated", "check_schema"]
+
+logger = logging.getLogger(__name__)
+
+VERSION_TABLE = "alembic_version"
+# A database that does not answer within this is not checked: the service waits for it.
+CHECK_TIMEOUT_SECONDS = 10.0
+
+
+class SchemaNotMigrated(FusionError):
+    """The database has no schema, or an older one: ``fusion migrate SERVICE`` (exit code 1)."""
+
+    status_code = 503
+    code = "schema_not_migrated"
+
+
+async def check_schema(service: str, url: str, script_location: Path) -> None:
+    """Raise ``SchemaNotMigrated`` unless the database at ``url`` is at the newest revision of
+    the history in ``script_location``. A database that cannot be read is not checked: the
+    service starts, waits for it and reports it as it does any outage."""
+    try:
+        found = await asyncio.wait_for(_read_revisions(url), CHECK_TIMEOUT_SECONDS)
+    except (OSError, SQLAlchemyError, TimeoutError):
+        return
+    script = ScriptDirectory.from_config(alembic_config(script_location, url))
+    if (problem := _problem(service, found, script)) is not None:
+        raise problem
+
+
+async def _read_revisions(url: str) -> tuple[str, ...] | None:
+    """The revisions the database is at; None without a version table."""
+    engine = create_engine(url)
+    try:
+        async with engine.connect() as connection:
+            return await connection.run_sync(_revisions)
+    finally:
+        await engine.dispose()
+
+
+def _revisions(connection: Connection) -> tuple[str, ...] | None:
+    if not inspect(connection).has_table(VERSION_TABLE):
+        return None
+    return tuple(MigrationContext.configure(connection).get_current_heads())
+
+
+def _problem(
+    service: str, found: tuple[str, ...] | None, script: ScriptDirectory
+) -> SchemaNotMigrated | None:
+    run = f"`fusion migrate {service}`"
+    if not found:
+        state_en, state_fr = ("missing", "absente") if found is None else ("empty", "vide")
+        return SchemaNotMigrated(
+            f"{service}'s database has no schema (table {VERSION_TABLE} {state_en}): run {run}.",
+            message_fr=f"La base de données du service {service} n'a pas son schéma "
+            f"(table {VERSION_TABLE} {state_fr}) : lancez {run}.",
+        )
+    heads = set(script.get_heads())
+    if set(found) == heads:
+        return None
+    at, newest = ", ".join(sorted(found)), ", ".join(sorted(heads))
+    if not all(_known(script, revision) for revision in found):
+        logger.warning(
+            "%s's database is at revision %s, which this release does not know (its newest is "
+            "%s): a newer release migrated it",
+            service,
+            at,
+            newest,
+        )
+        return None
+    return SchemaNotMigrated(
+        f"{service}'s database is at revision {at}, behind the newest ({newest}): run {run}.",
+        message_fr=f"La base de données du service {service} est à la révision {at}, en retard "
+        f"sur la plus récente ({newest}) : lancez {run}.",
+    )
+
+
+def _known(script: ScriptDirectory, revision: str) -> bool:
+    try:
+        return script.get_revision(revision) is not None
+    except CommandError:  # alembic's ResolutionError for a revision of no file here
+        return False
