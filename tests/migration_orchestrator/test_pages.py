@@ -16,6 +16,7 @@ from babel.messages.pofile import read_po
 
 from fusion.asgi import HostedApp
 from fusion.db import Database
+from fusion.testing.processes import free_port
 from fusion.testing.serving import serving
 from fusion.web.i18n import LANGUAGE_COOKIE, Translator, catalogue_path
 from services.enrolment_sync.lifecycle import RunStatus
@@ -263,3 +264,15 @@ async def test_failures_are_grouped_by_their_reason_in_the_readers_language(
             "archive illisible — 1",
             "identity cannot be reached — 1",
         ]
+
+
+async def test_identity_down_is_a_page_that_says_so_in_french_without_the_token() -> None:
+    token = "pages-identity-admin-token"
+    dead = f"http://127.0.0.1:{free_port()}"
+    async with browser_from("10.1.2.3", pages_identity_url=dead, pages_identity_token=token) as b:
+        page = await b.get(f"{PAGES}/admin/identity", headers={"x-remote-user": "chef"})
+    assert page.status_code == 503
+    assert "text/html" in page.headers["content-type"]
+    shown = html.unescape(page.text)
+    assert "Le service des identités est injoignable pour les conflits" in shown
+    assert token not in shown
