@@ -21,7 +21,8 @@ class MigrationRequested(Event):
 
 
 class MigrationStateChanged(Event):
-    """A migration moved along its lifecycle (written with its history row)."""
+    """A migration moved along its lifecycle (written with its history row). ``reason`` is in
+    English, ``reason_fr`` in French (what a teacher or support reads)."""
 
     type: ClassVar[str] = "migration.state_changed"
 
@@ -31,6 +32,8 @@ class MigrationStateChanged(Event):
     state: str
     step: str | None = None
     reason: str | None = None
+    # Added later, so optional: a message published before it still parses.
+    reason_fr: str | None = None
     cause: str
 
 

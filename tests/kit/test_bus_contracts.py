@@ -75,3 +75,22 @@ def test_payloads_are_strict_and_immutable() -> None:
     command = RunSync(run_id=uuid.uuid4(), mode="full")
     with pytest.raises(ValidationError):
         command.dry_run = True  # type: ignore[misc]
+
+
+def test_a_state_change_carries_its_french_reason_and_older_messages_still_parse() -> None:
+    fields = {
+        "migration_id": 7,
+        "source_platform": "ub1",
+        "previous_state": "analysed",
+        "state": "blocked",
+        "step": "identity",
+        "reason": "2 user(s) conflict",
+        "cause": "step",
+    }
+    older = MigrationStateChanged.model_validate(fields)  # published before reason_fr existed
+    assert older.reason_fr is None
+
+    changed = MigrationStateChanged(**{**fields, "reason_fr": "2 utilisateur(s) en conflit"})
+    received = Envelope.from_bytes(Envelope.of(changed).to_bytes())
+    assert MigrationStateChanged.model_validate(received.payload) == changed
+    assert received.payload["reason_fr"] == "2 utilisateur(s) en conflit"

@@ -15,10 +15,14 @@ from babel.messages.extract import extract_from_dir
 from babel.messages.pofile import read_po
 
 from fusion.asgi import HostedApp
-from fusion.web.i18n import Translator, catalogue_path
+from fusion.db import Database
+from fusion.testing.processes import free_port
+from fusion.testing.serving import serving
+from fusion.web.i18n import LANGUAGE_COOKIE, Translator, catalogue_path
 from services.enrolment_sync.lifecycle import RunStatus
 from services.identity.lifecycle import PlanState
 from services.migration_orchestrator.app import create_app
+from services.migration_orchestrator.migrations.models import Migration, metadata
 from services.migration_orchestrator.migrations.states import State as MigrationState
 from services.migration_orchestrator.migrations.states import Step
 from services.migration_orchestrator.pages.labels import (
@@ -30,6 +34,7 @@ from services.migration_orchestrator.pages.labels import (
 )
 from services.migration_orchestrator.pages.migrations_view import STATE_LABELS
 from services.migration_orchestrator.settings import Settings
+from tests.security.services import sync_service
 
 PAGES = "/migrations/pages"
 KEY = "a-test-key-of-enough-length"
@@ -199,3 +204,75 @@ async def test_a_wrong_page_address_is_a_page_and_the_api_keeps_its_envelope() -
         assert api.json()["error"]["code"] in ("validation_error", "unauthorized")
         unknown = await browser.get("/migrations/v1/nothing-here")
         assert unknown.headers["content-type"].startswith("application/json")
+
+
+def _failed(reason: str | None, reason_fr: str | None) -> Migration:
+    return Migration(
+        source_platform="ub1",
+        source_course_id=3,
+        target_category_id=2,
+        requested_by="chef",
+        authorised_as="admin",
+        state="failed",
+        step="restore",
+        reason=reason,
+        reason_fr=reason_fr,
+    )
+
+
+def _failure_reasons(page: str) -> list[str]:
+    """The dashboard's failures by reason, the most frequent first (ties in alphabetical order,
+    whatever order the migrations failed in)."""
+    found = re.search(r"<ul data-failure-reasons>(.*?)</ul>", page, re.DOTALL)
+    assert found, "no failures by reason on the dashboard"
+    items = [html.unescape(item) for item in re.findall(r"<li>(.*?)</li>", found.group(1))]
+    return sorted(items, key=lambda item: (-int(item.rsplit(" ", 1)[1]), item))
+
+
+async def test_failures_are_grouped_by_their_reason_in_the_readers_language(
+    tmp_path: Path,
+) -> None:
+    url = f"sqlite+aiosqlite:///{tmp_path / 'orchestrator.db'}"
+    database = Database(url)
+    await database.create_all(metadata)
+    refused = ("Moodle refused the restore", "Moodle a refusé la restauration")
+    async with database.unit_of_work() as session:
+        session.add_all([_failed(*refused), _failed(*refused)])
+        session.add(_failed("identity cannot be reached", None))  # no French: the English
+        session.add(_failed(None, "archive illisible"))  # no English: the French
+    await database.dispose()
+    async with (
+        HostedApp(await sync_service(tmp_path)).running() as sync,
+        serving(sync) as sync_url,
+        browser_from(
+            "10.1.2.3", database_url=url, pages_sync_url=sync_url, pages_sync_token="demo-service"
+        ) as browser,
+    ):
+        chef = {"x-remote-user": "chef"}
+        french = await browser.get(f"{PAGES}/admin", headers=chef)
+        assert french.status_code == 200, french.text
+        assert _failure_reasons(french.text) == [
+            "Moodle a refusé la restauration — 2",
+            "archive illisible — 1",
+            "identity cannot be reached — 1",
+        ]
+        browser.cookies.set(LANGUAGE_COOKIE, "en")
+        english = await browser.get(f"{PAGES}/admin", headers=chef)
+        assert '<html lang="en">' in english.text
+        assert _failure_reasons(english.text) == [
+            "Moodle refused the restore — 2",
+            "archive illisible — 1",
+            "identity cannot be reached — 1",
+        ]
+
+
+async def test_identity_down_is_a_page_that_says_so_in_french_without_the_token() -> None:
+    token = "pages-identity-admin-token"
+    dead = f"http://127.0.0.1:{free_port()}"
+    async with browser_from("10.1.2.3", pages_identity_url=dead, pages_identity_token=token) as b:
+        page = await b.get(f"{PAGES}/admin/identity", headers={"x-remote-user": "chef"})
+    assert page.status_code == 503
+    assert "text/html" in page.headers["content-type"]
+    shown = html.unescape(page.text)
+    assert "Le service des identités est injoignable pour les conflits" in shown
+    assert token not in shown

@@ -155,6 +155,7 @@ async def _record(
             state=to.value,
             step=migration.step,
             reason=reason,
+            reason_fr=reason_fr,
             cause=cause[:200],
         ),
     )

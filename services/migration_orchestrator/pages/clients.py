@@ -1,6 +1,7 @@
-"""Typed clients of the services the pages call for the user (never imported: REST only).
+"""The pages' client of enrolment_sync (never imported: REST only).
 
-Apogée is the kit's client (``fusion.apogee``), shared with the orchestrator and the sync.
+Apogée is the kit's client (``fusion.apogee``), shared with the orchestrator and the sync;
+identity is the orchestrator's (``clients.identity``), shared with the migration steps.
 
 An upstream's error envelope becomes the same kind of ``FusionError`` here, with its French and
 English messages, so a page can show the teacher what the service said.
@@ -24,10 +25,8 @@ from fusion.errors import (
     UpstreamUnavailable,
 )
 from services.migration_orchestrator.pages.schemas import (
-    Conflicts,
     CourseResults,
     Methods,
-    Plan,
     Run,
     RunCourses,
     Runs,
@@ -138,31 +137,3 @@ class SyncClient(_Upstream):
         params = {"limit": limit, "offset": offset}
         path = f"/sync/v1/runs/{run_id}/courses"
         return await self._json(RunCourses, "GET", path, params=params, **self._as(None))
-
-
-class IdentityClient(_Upstream):
-    """identity's administration: conflicts, homogenisation plans (preview, approve)."""
-
-    def __init__(self, http: httpx.AsyncClient, *, base_url: str, token: str) -> None:
-        super().__init__(http, base_url=base_url, name="identités")
-        self._token = token
-
-    async def conflicts(
-        self, *, platform: str | None = None, kind: str | None = None, limit: int = 50
-    ) -> Conflicts:
-        chosen = {"platform": platform, "kind": kind}
-        params: dict[str, Any] = {"limit": limit, **{k: v for k, v in chosen.items() if v}}
-        return await self._json(
-            Conflicts, "GET", "/identity/v1/conflicts", token=self._token, params=params
-        )
-
-    async def new_plan(self, platform: str) -> Plan:
-        body = {"platform": platform}
-        return await self._json(Plan, "POST", "/identity/v1/plans", token=self._token, json=body)
-
-    async def plan(self, plan_id: int) -> Plan:
-        return await self._json(Plan, "GET", f"/identity/v1/plans/{plan_id}", token=self._token)
-
-    async def apply(self, plan_id: int) -> Plan:
-        path = f"/identity/v1/plans/{plan_id}/apply"
-        return await self._json(Plan, "POST", path, token=self._token)

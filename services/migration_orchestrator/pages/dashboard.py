@@ -12,6 +12,7 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
+from fusion.web.i18n import Translator
 from services.migration_orchestrator.migrations import queries
 from services.migration_orchestrator.migrations.models import Migration, MigrationLog
 from services.migration_orchestrator.migrations.schemas import MigrationPublic
@@ -96,7 +97,14 @@ async def _flagged(session: AsyncSession) -> list[Flagged]:
     return list(flagged.values())[:LISTED]
 
 
-async def dashboard(session: AsyncSession, *, now: datetime | None = None) -> Dashboard:
+def failure_reasons(failures: list[MigrationPublic], reader: Translator) -> list[tuple[str, int]]:
+    """The failures grouped by their reason in the reader's language (else the other one)."""
+    return Counter(reader.pick(m.reason, m.reason_fr) or "?" for m in failures).most_common()
+
+
+async def dashboard(
+    session: AsyncSession, *, reader: Translator, now: datetime | None = None
+) -> Dashboard:
     now = now or datetime.now(UTC)
     since = now - timedelta(days=DAYS)
     done = await _done(session, since)
@@ -109,7 +117,7 @@ async def dashboard(session: AsyncSession, *, now: datetime | None = None) -> Da
         p50_seconds=percentile(durations, 0.50),
         p95_seconds=percentile(durations, 0.95),
         failures=failures,
-        reasons=Counter(m.reason_fr or m.reason or "?" for m in failures).most_common(),
+        reasons=failure_reasons(failures, reader),
         blocked=await _stopped(session, State.BLOCKED),
         flagged=await _flagged(session),
     )

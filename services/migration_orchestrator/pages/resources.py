@@ -15,7 +15,8 @@ from fusion.moodle.client import MoodleClient
 from fusion.moodle.registry import MoodleRegistry
 from fusion.settings import HttpClientFragment, MoodlePlatform
 from fusion.web import Web
-from services.migration_orchestrator.pages.clients import IdentityClient, SyncClient
+from services.migration_orchestrator.clients.identity import IdentityClient
+from services.migration_orchestrator.pages.clients import SyncClient
 from services.migration_orchestrator.pages.labels import (
     LOG_LEVEL_LABELS,
     PLAN_STATE_LABELS,
@@ -92,7 +93,7 @@ async def open_pages(
                 acting_user_header=acting_user_header,
             ),
             identity=IdentityClient(
-                http,
+                http=http,
                 base_url=settings.pages_identity_url,
                 token=settings.pages_identity_token.get_secret_value(),
             ),

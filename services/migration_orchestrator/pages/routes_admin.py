@@ -28,7 +28,7 @@ async def admin(request: Request, pages: PagesDep, session: SessionDep, _: Admin
         "section": "admin",
         "platforms": (await check_platforms(pages.platforms, http=pages.http)).platforms,
         "runs": (await pages.sync.runs(limit=20)).data,
-        "board": await dashboard(session),
+        "board": await dashboard(session, reader=pages.web.translator(request)),
         "labels": STATE_LABELS,
         "states": list(STATE_LABELS),
         "sources": [p.name for p in pages.historical],

@@ -9,10 +9,10 @@ from fastapi import APIRouter, Form, Path, Query, Request
 from fastapi.responses import Response
 
 from fusion.errors import FusionError
+from services.migration_orchestrator.clients.identity_answers import Conflicts
 from services.migration_orchestrator.pages.deps import AdminDep, CsrfDep, PagesDep
 from services.migration_orchestrator.pages.resources import PAGES_PREFIX
 from services.migration_orchestrator.pages.routes_session import redirect
-from services.migration_orchestrator.pages.schemas import Conflicts
 
 router = APIRouter(prefix=f"{PAGES_PREFIX}/admin/identity", include_in_schema=False)
 PlanId = Annotated[int, Path(ge=1, le=2**31 - 1)]

@@ -1,4 +1,5 @@
-"""What the pages read from the other services: only the fields they show."""
+"""What the pages read from enrolment_sync: only the fields they show (identity's answers are
+the orchestrator's, ``clients.identity_answers``)."""
 
 from __future__ import annotations
 
@@ -66,39 +67,3 @@ class CourseResult(BaseModel):
 
 class CourseResults(BaseModel):
     data: list[CourseResult]
-
-
-class Conflict(BaseModel):
-    id: int
-    kind: str
-    platforms: list[str]
-    accounts: list[Any]
-    suggestion: str
-    suggestion_fr: str
-    person_id: int | None = None
-
-
-class Conflicts(BaseModel):
-    items: list[Conflict]
-    total: int
-
-
-class PlanStep(BaseModel):
-    round: int
-    moodle_id: int
-    values: dict[str, Any]
-    temporary: bool
-    status: str
-    message: str | None
-
-
-class Plan(BaseModel):
-    id: int
-    platform: str
-    state: str
-    changes: int
-    blocked: int
-    applied_steps: int
-    error: str | None
-    approved_by: str | None
-    steps: list[PlanStep] = Field(default_factory=list)
