@@ -69,11 +69,13 @@ async def _analysed(orchestrator: Orchestrator, migration_id: int, report: Backu
         session.add(
             BackupAnalysis(migration_id=migration_id, report=report.model_dump(mode="json"))
         )
-        migration.source_shortname = report.course.shortname
-        migration.site_hash = report.moodle.original_site_identifier_hash
+        read = {
+            "source_shortname": report.course.shortname,
+            "site_hash": report.moodle.original_site_identifier_hash,
+        }
         for finding in report.findings:
             if finding.severity != "info":
-                add_log(
+                await add_log(
                     session,
                     migration_id,
                     Step.ANALYSE,
@@ -84,9 +86,9 @@ async def _analysed(orchestrator: Orchestrator, migration_id: int, report: Backu
                 )
         blocking = [f for f in report.findings if f.severity == "blocking"]
         if not blocking:
-            await transition(session, migration, State.ANALYSED, cause="pre-flight")
+            await transition(session, migration, State.ANALYSED, cause="pre-flight", changes=read)
             return
-        migration.blocker = {"kind": "preflight", "findings": [f.code for f in blocking]}
+        blocker = {"kind": "preflight", "findings": [f.code for f in blocking]}
         await transition(
             session,
             migration,
@@ -94,6 +96,7 @@ async def _analysed(orchestrator: Orchestrator, migration_id: int, report: Backu
             cause="pre-flight",
             reason=" ".join(f.message for f in blocking)[:2000],
             reason_fr=" ".join(f.message_fr for f in blocking)[:2000],
+            changes={**read, "blocker": blocker},
         )
 
 
@@ -131,7 +134,7 @@ async def check_identities(orchestrator: Orchestrator, migration_id: int) -> Non
         if migration is None or migration.state != State.ANALYSED:
             return
         if conflicts and await _backup_predates_resume(session, migration_id):
-            add_log(
+            await add_log(
                 session,
                 migration_id,
                 Step.IDENTITY,
@@ -160,7 +163,7 @@ async def check_identities(orchestrator: Orchestrator, migration_id: int) -> Non
             )
             return
         counts = check.counts.model_dump()
-        add_log(session, migration_id, Step.IDENTITY, "restore-check clean", details=counts)
+        await add_log(session, migration_id, Step.IDENTITY, "restore-check clean", details=counts)
         await transition(session, migration, State.IDENTITY_CHECKED, cause="restore-check")
         await queue_restore(session, migration)
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterable
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -11,12 +12,11 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from fusion.errors import Conflict, NotFound
 from services.migration_orchestrator.migrations.lifecycle import transition
 from services.migration_orchestrator.migrations.logs import add_log
-from services.migration_orchestrator.migrations.models import Migration
+from services.migration_orchestrator.migrations.models import Migration, utcnow
 from services.migration_orchestrator.migrations.requests import queue_backup
 from services.migration_orchestrator.migrations.states import State, Step
 from services.migration_orchestrator.scheduling.slots import (
     expired_backups,
-    extend_lease,
     next_claimable,
     release_slot,
     take_slot,
@@ -49,9 +49,14 @@ async def claim_backup(
     assert migration.id is not None
     if await take_slot(session, platform, migration.id) is None:
         return BackupClaim("busy")
-    migration.attempts += 1
-    await extend_lease(session, migration, worker=worker, seconds=lease_seconds)
-    await transition(session, migration, State.BACKING_UP, cause=f"worker {worker}")
+    lease = {"lease_until": utcnow() + timedelta(seconds=lease_seconds), "worker": worker[:100]}
+    await transition(
+        session,
+        migration,
+        State.BACKING_UP,
+        cause=f"worker {worker}",
+        changes={"attempts": migration.attempts + 1, **lease},
+    )
     return BackupClaim("claimed", migration.id, migration.source_course_id)
 
 
@@ -86,12 +91,21 @@ async def receive_backup(
 
 async def backup_stored(session: AsyncSession, migration: Migration, stored: StoredBackup) -> None:
     assert migration.id is not None
-    migration.backup_key, migration.backup_sha256 = stored.key, stored.sha256
-    migration.backup_bytes, migration.lease_until = stored.size, None
-    session.add(migration)
     await release_slot(session, migration.id)
-    add_log(session, migration.id, Step.BACKUP, f"backup stored ({stored.size} bytes)")
-    await transition(session, migration, State.BACKED_UP, cause=f"worker {migration.worker}")
+    await add_log(session, migration.id, Step.BACKUP, f"backup stored ({stored.size} bytes)")
+    stored_as = {
+        "backup_key": stored.key,
+        "backup_sha256": stored.sha256,
+        "backup_bytes": stored.size,
+        "lease_until": None,
+    }
+    await transition(
+        session,
+        migration,
+        State.BACKED_UP,
+        cause=f"worker {migration.worker}",
+        changes=stored_as,
+    )
 
 
 async def backup_failed(
@@ -107,7 +121,7 @@ async def backup_failed(
     assert migration.id is not None
     await release_slot(session, migration.id)
     migration.lease_until = None
-    add_log(
+    await add_log(
         session,
         migration.id,
         Step.BACKUP,

@@ -1,14 +1,22 @@
+"""A migration's log lines, for support staff: in English and in French."""
+
 from __future__ import annotations
 
 from typing import Any
 
+from sqlalchemy import Table, insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from services.migration_orchestrator.migrations.models import MigrationLog
+from services.migration_orchestrator.migrations.models import MigrationLog, utcnow
 from services.migration_orchestrator.migrations.texts_fr import log_fr
 
+_LOG: Table = MigrationLog.__table__  # type: ignore[attr-defined]
+# A Core statement built once: a log line is written, never read back in the transaction, so
+# it needs no ORM object (whose insert costs several times the statement's own work).
+_INSERT = insert(_LOG)
 
-def add_log(
+
+async def add_log(
     session: AsyncSession,
     migration_id: int,
     step: str,
@@ -21,13 +29,15 @@ def add_log(
     """A log line, in English and in French: ``message_fr`` when the caller has it, else the
     catalogue's French of ``message`` (none for a raw Moodle output line)."""
     french = message_fr if message_fr is not None else log_fr(message)
-    session.add(
-        MigrationLog(
-            migration_id=migration_id,
-            step=step,
-            level=level,
-            message=message[:2000],
-            message_fr=None if french is None else french[:2000],
-            details=details,
-        )
+    await session.execute(
+        _INSERT,
+        {
+            "migration_id": migration_id,
+            "step": step,
+            "level": level,
+            "message": message[:2000],
+            "message_fr": None if french is None else french[:2000],
+            "details": details,
+            "at": utcnow(),
+        },
     )

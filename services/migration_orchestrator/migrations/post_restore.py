@@ -95,7 +95,7 @@ async def finish(orchestrator: Orchestrator, migration_id: int) -> None:
         await record_links(session, migration, linked)
         notes += await create_due_links(session, migration, target=target)
         for note in notes:
-            add_log(session, migration_id, Step.POST_RESTORE, note)
+            await add_log(session, migration_id, Step.POST_RESTORE, note)
         await _complete(session, migration)
 
 

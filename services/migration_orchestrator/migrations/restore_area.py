@@ -123,7 +123,7 @@ async def _log(orchestrator: Orchestrator, migration_id: int, lines: list[tuple[
         return
     async with orchestrator.db.unit_of_work() as session:
         for level, message in lines:
-            add_log(session, migration_id, Step.RESTORE, message, level=level)
+            await add_log(session, migration_id, Step.RESTORE, message, level=level)
 
 
 async def start(
@@ -170,7 +170,7 @@ async def _refused(
 ) -> None:
     async with orchestrator.db.unit_of_work() as session:
         migration = await restores.restoring(session, migration_id, attempt=attempt)
-        add_log(
+        await add_log(
             session,
             migration_id,
             Step.RESTORE,
@@ -220,7 +220,7 @@ async def done(
             session, migration_id, course_id=course_id, attempt=attempt
         )
         for level, message in lines:
-            add_log(session, migration_id, Step.RESTORE, message, level=level)
+            await add_log(session, migration_id, Step.RESTORE, message, level=level)
     return migration
 
 
@@ -255,7 +255,7 @@ async def failed(
             details=details,
         )
         for level, text in lines:
-            add_log(session, migration_id, Step.RESTORE, text, level=level)
+            await add_log(session, migration_id, Step.RESTORE, text, level=level)
     return migration
 
 

@@ -131,7 +131,7 @@ async def start_restore(
     )
     session.add(migration)
     again = " (again: the previous attempt never reported)" if retried else ""
-    add_log(session, migration_id, Step.RESTORE, f"restore started by {worker}{again}")
+    await add_log(session, migration_id, Step.RESTORE, f"restore started by {worker}{again}")
     assert migration.backup_sha256 is not None
     assert migration.backup_bytes is not None
     attempt = attempt_of(migration)
@@ -150,10 +150,16 @@ async def restore_done(
     session: AsyncSession, migration_id: int, *, course_id: int, attempt: str | None = None
 ) -> Migration:
     migration = await restoring(session, migration_id, attempt=attempt)
-    migration.target_course_id, migration.lease_until = course_id, None
-    session.add(migration)
-    add_log(session, migration_id, Step.RESTORE, f"restored as course {course_id} on the target")
-    await transition(session, migration, State.POST_RESTORE, cause=f"worker {migration.worker}")
+    await add_log(
+        session, migration_id, Step.RESTORE, f"restored as course {course_id} on the target"
+    )
+    await transition(
+        session,
+        migration,
+        State.POST_RESTORE,
+        cause=f"worker {migration.worker}",
+        changes={"target_course_id": course_id, "lease_until": None},
+    )
     return migration
 
 
@@ -169,7 +175,7 @@ async def restore_failed(
     migration = await restoring(session, migration_id, attempt=attempt)
     migration.lease_until = None
     session.add(migration)
-    add_log(
+    await add_log(
         session,
         migration_id,
         Step.RESTORE,
@@ -259,7 +265,7 @@ async def _lost(
     if attempts >= max_attempts:  # failed by ``fail_expired``, once its area is cleared
         return Expired(migration.id, failed=True, request=migration.restore_message)
     what = "started by no worker" if not _started(migration) else f"started by {migration.worker}"
-    add_log(
+    await add_log(
         session,
         migration.id,
         Step.RESTORE,
@@ -267,7 +273,7 @@ async def _lost(
         level="warning",
     )
     await _request(session, migration)
-    add_log(
+    await add_log(
         session,
         migration.id,
         Step.RESTORE,
@@ -294,7 +300,7 @@ async def fail_expired(
     assert migration.id is not None
     attempts = migration.restore_attempts
     what = "started by no worker" if not _started(migration) else f"started by {migration.worker}"
-    add_log(
+    await add_log(
         session,
         migration.id,
         Step.RESTORE,
@@ -302,7 +308,7 @@ async def fail_expired(
         level="error",
     )
     for level, message in lines:
-        add_log(session, migration.id, Step.RESTORE, message, level=level)
+        await add_log(session, migration.id, Step.RESTORE, message, level=level)
     migration.lease_until = None
     session.add(migration)
     minutes = max(1, round(lease_seconds / 60))
