@@ -10,12 +10,16 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlalchemy import select
+from sqlalchemy import and_, select
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import aliased
 from sqlmodel import col
 
 from fusion.moodle import MetaLink, MoodleClient
 from services.migration_orchestrator.migrations.models import Migration, PendingMetaLink, utcnow
+
+# A migration whose course is on the target: restored, or done.
+ON_TARGET = ("post_restore", "done")
 
 
 @dataclass(frozen=True)
@@ -25,22 +29,29 @@ class Edge:
 
 
 async def made_edges(session: AsyncSession) -> set[Edge]:
+    """Every link created so far, as target courses: one query, however many there are."""
+    parent = aliased(Migration)
     query = (
-        select(
-            col(Migration.target_course_id),
-            col(PendingMetaLink.linked_source_course_id),
-            col(PendingMetaLink.platform),
-        )
+        select(col(Migration.target_course_id), col(parent.target_course_id))
+        .select_from(PendingMetaLink)
         .join(Migration, col(Migration.id) == col(PendingMetaLink.child_migration_id))
+        .join(
+            parent,
+            and_(
+                col(parent.source_platform) == col(PendingMetaLink.platform),
+                col(parent.source_course_id) == col(PendingMetaLink.linked_source_course_id),
+                col(parent.active_key).is_not(None),
+                col(parent.state).in_(ON_TARGET),
+            ),
+        )
         .where(col(PendingMetaLink.status) == "created")
     )
     rows = (await session.execute(query)).all()
-    edges = set()
-    for child, linked, platform in rows:
-        parent = await target_of(session, platform, linked)
-        if child is not None and parent is not None:
-            edges.add(Edge(parent, child))
-    return edges
+    return {
+        Edge(parent_id, child_id)
+        for child_id, parent_id in rows
+        if child_id is not None and parent_id is not None
+    }
 
 
 def would_loop(edges: set[Edge], new: Edge) -> bool:
@@ -64,7 +75,7 @@ async def target_of(session: AsyncSession, platform: str, source_course_id: int)
         col(Migration.source_platform) == platform,
         col(Migration.source_course_id) == source_course_id,
         col(Migration.active_key).is_not(None),
-        col(Migration.state).in_(("post_restore", "done")),
+        col(Migration.state).in_(ON_TARGET),
     )
     return (await session.execute(query)).scalar_one_or_none()
 
@@ -72,6 +83,8 @@ async def target_of(session: AsyncSession, platform: str, source_course_id: int)
 async def record_links(session: AsyncSession, migration: Migration, linked: list[int]) -> None:
     """The backup's meta links, into the ledger as pending (once)."""
     assert migration.id is not None
+    if not linked:  # most courses: nothing to record, nothing to read
+        return
     existing = await session.execute(
         select(col(PendingMetaLink.linked_source_course_id)).where(
             col(PendingMetaLink.child_migration_id) == migration.id
@@ -90,14 +103,19 @@ async def record_links(session: AsyncSession, migration: Migration, linked: list
 
 
 async def due_links(session: AsyncSession, migration: Migration) -> list[PendingMetaLink]:
-    """Pending links of this course, and pending links of others to this course."""
-    query = select(PendingMetaLink).where(
-        col(PendingMetaLink.status) == "pending",
-        (col(PendingMetaLink.child_migration_id) == migration.id)
-        | (
-            (col(PendingMetaLink.platform) == migration.source_platform)
-            & (col(PendingMetaLink.linked_source_course_id) == migration.source_course_id)
-        ),
+    """Pending links of this course, and pending links of others to this course, the oldest
+    first (a link that waited is made before a newer one that would close a loop with it)."""
+    query = (
+        select(PendingMetaLink)
+        .order_by(col(PendingMetaLink.id))
+        .where(
+            col(PendingMetaLink.status) == "pending",
+            (col(PendingMetaLink.child_migration_id) == migration.id)
+            | (
+                (col(PendingMetaLink.platform) == migration.source_platform)
+                & (col(PendingMetaLink.linked_source_course_id) == migration.source_course_id)
+            ),
+        )
     )
     return list((await session.execute(query)).scalars())
 
@@ -107,8 +125,11 @@ async def create_due_links(
 ) -> list[str]:
     """Create every link both of whose ends are on the target; what happened, for the log."""
     notes: list[str] = []
+    due = await due_links(session, migration)
+    if not due:
+        return notes
     edges = await made_edges(session)
-    for pending in await due_links(session, migration):
+    for pending in due:
         child_migration = await session.get(Migration, pending.child_migration_id)
         parent = await target_of(session, pending.platform, pending.linked_source_course_id)
         if child_migration is None or child_migration.target_course_id is None or parent is None:
