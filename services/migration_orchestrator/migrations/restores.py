@@ -87,23 +87,35 @@ def restore_lease_seconds(settings: Settings) -> float:
 
 async def queue_restore(session: AsyncSession, migration: Migration) -> None:
     """``identity_checked`` → ``restoring``: the first request of a new series of attempts."""
-    await transition(session, migration, State.RESTORING, cause="restore queued")
-    migration.restore_attempts = 0
-    await _request(session, migration)
+    envelope, requested = _requested(migration, attempts=1)
+    await transition(session, migration, State.RESTORING, cause="restore queued", changes=requested)
+    await add_to_outbox(session, envelope, outbox=messaging.outbox)
 
 
 async def _request(session: AsyncSession, migration: Migration) -> None:
-    """A new ``restore.run`` message: the attempt a worker may start from now on. Its deadline
-    is set by the lease watcher's next pass (which knows the platform's timeout)."""
+    """Another request of the series, after one nobody reported in time."""
+    envelope, requested = _requested(migration, attempts=migration.restore_attempts + 1)
+    for name, value in requested.items():
+        setattr(migration, name, value)
+    session.add(migration)
+    await add_to_outbox(session, envelope, outbox=messaging.outbox)
+
+
+def _requested(migration: Migration, *, attempts: int) -> tuple[Envelope, dict[str, Any]]:
+    """A new ``restore.run`` message: the attempt a worker may start from now on, and the
+    columns that say so. Its deadline is set by the lease watcher's next pass (which knows the
+    platform's timeout)."""
     assert migration.id is not None
     envelope = Envelope.of(
         RunRestore(migration_id=migration.id, target_category_id=migration.target_category_id)
     )
-    migration.restore_attempts += 1
-    migration.restore_queued_at, migration.lease_until = utcnow(), None
-    migration.restore_message = str(envelope.message_id)
-    session.add(migration)
-    await add_to_outbox(session, envelope, outbox=messaging.outbox)
+    requested = {
+        "restore_attempts": attempts,
+        "restore_queued_at": utcnow(),
+        "lease_until": None,
+        "restore_message": str(envelope.message_id),
+    }
+    return envelope, requested
 
 
 async def start_restore(
