@@ -14,7 +14,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import anyio.to_thread
-from sqlalchemy import ColumnElement, delete, func, select
+from sqlalchemy import ColumnElement, delete, func, insert, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
@@ -25,6 +25,7 @@ from services.migration_orchestrator.migrations.models import (
     BackupAnalysis,
     Migration,
     MigrationTransition,
+    utcnow,
 )
 from services.migration_orchestrator.migrations.requests import queue_backup
 from services.migration_orchestrator.migrations.restores import queue_restore
@@ -66,8 +67,12 @@ async def _analysed(orchestrator: Orchestrator, migration_id: int, report: Backu
         await session.execute(
             delete(BackupAnalysis).where(col(BackupAnalysis.migration_id) == migration_id)
         )
-        session.add(
-            BackupAnalysis(migration_id=migration_id, report=report.model_dump(mode="json"))
+        await session.execute(
+            insert(BackupAnalysis).values(
+                migration_id=migration_id,
+                report=report.model_dump(mode="json"),
+                created_at=utcnow(),
+            )
         )
         read = {
             "source_shortname": report.course.shortname,
