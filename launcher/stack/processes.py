@@ -41,7 +41,17 @@ def start(process: Process, *, pid_dir: Path, log_dir: Path) -> int:
     _STARTED.append(child)
     record = {"pid": child.pid, "argv": process.argv, "port": process.port}
     (pid_dir / f"{process.name}.pid").write_text(json.dumps(record))
+    _wait_exec(child, process.argv)
     return child.pid
+
+
+def _wait_exec(child: subprocess.Popen[bytes], argv: list[str], timeout: float = 5.0) -> None:
+    """Until the kernel shows the child's own command line: Popen returns once the exec has
+    begun, and for a moment after that ``/proc/<pid>/cmdline`` is still empty (on a loaded
+    machine, long enough for ``running`` to miss a process just started)."""
+    deadline = time.monotonic() + timeout
+    while child.poll() is None and not _runs(child.pid, argv) and time.monotonic() < deadline:
+        time.sleep(0.01)
 
 
 def wait_healthy(process: Process, *, pid: int, log_dir: Path, timeout: float = 90.0) -> None:
