@@ -37,6 +37,11 @@ def fail(message: str, *, code: int = BAD_INPUT) -> click.exceptions.Exit:
     return click.exceptions.Exit(code)
 
 
+def exit_code(error: FusionError) -> int:
+    """Bad input (2) for a refusal of what was asked, failed (1) for a dependency (503...)."""
+    return BAD_INPUT if error.status_code < 500 else FAILED
+
+
 def run_command(
     command: click.Command, argv: Sequence[str] | None, *, prog: str, obj: Any = None
 ) -> int:
@@ -55,5 +60,5 @@ def run_command(
         return FAILED
     except FusionError as error:  # settings refused, bad file ...: one line each language
         click.echo(f"{error.message_fr}\n{error.message}", err=True)
-        return BAD_INPUT if error.status_code < 500 else FAILED
+        return exit_code(error)
     return result if isinstance(result, int) else DONE

@@ -29,6 +29,8 @@ Routes reach all of it through the service's ``deps.py`` (``state_dependency(Syn
 A dependency that is down at start does not stop the service: it starts, ``/readyz`` answers
 503 naming what is missing, and the kit keeps trying (one log line per interval) until the
 database answers and the broker connects; then subscriptions are made and startup work runs.
+A service that declares its ``schema`` (its Alembic history) and does not create its tables
+starts nothing that touches them before the database is at its head (``fusion.schema_gate``).
 """
 
 from __future__ import annotations
@@ -53,6 +55,7 @@ from fusion.inbox import claim_message, parse_payload
 from fusion.outage import OutageLog, is_outage
 from fusion.outbox import OutboxRelay
 from fusion.resources import open_bus, purge_messaging
+from fusion.schema_gate import Schema, SchemaGate
 from fusion.settings import BusFragment, DatabaseFragment, FusionSettings, HttpClientFragment
 from fusion.tasks import StopSignal, TaskSupervisor, every
 from fusion.unit_of_work import UnitOfWork, open_unit_of_work
@@ -61,6 +64,7 @@ __all__ = [
     "BackgroundTask",
     "Resources",
     "Running",
+    "Schema",
     "Seams",
     "ServiceRuntime",
     "StopSignal",
@@ -212,9 +216,11 @@ class ServiceRuntime(Generic[S]):
         grace_seconds: float = 10.0,
         seams: Seams = Seams(),
         bus: bool = True,
+        schema: Schema | None = None,
     ) -> None:
         """``bus=False``: a one-shot process (the command line) that only stages messages in
-        the outbox, for the service's relay to send."""
+        the outbox, for the service's relay to send. ``schema``: the history ``fusion migrate``
+        applies, checked unless the settings create the tables."""
         self.settings = settings
         self._state = state
         self._metadata = metadata
@@ -226,6 +232,7 @@ class ServiceRuntime(Generic[S]):
         self._grace_seconds = grace_seconds
         self._seams = seams
         self._uses_bus = bus
+        self._schema = schema
 
     @asynccontextmanager
     async def lifespan(self) -> AsyncIterator[Running[S]]:
@@ -244,14 +251,42 @@ class ServiceRuntime(Generic[S]):
             readiness = self._checks(resources, bus, state)
             pending = _Pending(readiness)
             stack.push_async_callback(supervisor.stop)
-            # Tables and startup work first: the relay and the consumers need the tables.
-            await self._start_work(resources, state, pending)
-            if bus is not None:
-                resources.bus = bus
-                await self._start_messaging(resources, bus, state, stack, pending)
-            for task in self._tasks:
-                supervisor.start(task.name, _bind(task, state))
+
+            async def start() -> None:
+                # Tables and startup work first: the relay and the consumers need the tables.
+                await self._start_work(resources, state, pending)
+                if bus is not None:
+                    resources.bus = bus
+                    await self._start_messaging(resources, bus, state, stack, pending)
+                for task in self._tasks:
+                    supervisor.start(task.name, _bind(task, state))
+
+            await self._start_at_head(resources, readiness, start)
             yield Running(resources=resources, state=state, readiness=readiness)
+
+    async def _start_at_head(
+        self,
+        resources: Resources,
+        readiness: dict[str, ReadinessCheck],
+        start: Callable[[], Awaitable[None]],
+    ) -> None:
+        """``start`` now, or once the database is at the head of the declared schema."""
+        settings = self.settings
+        if (
+            self._schema is None
+            or not isinstance(settings, DatabaseFragment)
+            or settings.database_create_tables
+        ):
+            await start()
+            return
+        gate = SchemaGate(self._schema, resources.database, resources.outages)
+        if not self._uses_bus:  # a one-shot command: refused at once, nobody waits for it
+            await gate.refuse()
+        elif not await gate.passes():
+            readiness["schema"] = gate.readiness
+            resources.supervisor.start("schema check", gate.then(start))
+            return
+        await start()
 
     async def _open_database(self, stack: AsyncExitStack) -> Database | None:
         settings = self.settings
@@ -431,9 +466,12 @@ async def standalone(
     metadata: MetaData | None = None,
     messaging: MessagingTables | None = None,
     seams: Seams | None = None,
+    schema: Schema | None = None,
 ) -> AsyncIterator[S]:
     """A service's state without the service around it, for its command line: no bus, no
-    tasks; messages its work stages wait in the outbox for the service's relay."""
+    tasks; messages its work stages wait in the outbox for the service's relay. A database
+    that ``fusion migrate`` has not brought to the head of ``schema`` is refused before any
+    work (``SchemaNotMigrated``: exit 1, the message names the command)."""
     runtime = ServiceRuntime(
         settings,
         state=state,
@@ -441,6 +479,7 @@ async def standalone(
         messaging=messaging,
         seams=seams or Seams(),
         bus=False,
+        schema=schema,
     )
     async with runtime.lifespan() as running:
         yield running.state

@@ -8,6 +8,9 @@ command to run and never the database's address.
 
 A revision this release does not know (a newer release migrated the database) is let through
 with a warning: an older release reads a newer schema during a rolling upgrade.
+
+The one-shot commands and a service that started while its database was away read it through
+``schema_problem``, on their own engine (``fusion.schema_gate``).
 """
 
 from __future__ import annotations
@@ -16,18 +19,18 @@ import asyncio
 import logging
 from pathlib import Path
 
-from alembic.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from alembic.util import CommandError
-from sqlalchemy import inspect
+from sqlalchemy import String, column, inspect, select, table
 from sqlalchemy.engine import Connection
 from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.ext.asyncio import AsyncConnection
 
 from fusion.alembic_env import alembic_config
 from fusion.db import create_engine
 from fusion.errors import FusionError
 
-__all__ = ["SchemaNotMigrated", "check_schema"]
+__all__ = ["SchemaNotMigrated", "check_schema", "schema_problem"]
 
 logger = logging.getLogger(__name__)
 
@@ -47,29 +50,36 @@ async def check_schema(service: str, url: str, script_location: Path) -> None:
     """Raise ``SchemaNotMigrated`` unless the database at ``url`` is at the newest revision of
     the history in ``script_location``. A database that cannot be read is not checked: the
     service starts, waits for it and reports it as it does any outage."""
+    engine = create_engine(url)
     try:
-        found = await asyncio.wait_for(_read_revisions(url), CHECK_TIMEOUT_SECONDS)
+        async with asyncio.timeout(CHECK_TIMEOUT_SECONDS), engine.connect() as connection:
+            problem = await schema_problem(service, connection, script_location)
     except (OSError, SQLAlchemyError, TimeoutError):
         return
-    script = ScriptDirectory.from_config(alembic_config(script_location, url))
-    if (problem := _problem(service, found, script)) is not None:
+    finally:
+        await engine.dispose()
+    if problem is not None:
         raise problem
 
 
-async def _read_revisions(url: str) -> tuple[str, ...] | None:
-    """The revisions the database is at; None without a version table."""
-    engine = create_engine(url)
-    try:
-        async with engine.connect() as connection:
-            return await connection.run_sync(_revisions)
-    finally:
-        await engine.dispose()
+async def schema_problem(
+    service: str, connection: AsyncConnection, script_location: Path
+) -> SchemaNotMigrated | None:
+    """Why the database on ``connection`` is not at the head of ``script_location``, or None;
+    the driver's own error when it cannot be read."""
+    found = await connection.run_sync(_revisions)
+    script = ScriptDirectory.from_config(alembic_config(script_location, ""))
+    return _problem(service, found, script)
 
 
 def _revisions(connection: Connection) -> tuple[str, ...] | None:
+    """The revisions the database is at; None without a version table. Read directly, not
+    through alembic's MigrationContext, which logs two lines each time (a waiting service
+    reads them every second)."""
     if not inspect(connection).has_table(VERSION_TABLE):
         return None
-    return tuple(MigrationContext.configure(connection).get_current_heads())
+    versions = select(column("version_num", String)).select_from(table(VERSION_TABLE))
+    return tuple(connection.execute(versions).scalars())
 
 
 def _problem(

@@ -8,7 +8,7 @@ from fusion.app import create_service_app
 from fusion.runtime import BackgroundTask, Seams, ServiceRuntime
 from services.enrolment_sync.consumers import SUBSCRIPTIONS
 from services.enrolment_sync.cron import run_schedule
-from services.enrolment_sync.models import messaging, metadata
+from services.enrolment_sync.models import messaging, metadata, schema
 from services.enrolment_sync.resume import resume_interrupted, watch_leases
 from services.enrolment_sync.routes import router
 from services.enrolment_sync.settings import Settings
@@ -22,6 +22,7 @@ def create_app(settings: Settings, *, seams: Seams | None = None) -> FastAPI:
         state=open_state,
         metadata=metadata,
         messaging=messaging,
+        schema=schema,
         subscriptions=SUBSCRIPTIONS,
         tasks=[
             BackgroundTask("sync-runner", lambda state, stop: state.runner.work(stop)),

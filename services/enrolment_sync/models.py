@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 from uuid import UUID, uuid4
 
@@ -13,6 +14,7 @@ from sqlmodel import Field, SQLModel
 from fusion.bus.tables import messaging_tables
 from fusion.db import new_metadata
 from fusion.lifecycle import history_table
+from fusion.schema_gate import Schema
 
 metadata = new_metadata()
 
@@ -217,3 +219,5 @@ run_history = history_table(metadata, "sync_run_history")
 
 # The inbox makes the event consumer idempotent; the outbox is there for events we publish.
 messaging = messaging_tables(metadata)
+# built by `fusion migrate enrolment_sync`: below its head the service waits, commands refuse
+schema = Schema("enrolment_sync", Path(__file__).parent / "alembic")

@@ -15,7 +15,7 @@ from fusion.moodle.teachers import TeacherDirectory
 from fusion.outage import OutageLog
 from fusion.runtime import Resources, Seams, standalone
 from fusion.tasks import StopSignal
-from services.enrolment_sync.models import SyncRun, messaging, metadata
+from services.enrolment_sync.models import SyncRun, messaging, metadata, schema
 from services.enrolment_sync.rate_limit import CourseGate
 from services.enrolment_sync.runner import SyncRunner
 from services.enrolment_sync.runs import Progress, UnitsOfWork, execute_run
@@ -77,5 +77,10 @@ def open_standalone(
 ) -> AbstractAsyncContextManager[SyncState]:
     """The state for the command line (``fusion.runtime.standalone``)."""
     return standalone(
-        settings, state=open_state, metadata=metadata, messaging=messaging, seams=seams
+        settings,
+        state=open_state,
+        metadata=metadata,
+        messaging=messaging,
+        seams=seams,
+        schema=schema,
     )

@@ -8,7 +8,7 @@ from fastapi import FastAPI
 from fusion.app import create_service_app
 from fusion.bus import Bus
 from fusion.runtime import BackgroundTask, Seams, ServiceRuntime
-from services.identity.models import messaging, metadata
+from services.identity.models import messaging, metadata, schema
 from services.identity.resources import IdentityServices, open_services
 from services.identity.resume import resume_abandoned, watch_leases
 from services.identity.routes import router
@@ -28,6 +28,7 @@ def create_app(
         state=open_services,
         metadata=metadata,
         messaging=messaging,
+        schema=schema,
         # imports and plans whose process died: resumed at start, then every half lease
         startup=[resume_abandoned],
         tasks=[BackgroundTask("identity-lease-watch", watch_leases)],

@@ -18,6 +18,7 @@ import httpx
 from rich.console import Console
 from rich.progress import Progress
 
+from fusion.cli_kit import exit_code
 from fusion.errors import FusionError
 from fusion.settings_errors import load_settings
 from services.identity import operations
@@ -58,7 +59,7 @@ def _run(ctx: click.Context, work: Callable[[IdentityServices, Console], Awaitab
         code = asyncio.run(go())
     except FusionError as error:
         click.echo(f"{error.message_fr}\n{error.message}", err=True)
-        ctx.exit(2)
+        ctx.exit(exit_code(error))
     ctx.exit(code)
 
 

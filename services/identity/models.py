@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy import JSON, Column, Index, LargeBinary, UniqueConstraint
@@ -12,6 +13,7 @@ from sqlmodel import Field, SQLModel
 from fusion.bus.tables import messaging_tables
 from fusion.db import new_metadata
 from fusion.lifecycle import history_table
+from fusion.schema_gate import Schema
 
 metadata = new_metadata()
 
@@ -196,3 +198,5 @@ import_history = history_table(metadata, "identity_import_history")
 plan_history = history_table(metadata, "identity_plan_history")
 
 messaging = messaging_tables(metadata)
+# built by `fusion migrate identity`: below its head the service waits, its commands refuse
+schema = Schema("identity", Path(__file__).parent / "alembic")

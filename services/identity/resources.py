@@ -21,7 +21,7 @@ from fusion.outage import OutageLog
 from fusion.runtime import Resources, Seams, standalone
 from fusion.unit_of_work import UnitOfWork
 from services.identity.ldap_source import DirectoryServer
-from services.identity.models import messaging, metadata
+from services.identity.models import messaging, metadata, schema
 from services.identity.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -119,4 +119,5 @@ def open_standalone(
         metadata=metadata,
         messaging=messaging,
         seams=Seams(transports=transports),
+        schema=schema,
     )

@@ -14,7 +14,7 @@ from services.migration_orchestrator.migrations.driver import (
     prepare,
     watch_leases,
 )
-from services.migration_orchestrator.migrations.models import messaging, metadata
+from services.migration_orchestrator.migrations.models import messaging, metadata, schema
 from services.migration_orchestrator.migrations.routes import router as migrations_router
 from services.migration_orchestrator.pages.app import install_pages
 from services.migration_orchestrator.pages.resources import create_web
@@ -45,6 +45,7 @@ def create_app(
         state=state_factory(web),
         metadata=metadata,
         messaging=messaging,
+        schema=schema,
         subscriptions=[steps],
         tasks=[
             BackgroundTask("orchestrator-lease-watch", watch_leases),

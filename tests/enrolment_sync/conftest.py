@@ -98,7 +98,12 @@ async def world(database_url: str) -> AsyncIterator[World]:
     apogee = FakeApogee()
     db = Database(database_url)
     await db.create_all(metadata)
-    settings = Settings(environment="test", database_url=database_url, moodle_concurrency=2)
+    settings = Settings(
+        environment="test",
+        database_url=database_url,
+        database_create_tables=True,
+        moodle_concurrency=2,
+    )
     moodle_http = httpx.AsyncClient(
         transport=httpx.ASGITransport(app=create_sim_app(sim)), base_url="http://sim"
     )

@@ -26,6 +26,7 @@ def api_settings(database_url: str) -> Settings:
         environment="test",
         demo_tokens=True,
         database_url=database_url,
+        database_create_tables=True,
         schedule_enabled=False,
         moodle_url="http://sim/target",
         apogee_url="http://apogee",

@@ -37,6 +37,7 @@ def _api_settings(world: World) -> Settings:
     return Settings(
         environment="test",
         database_url=world.settings.database_url,
+        database_create_tables=True,
         demo_tokens=True,
         schedule_enabled=False,
         moodle_url="http://sim/target",

@@ -51,6 +51,7 @@ def test_cli_dry_run_then_run(tmp_path: Path, capsys: pytest.CaptureFixture[str]
     settings = Settings(
         environment="test",
         database_url=url,
+        database_create_tables=True,  # _prepare built the tables from the models, not Alembic
         moodle_url="http://sim/target",
         apogee_url="http://apogee",
     )

@@ -37,6 +37,7 @@ async def api(world: World) -> AsyncIterator[Api]:
     settings = Settings(
         environment="test",
         database_url=world.settings.database_url,
+        database_create_tables=True,
         demo_tokens=True,
         schedule_enabled=False,
         moodle_url="http://sim/target",

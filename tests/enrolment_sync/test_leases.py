@@ -54,6 +54,7 @@ async def test_a_run_left_by_a_dead_process_resumes_once_its_lease_runs_out(
     settings = Settings(
         environment="test",
         database_url=world.settings.database_url,
+        database_create_tables=True,
         schedule_enabled=False,
         moodle_url="http://sim/target",
         apogee_url="http://apogee",

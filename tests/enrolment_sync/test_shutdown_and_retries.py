@@ -51,6 +51,7 @@ def _settings(world: World, **overrides: object) -> Settings:
     values: dict[str, object] = {
         "environment": "test",
         "database_url": world.settings.database_url,
+        "database_create_tables": True,
         "demo_tokens": True,
         "schedule_enabled": False,
         "moodle_url": "http://sim/target",

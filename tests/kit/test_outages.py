@@ -6,6 +6,7 @@ PostgreSQL is reached through a TCP proxy the test cuts (the server itself is sh
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
@@ -15,10 +16,12 @@ import httpx
 import pytest
 from fastapi import FastAPI
 
+from fusion.alembic_env import upgrade
 from fusion.testing.clients import DEMO_HEADERS, asgi_client
 from fusion.testing.plugin import NewDatabase
 from fusion.testing.postgres import through_port
 from fusion.testing.rabbit import TcpProxy, wait_until
+from launcher.registry import SERVICES as ENTRIES
 from services.apogee_api.app import create_app as create_apogee
 from services.apogee_api.settings import Settings as ApogeeSettings
 from services.enrolment_sync.app import create_app as create_sync
@@ -40,23 +43,30 @@ class Service:
     name: str
     prefix: str
     probe: str  # a GET that reads the service's database
-    create: Callable[[str], FastAPI]
+    create: Callable[..., FastAPI]  # (url, database_create_tables=True)
 
 
-def _sync(url: str) -> FastAPI:
+def _sync(url: str, database_create_tables: bool = True) -> FastAPI:
     settings = SyncSettings(
-        **COMMON, database_url=url, database_create_tables=True, schedule_enabled=False
+        **COMMON,
+        database_url=url,
+        database_create_tables=database_create_tables,
+        schedule_enabled=False,
     )
     return create_sync(settings)
 
 
-def _identity(url: str) -> FastAPI:
-    settings = IdentitySettings(**COMMON, database_url=url, database_create_tables=True)
+def _identity(url: str, database_create_tables: bool = True) -> FastAPI:
+    settings = IdentitySettings(
+        **COMMON, database_url=url, database_create_tables=database_create_tables
+    )
     return create_identity(settings)
 
 
-def _orchestrator(url: str) -> FastAPI:
-    settings = OrchestratorSettings(**COMMON, database_url=url, database_create_tables=True)
+def _orchestrator(url: str, database_create_tables: bool = True) -> FastAPI:
+    settings = OrchestratorSettings(
+        **COMMON, database_url=url, database_create_tables=database_create_tables
+    )
     return create_orchestrator(settings)
 
 
@@ -136,3 +146,53 @@ async def test_a_service_started_with_its_database_down_becomes_ready_by_itself(
         ready = await wait_until(lambda: _ready(client, service), seconds=30)
         assert set(ready.json()["checks"].values()) == {"ok"}
         assert (await client.get(service.probe, headers=ADMIN)).status_code == 200
+
+
+async def _checks(client: httpx.AsyncClient, service: Service) -> dict[str, str]:
+    answer = await client.get(f"{service.prefix}/readyz")
+    checks: dict[str, str] = answer.json()["checks"]
+    assert (answer.status_code == 200) == (set(checks.values()) == {"ok"})
+    return checks
+
+
+async def _schema_refused(client: httpx.AsyncClient, service: Service) -> dict[str, str] | None:
+    checks = await _checks(client, service)
+    return checks if checks.get("schema") == "failed: SchemaNotMigrated" else None
+
+
+WITH_HISTORY = [s for s in SERVICES if s.name != "apogee_api"]  # apogee_api owns no tables
+
+
+@pytest.mark.parametrize("service", WITH_HISTORY, ids=lambda s: s.name)
+async def test_a_database_that_comes_up_without_its_schema_is_one_message_and_not_ready(
+    service: Service,
+    new_pg_database: NewDatabase,
+    pg_proxy: TcpProxy,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    url = await new_pg_database(service.name[:8])
+    pg_proxy.cut()
+    app = service.create(through_port(url, pg_proxy.port), database_create_tables=False)
+    with caplog.at_level(logging.INFO):
+        async with asgi_client(app) as client:
+            assert (await _checks(client, service))["schema"] == "failed: SchemaUnread"
+            pg_proxy.restore()
+            checks = await wait_until(lambda: _schema_refused(client, service), seconds=30)
+            assert checks["database"] == "ok"
+            # it stays up, and starts by itself once the history is applied
+            migrations = ENTRIES[service.name].migrations_dir()
+            assert migrations is not None
+            await asyncio.to_thread(upgrade, migrations, url)
+            await wait_until(lambda: _ready(client, service), seconds=30)
+            assert (await client.get(service.probe, headers=ADMIN)).status_code == 200
+    told = [r for r in caplog.records if "fusion migrate" in r.getMessage()]
+    assert [(r.levelname, r.getMessage()) for r in told] == [
+        (
+            "ERROR",
+            f"La base de données du service {service.name} n'a pas son schéma (table "
+            f"alembic_version absente) : lancez `fusion migrate {service.name}`.\n"
+            f"{service.name}'s database has no schema (table alembic_version missing): "
+            f"run `fusion migrate {service.name}`.",
+        )
+    ]
+    assert [r.getMessage() for r in caplog.records if r.exc_info] == []  # no loop's traceback

@@ -63,7 +63,11 @@ def apogee_settings(url: str, tokens: Tokens = ()) -> ApogeeSettings:
 
 def identity_settings(url: str, tokens: Tokens = ()) -> IdentitySettings:
     return IdentitySettings(
-        environment="test", demo_tokens=True, database_url=url, tokens=list(tokens)
+        environment="test",
+        demo_tokens=True,
+        database_url=url,
+        database_create_tables=True,
+        tokens=list(tokens),
     )
 
 
@@ -79,6 +83,7 @@ def orchestrator_settings(url: str, tokens: Tokens = ()) -> OrchestratorSettings
         environment="test",
         demo_tokens=True,
         database_url=url,
+        database_create_tables=True,
         tokens=list(tokens),
         platforms=platforms,
         apogee_url=dead,
@@ -111,6 +116,7 @@ def sync_settings(url: str, tokens: Tokens = (), min_interval: float = 0) -> Syn
         environment="test",
         demo_tokens=True,
         database_url=url,
+        database_create_tables=True,
         tokens=list(tokens),
         moodle_token=MOODLE_TOKEN,
         schedule_enabled=False,

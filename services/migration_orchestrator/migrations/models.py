@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy import JSON, Column, Index, UniqueConstraint
@@ -11,9 +12,12 @@ from sqlmodel import Field, SQLModel
 
 from fusion.bus.tables import UtcDateTime, messaging_tables
 from fusion.db import new_metadata
+from fusion.schema_gate import Schema
 
 metadata = new_metadata()
 messaging = messaging_tables(metadata)
+# built by `fusion migrate migration_orchestrator`: below its head the service waits
+schema = Schema("migration_orchestrator", Path(__file__).parents[1] / "alembic")
 
 
 class OrchestratorModel(SQLModel, registry=registry(metadata=metadata)):
