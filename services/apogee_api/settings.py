@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from typing import ClassVar
+
 from pydantic import Field, SecretStr
 
 from fusion.settings import PRODUCTION_REQUIRED, DatabaseFragment, FusionSettings, env_prefix
@@ -9,6 +11,7 @@ class Settings(FusionSettings, DatabaseFragment):
     """``FUSION_APOGEE_DATABASE_URL`` names the Apogée read replica (read only)."""
 
     model_config = env_prefix("APOGEE")
+    service_name: ClassVar[str] = "apogee_api"
 
     database_url: SecretStr = Field(
         default=SecretStr("sqlite+aiosqlite:///var/apogee.db"),

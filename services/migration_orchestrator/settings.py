@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import ClassVar
 
 from pydantic import Field, SecretStr
 
@@ -12,6 +13,7 @@ from services.migration_orchestrator.preflight.archive import ArchiveLimits
 
 class Settings(ServiceSettings, ApogeeFragment, MoodleFragment, PagesFragment):
     model_config = env_prefix("MIGRATIONS")
+    service_name: ClassVar[str] = "migration_orchestrator"
 
     database_url: SecretStr = Field(
         default=SecretStr("sqlite+aiosqlite:///var/migration_orchestrator.db"),

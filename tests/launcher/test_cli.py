@@ -10,6 +10,7 @@ import pytest
 
 from fusion.testing.paths import MBZ_FIXTURES
 from launcher.cli import GROUPS, cli, main
+from launcher.registry import settings_classes
 
 SECRET = "Zq8mW3xV7cN1bT5yK9pL2rF6hJ4dS0gA"
 
@@ -119,3 +120,11 @@ def test_settings_reference_in_json(capsys: pytest.CaptureFixture[str]) -> None:
     sections = json.loads(capsys.readouterr().out)
     names = {s["name"] for rows in sections.values() for s in rows}
     assert {"FUSION_SYNC_APOGEE_TOKEN", "FUSION_TOKENS", "FUSION_APOGEE_DATABASE_URL"} <= names
+
+
+def test_every_service_names_itself_in_its_metrics_and_logs() -> None:
+    """The relay labels its outbox metrics with ``service_name``: the kit's default ("fusion")
+    would merge two services' series on the dashboard."""
+    assert {name: cls.service_name for name, cls in settings_classes().items()} == {
+        name: name for name in settings_classes()
+    }
