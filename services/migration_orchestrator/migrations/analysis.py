@@ -27,6 +27,7 @@ from services.migration_orchestrator.migrations.models import (
     MigrationTransition,
     utcnow,
 )
+from services.migration_orchestrator.migrations.queries import with_report
 from services.migration_orchestrator.migrations.requests import queue_backup
 from services.migration_orchestrator.migrations.restores import queue_restore
 from services.migration_orchestrator.migrations.states import State, Step
@@ -117,8 +118,7 @@ async def _stop(
 
 async def check_identities(orchestrator: Orchestrator, migration_id: int) -> None:
     async with orchestrator.db.session() as session:
-        migration = await session.get(Migration, migration_id)
-        analysis = await session.get(BackupAnalysis, migration_id)
+        migration, analysis = await with_report(session, migration_id)
     if migration is None or migration.state != State.ANALYSED or analysis is None:
         return
     report = BackupReport.model_validate(analysis.report)

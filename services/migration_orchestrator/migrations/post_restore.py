@@ -17,7 +17,8 @@ from fusion.moodle.releases import MoodleWelcomeMessagesOn
 from services.migration_orchestrator.migrations.lifecycle import publish, transition
 from services.migration_orchestrator.migrations.logs import add_log
 from services.migration_orchestrator.migrations.meta_links import create_due_links, record_links
-from services.migration_orchestrator.migrations.models import BackupAnalysis, Migration
+from services.migration_orchestrator.migrations.models import Migration
+from services.migration_orchestrator.migrations.queries import with_report
 from services.migration_orchestrator.migrations.states import State, Step
 from services.migration_orchestrator.preflight.report import BackupReport
 from services.migration_orchestrator.services import Orchestrator
@@ -79,8 +80,7 @@ async def _enrol_teachers(target: MoodleClient, migration: Migration, *, role_id
 
 async def finish(orchestrator: Orchestrator, migration_id: int) -> None:
     async with orchestrator.db.session() as session:
-        migration = await session.get(Migration, migration_id)
-        analysis = await session.get(BackupAnalysis, migration_id)
+        migration, analysis = await with_report(session, migration_id)
     if migration is None or migration.state != State.POST_RESTORE or analysis is None:
         return
     report = BackupReport.model_validate(analysis.report)

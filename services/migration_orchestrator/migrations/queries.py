@@ -12,6 +12,7 @@ from sqlmodel import col
 from fusion.auth import Principal
 from fusion.errors import NotFound
 from services.migration_orchestrator.migrations.models import (
+    BackupAnalysis,
     Migration,
     MigrationLog,
     MigrationTeacher,
@@ -104,3 +105,17 @@ async def detail(session: AsyncSession, migration: Migration) -> MigrationDetail
         history=[TransitionPublic(**t.model_dump()) for t in history.scalars()],
         logs=[LogPublic(**entry.model_dump()) for entry in logs.scalars()],
     )
+
+
+async def with_report(
+    session: AsyncSession, migration_id: int
+) -> tuple[Migration | None, BackupAnalysis | None]:
+    """A migration and the pre-flight report of its stored backup, in one query (the steps
+    after the pre-flight read both before they call an upstream)."""
+    query = (
+        select(Migration, BackupAnalysis)
+        .outerjoin(BackupAnalysis, col(BackupAnalysis.migration_id) == col(Migration.id))
+        .where(col(Migration.id) == migration_id)
+    )
+    row = (await session.execute(query)).first()
+    return (None, None) if row is None else (row[0], row[1])
