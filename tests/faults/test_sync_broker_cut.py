@@ -50,6 +50,7 @@ from sim.moodle.state import SimMoodle
 from tests.enrolment_sync.fake_apogee import FakeApogee
 from tests.enrolment_sync.merged import TOKEN, merged_platform
 from tests.faults.sync_world import code_of, course_with_students
+from tests.security.figures import report
 
 log = logging.getLogger(__name__)
 pytestmark = [pytest.mark.slow, pytest.mark.postgres, pytest.mark.rabbitmq]
@@ -98,7 +99,7 @@ class Listener:
 
 
 async def test_a_full_sync_survives_a_broker_cut_and_loses_nothing(
-    new_pg_database: NewDatabase,
+    new_pg_database: NewDatabase, pytestconfig: pytest.Config
 ) -> None:
     sim, target, apogee, courses = _world()
     prefix = f"fusion_test.{uuid.uuid4().hex[:10]}"
@@ -148,7 +149,7 @@ async def test_a_full_sync_survives_a_broker_cut_and_loses_nothing(
             await bus.close()
         await proxy.close()
         await delete_bus_objects(prefix, exchange)
-    print("FIGURES sync-broker-cut " + " ".join(f"{k}={v}" for k, v in figures.items()))  # noqa: T201
+    report(pytestconfig, "sync-broker-cut " + " ".join(f"{k}={v}" for k, v in figures.items()))
     log.warning("sync broker cut: %s", json.dumps(figures))
 
 

@@ -37,6 +37,7 @@ from sim.moodle.state import SimMoodle
 from tests.enrolment_sync.fake_apogee import FakeApogee
 from tests.enrolment_sync.merged import TOKEN, merged_platform
 from tests.faults.sync_world import code_of, course_with_students
+from tests.security.figures import report
 
 from .test_sync_broker_cut import delete_bus_objects
 
@@ -67,7 +68,7 @@ def _world() -> tuple[SimMoodle, Platform, FakeApogee, dict[int, set[int]]]:
 
 
 async def test_a_full_sync_resumes_by_itself_after_a_database_cut(
-    new_pg_database: NewDatabase, caplog: pytest.LogCaptureFixture
+    new_pg_database: NewDatabase, caplog: pytest.LogCaptureFixture, pytestconfig: pytest.Config
 ) -> None:
     sim, target, apogee, courses = _world()
     direct = await new_pg_database("syncpgcut")
@@ -111,7 +112,7 @@ async def test_a_full_sync_resumes_by_itself_after_a_database_cut(
         await bus.close()
         await proxy.close()
         await delete_bus_objects(prefix, exchange)
-    print("FIGURES sync-database-cut " + " ".join(f"{k}={v}" for k, v in figures.items()))  # noqa: T201
+    report(pytestconfig, "sync-database-cut " + " ".join(f"{k}={v}" for k, v in figures.items()))
     log.warning("sync database cut: %s", json.dumps(figures))
 
 

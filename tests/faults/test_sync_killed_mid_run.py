@@ -35,6 +35,7 @@ from fusion.testing.processes import free_port, running_server
 from fusion.testing.rabbit import RABBIT_URL, wait_until
 from services.enrolment_sync.consumers import SUBSCRIPTIONS
 from sim.apogee.generator import generate
+from tests.security.figures import report
 
 log = logging.getLogger(__name__)
 pytestmark = [pytest.mark.slow, pytest.mark.postgres, pytest.mark.rabbitmq]
@@ -86,7 +87,10 @@ class SyncProcess:
 
 
 async def test_killed_sync_resumes_and_loses_nothing(
-    new_pg_database: NewDatabase, tmp_path: Path, record_property: Callable[[str, object], None]
+    new_pg_database: NewDatabase,
+    tmp_path: Path,
+    record_property: Callable[[str, object], None],
+    pytestconfig: pytest.Config,
 ) -> None:
     started = time.perf_counter()
     apogee_db = await new_pg_database("apogee")
@@ -109,6 +113,7 @@ async def test_killed_sync_resumes_and_loses_nothing(
     figures["seconds"] = round(time.perf_counter() - started, 1)
     record_property("figures", json.dumps(figures))  # in the JUnit report
     log.warning("sync killed mid-run: %s", json.dumps(figures))
+    report(pytestconfig, "sync-killed-mid-run " + " ".join(f"{k}={v}" for k, v in figures.items()))
 
 
 async def _scenario(

@@ -158,7 +158,7 @@ def _failed_attempts(run: dict[str, Any]) -> list[str]:
 
 
 async def test_a_slow_and_failing_moodle_is_retried_reported_and_the_ledger_stays_true(
-    new_pg_database: NewDatabase,
+    new_pg_database: NewDatabase, pytestconfig: pytest.Config
 ) -> None:
     sim, target, apogee, courses = _world()
     faults = [
@@ -228,7 +228,7 @@ async def test_a_slow_and_failing_moodle_is_retried_reported_and_the_ledger_stay
         "rows_reported_failed": second["counts"]["failed"],
     }
     line = " ".join(f"{k}={v}" for k, v in figures.items())
-    print(f"FIGURES sync-moodle-faults {line} hits={json.dumps(hits, sort_keys=True)}")  # noqa: T201
+    report(pytestconfig, f"sync-moodle-faults {line} hits={json.dumps(hits, sort_keys=True)}")
     log.warning("sync under a failing Moodle: %s", json.dumps(figures))
 
 
