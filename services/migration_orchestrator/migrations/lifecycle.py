@@ -3,11 +3,12 @@ announced through the outbox, all in the caller's transaction."""
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Table, bindparam, insert, update
+from sqlalchemy import Table, Update, bindparam, insert, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm.attributes import set_committed_value
 
@@ -53,6 +54,12 @@ _MOVE = (
 _HISTORY = insert(_TRANSITION)
 
 
+@functools.cache
+def _move_setting(columns: tuple[str, ...]) -> Update:
+    """``_MOVE`` also setting ``columns`` (bound as ``c_<column>``): built once per set."""
+    return _MOVE.values({name: bindparam(f"c_{name}") for name in columns}) if columns else _MOVE
+
+
 async def publish(session: AsyncSession, message: Message) -> None:
     await add_to_outbox(session, Envelope.of(message), outbox=messaging.outbox)
 
@@ -80,9 +87,9 @@ async def transition(
         )
     step = _step_for(current, to, migration.step)
     now = utcnow()
-    statement = _MOVE if not changes else _MOVE.values(dict(changes))
+    changed = dict(changes or {})
     result = await session.execute(
-        statement,
+        _move_setting(tuple(sorted(changed))),
         {
             "m_id": migration.id,
             "m_from": current.value,
@@ -91,6 +98,7 @@ async def transition(
             "m_reason": reason,
             "m_reason_fr": reason_fr,
             "m_at": now,
+            **{f"c_{name}": value for name, value in changed.items()},
         },
     )
     if getattr(result, "rowcount", 0) != 1:

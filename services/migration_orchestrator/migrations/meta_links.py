@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlalchemy import and_, select
+from sqlalchemy import and_, bindparam, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 from sqlmodel import col
@@ -102,22 +102,29 @@ async def record_links(session: AsyncSession, migration: Migration, linked: list
     await session.flush()
 
 
+_DUE = (
+    select(PendingMetaLink)
+    .where(
+        col(PendingMetaLink.status) == "pending",
+        (col(PendingMetaLink.child_migration_id) == bindparam("migration_id"))
+        | (
+            (col(PendingMetaLink.platform) == bindparam("platform"))
+            & (col(PendingMetaLink.linked_source_course_id) == bindparam("course_id"))
+        ),
+    )
+    .order_by(col(PendingMetaLink.id))
+)
+
+
 async def due_links(session: AsyncSession, migration: Migration) -> list[PendingMetaLink]:
     """Pending links of this course, and pending links of others to this course, the oldest
     first (a link that waited is made before a newer one that would close a loop with it)."""
-    query = (
-        select(PendingMetaLink)
-        .order_by(col(PendingMetaLink.id))
-        .where(
-            col(PendingMetaLink.status) == "pending",
-            (col(PendingMetaLink.child_migration_id) == migration.id)
-            | (
-                (col(PendingMetaLink.platform) == migration.source_platform)
-                & (col(PendingMetaLink.linked_source_course_id) == migration.source_course_id)
-            ),
-        )
-    )
-    return list((await session.execute(query)).scalars())
+    values = {
+        "migration_id": migration.id,
+        "platform": migration.source_platform,
+        "course_id": migration.source_course_id,
+    }
+    return list((await session.execute(_DUE, values)).scalars())
 
 
 async def create_due_links(

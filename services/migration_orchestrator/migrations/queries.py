@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import func, or_, select
+from sqlalchemy import bindparam, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql import Select
 from sqlmodel import col
@@ -107,15 +107,18 @@ async def detail(session: AsyncSession, migration: Migration) -> MigrationDetail
     )
 
 
+# Built once (the steps run it for every migration).
+_WITH_REPORT = (
+    select(Migration, BackupAnalysis)
+    .outerjoin(BackupAnalysis, col(BackupAnalysis.migration_id) == col(Migration.id))
+    .where(col(Migration.id) == bindparam("migration_id"))
+)
+
+
 async def with_report(
     session: AsyncSession, migration_id: int
 ) -> tuple[Migration | None, BackupAnalysis | None]:
     """A migration and the pre-flight report of its stored backup, in one query (the steps
     after the pre-flight read both before they call an upstream)."""
-    query = (
-        select(Migration, BackupAnalysis)
-        .outerjoin(BackupAnalysis, col(BackupAnalysis.migration_id) == col(Migration.id))
-        .where(col(Migration.id) == migration_id)
-    )
-    row = (await session.execute(query)).first()
+    row = (await session.execute(_WITH_REPORT, {"migration_id": migration_id})).first()
     return (None, None) if row is None else (row[0], row[1])

@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import timedelta
 
-from sqlalchemy import and_, delete, exists, func, select, update
+from sqlalchemy import and_, bindparam, delete, exists, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 from sqlmodel import col
@@ -44,29 +44,54 @@ class Claimed:
     slot: int
 
 
-async def _free_slot(session: AsyncSession, platform: str) -> int | None:
-    query = (
-        select(col(PlatformSlot.slot))
-        .where(col(PlatformSlot.platform) == platform, col(PlatformSlot.migration_id).is_(None))
-        .order_by(col(PlatformSlot.slot))
-        .limit(1)
-        .with_for_update(skip_locked=True)
+# Built once, with bound parameters: the claim runs them for every backup, and building an
+# ORM expression costs more than running it.
+_FREE_SLOT = (
+    select(col(PlatformSlot.slot))
+    .where(col(PlatformSlot.platform) == bindparam("platform"))
+    .where(col(PlatformSlot.migration_id).is_(None))
+    .order_by(col(PlatformSlot.slot))
+    .limit(1)
+    .with_for_update(skip_locked=True)
+)
+_NEXT_QUEUED = (
+    select(Migration)
+    .where(
+        col(Migration.source_platform) == bindparam("platform"),
+        col(Migration.state) == State.BACKUP_QUEUED.value,
     )
-    return (await session.execute(query)).scalar_one_or_none()
+    .order_by(col(Migration.priority), col(Migration.id))
+    .limit(1)
+    .with_for_update(skip_locked=True)
+)
+_HELD = aliased(PlatformSlot)
+# Not if another claim gave this migration a slot meanwhile (SQLite reads without locking rows:
+# two claims may pick the same queued migration; the second finds it held here).
+_TAKE_SLOT = (
+    update(PlatformSlot)
+    .where(
+        col(PlatformSlot.platform) == bindparam("s_platform"),
+        col(PlatformSlot.slot) == bindparam("s_slot"),
+        col(PlatformSlot.migration_id).is_(None),
+        ~exists().where(col(_HELD.migration_id) == bindparam("s_migration_id")),
+    )
+    .values(migration_id=bindparam("s_migration_id"), taken_at=bindparam("s_taken_at"))
+    .execution_options(synchronize_session=False)
+)
+_RELEASE_SLOT = (
+    update(PlatformSlot)
+    .where(col(PlatformSlot.migration_id) == bindparam("s_migration_id"))
+    .values(migration_id=None, taken_at=None)
+    .execution_options(synchronize_session=False)
+)
+
+
+async def _free_slot(session: AsyncSession, platform: str) -> int | None:
+    return (await session.execute(_FREE_SLOT, {"platform": platform})).scalar_one_or_none()
 
 
 async def _next_queued(session: AsyncSession, platform: str) -> Migration | None:
-    query = (
-        select(Migration)
-        .where(
-            col(Migration.source_platform) == platform,
-            col(Migration.state) == State.BACKUP_QUEUED.value,
-        )
-        .order_by(col(Migration.priority), col(Migration.id))
-        .limit(1)
-        .with_for_update(skip_locked=True)
-    )
-    return (await session.execute(query)).scalar_one_or_none()
+    return (await session.execute(_NEXT_QUEUED, {"platform": platform})).scalar_one_or_none()
 
 
 async def take_slot(session: AsyncSession, platform: str, migration_id: int) -> int | None:
@@ -74,30 +99,13 @@ async def take_slot(session: AsyncSession, platform: str, migration_id: int) -> 
     slot = await _free_slot(session, platform)
     if slot is None:
         return None
-    # Not if another claim gave this migration a slot meanwhile (SQLite reads without locking
-    # rows: two claims may pick the same queued migration; the second finds it held here).
-    held = aliased(PlatformSlot)
-    result = await session.execute(
-        update(PlatformSlot)
-        .where(
-            col(PlatformSlot.platform) == platform,
-            col(PlatformSlot.slot) == slot,
-            col(PlatformSlot.migration_id).is_(None),
-            ~exists().where(col(held.migration_id) == migration_id),
-        )
-        .values(migration_id=migration_id, taken_at=utcnow())
-        .execution_options(synchronize_session=False)
-    )
+    values = {"s_platform": platform, "s_slot": slot, "s_migration_id": migration_id}
+    result = await session.execute(_TAKE_SLOT, {**values, "s_taken_at": utcnow()})
     return slot if getattr(result, "rowcount", 0) == 1 else None
 
 
 async def release_slot(session: AsyncSession, migration_id: int) -> None:
-    await session.execute(
-        update(PlatformSlot)
-        .where(col(PlatformSlot.migration_id) == migration_id)
-        .values(migration_id=None, taken_at=None)
-        .execution_options(synchronize_session=False)
-    )
+    await session.execute(_RELEASE_SLOT, {"s_migration_id": migration_id})
 
 
 async def next_claimable(session: AsyncSession, platform: str) -> Migration | None:
