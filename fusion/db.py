@@ -139,6 +139,17 @@ class Database:
                 raise
 
     @asynccontextmanager
+    async def read(self) -> AsyncIterator[AsyncSession]:
+        """A session for reads outside any transaction (autocommit): each statement sees what
+        is committed when it runs, and no BEGIN nor ROLLBACK goes to the database. For a step
+        that reads a row before it calls an upstream, and locks it again after; never for
+        writes, nor for reads that must agree with each other (use ``session``)."""
+        async with self.engine.connect() as connection:
+            await connection.execution_options(isolation_level="AUTOCOMMIT")
+            async with AsyncSession(bind=connection, expire_on_commit=False) as session:
+                yield session
+
+    @asynccontextmanager
     async def unit_of_work(self) -> AsyncIterator[AsyncSession]:
         """A session committed when the block ends without error: the edge commits."""
         async with self.session() as session:

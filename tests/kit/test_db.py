@@ -1,6 +1,6 @@
 import asyncio
 
-from sqlalchemy import select
+from sqlalchemy import select, text
 from sqlalchemy.orm import registry
 from sqlmodel import Field, SQLModel, col
 
@@ -88,3 +88,29 @@ async def test_a_transaction_opened_by_a_savepoint_gets_to_write(database_url: s
         assert texts == {"first", "other", "mine"}
     finally:
         await database.dispose()
+
+
+async def test_a_read_session_holds_no_transaction(database_url: str) -> None:
+    """``read``: what is committed, statement by statement, and the connection never left
+    "idle in transaction" between them; the pool's next session is transactional again."""
+    database = Database(database_url)
+    await database.create_all(metadata)
+    async with database.unit_of_work() as session:
+        session.add(Note(text="first"))
+    async with database.read() as reader:
+        assert (await reader.execute(select(col(Note.text)))).scalars().all() == ["first"]
+        async with database.unit_of_work() as session:  # another writer, meanwhile
+            session.add(Note(text="second"))
+        texts = (await reader.execute(select(col(Note.text)))).scalars().all()
+        assert sorted(texts) == ["first", "second"]
+        if not database.is_sqlite:
+            # PostgreSQL's now() is the transaction's start: it moves only between transactions
+            first = (await reader.execute(text("SELECT now()"))).scalar_one()
+            await asyncio.sleep(0.01)
+            assert (await reader.execute(text("SELECT now()"))).scalar_one() > first
+    async with database.session() as session:
+        first = (await session.execute(text("SELECT CURRENT_TIMESTAMP"))).scalar_one()
+        await asyncio.sleep(0.01)
+        if not database.is_sqlite:
+            assert (await session.execute(text("SELECT CURRENT_TIMESTAMP"))).scalar_one() == first
+    await database.dispose()

@@ -43,7 +43,7 @@ def _analyse(path: Path, limits: ArchiveLimits, target_release: str | None) -> B
 
 
 async def analyse_stored(orchestrator: Orchestrator, migration_id: int) -> None:
-    async with orchestrator.db.session() as session:
+    async with orchestrator.db.read() as session:
         migration = await session.get(Migration, migration_id)
     if migration is None or migration.state != State.BACKED_UP or migration.backup_key is None:
         return
@@ -117,7 +117,7 @@ async def _stop(
 
 
 async def check_identities(orchestrator: Orchestrator, migration_id: int) -> None:
-    async with orchestrator.db.session() as session:
+    async with orchestrator.db.read() as session:
         migration, analysis = await with_report(session, migration_id)
     if migration is None or migration.state != State.ANALYSED or analysis is None:
         return

@@ -79,7 +79,7 @@ async def _enrol_teachers(target: MoodleClient, migration: Migration, *, role_id
 
 
 async def finish(orchestrator: Orchestrator, migration_id: int) -> None:
-    async with orchestrator.db.session() as session:
+    async with orchestrator.db.read() as session:
         migration, analysis = await with_report(session, migration_id)
     if migration is None or migration.state != State.POST_RESTORE or analysis is None:
         return
