@@ -9,6 +9,7 @@ import gzip
 import io
 import os
 import tarfile
+import time
 import tracemalloc
 import zipfile
 from collections.abc import Callable, Iterator
@@ -25,6 +26,7 @@ from services.migration_orchestrator.preflight.errors import (
     UnsafeMember,
 )
 from services.migration_orchestrator.preflight.report import BackupReport
+from tests.security.figures import report
 
 _MiB = 1024 * 1024
 _MEMORY_BOUND = 64 * _MiB
@@ -82,7 +84,9 @@ def _analyse(path: Path, limits: ArchiveLimits | None = None) -> BackupReport:
         return analyse_backup(source, limits=limits or ArchiveLimits())
 
 
-def test_a_4_gib_gzip_bomb_is_refused_with_bounded_memory(tmp_path: Path) -> None:
+def test_a_4_gib_gzip_bomb_is_refused_with_bounded_memory(
+    tmp_path: Path, pytestconfig: pytest.Config
+) -> None:
     bomb = _write_member_of_repeats(
         tmp_path / "bomb.mbz",
         name="files/00/bomb",
@@ -97,7 +101,11 @@ def test_a_4_gib_gzip_bomb_is_refused_with_bounded_memory(tmp_path: Path) -> Non
         with pytest.raises(CompressionBomb):
             _analyse(bomb)
 
-    assert _peak_while(refuse) < _MEMORY_BOUND
+    started = time.perf_counter()
+    peak = _peak_while(refuse)
+    seconds = time.perf_counter() - started  # reported, never asserted (goal < 5 s)
+    report(pytestconfig, f"gzip-bomb-4gib peak_mib={peak / _MiB:.1f} seconds={seconds:.2f}")
+    assert peak < _MEMORY_BOUND
 
 
 def test_a_huge_tar_header_is_refused_while_inflating(tmp_path: Path) -> None:
