@@ -40,7 +40,7 @@ from sqlalchemy import Insert, Row, Table, delete, event, func, insert, select, 
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Session
 
-from fusion.bus import Bus, BusError, PoisonMessage
+from fusion.bus import Bus, BusError, BusUnavailable, PoisonMessage
 from fusion.bus.tables import MessagingTables, messaging_tables
 from fusion.contracts import Envelope
 from fusion.outage import OutageLog
@@ -173,6 +173,7 @@ class OutboxRelay:
         service: str = "fusion",
         outages: OutageLog | None = None,
         measure_seconds: float = 1.0,
+        gather_seconds: float = 0.02,
     ) -> None:
         self._sessions = sessions
         self._bus = bus
@@ -183,6 +184,8 @@ class OutboxRelay:
         self._service = service
         self._outages = outages or OutageLog()
         self._measure_seconds = measure_seconds
+        self._gather_seconds = gather_seconds
+        self._broker_away = False
         self._measured_at = -measure_seconds
         self._wakeup = asyncio.Event()
         self._loop: asyncio.AbstractEventLoop | None = None
@@ -244,6 +247,7 @@ class OutboxRelay:
             if not rows:
                 return 0
             outcomes = await asyncio.gather(*(self._publish(row) for row in rows))
+            self._broker_away = any(isinstance(error, BusUnavailable) for error in outcomes)
             confirmed = [row for row, error in zip(rows, outcomes, strict=True) if error is None]
             await self._mark_sent(session, confirmed)
             for row, error in zip(rows, outcomes, strict=True):
@@ -324,4 +328,12 @@ class OutboxRelay:
         with suppress(TimeoutError):
             async with asyncio.timeout(self._poll_interval):
                 await self._wakeup.wait()
+                # While the broker is away, a commit does not shorten the wait: trying its
+                # rows at once would only add failed attempts, and longer backoffs, to them.
+                while self._broker_away and not self._stopping:
+                    self._wakeup.clear()
+                    await self._wakeup.wait()
+                # Woken by a commit: the commits of the next moment join the same pass (one
+                # claim and one update for many rows, not one pass per transaction).
+                await asyncio.sleep(self._gather_seconds)
         self._wakeup.clear()
