@@ -1,10 +1,13 @@
 """Transactional outbox: messages leave only after the change that caused them is committed.
 
 ``add_to_outbox`` writes the envelope in the caller's transaction (it only flushes). The
-``OutboxRelay`` polls unsent rows, publishes them with publisher confirms and marks a row sent
-only after its confirm, so delivery is at least once; a failed publish is retried with an
-exponential backoff. On PostgreSQL the rows are claimed with ``FOR UPDATE SKIP LOCKED`` so that
-several replicas relay side by side without publishing the same row at the same time.
+``OutboxRelay`` publishes unsent rows with publisher confirms and marks a row sent only after
+its confirm, so delivery is at least once; a failed publish is retried with an exponential
+backoff. The commit of a session that staged rows wakes the relays of this process on that
+table, whichever code committed it, so a message leaves right after its transaction; the poll
+remains for rows staged by other processes and for retries. On PostgreSQL the rows are claimed
+with ``FOR UPDATE SKIP LOCKED`` so that several replicas relay side by side without publishing
+the same row at the same time.
 
 An event no queue is bound to is confirmed by the broker and marked sent: nobody listening
 to a fact is normal. A command no queue is bound to is unroutable (published ``mandatory``)
@@ -12,9 +15,10 @@ and stays pending, retried with the capped backoff: its consumer may not have st
 dropping the work would be a loss. Order is kept within one relay pass, not across replicas;
 consumers must not rely on it.
 
-Each pass also exports how many messages wait and how old the oldest is
-(``fusion_outbox_pending_messages``, ``fusion_outbox_oldest_pending_age_seconds``): the alert on
-a stuck outbox reads those gauges. Failures are logged one line per kind per interval.
+The relay also exports how many messages wait and how old the oldest is
+(``fusion_outbox_pending_messages``, ``fusion_outbox_oldest_pending_age_seconds``), at most once
+a ``measure_seconds``: the alert on a stuck outbox reads those gauges. Failures are logged one
+line per kind per interval.
 """
 
 from __future__ import annotations
@@ -22,6 +26,8 @@ from __future__ import annotations
 import asyncio
 import functools
 import random
+import time
+import weakref
 from collections.abc import Callable, Sequence
 from contextlib import AbstractAsyncContextManager, suppress
 from dataclasses import dataclass
@@ -30,10 +36,11 @@ from typing import Any
 
 from prometheus_client import Counter, Gauge, Histogram
 from pydantic import ValidationError
-from sqlalchemy import Insert, Row, Table, delete, func, insert, select, update
+from sqlalchemy import Insert, Row, Table, delete, event, func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import Session
 
-from fusion.bus import Bus, BusError, PoisonMessage
+from fusion.bus import Bus, BusError, BusUnavailable, PoisonMessage
 from fusion.bus.tables import MessagingTables, messaging_tables
 from fusion.contracts import Envelope
 from fusion.outage import OutageLog
@@ -78,6 +85,13 @@ def _now() -> datetime:
     return datetime.now(UTC)
 
 
+def _running_loop() -> asyncio.AbstractEventLoop | None:
+    try:
+        return asyncio.get_running_loop()
+    except RuntimeError:
+        return None
+
+
 @functools.cache
 def _insert_into(outbox: Table) -> Insert:
     return insert(outbox)
@@ -96,6 +110,30 @@ async def add_to_outbox(session: AsyncSession, envelope: Envelope, *, outbox: Ta
     }
     # One statement per table, parameters bound: compiled once, not rebuilt per message.
     await session.execute(_insert_into(outbox), row)
+    session.info.setdefault(_STAGED, set()).add(outbox)
+
+
+# The tables a session staged rows in since its last commit or rollback (in ``Session.info``),
+# and the running relays of each table: the commit wakes them.
+_STAGED = "fusion_outbox_staged"
+_relays: dict[Table, weakref.WeakSet[OutboxRelay]] = {}
+
+
+def _wake_relays(session: Session) -> None:
+    for table in session.info.pop(_STAGED, ()):
+        for relay in list(_relays.get(table, ())):
+            relay.wake()
+
+
+def _forget_staged(session: Session, *_: object) -> None:
+    session.info.pop(_STAGED, None)
+
+
+def _listen_to_commits() -> None:
+    # Registered by the first relay started, not at import.
+    if not event.contains(Session, "after_commit", _wake_relays):
+        event.listen(Session, "after_commit", _wake_relays)
+        event.listen(Session, "after_rollback", _forget_staged)
 
 
 async def purge_sent(session: AsyncSession, *, outbox: Table, older_than: timedelta) -> int:
@@ -134,6 +172,8 @@ class OutboxRelay:
         backoff: Backoff = Backoff(),
         service: str = "fusion",
         outages: OutageLog | None = None,
+        measure_seconds: float = 1.0,
+        gather_seconds: float = 0.02,
     ) -> None:
         self._sessions = sessions
         self._bus = bus
@@ -143,17 +183,30 @@ class OutboxRelay:
         self._backoff = backoff
         self._service = service
         self._outages = outages or OutageLog()
+        self._measure_seconds = measure_seconds
+        self._gather_seconds = gather_seconds
+        self._broker_away = False
+        self._measured_at = -measure_seconds
         self._wakeup = asyncio.Event()
+        self._loop: asyncio.AbstractEventLoop | None = None
         self._stopping = False
         self._task: asyncio.Task[None] | None = None
 
     def wake(self) -> None:
         """Skip the rest of the poll interval, e.g. right after a commit that staged messages."""
-        self._wakeup.set()
+        loop = self._loop
+        if loop is None or _running_loop() is loop:
+            self._wakeup.set()
+        else:  # a commit in another thread (a synchronous session)
+            with suppress(RuntimeError):  # that loop is closed: nothing left to wake
+                loop.call_soon_threadsafe(self._wakeup.set)
 
     def start(self) -> None:
         if self._task is None:
             self._stopping = False
+            self._loop = asyncio.get_running_loop()
+            _listen_to_commits()
+            _relays.setdefault(self._outbox, weakref.WeakSet()).add(self)
             self._task = asyncio.create_task(self.run(), name="outbox-relay")
 
     async def stop(self, *, grace_seconds: float = 10.0) -> None:
@@ -162,6 +215,7 @@ class OutboxRelay:
         task, self._task = self._task, None
         if task is None:
             return
+        _relays.get(self._outbox, weakref.WeakSet()).discard(self)
         self._stopping = True
         self.wake()
         _, pending = await asyncio.wait({task}, timeout=grace_seconds)
@@ -174,7 +228,9 @@ class OutboxRelay:
         while not self._stopping:
             try:
                 sent = await self.relay_once()
-                await self.measure()
+                if time.monotonic() - self._measured_at >= self._measure_seconds:
+                    self._measured_at = time.monotonic()
+                    await self.measure()
             except Exception as error:
                 # The database may be down: keep polling, the rows are still there.
                 self._outages.failed("outbox relay", error)
@@ -191,6 +247,7 @@ class OutboxRelay:
             if not rows:
                 return 0
             outcomes = await asyncio.gather(*(self._publish(row) for row in rows))
+            self._broker_away = any(isinstance(error, BusUnavailable) for error in outcomes)
             confirmed = [row for row, error in zip(rows, outcomes, strict=True) if error is None]
             await self._mark_sent(session, confirmed)
             for row, error in zip(rows, outcomes, strict=True):
@@ -271,4 +328,12 @@ class OutboxRelay:
         with suppress(TimeoutError):
             async with asyncio.timeout(self._poll_interval):
                 await self._wakeup.wait()
+                # While the broker is away, a commit does not shorten the wait: trying its
+                # rows at once would only add failed attempts, and longer backoffs, to them.
+                while self._broker_away and not self._stopping:
+                    self._wakeup.clear()
+                    await self._wakeup.wait()
+                # Woken by a commit: the commits of the next moment join the same pass (one
+                # claim and one update for many rows, not one pass per transaction).
+                await asyncio.sleep(self._gather_seconds)
         self._wakeup.clear()

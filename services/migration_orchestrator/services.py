@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import httpx
 
@@ -16,6 +16,7 @@ from fusion.runtime import Resources
 from services.migration_orchestrator.clients.identity import IdentityClient
 from services.migration_orchestrator.settings import Settings
 from services.migration_orchestrator.store import BackupStore, DirectoryStore
+from services.migration_orchestrator.workers.slot_releases import SlotReleases
 
 
 @dataclass
@@ -27,6 +28,7 @@ class Orchestrator:
     identity: IdentityClient
     moodle: MoodleRegistry
     moodle_http: httpx.AsyncClient
+    slot_releases: SlotReleases = field(default_factory=SlotReleases)
 
     @property
     def sources(self) -> set[str]:

@@ -53,6 +53,14 @@ class Settings(ServiceSettings, ApogeeFragment, MoodleFragment, PagesFragment):
         description="a worker renews its lease while a backup runs; one that stops renewing is "
         "presumed dead after this long",
     )
+    backup_claim_wait_seconds: float = Field(
+        default=5.0,
+        ge=0,
+        le=20,
+        description="a worker's claim that finds every backup slot of its platform busy waits "
+        "this long for one to be released before answering busy (below the workers' "
+        "`http_read_timeout_seconds`)",
+    )
     backup_max_attempts: int = Field(
         default=3,
         ge=1,

@@ -97,6 +97,28 @@ async def test_only_committed_messages_leave(store: Store, bus_under_test: BusUn
     assert await unsent(store) == 0
 
 
+async def test_a_commit_that_staged_messages_wakes_the_relay(
+    store: Store, bus_under_test: BusUnderTest
+) -> None:
+    """Whoever commits (here a bare session, no unit of work, no ``wake()``), the relay takes
+    the message at once instead of at its next poll, an hour away here."""
+    received: list[Envelope] = []
+    await collect_into(bus_under_test, received, "woken")
+    relay = OutboxRelay(
+        sessions=store.db.session, bus=bus_under_test.bus, outbox=store.outbox, poll_interval=3600
+    )
+    first, second = requested(), requested()
+    await stage(store, first)
+    relay.start()
+    try:
+        await wait_until(lambda: _some(received), seconds=10)  # its first pass, then it waits
+        await stage(store, second)
+        await wait_until(lambda: _when(len(received) == 2), seconds=10)
+    finally:
+        await relay.stop()
+    assert [envelope.message_id for envelope in received] == [first.message_id, second.message_id]
+
+
 async def test_message_staged_while_broker_unreachable_arrives_once_it_is_back(
     store: Store, bus_under_test: BusUnderTest
 ) -> None:

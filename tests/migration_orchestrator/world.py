@@ -108,8 +108,9 @@ async def migration_world(
     **overrides: Any,
 ) -> AsyncIterator[World]:
     sim = SimMoodle()
+    sim_app = create_sim_app(sim)
     async with AsyncExitStack() as stack:
-        sim_url = await stack.enter_async_context(serving(create_sim_app(sim)))
+        sim_url = await stack.enter_async_context(serving(sim_app))
         seed_demo(sim, base_url=sim_url)
         apogee_url = f"sqlite+aiosqlite:///{tmp_path / 'apogee.db'}"
         await load_dataset(apogee_url, tiny_apogee())
@@ -130,8 +131,12 @@ async def migration_world(
             "lease_watch_seconds": 0.5,
         }
         settings = Settings(**(values | overrides))
+        # The CLI stand-ins reach the simulator over loopback; the orchestrator's web-service
+        # calls go to the same app in process, as its other upstreams do.
         transports = Transports(
-            apogee=httpx.ASGITransport(app=apogee), identity=restore_check_transport(sim)
+            apogee=httpx.ASGITransport(app=apogee),
+            identity=restore_check_transport(sim),
+            moodle=httpx.ASGITransport(app=sim_app),
         )
         app = await stack.enter_async_context(
             HostedApp(create_app(settings, transports=transports, bus=bus)).running()

@@ -3,6 +3,7 @@ and go out here as streams, chunk by chunk, never whole in memory and never thro
 
 from __future__ import annotations
 
+import time
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Header, Request
@@ -14,6 +15,7 @@ from services.migration_orchestrator.deps import MigrationId, OrchestratorDep, W
 from services.migration_orchestrator.migrations import backups, restore_area, restores
 from services.migration_orchestrator.migrations.models import Migration
 from services.migration_orchestrator.scheduling.slots import extend_lease
+from services.migration_orchestrator.workers.slot_releases import released_within
 
 router = APIRouter(prefix="/migrations/v1/worker", tags=["workers"])
 HELD: dict[int | str, dict[str, Any]] = {
@@ -91,12 +93,21 @@ class Ack(BaseModel):
 @router.post("/backups:claim")
 async def claim(body: ClaimRequest, _: WorkerDep, orchestrator: OrchestratorDep) -> ClaimAnswer:
     """Take the most urgent queued backup of a platform if one of its slots is free (the
-    platform's concurrency is never exceeded, whatever the number of workers)."""
-    lease = orchestrator.settings.backup_lease_seconds
-    async with orchestrator.db.unit_of_work() as session:
-        found = await backups.claim_backup(
-            session, platform=body.platform, worker=body.worker, lease_seconds=lease
-        )
+    platform's concurrency is never exceeded, whatever the number of workers). When every slot
+    is busy, the answer waits up to ``backup_claim_wait_seconds`` for one to be released."""
+    settings, lease = orchestrator.settings, orchestrator.settings.backup_lease_seconds
+    deadline = time.monotonic() + settings.backup_claim_wait_seconds
+    while True:
+        released = orchestrator.slot_releases.watch(body.platform)
+        async with orchestrator.db.unit_of_work() as session:
+            found = await backups.claim_backup(
+                session, platform=body.platform, worker=body.worker, lease_seconds=lease
+            )
+        left = deadline - time.monotonic()
+        if found.status != "busy" or left <= 0:
+            break
+        if not await released_within(released, left, platform=body.platform):
+            break
     return ClaimAnswer(**found.__dict__, lease_seconds=lease)
 
 
@@ -143,6 +154,7 @@ async def upload(
     async with orchestrator.db.unit_of_work() as session:
         migration = await backups.held_backup(session, migration_id, worker=x_fusion_worker)
         await backups.backup_stored(session, migration, stored)
+    orchestrator.slot_releases.released(migration.source_platform)
     return Ack(state=migration.state)
 
 
@@ -162,6 +174,7 @@ async def backup_failure(
             max_attempts=orchestrator.settings.backup_max_attempts,
             details=body.details,
         )
+    orchestrator.slot_releases.released(migration.source_platform)
     return Ack(state=migration.state)
 
 

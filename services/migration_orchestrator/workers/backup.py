@@ -2,7 +2,9 @@
 
 A token on ``backup.run.<platform>`` makes the worker claim the platform's most urgent queued
 backup from the orchestrator; when every slot of the platform is busy it holds the token and
-asks again, so the platform's concurrency holds across any number of workers.
+asks again, so the platform's concurrency holds across any number of workers. The orchestrator
+holds a ``busy`` answer until one of the platform's slots is released (a few seconds at most),
+so a waiting worker gets the slot as it frees instead of polling for it.
 """
 
 from __future__ import annotations
