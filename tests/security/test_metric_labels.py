@@ -81,6 +81,11 @@ def _templates(routes: Sequence[BaseRoute], prefix: str = "") -> set[str]:
             found |= {path, prefix + path}
         if isinstance(route, Mount):
             found |= _templates(route.routes, prefix + route.path)
+        # FastAPI keeps an included router whole (``_IncludedRouter``), its prefix aside
+        included = getattr(route, "original_router", None)
+        if included is not None:
+            context = getattr(route, "include_context", None)
+            found |= _templates(included.routes, prefix + getattr(context, "prefix", ""))
     return found
 
 
