@@ -10,9 +10,8 @@ from typing import Any
 import httpx
 
 from fusion.bus import MemoryBus
-from fusion.settings import MoodlePlatform
 
-from .world import ADMIN, World, migration_world, platforms, teacher
+from .world import ADMIN, World, migration_world, one_slot, teacher
 
 V1 = "/migrations/v1/migrations"
 
@@ -246,9 +245,6 @@ async def test_a_teachers_request_is_backed_up_before_a_bulk_batch(
     database_url: str, tmp_path: Path
 ) -> None:
     # One backup at a time on ub1: the order of the claims is the order of the starts.
-    def one_slot(sim_url: str) -> list[MoodlePlatform]:
-        return platforms(sim_url, concurrency=1)
-
     async with (
         MemoryBus() as bus,
         migration_world(database_url, tmp_path, bus=bus, platforms_for=one_slot) as world,

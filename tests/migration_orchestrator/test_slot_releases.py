@@ -15,7 +15,7 @@ from fusion.bus import MemoryBus
 from fusion.testing.rabbit import wait_until
 
 from .test_migration_flow import wait_for
-from .world import ADMIN, World, migration_world, platforms
+from .world import ADMIN, World, migration_world, one_slot
 
 SERVICE = {"Authorization": "Bearer demo-service"}
 WORKER_API = "/migrations/v1/worker"
@@ -80,7 +80,7 @@ async def test_a_claim_waiting_on_a_busy_platform_gets_the_slot_its_release_free
             database_url,
             tmp_path,
             bus=bus,
-            platforms_for=lambda url: platforms(url, concurrency=1),
+            platforms_for=one_slot,
             backup_claim_wait_seconds=20.0,
         ) as world,
     ):
@@ -108,7 +108,7 @@ async def test_a_claim_still_busy_when_its_wait_runs_out_answers_busy(
             database_url,
             tmp_path,
             bus=bus,
-            platforms_for=lambda url: platforms(url, concurrency=1),
+            platforms_for=one_slot,
             backup_claim_wait_seconds=0.2,
         ) as world,
     ):

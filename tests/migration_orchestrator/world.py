@@ -68,6 +68,12 @@ def platforms(
     return result
 
 
+def one_slot(sim_url: str) -> list[MoodlePlatform]:
+    """The platforms with one backup at a time each: the order of the claims is the order of
+    the starts, and a second claim finds its platform busy."""
+    return platforms(sim_url, concurrency=1)
+
+
 @dataclass
 class World:
     sim: SimMoodle
