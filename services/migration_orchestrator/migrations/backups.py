@@ -49,13 +49,16 @@ async def claim_backup(
     assert migration.id is not None
     if await take_slot(session, platform, migration.id) is None:
         return BackupClaim("busy")
-    lease = {"lease_until": utcnow() + timedelta(seconds=lease_seconds), "worker": worker[:100]}
     await transition(
         session,
         migration,
         State.BACKING_UP,
         cause=f"worker {worker}",
-        changes={"attempts": migration.attempts + 1, **lease},
+        changes={
+            "attempts": migration.attempts + 1,
+            "lease_until": utcnow() + timedelta(seconds=lease_seconds),
+            "worker": worker[:100],
+        },
     )
     return BackupClaim("claimed", migration.id, migration.source_course_id)
 
