@@ -44,9 +44,9 @@ from fusion.testing.rabbit import RABBIT_URL, RabbitNamespace, TcpProxy, wait_un
 from services.migration_orchestrator.migrations.models import metadata as orchestrator_metadata
 from services.migration_orchestrator.migrations.states import State
 from sim.moodle.state import SimMoodle
+from tests.figures import report
 from tests.migration_orchestrator.test_platform_concurrency import fast_platforms
 from tests.migration_orchestrator.world import ADMIN, migration_world
-from tests.security.figures import report
 
 pytestmark = [pytest.mark.slow, pytest.mark.rabbitmq, pytest.mark.postgres]
 FAST_CLI = Path(__file__).parents[1] / "migration_orchestrator" / "fast_cli"

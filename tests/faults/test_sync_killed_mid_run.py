@@ -35,7 +35,7 @@ from fusion.testing.processes import free_port, running_server
 from fusion.testing.rabbit import RABBIT_URL, wait_until
 from services.enrolment_sync.consumers import SUBSCRIPTIONS
 from sim.apogee.generator import generate
-from tests.security.figures import report
+from tests.figures import report
 
 log = logging.getLogger(__name__)
 pytestmark = [pytest.mark.slow, pytest.mark.postgres, pytest.mark.rabbitmq]

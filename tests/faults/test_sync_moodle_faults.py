@@ -42,7 +42,7 @@ from sim.moodle.state import SimMoodle
 from tests.enrolment_sync.fake_apogee import FakeApogee
 from tests.enrolment_sync.merged import TOKEN, merged_platform
 from tests.faults.sync_world import code_of, course_with_students
-from tests.security.figures import report as report_figures
+from tests.figures import report as report_figures
 
 log = logging.getLogger(__name__)
 pytestmark = [pytest.mark.slow, pytest.mark.postgres]

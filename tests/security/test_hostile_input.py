@@ -16,8 +16,8 @@ import httpx
 import pytest
 
 from fusion.testing.clients import DEMO_HEADERS, asgi_client
+from tests.figures import report
 
-from .figures import report
 from .services import APPS, COURSE_A, TEACHER_A, documents, sync_service
 
 DOCUMENTS = documents()

@@ -30,8 +30,8 @@ from fusion.settings_errors import InvalidSettings, load_settings
 from fusion.testing.clients import asgi_client
 from fusion.testing.processes import free_port
 from launcher.registry import SERVICES
+from tests.figures import report
 
-from .figures import report
 from .services import APPS, MOODLE_TOKEN, documents
 
 WINDOW = 12

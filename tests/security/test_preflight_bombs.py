@@ -26,7 +26,7 @@ from services.migration_orchestrator.preflight.errors import (
     UnsafeMember,
 )
 from services.migration_orchestrator.preflight.report import BackupReport
-from tests.security.figures import report
+from tests.figures import report
 
 _MiB = 1024 * 1024
 _MEMORY_BOUND = 64 * _MiB

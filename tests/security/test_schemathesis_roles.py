@@ -36,8 +36,8 @@ from schemathesis.specs.openapi.checks import (
 
 from fusion.testing.clients import DEMO_HEADERS
 from fusion.testing.paths import MBZ_FIXTURES
+from tests.figures import report
 
-from .figures import report
 from .services import APPS, TEACHER_A
 
 pytestmark = pytest.mark.slow
