@@ -29,6 +29,8 @@ from __future__ import annotations
 import asyncio
 import gc
 import os
+import re
+import resource
 import tempfile
 import time
 from dataclasses import dataclass, field, replace
@@ -50,6 +52,7 @@ from services.migration_orchestrator.migrations import analysis, post_restore
 from services.migration_orchestrator.migrations.backups import (
     backup_stored,
     claim_backup,
+    held_backup,
     receive_backup,
 )
 from services.migration_orchestrator.migrations.models import (
@@ -82,6 +85,9 @@ REQUESTERS = 8
 SEEDED_COURSES = 1_000_000  # course ids of the bulk backlog: apart from the simulator's
 
 
+_WRITES = re.compile(r"INSERT INTO |UPDATE \w+ SET |DELETE FROM ")  # not SELECT … FOR UPDATE
+
+
 @dataclass
 class Meter:
     """Time inside upstreams, and the statements our code sent to the database."""
@@ -93,11 +99,12 @@ class Meter:
     statements: int = 0
     writes: int = 0
     messages: int = 0
+    transactions: int = 0
     counts: dict[str, int] = field(default_factory=dict)
 
     def reset(self) -> None:
         self.upstream_seconds = self.upstream_cpu = self.gc_cpu = 0.0
-        self.statements = self.writes = self.messages = 0
+        self.statements = self.writes = self.messages = self.transactions = 0
 
     def on_gc(self, phase: str, _info: dict[str, Any]) -> None:
         if phase == "start":
@@ -105,13 +112,25 @@ class Meter:
         else:
             self.gc_cpu += time.process_time() - self._gc_started
 
-    def on_statement(self, _conn: Any, _cursor: Any, statement: str, *_: Any) -> None:
+    def on_statement(
+        self,
+        _conn: Any,
+        _cursor: Any,
+        statement: str,
+        parameters: Any,
+        _context: Any,
+        executemany: bool,
+    ) -> None:
+        """A write is a row-writing part of a statement (a guarded move writes the migration,
+        its history, its messages and log lines in one), times its parameter sets."""
         self.statements += 1
-        verb = statement.lstrip()[:6].upper()
-        if verb in ("INSERT", "UPDATE", "DELETE"):
-            self.writes += 1
-            if "fusion_outbox" in statement[:40] and verb == "INSERT":
-                self.messages += 1
+        sets = len(parameters) if executemany else 1
+        self.writes += sets * len(_WRITES.findall(statement))
+        self.messages += sets * statement.count("INSERT INTO fusion_outbox")
+
+    def on_begin(self, connection: Any) -> None:
+        if connection.get_execution_options().get("isolation_level") != "AUTOCOMMIT":
+            self.transactions += 1  # a read, or a move of one statement, sends no BEGIN
 
 
 class TimedTransport(httpx.AsyncBaseTransport):
@@ -133,6 +152,10 @@ def _identity_clean(request: httpx.Request) -> httpx.Response:
     return httpx.Response(
         200, json={"platform": "target", "clean": True, "counts": counts, "users": []}
     )
+
+
+def _kernel_seconds() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_stime
 
 
 def _backup_bytes() -> bytes:
@@ -188,18 +211,15 @@ async def drain_one(orchestrator: Orchestrator, sim: SimMoodle, backup: bytes) -
         claim = await claim_backup(session, platform="ub1", worker="bench", lease_seconds=60)
     assert claim.migration_id is not None
     migration_id = claim.migration_id
-    async with db.session() as session:
-        migration = await session.get(Migration, migration_id)
-    assert migration is not None
+    async with db.read() as session:  # as the upload does
+        migration = await held_backup(session, migration_id, worker="bench", lock=False)
     stored = await receive_backup(
         migration, _one_chunk(backup), store=orchestrator.store, sha256=None, max_bytes=10**9
     )
     async with db.unit_of_work() as session:
-        migration = await session.get(Migration, migration_id, with_for_update=True)
-        assert migration is not None
+        migration = await held_backup(session, migration_id, worker="bench")
         await backup_stored(session, migration, stored)
-    await analysis.analyse_stored(orchestrator, migration_id)
-    await analysis.check_identities(orchestrator, migration_id)
+    await analysis.analyse_stored(orchestrator, migration_id)  # then the identity check
     async with db.unit_of_work() as session:
         await start_restore(session, migration_id, worker="bench")
     course = sim["target"].add_course(f"R{migration_id}", "Restauré", 1)  # zero-time restore
@@ -216,15 +236,18 @@ class Clock:
     count: int
     wall: float = 0.0
     cpu: float = 0.0
+    kernel: float = 0.0
 
     def __enter__(self) -> Clock:
         self.meter.reset()
         self._wall, self._cpu = time.perf_counter(), time.process_time()
+        self._kernel = _kernel_seconds()
         return self
 
     def __exit__(self, *_: object) -> None:
         self.wall = time.perf_counter() - self._wall
         self.cpu = time.process_time() - self._cpu
+        self.kernel = _kernel_seconds() - self._kernel
         self.meter = replace(self.meter)  # what was counted, apart from the next stretch
 
     def figures(self) -> dict[str, float]:
@@ -235,9 +258,13 @@ class Clock:
             "process_cpu_ms": round(self.cpu * per, 2),
             "upstream_cpu_ms": round(meter.upstream_cpu * per, 2),
             "of_ours_gc_cpu_ms": round(meter.gc_cpu * per, 2),
+            # system calls: on loopback, mostly the TCP round trips to PostgreSQL, whose
+            # receiving end the kernel also runs on this process's time
+            "of_process_kernel_cpu_ms": round(self.kernel * per, 2),
             "wall_ms": round(self.wall * per, 2),
             "upstream_wall_ms": round(meter.upstream_seconds * per, 2),
             "db_statements": round(meter.statements / self.count, 1),
+            "db_transactions": round(meter.transactions / self.count, 1),
             "db_writes": round(meter.writes / self.count, 1),
             "bus_messages": round(meter.messages / self.count, 1),
         }
@@ -362,9 +389,9 @@ async def _run(
             orchestrator = state.orchestrator
             async with orchestrator.db.unit_of_work() as session:
                 await ensure_slots(session, {"ub1": 1})
-            event.listen(
-                orchestrator.db.engine.sync_engine, "before_cursor_execute", meter.on_statement
-            )
+            engine = orchestrator.db.engine.sync_engine
+            event.listen(engine, "before_cursor_execute", meter.on_statement)
+            event.listen(engine, "begin", meter.on_begin)
             tail = min(REQUESTS, queued)
             with Clock(meter, 1) as fill:
                 filled = await enqueue(
@@ -436,7 +463,8 @@ def main() -> int:
             f"wall {req['wall_ms']} + {drain['wall_ms']} ms; "
             f"upstream CPU {req['upstream_cpu_ms']} + {drain['upstream_cpu_ms']} ms; "
             f"of ours, in the garbage collector {req['of_ours_gc_cpu_ms']} + "
-            f"{drain['of_ours_gc_cpu_ms']} ms"
+            f"{drain['of_ours_gc_cpu_ms']} ms; of the process's, in the kernel "
+            f"{req['of_process_kernel_cpu_ms']} + {drain['of_process_kernel_cpu_ms']} ms"
         )
         print(
             f"    backlog: {r['requested']:,} requested ({r['fill']['our_cpu_ms']} ms ours, "
@@ -444,7 +472,8 @@ def main() -> int:
             f"{r['written_in_bulk']:,} written in bulk (requests past {FILL_SECONDS:.0f} s)"
         )
         print(
-            f"    per migration: {req['db_statements']} + {drain['db_statements']} statements, "
+            f"    per migration: {req['db_statements']} + {drain['db_statements']} statements "
+            f"in {req['db_transactions']} + {drain['db_transactions']} transactions, "
             f"{req['db_writes']} + {drain['db_writes']} writes, "
             f"{req['bus_messages']} + {drain['bus_messages']} bus messages"
         )

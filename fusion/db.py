@@ -82,6 +82,7 @@ def create_engine(url: str, *, echo: bool = False, pool_size: int = 10) -> Async
     engine = create_async_engine(
         url, echo=echo, pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=not asyncpg
     )
+    event.listen(engine.sync_engine, "before_cursor_execute", _one_statement_guard)
     if asyncpg:
         event.listen(engine.sync_engine, "connect", _note_returned)
         event.listen(engine.sync_engine, "checkin", _note_returned)
@@ -116,6 +117,22 @@ def _ping_if_idle(dbapi_connection: Any, record: Any, _proxy: Any) -> None:
         raise DisconnectionError("the pooled connection failed its ping") from error
 
 
+class MoreThanOneStatement(RuntimeError):
+    """A programming error: ``Database.one_statement`` was given a second statement."""
+
+
+_ONE_STATEMENT = "fusion_one_statement"  # in a connection's info: statements sent so far
+
+
+def _one_statement_guard(connection: Any, *_: Any) -> None:
+    sent = connection.info.get(_ONE_STATEMENT)
+    if sent is None:
+        return
+    if sent >= 1:
+        raise MoreThanOneStatement("one_statement() sends one statement; use unit_of_work()")
+    connection.info[_ONE_STATEMENT] = sent + 1
+
+
 class Database:
     """An engine and its session factory; the lifespan that creates it also disposes of it."""
 
@@ -148,6 +165,30 @@ class Database:
             await connection.execution_options(isolation_level="AUTOCOMMIT")
             async with AsyncSession(bind=connection, expire_on_commit=False) as session:
                 yield session
+
+    @asynccontextmanager
+    async def one_statement(self) -> AsyncIterator[AsyncSession]:
+        """A unit of work that is one statement (a guarded move with its rows, ``fusion.guarded``).
+        On PostgreSQL it runs outside any transaction, atomic as every statement is, without
+        the BEGIN and COMMIT round trips; a second statement in the block is refused before it
+        is sent (``MoreThanOneStatement``), the first one having been applied. On SQLite, where
+        a guarded move is several statements, it is a unit of work."""
+        if self.is_sqlite:
+            async with self.unit_of_work() as session:
+                yield session
+            return
+        async with self.engine.connect() as connection:
+            await connection.execution_options(isolation_level="AUTOCOMMIT")
+            sync = connection.sync_connection
+            assert sync is not None
+            info = sync.info  # counted by ``_one_statement_guard``
+            info[_ONE_STATEMENT] = 0
+            try:
+                async with AsyncSession(bind=connection, expire_on_commit=False) as session:
+                    yield session
+                    await session.commit()  # sends nothing; its hooks run (outbox relays)
+            finally:
+                info.pop(_ONE_STATEMENT, None)
 
     @asynccontextmanager
     async def unit_of_work(self) -> AsyncIterator[AsyncSession]:

@@ -52,6 +52,8 @@ __all__ = [
     "SessionFactory",
     "add_to_outbox",
     "messaging_tables",
+    "note_staged",
+    "outbox_row",
     "purge_sent",
 ]
 
@@ -99,8 +101,16 @@ def _insert_into(outbox: Table) -> Insert:
 
 async def add_to_outbox(session: AsyncSession, envelope: Envelope, *, outbox: Table) -> None:
     """Stage ``envelope`` in the caller's transaction; the caller's edge commits."""
+    # One statement per table, parameters bound: compiled once, not rebuilt per message.
+    await session.execute(_insert_into(outbox), outbox_row(envelope))
+    note_staged(session, outbox)
+
+
+def outbox_row(envelope: Envelope) -> dict[str, Any]:
+    """The outbox row of ``envelope``, for a caller that inserts it with other writes (then
+    ``note_staged``)."""
     now = _now()
-    row = {
+    return {
         "message_id": envelope.message_id,
         "type": envelope.type,
         "envelope": envelope.model_dump_json(),
@@ -108,8 +118,10 @@ async def add_to_outbox(session: AsyncSession, envelope: Envelope, *, outbox: Ta
         "available_at": now,
         "attempts": 0,
     }
-    # One statement per table, parameters bound: compiled once, not rebuilt per message.
-    await session.execute(_insert_into(outbox), row)
+
+
+def note_staged(session: AsyncSession, outbox: Table) -> None:
+    """``session`` staged rows in ``outbox``: its commit wakes the relays of this process."""
     session.info.setdefault(_STAGED, set()).add(outbox)
 
 

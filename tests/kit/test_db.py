@@ -1,10 +1,11 @@
 import asyncio
 
-from sqlalchemy import select, text
-from sqlalchemy.orm import registry
+import pytest
+from sqlalchemy import event, insert, select, text
+from sqlalchemy.orm import Session, registry
 from sqlmodel import Field, SQLModel, col
 
-from fusion.db import Database, new_metadata
+from fusion.db import Database, MoreThanOneStatement, new_metadata
 from fusion.testing.plugin import rollback_session
 
 metadata = new_metadata()
@@ -114,3 +115,50 @@ async def test_a_read_session_holds_no_transaction(database_url: str) -> None:
         if not database.is_sqlite:
             assert (await session.execute(text("SELECT CURRENT_TIMESTAMP"))).scalar_one() == first
     await database.dispose()
+
+
+async def test_one_statement_is_sent_alone_and_a_second_is_refused(database_url: str) -> None:
+    """``one_statement`` on PostgreSQL: no BEGIN nor COMMIT, its statement applied on its own,
+    a second one refused before it is sent. On SQLite it is a unit of work."""
+    database = Database(database_url)
+    await database.create_all(metadata)
+    sent: list[str] = []
+
+    def note(_conn: object, _cursor: object, statement: str, *_: object) -> None:
+        sent.append(statement.split()[0].upper())
+
+    event.listen(database.engine.sync_engine, "before_cursor_execute", note)
+    committed: list[bool] = []
+
+    def commit(_session: object) -> None:
+        committed.append(True)
+
+    event.listen(Session, "after_commit", commit)
+    try:
+        async with database.one_statement() as session:
+            await session.execute(insert(Note).values(text="alone"))
+        assert committed  # the commit hooks ran (the outbox relays are woken by them)
+        if database.is_sqlite:
+            async with database.one_statement() as session:  # a transaction there
+                await session.execute(insert(Note).values(text="two"))
+                await session.execute(insert(Note).values(text="three"))
+        else:
+            assert sent == ["INSERT"]
+
+            async def two_statements() -> None:
+                async with database.one_statement() as session:
+                    await session.execute(insert(Note).values(text="applied"))
+                    await session.execute(insert(Note).values(text="never sent"))
+
+            with pytest.raises(MoreThanOneStatement):
+                await two_statements()
+            assert sent == ["INSERT", "INSERT"]
+        async with database.read() as reader:
+            texts = set((await reader.execute(select(col(Note.text)))).scalars())
+        assert texts == ({"alone", "two", "three"} if database.is_sqlite else {"alone", "applied"})
+        async with database.unit_of_work() as session:  # the connection is a usual one again
+            await session.execute(insert(Note).values(text="after"))
+            await session.execute(insert(Note).values(text="after, too"))
+    finally:
+        event.remove(Session, "after_commit", commit)
+        await database.dispose()

@@ -8,8 +8,10 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import pytest
 
 from fusion.bus import MemoryBus
+from services.migration_orchestrator.migrations import analysis
 
 from .world import ADMIN, World, migration_world, one_slot, teacher
 
@@ -271,3 +273,35 @@ async def test_a_teachers_request_is_backed_up_before_a_bulk_batch(
                 t["at"] for t in done["history"] if t["to_state"] == "backing_up"
             )
         assert min(started, key=lambda m: started[m]) == mine["id"]
+
+
+async def test_a_run_stopped_between_pre_flight_and_identity_check_picks_up_where_it_was(
+    database_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The pre-flight's run goes on to the identity check itself (no step runs on its
+    ``analysed`` event: ``test_driver``); when it stops in between (here: it raises, as a
+    process that dies would leave its message unacknowledged), the message that started it
+    comes again and the identity check runs from ``analysed``."""
+    checks: list[int] = []
+    real_check = analysis._check
+
+    async def stopping_once(orchestrator: Any, migration: Any, report: Any) -> None:
+        checks.append(migration.id)
+        if len(checks) == 1:
+            raise RuntimeError("the process stops here")
+        await real_check(orchestrator, migration, report)
+
+    monkeypatch.setattr(analysis, "_check", stopping_once)
+    async with MemoryBus() as bus, migration_world(database_url, tmp_path, bus=bus) as world:
+        course_id, username = first_course(world, "ub1")
+        created = await world.client.post(
+            V1, json=ub1_request(course_id), headers=teacher(username)
+        )
+        assert created.status_code == 201, created.text
+        await world.start_workers("ub1")
+        done = await wait_for(world.client, created.json()["id"], "done", "failed", "blocked")
+    assert done["state"] == "done", done
+    states = [t["to_state"] for t in done["history"]]
+    assert states.count("analysed") == 1
+    assert states.count("identity_checked") == 1
+    assert checks == [done["id"], done["id"]]

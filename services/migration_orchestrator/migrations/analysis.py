@@ -11,16 +11,18 @@ are checked in turn, and a conflict that is still there blocks it again.
 
 from __future__ import annotations
 
+from contextlib import suppress
 from pathlib import Path
 
 import anyio.to_thread
-from sqlalchemy import ColumnElement, delete, func, insert, select
+from sqlalchemy import ColumnElement, Table, bindparam, delete, exists, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
 from fusion.errors import FusionError, UpstreamError
-from services.migration_orchestrator.migrations.lifecycle import transition
-from services.migration_orchestrator.migrations.logs import add_log
+from fusion.guarded import Insertion
+from services.migration_orchestrator.migrations.lifecycle import StateMoved, one_move, transition
+from services.migration_orchestrator.migrations.logs import add_log, log_row
 from services.migration_orchestrator.migrations.models import (
     BackupAnalysis,
     Migration,
@@ -36,6 +38,13 @@ from services.migration_orchestrator.preflight.archive import ArchiveLimits
 from services.migration_orchestrator.preflight.report import BackupReport
 from services.migration_orchestrator.services import Orchestrator
 
+_ANALYSIS: Table = BackupAnalysis.__table__  # type: ignore[attr-defined]
+_FORGET_ANALYSIS = delete(_ANALYSIS).where(_ANALYSIS.c.migration_id == bindparam("migration_id"))
+# The migration, and whether an earlier backup of it has a report (to be replaced).
+_ANALYSING = select(
+    Migration, exists().where(_ANALYSIS.c.migration_id == col(Migration.id)).label("reported")
+).where(col(Migration.id) == bindparam("migration_id"))
+
 
 def _analyse(path: Path, limits: ArchiveLimits, target_release: str | None) -> BackupReport:
     with path.open("rb") as source:
@@ -43,8 +52,14 @@ def _analyse(path: Path, limits: ArchiveLimits, target_release: str | None) -> B
 
 
 async def analyse_stored(orchestrator: Orchestrator, migration_id: int) -> None:
+    """``backed_up``: the pre-flight, then, in the same run, the identity check (the run that
+    moved the migration to ``analysed`` goes on with it: see ``driver``)."""
     async with orchestrator.db.read() as session:
-        migration = await session.get(Migration, migration_id)
+        found = (await session.execute(_ANALYSING, {"migration_id": migration_id})).first()
+    migration, reported = (None, False) if found is None else found
+    if migration is not None and migration.state == State.ANALYSED:
+        await check_identities(orchestrator, migration_id)  # a run that stopped in between
+        return
     if migration is None or migration.state != State.BACKED_UP or migration.backup_key is None:
         return
     settings = orchestrator.settings
@@ -54,74 +69,95 @@ async def analyse_stored(orchestrator: Orchestrator, migration_id: int) -> None:
                 _analyse, path, settings.preflight, settings.target_release
             )
     except FusionError as error:  # hostile or broken archive: retrying will not mend it
-        await _stop(orchestrator, migration_id, State.FAILED, error.message, error.message_fr)
+        await _stop(orchestrator, migration, State.FAILED, error.message, error.message_fr)
         return
-    await _analysed(orchestrator, migration_id, report)
+    if await _analysed(orchestrator, migration, report, replaces=reported):
+        await _check(orchestrator, migration, report)
 
 
-async def _analysed(orchestrator: Orchestrator, migration_id: int, report: BackupReport) -> None:
-    async with orchestrator.db.unit_of_work() as session:
-        migration = await session.get(Migration, migration_id, with_for_update=True)
-        if migration is None or migration.state != State.BACKED_UP:
-            return
-        # A new backup (after a retry or an identity resolution) replaces the previous report.
-        await session.execute(
-            delete(BackupAnalysis).where(col(BackupAnalysis.migration_id) == migration_id)
+async def _analysed(
+    orchestrator: Orchestrator, migration: Migration, report: BackupReport, *, replaces: bool
+) -> bool:
+    """The report stored (``replaces``: that of an earlier backup) and the migration moved on
+    it; whether it is now ``analysed``."""
+    assert migration.id is not None
+    rows = [
+        Insertion(
+            _ANALYSIS,
+            {
+                "migration_id": migration.id,
+                "report": report.model_dump(mode="json"),
+                "created_at": utcnow(),
+            },
         )
-        await session.execute(
-            insert(BackupAnalysis).values(
-                migration_id=migration_id,
-                report=report.model_dump(mode="json"),
-                created_at=utcnow(),
-            )
+    ]
+    rows += [
+        log_row(
+            migration.id,
+            Step.ANALYSE,
+            finding.message,
+            level=finding.severity,
+            details=finding.model_dump(),
+            message_fr=finding.message_fr,
         )
-        read = {
-            "source_shortname": report.course.shortname,
-            "site_hash": report.moodle.original_site_identifier_hash,
-        }
-        for finding in report.findings:
-            if finding.severity != "info":
-                await add_log(
-                    session,
-                    migration_id,
-                    Step.ANALYSE,
-                    finding.message,
-                    level=finding.severity,
-                    details=finding.model_dump(),
-                    message_fr=finding.message_fr,
+        for finding in report.findings
+        if finding.severity != "info"
+    ]
+    read = {
+        "source_shortname": report.course.shortname,
+        "site_hash": report.moodle.original_site_identifier_hash,
+    }
+    blocking = [f for f in report.findings if f.severity == "blocking"]
+    unit = orchestrator.db.unit_of_work() if replaces else one_move(orchestrator.db, len(rows))
+    try:
+        async with unit as session:
+            if replaces:  # a new backup (after a retry or an identity resolution)
+                # the move is conditional on ``backed_up``: a stale run undoes nothing
+                await session.execute(_FORGET_ANALYSIS, {"migration_id": migration.id})
+            if not blocking:
+                await transition(
+                    session, migration, State.ANALYSED, cause="pre-flight", changes=read, rows=rows
                 )
-        blocking = [f for f in report.findings if f.severity == "blocking"]
-        if not blocking:
-            await transition(session, migration, State.ANALYSED, cause="pre-flight", changes=read)
-            return
-        blocker = {"kind": "preflight", "findings": [f.code for f in blocking]}
-        await transition(
-            session,
-            migration,
-            State.BLOCKED,
-            cause="pre-flight",
-            reason=" ".join(f.message for f in blocking)[:2000],
-            reason_fr=" ".join(f.message_fr for f in blocking)[:2000],
-            changes={**read, "blocker": blocker},
-        )
+                return True
+            blocker = {"kind": "preflight", "findings": [f.code for f in blocking]}
+            await transition(
+                session,
+                migration,
+                State.BLOCKED,
+                cause="pre-flight",
+                reason=" ".join(f.message for f in blocking)[:2000],
+                reason_fr=" ".join(f.message_fr for f in blocking)[:2000],
+                changes={**read, "blocker": blocker},
+                rows=rows,
+            )
+    except StateMoved:  # cancelled meanwhile, or another run of this step was first
+        pass
+    return False
 
 
 async def _stop(
-    orchestrator: Orchestrator, migration_id: int, to: State, reason: str, reason_fr: str
+    orchestrator: Orchestrator, migration: Migration, to: State, reason: str, reason_fr: str
 ) -> None:
-    async with orchestrator.db.unit_of_work() as session:
-        migration = await session.get(Migration, migration_id, with_for_update=True)
-        if migration is None or State(migration.state) not in (State.BACKED_UP, State.ANALYSED):
-            return
-        await transition(session, migration, to, cause="step", reason=reason, reason_fr=reason_fr)
+    with suppress(StateMoved):
+        async with orchestrator.db.unit_of_work() as session:
+            await transition(
+                session, migration, to, cause="step", reason=reason, reason_fr=reason_fr
+            )
 
 
 async def check_identities(orchestrator: Orchestrator, migration_id: int) -> None:
+    """``analysed``, when no run goes on to it from the pre-flight (a resume, a retry)."""
     async with orchestrator.db.read() as session:
         migration, analysis = await with_report(session, migration_id)
     if migration is None or migration.state != State.ANALYSED or analysis is None:
         return
-    report = BackupReport.model_validate(analysis.report)
+    await _check(orchestrator, migration, BackupReport.model_validate(analysis.report))
+
+
+async def _check(orchestrator: Orchestrator, migration: Migration, report: BackupReport) -> None:
+    """identity's restore-check of the backup's users, then the restore queued, a new backup
+    taken, or the migration blocked. Every move is conditional on ``analysed``."""
+    assert migration.id is not None
     users = report.users.items if report.users.included else []
     try:
         check = await orchestrator.identity.restore_check(
@@ -131,46 +167,48 @@ async def check_identities(orchestrator: Orchestrator, migration_id: int) -> Non
             users=users,
         )
     except UpstreamError as error:
-        await _stop(orchestrator, migration_id, State.FAILED, error.message, error.message_fr)
+        await _stop(orchestrator, migration, State.FAILED, error.message, error.message_fr)
         return
     conflicts = check.conflicts()
-    async with orchestrator.db.unit_of_work() as session:
-        migration = await session.get(Migration, migration_id, with_for_update=True)
-        if migration is None or migration.state != State.ANALYSED:
-            return
-        if conflicts and await _backup_predates_resume(session, migration_id):
-            await add_log(
-                session,
-                migration_id,
-                Step.IDENTITY,
-                f"{len(conflicts)} conflict(s) remain on a backup taken before the migration was "
-                "resumed: a new backup is taken, with the source platform's current accounts",
-                details={"conflicts": [c.username for c in conflicts[:50]]},
-            )
-            await queue_backup(session, migration, cause="new backup after identity resolution")
-            return
-        if conflicts:
-            migration.blocker = {
-                "kind": "identity",
-                "conflicts": [c.model_dump(mode="json") for c in conflicts],
-            }
-            names = ", ".join(c.username for c in conflicts[:10])
-            await transition(
-                session,
-                migration,
-                State.BLOCKED,
-                cause="restore-check",
-                reason=f"{len(conflicts)} user(s) of the backup conflict with accounts of the "
-                f"target ({names}): Moodle would refuse the restore.",
-                reason_fr=f"{len(conflicts)} utilisateur(s) de la sauvegarde entrent en conflit "
-                f"avec des comptes de la plateforme cible ({names}) : Moodle refuserait la "
-                "restauration. Un administrateur doit résoudre ces conflits.",
-            )
-            return
-        counts = check.counts.model_dump()
-        await add_log(session, migration_id, Step.IDENTITY, "restore-check clean", details=counts)
-        await transition(session, migration, State.IDENTITY_CHECKED, cause="restore-check")
-        await queue_restore(session, migration)
+    # Clean: one move (through identity_checked to restoring, with its log line and the
+    # restore.run message). Conflicts: a query first.
+    unit = orchestrator.db.unit_of_work() if conflicts else one_move(orchestrator.db, 2)
+    with suppress(StateMoved):  # cancelled meanwhile, or another run of this step was first
+        async with unit as session:
+            if not conflicts:
+                counts = check.counts.model_dump()
+                clean = log_row(migration.id, Step.IDENTITY, "restore-check clean", details=counts)
+                checked = (State.IDENTITY_CHECKED, "restore-check")
+                await queue_restore(session, migration, rows=[clean], via=checked)
+            elif await _backup_predates_resume(session, migration.id):
+                await add_log(
+                    session,
+                    migration.id,
+                    Step.IDENTITY,
+                    f"{len(conflicts)} conflict(s) remain on a backup taken before the migration "
+                    "was resumed: a new backup is taken, with the source platform's current "
+                    "accounts",
+                    details={"conflicts": [c.username for c in conflicts[:50]]},
+                )
+                await queue_backup(session, migration, cause="new backup after identity resolution")
+            else:
+                names = ", ".join(c.username for c in conflicts[:10])
+                blocker = {
+                    "kind": "identity",
+                    "conflicts": [c.model_dump(mode="json") for c in conflicts],
+                }
+                await transition(
+                    session,
+                    migration,
+                    State.BLOCKED,
+                    cause="restore-check",
+                    reason=f"{len(conflicts)} user(s) of the backup conflict with accounts of the "
+                    f"target ({names}): Moodle would refuse the restore.",
+                    reason_fr=f"{len(conflicts)} utilisateur(s) de la sauvegarde entrent en "
+                    f"conflit avec des comptes de la plateforme cible ({names}) : Moodle "
+                    "refuserait la restauration. Un administrateur doit résoudre ces conflits.",
+                    changes={"blocker": blocker},
+                )
 
 
 async def _backup_predates_resume(session: AsyncSession, migration_id: int) -> bool:

@@ -11,7 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from fusion.errors import Conflict, NotFound
 from services.migration_orchestrator.migrations.lifecycle import transition
-from services.migration_orchestrator.migrations.logs import add_log
+from services.migration_orchestrator.migrations.logs import add_log, log_row
 from services.migration_orchestrator.migrations.models import Migration, utcnow
 from services.migration_orchestrator.migrations.requests import queue_backup
 from services.migration_orchestrator.migrations.states import State, Step
@@ -63,8 +63,11 @@ async def claim_backup(
     return BackupClaim("claimed", migration.id, migration.source_course_id)
 
 
-async def held_backup(session: AsyncSession, migration_id: int, *, worker: str) -> Migration:
-    migration = await session.get(Migration, migration_id, with_for_update=True)
+async def held_backup(
+    session: AsyncSession, migration_id: int, *, worker: str, lock: bool = True
+) -> Migration:
+    """The migration whose backup ``worker`` holds (``lock``: for update, in a transaction)."""
+    migration = await session.get(Migration, migration_id, with_for_update=lock)
     if migration is None:
         raise MigrationNotFound(
             f"No migration {migration_id}.", message_fr=f"Pas de migration {migration_id}."
@@ -95,7 +98,6 @@ async def receive_backup(
 async def backup_stored(session: AsyncSession, migration: Migration, stored: StoredBackup) -> None:
     assert migration.id is not None
     await release_slot(session, migration.id)
-    await add_log(session, migration.id, Step.BACKUP, f"backup stored ({stored.size} bytes)")
     stored_as = {
         "backup_key": stored.key,
         "backup_sha256": stored.sha256,
@@ -108,6 +110,7 @@ async def backup_stored(session: AsyncSession, migration: Migration, stored: Sto
         State.BACKED_UP,
         cause=f"worker {migration.worker}",
         changes=stored_as,
+        rows=[log_row(migration.id, Step.BACKUP, f"backup stored ({stored.size} bytes)")],
     )
 
 

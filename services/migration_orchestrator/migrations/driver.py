@@ -46,12 +46,21 @@ STEPS: dict[str, Step] = {
 }
 
 
+# Moves made by a step that goes on by itself: the pre-flight's run checks identities next,
+# while the message that started it is still unacknowledged (a process that dies in between
+# has it delivered again, and ``analyse_stored`` picks up at ``analysed``). Their events are
+# for the other readers; a second run of the next step would only race the first.
+CHAINED = frozenset({(State.BACKED_UP.value, State.ANALYSED.value)})
+
+
 async def on_state_changed(
     payload: MigrationStateChanged, *, uow: UnitOfWork, state: OrchestratorState
 ) -> None:
     """The runtime's subscription (no inbox: each step's transition is conditional on the
     state it read, and opens its own units of work)."""
     del uow
+    if (payload.previous_state, payload.state) in CHAINED:
+        return
     step = STEPS.get(payload.state)
     if step is not None:
         await step(state.orchestrator, payload.migration_id)

@@ -4,17 +4,20 @@ announced through the outbox, all in the caller's transaction."""
 from __future__ import annotations
 
 import functools
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
+from contextlib import AbstractAsyncContextManager as AsyncContextManager
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Table, Update, bindparam, insert, update
+from sqlalchemy import Table, Update, bindparam, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm.attributes import set_committed_value
 
 from fusion.contracts import Envelope, Message, MigrationStateChanged
+from fusion.db import Database
 from fusion.errors import Conflict
-from fusion.outbox import add_to_outbox
+from fusion.guarded import ROWS_IN_ONE_STATEMENT, Insertion, update_then_insert
+from fusion.outbox import add_to_outbox, note_staged, outbox_row
 from services.migration_orchestrator.migrations.models import (
     Migration,
     MigrationTransition,
@@ -51,7 +54,6 @@ _MOVE = (
         updated_at=bindparam("m_at"),
     )
 )
-_HISTORY = insert(_TRANSITION)
 
 
 @functools.cache
@@ -64,6 +66,22 @@ async def publish(session: AsyncSession, message: Message) -> None:
     await add_to_outbox(session, Envelope.of(message), outbox=messaging.outbox)
 
 
+def one_move(db: Database, rows: int = 0) -> AsyncContextManager[AsyncSession]:
+    """The unit of work of a step that only moves its migration, with ``rows`` rows of its own
+    (log lines, other messages): one statement sent alone (``Database.one_statement``) when
+    they fit in it, else a transaction."""
+    announced = 4  # a move through a state writes two history rows and two events
+    if rows + announced <= ROWS_IN_ONE_STATEMENT:
+        return db.one_statement()
+    return db.unit_of_work()
+
+
+def message_row(message: Message | Envelope) -> Insertion:
+    """An outbox message to insert with a move (``transition(..., rows=...)``)."""
+    envelope = message if isinstance(message, Envelope) else Envelope.of(message)
+    return Insertion(messaging.outbox, outbox_row(envelope))
+
+
 async def transition(
     session: AsyncSession,
     migration: Migration,
@@ -74,21 +92,46 @@ async def transition(
     reason_fr: str | None = None,
     cause_fr: str | None = None,
     changes: Mapping[str, Any] | None = None,
+    rows: Sequence[Insertion] = (),
+    via: tuple[State, str] | None = None,
 ) -> None:
     """Move ``migration`` to ``to``. The update is conditional on the state read, so two
     processes racing on one migration cannot both move it: the loser gets ``StateMoved``.
     ``changes``: other columns the step sets, written by the same statement (not by a flush
-    of the ORM object afterwards: one statement fewer per step)."""
+    of the ORM object afterwards). ``rows``: what exists only if the move happens (log lines,
+    other messages: ``log_row``, ``message_row``), written with it; on PostgreSQL the move,
+    its history row, its event and those rows are one statement (``fusion.guarded``).
+    ``via``: a state passed through on the way, with its cause (``identity_checked`` on the
+    way to ``restoring``): its history row and event are written too, by the same statement."""
     current = State(migration.state)
-    if not allowed(current, to):
-        raise TransitionRefused(
-            f"A migration in state '{current}' cannot go to '{to}'.",
-            message_fr=f"Une migration à l'état « {current} » ne peut pas passer à « {to} ».",
-        )
-    step = _step_for(current, to, migration.step)
+    legs = [(current, to, cause)] if via is None else [(current, *via), (via[0], to, cause)]
+    for start, end, _ in legs:
+        if not allowed(start, end):
+            raise TransitionRefused(
+                f"A migration in state '{start}' cannot go to '{end}'.",
+                message_fr=f"Une migration à l'état « {start} » ne peut pas passer à « {end} ».",
+            )
+    assert migration.id is not None
     now = utcnow()
+    written: list[Insertion] = []
+    step = migration.step
+    for start, end, why in legs:
+        step = _step_for(start, end, step)
+        last = end == to
+        written += _announced(
+            migration,
+            start,
+            end,
+            step=step,
+            cause=why,
+            cause_fr=cause_fr if last else None,
+            reason=reason if last else None,
+            reason_fr=reason_fr if last else None,
+            at=now,
+        )
     changed = dict(changes or {})
-    result = await session.execute(
+    moved = await update_then_insert(
+        session,
         _move_setting(tuple(sorted(changed))),
         {
             "m_id": migration.id,
@@ -100,35 +143,60 @@ async def transition(
             "m_at": now,
             **{f"c_{name}": value for name, value in changed.items()},
         },
+        [*written, *rows],
     )
-    if getattr(result, "rowcount", 0) != 1:
+    if not moved:
         raise StateMoved(
             "The migration changed meanwhile; read it again.",
             message_fr="La migration a changé entre-temps ; relisez-la.",
         )
+    note_staged(session, messaging.outbox)
     STEP_SECONDS.labels(current.value).observe((now - migration.updated_at).total_seconds())
+    if via is not None:
+        STEP_SECONDS.labels(via[0].value).observe(0.0)
     if to in (State.FAILED, State.BLOCKED):
         STOPPED.labels(step or "", to.value).inc()
     values = {"state": to.value, "step": step, "updated_at": now}
-    for name, value in {
-        **values,
+    for name, value in {**values, "reason": reason, "reason_fr": reason_fr, **changed}.items():
+        set_committed_value(migration, name, value)
+
+
+def _announced(
+    migration: Migration,
+    current: State,
+    to: State,
+    *,
+    step: str | None,
+    cause: str,
+    cause_fr: str | None,
+    reason: str | None,
+    reason_fr: str | None,
+    at: datetime,
+) -> list[Insertion]:
+    """The history row and the event of one move."""
+    assert migration.id is not None
+    french = cause_fr if cause_fr is not None else catalogue_cause_fr(cause)
+    history = {
+        "migration_id": migration.id,
+        "from_state": current.value,
+        "to_state": to.value,
+        "cause": cause[:200],
+        "cause_fr": None if french is None else french[:200],
         "reason": reason,
         "reason_fr": reason_fr,
-        **(changes or {}),
-    }.items():
-        set_committed_value(migration, name, value)
-    french = cause_fr if cause_fr is not None else catalogue_cause_fr(cause)
-    await _record(
-        session,
-        migration,
-        current,
-        to,
-        cause=cause,
-        cause_fr=french,
+        "at": at,
+    }
+    event = MigrationStateChanged(
+        migration_id=migration.id,
+        source_platform=migration.source_platform,
+        previous_state=current.value,
+        state=to.value,
+        step=step,
         reason=reason,
         reason_fr=reason_fr,
-        at=now,
+        cause=cause[:200],
     )
+    return [Insertion(_TRANSITION, history), message_row(event)]
 
 
 def _step_for(current: State, to: State, previous: str | None) -> str | None:
@@ -137,44 +205,3 @@ def _step_for(current: State, to: State, previous: str | None) -> str | None:
     if to == State.CANCELLED:
         return previous
     return None
-
-
-async def _record(
-    session: AsyncSession,
-    migration: Migration,
-    current: State,
-    to: State,
-    *,
-    cause: str,
-    cause_fr: str | None,
-    reason: str | None,
-    reason_fr: str | None,
-    at: datetime,
-) -> None:
-    assert migration.id is not None
-    await session.execute(
-        _HISTORY,
-        {
-            "migration_id": migration.id,
-            "from_state": current.value,
-            "to_state": to.value,
-            "cause": cause[:200],
-            "cause_fr": None if cause_fr is None else cause_fr[:200],
-            "reason": reason,
-            "reason_fr": reason_fr,
-            "at": at,
-        },
-    )
-    await publish(
-        session,
-        MigrationStateChanged(
-            migration_id=migration.id,
-            source_platform=migration.source_platform,
-            previous_state=current.value,
-            state=to.value,
-            step=migration.step,
-            reason=reason,
-            reason_fr=reason_fr,
-            cause=cause[:200],
-        ),
-    )

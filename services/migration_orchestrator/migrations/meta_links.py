@@ -9,8 +9,9 @@ Moodle's answer is checked after.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
-from sqlalchemy import and_, bindparam, select
+from sqlalchemy import ColumnElement, and_, bindparam, exists, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 from sqlmodel import col
@@ -102,17 +103,26 @@ async def record_links(session: AsyncSession, migration: Migration, linked: list
     await session.flush()
 
 
-_DUE = (
-    select(PendingMetaLink)
-    .where(
+def _due_to(migration_id: Any, platform: Any, course: Any) -> ColumnElement[bool]:
+    """Pending links of a migration, and pending links of others to its source course."""
+    return and_(
         col(PendingMetaLink.status) == "pending",
-        (col(PendingMetaLink.child_migration_id) == bindparam("migration_id"))
+        (col(PendingMetaLink.child_migration_id) == migration_id)
         | (
-            (col(PendingMetaLink.platform) == bindparam("platform"))
-            & (col(PendingMetaLink.linked_source_course_id) == bindparam("course_id"))
+            (col(PendingMetaLink.platform) == platform)
+            & (col(PendingMetaLink.linked_source_course_id) == course)
         ),
     )
+
+
+_DUE = (
+    select(PendingMetaLink)
+    .where(_due_to(bindparam("migration_id"), bindparam("platform"), bindparam("course_id")))
     .order_by(col(PendingMetaLink.id))
+)
+# Whether links are due for the migration of the enclosing query (correlated to ``Migration``).
+LINKS_DUE = exists().where(
+    _due_to(col(Migration.id), col(Migration.source_platform), col(Migration.source_course_id))
 )
 
 
@@ -172,4 +182,4 @@ async def _create(
     return f"meta link {edge.parent} -> {edge.child} created"
 
 
-__all__ = ["Edge", "MetaLink", "create_due_links", "record_links", "would_loop"]
+__all__ = ["LINKS_DUE", "Edge", "MetaLink", "create_due_links", "record_links", "would_loop"]

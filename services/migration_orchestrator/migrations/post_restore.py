@@ -8,17 +8,28 @@ names, shortname and visibility are set here whatever the restore left.
 from __future__ import annotations
 
 import logging
+from contextlib import suppress
 
+from sqlalchemy import bindparam, select
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col
 
 from fusion.contracts import MigrationCompleted, RegisterEnrolmentMethods
 from fusion.moodle import CourseUpdate, ManualEnrolment, MoodleClient, MoodleError
 from fusion.moodle.releases import MoodleWelcomeMessagesOn
-from services.migration_orchestrator.migrations.lifecycle import publish, transition
-from services.migration_orchestrator.migrations.logs import add_log
-from services.migration_orchestrator.migrations.meta_links import create_due_links, record_links
-from services.migration_orchestrator.migrations.models import Migration
-from services.migration_orchestrator.migrations.queries import with_report
+from services.migration_orchestrator.migrations.lifecycle import (
+    StateMoved,
+    message_row,
+    one_move,
+    transition,
+)
+from services.migration_orchestrator.migrations.logs import log_row
+from services.migration_orchestrator.migrations.meta_links import (
+    LINKS_DUE,
+    create_due_links,
+    record_links,
+)
+from services.migration_orchestrator.migrations.models import BackupAnalysis, Migration
 from services.migration_orchestrator.migrations.states import State, Step
 from services.migration_orchestrator.preflight.report import BackupReport
 from services.migration_orchestrator.services import Orchestrator
@@ -78,46 +89,59 @@ async def _enrol_teachers(target: MoodleClient, migration: Migration, *, role_id
     return notes
 
 
+# The migration, its report, and whether meta links wait for it: what ``finish`` reads first.
+_FINISHING = (
+    select(Migration, BackupAnalysis, LINKS_DUE.label("links_due"))
+    .outerjoin(BackupAnalysis, col(BackupAnalysis.migration_id) == col(Migration.id))
+    .where(col(Migration.id) == bindparam("migration_id"))
+)
+
+
 async def finish(orchestrator: Orchestrator, migration_id: int) -> None:
     async with orchestrator.db.read() as session:
-        migration, analysis = await with_report(session, migration_id)
-    if migration is None or migration.state != State.POST_RESTORE or analysis is None:
+        found = (await session.execute(_FINISHING, {"migration_id": migration_id})).first()
+    if found is None:
+        return
+    migration, analysis, links_due = found
+    if migration.state != State.POST_RESTORE or analysis is None:
         return
     report = BackupReport.model_validate(analysis.report)
     target = orchestrator.target
     notes = await _set_course(target, migration, report)
     notes += await _enrol_teachers(target, migration, role_id=orchestrator.settings.teacher_role_id)
-    async with orchestrator.db.unit_of_work() as session:
-        migration = await session.get(Migration, migration_id, with_for_update=True)
-        if migration is None or migration.state != State.POST_RESTORE:
+    linked = [m.source_course_id for m in report.meta_links if m.source_course_id]
+    with suppress(StateMoved):  # cancelled meanwhile, or another run finished it first
+        if not linked and not links_due:  # most courses: the move alone
+            async with one_move(orchestrator.db, len(notes) + 2) as session:
+                await _complete(session, migration, notes)
             return
-        linked = [m.source_course_id for m in report.meta_links if m.source_course_id]
-        await record_links(session, migration, linked)
-        notes += await create_due_links(session, migration, target=target)
-        for note in notes:
-            await add_log(session, migration_id, Step.POST_RESTORE, note)
-        await _complete(session, migration)
+        async with orchestrator.db.unit_of_work() as session:
+            # Locked while links are made: a second run waits, then finds it done.
+            locked = await session.get(Migration, migration_id, with_for_update=True)
+            if locked is None or locked.state != State.POST_RESTORE:
+                return
+            await record_links(session, locked, linked)
+            notes += await create_due_links(session, locked, target=target)
+            await _complete(session, locked, notes)
 
 
-async def _complete(session: AsyncSession, migration: Migration) -> None:
+async def _complete(session: AsyncSession, migration: Migration, notes: list[str]) -> None:
+    """``done``, with its notes, and what it tells the others, in one move."""
     assert migration.id is not None
     assert migration.target_course_id is not None
+    rows = [log_row(migration.id, Step.POST_RESTORE, note) for note in notes]
     if migration.apogee_codes:
-        await publish(
-            session,
-            RegisterEnrolmentMethods(
-                migration_id=migration.id,
-                course_id=migration.target_course_id,
-                codes=migration.apogee_codes,
-            ),
-        )
-    await transition(session, migration, State.DONE, cause="post-restore")
-    await publish(
-        session,
-        MigrationCompleted(
+        register = RegisterEnrolmentMethods(
             migration_id=migration.id,
-            source_platform=migration.source_platform,
-            source_course_id=migration.source_course_id,
-            target_course_id=migration.target_course_id,
-        ),
+            course_id=migration.target_course_id,
+            codes=migration.apogee_codes,
+        )
+        rows.append(message_row(register))
+    completed = MigrationCompleted(
+        migration_id=migration.id,
+        source_platform=migration.source_platform,
+        source_course_id=migration.source_course_id,
+        target_course_id=migration.target_course_id,
     )
+    rows.append(message_row(completed))
+    await transition(session, migration, State.DONE, cause="post-restore", rows=rows)

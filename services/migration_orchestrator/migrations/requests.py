@@ -16,7 +16,7 @@ from fusion.errors import BadRequest, Forbidden
 from fusion.moodle.client import MoodleClient
 from services.migration_orchestrator.clients.identity import IdentityClient
 from services.migration_orchestrator.migrations.authorisation import Decision, decide
-from services.migration_orchestrator.migrations.lifecycle import publish, transition
+from services.migration_orchestrator.migrations.lifecycle import message_row, transition
 from services.migration_orchestrator.migrations.models import (
     Migration,
     MigrationTeacher,
@@ -190,6 +190,8 @@ def _requester(decision: Decision) -> list[str]:
 
 async def queue_backup(session: AsyncSession, migration: Migration, *, cause: str) -> None:
     """Into the platform's queue: the state, and a token on ``backup.run.<platform>``."""
-    await transition(session, migration, State.BACKUP_QUEUED, cause=cause)
     assert migration.id is not None
-    await publish(session, RunBackup(migration_id=migration.id, platform=migration.source_platform))
+    token = RunBackup(migration_id=migration.id, platform=migration.source_platform)
+    await transition(
+        session, migration, State.BACKUP_QUEUED, cause=cause, rows=[message_row(token)]
+    )

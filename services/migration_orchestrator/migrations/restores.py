@@ -15,23 +15,37 @@ keep starting) is not presumed lost: its deadline follows the queue."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import func, or_, select
+from sqlalchemy import Table, bindparam, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm.attributes import set_committed_value
 from sqlmodel import col
 
 from fusion.contracts import Envelope, RunRestore
 from fusion.errors import Conflict
+from fusion.guarded import Insertion, update_then_insert
 from fusion.outbox import add_to_outbox
 from services.migration_orchestrator.migrations.backups import MigrationNotFound
-from services.migration_orchestrator.migrations.lifecycle import transition
-from services.migration_orchestrator.migrations.logs import add_log
+from services.migration_orchestrator.migrations.lifecycle import message_row, transition
+from services.migration_orchestrator.migrations.logs import add_log, log_row
 from services.migration_orchestrator.migrations.models import Migration, messaging, utcnow
 from services.migration_orchestrator.migrations.states import State, Step
 from services.migration_orchestrator.settings import Settings
+
+_MIGRATION: Table = Migration.__table__  # type: ignore[attr-defined]
+_START = (
+    update(_MIGRATION)
+    .where(_MIGRATION.c.id == bindparam("s_id"))
+    .values(
+        restore_started_at=bindparam("restore_started_at"),
+        worker=bindparam("worker"),
+        lease_until=bindparam("lease_until"),
+    )
+)
 
 
 class NotRestoring(Conflict):
@@ -85,11 +99,25 @@ def restore_lease_seconds(settings: Settings) -> float:
     return cli + settings.restore_grace_seconds
 
 
-async def queue_restore(session: AsyncSession, migration: Migration) -> None:
-    """``identity_checked`` → ``restoring``: the first request of a new series of attempts."""
+async def queue_restore(
+    session: AsyncSession,
+    migration: Migration,
+    *,
+    rows: Sequence[Insertion] = (),
+    via: tuple[State, str] | None = None,
+) -> None:
+    """``identity_checked`` → ``restoring``: the first request of a new series of attempts
+    (``via``: from the state before, through ``identity_checked``, in one move)."""
     envelope, requested = _requested(migration, attempts=1)
-    await transition(session, migration, State.RESTORING, cause="restore queued", changes=requested)
-    await add_to_outbox(session, envelope, outbox=messaging.outbox)
+    await transition(
+        session,
+        migration,
+        State.RESTORING,
+        cause="restore queued",
+        changes=requested,
+        rows=[message_row(envelope), *rows],
+        via=via,
+    )
 
 
 async def _request(session: AsyncSession, migration: Migration) -> None:
@@ -137,13 +165,17 @@ async def start_restore(
         )
     retried = migration.restore_started_at is not None
     now = utcnow()
-    migration.restore_started_at, migration.worker = now, worker[:100]
-    migration.lease_until = (
-        None if lease_seconds is None else now + timedelta(seconds=lease_seconds)
-    )
-    session.add(migration)
+    started = {
+        "restore_started_at": now,
+        "worker": worker[:100],
+        "lease_until": None if lease_seconds is None else now + timedelta(seconds=lease_seconds),
+    }
     again = " (again: the previous attempt never reported)" if retried else ""
-    await add_log(session, migration_id, Step.RESTORE, f"restore started by {worker}{again}")
+    started_by = log_row(migration_id, Step.RESTORE, f"restore started by {worker}{again}")
+    # the row is locked (``restoring``): the update matches
+    await update_then_insert(session, _START, {"s_id": migration_id, **started}, [started_by])
+    for name, value in started.items():
+        set_committed_value(migration, name, value)
     assert migration.backup_sha256 is not None
     assert migration.backup_bytes is not None
     attempt = attempt_of(migration)
@@ -162,15 +194,13 @@ async def restore_done(
     session: AsyncSession, migration_id: int, *, course_id: int, attempt: str | None = None
 ) -> Migration:
     migration = await restoring(session, migration_id, attempt=attempt)
-    await add_log(
-        session, migration_id, Step.RESTORE, f"restored as course {course_id} on the target"
-    )
     await transition(
         session,
         migration,
         State.POST_RESTORE,
         cause=f"worker {migration.worker}",
         changes={"target_course_id": course_id, "lease_until": None},
+        rows=[log_row(migration_id, Step.RESTORE, f"restored as course {course_id} on the target")],
     )
     return migration
 

@@ -142,8 +142,10 @@ async def upload(
 ) -> Ack:
     """The backup file as the raw body, streamed into the backup store and checked against its
     SHA-256; then the migration moves on to its pre-flight."""
-    async with orchestrator.db.unit_of_work() as session:
-        migration = await backups.held_backup(session, migration_id, worker=x_fusion_worker)
+    async with orchestrator.db.read() as session:  # checked again, locked, once stored
+        migration = await backups.held_backup(
+            session, migration_id, worker=x_fusion_worker, lock=False
+        )
     stored = await backups.receive_backup(
         migration,
         request.stream(),
