@@ -4,7 +4,8 @@ Simulator platforms whose backups and restores take no time (the backup is one s
 ``.mbz``, written into the store; the restore creates the course directly in the simulator),
 the real orchestrator functions on PostgreSQL: request (authorisation through Moodle WS),
 claim of a platform slot, the stored backup, the pre-flight, restore-check, the restore's
-report, post-restore.
+start (its area on the target opened and emptied) and report (the course moved into its
+category, the area closed), post-restore.
 
 **Our own time** is the CPU time of this process (every thread: the pre-flight runs in one)
 minus the CPU time spent inside the upstreams' transports (the in-process Moodle simulator,
@@ -48,7 +49,7 @@ from fusion.contracts import Envelope, MigrationStateChanged, RunBackup
 from fusion.runtime import Seams, standalone
 from fusion.settings import MoodlePlatform
 from fusion.testing.postgres import PgDatabases
-from services.migration_orchestrator.migrations import analysis, post_restore
+from services.migration_orchestrator.migrations import analysis, post_restore, restore_area
 from services.migration_orchestrator.migrations.backups import (
     backup_stored,
     claim_backup,
@@ -63,7 +64,6 @@ from services.migration_orchestrator.migrations.models import (
     utcnow,
 )
 from services.migration_orchestrator.migrations.requests import active_key, request_migration
-from services.migration_orchestrator.migrations.restores import restore_done, start_restore
 from services.migration_orchestrator.migrations.schemas import MigrationCreate
 from services.migration_orchestrator.migrations.states import State
 from services.migration_orchestrator.scheduling.slots import ensure_slots
@@ -220,11 +220,11 @@ async def drain_one(orchestrator: Orchestrator, sim: SimMoodle, backup: bytes) -
         migration = await held_backup(session, migration_id, worker="bench")
         await backup_stored(session, migration, stored)
     await analysis.analyse_stored(orchestrator, migration_id)  # then the identity check
-    async with db.unit_of_work() as session:
-        await start_restore(session, migration_id, worker="bench")
-    course = sim["target"].add_course(f"R{migration_id}", "Restauré", 1)  # zero-time restore
-    async with db.unit_of_work() as session:
-        await restore_done(session, migration_id, course_id=course.id)
+    # as the restore worker's calls do: the attempt recorded and its area ready on the target,
+    # a zero-time restore into that area, then the course moved into its category
+    ticket = await restore_area.start(orchestrator, migration_id, worker="bench")
+    course = sim["target"].add_course(f"R{migration_id}", "Restauré", ticket.category_id)
+    await restore_area.done(orchestrator, migration_id, course_id=course.id, attempt=ticket.attempt)
     await post_restore.finish(orchestrator, migration_id)
 
 

@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
-from sqlalchemy import select
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from sqlalchemy import select, update
+from sqlmodel import col
 
 from fusion.contracts import Envelope, MigrationStateChanged
 from fusion.db import Database
-from services.migration_orchestrator.migrations.lifecycle import transition
+from services.migration_orchestrator.migrations.lifecycle import StateMoved, transition
 from services.migration_orchestrator.migrations.models import Migration, messaging, metadata
+from services.migration_orchestrator.migrations.restores import restore_done, restoring
 from services.migration_orchestrator.migrations.states import State
 
 
@@ -45,5 +50,51 @@ async def test_a_blocked_migration_announces_its_reason_in_french_and_english(
         assert (changed.state, changed.step) == ("blocked", "identity")
         assert changed.reason == "jdupont: same username, other e-mail"
         assert changed.reason_fr == "jdupont : même identifiant, autre adresse"
+    finally:
+        await database.dispose()
+
+
+async def test_a_restore_report_read_before_a_new_attempt_started_moves_nothing(
+    database_url: str,
+) -> None:
+    """``restore_done`` moves a migration read outside any transaction only if the attempt it
+    reports is still the one running (the move is conditional on it, as on the state)."""
+    database = Database(database_url)
+    await database.create_all(metadata)
+    try:
+        first = datetime(2026, 9, 1, 8, 0, 0, 123456, tzinfo=UTC)
+        async with database.unit_of_work() as session:
+            waiting = Migration(
+                source_platform="ub1",
+                source_course_id=3,
+                target_category_id=2,
+                requested_by="admin",
+                authorised_as="admin",
+                state=State.RESTORING.value,
+                restore_started_at=first,
+                backup_sha256="0" * 64,
+                backup_bytes=10,
+            )
+            session.add(waiting)
+        assert waiting.id is not None
+        async with database.read() as session:
+            stale = await restoring(session, waiting.id, attempt=first.isoformat(), lock=False)
+        async with database.unit_of_work() as session:  # another attempt starts meanwhile
+            await session.execute(
+                update(Migration)
+                .where(col(Migration.id) == waiting.id)
+                .values(restore_started_at=first + timedelta(minutes=5))
+            )
+        with pytest.raises(StateMoved):
+            async with database.unit_of_work() as session:
+                await restore_done(session, stale, course_id=40)
+        async with database.read() as session:
+            current = await restoring(session, waiting.id, lock=False)
+        async with database.one_statement() as session:
+            await restore_done(session, current, course_id=41)
+        async with database.read() as session:
+            moved = await session.get(Migration, waiting.id)
+        assert moved is not None
+        assert (moved.state, moved.target_course_id) == (State.POST_RESTORE.value, 41)
     finally:
         await database.dispose()

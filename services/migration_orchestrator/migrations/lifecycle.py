@@ -57,9 +57,13 @@ _MOVE = (
 
 
 @functools.cache
-def _move_setting(columns: tuple[str, ...]) -> Update:
-    """``_MOVE`` also setting ``columns`` (bound as ``c_<column>``): built once per set."""
-    return _MOVE.values({name: bindparam(f"c_{name}") for name in columns}) if columns else _MOVE
+def _move_setting(columns: tuple[str, ...], expected: tuple[str, ...] = ()) -> Update:
+    """``_MOVE`` also setting ``columns`` (bound as ``c_<column>``) and guarded by the values
+    of ``expected`` (bound as ``e_<column>``): built once per pair of sets."""
+    move = _MOVE.values({name: bindparam(f"c_{name}") for name in columns}) if columns else _MOVE
+    for name in expected:
+        move = move.where(_MIGRATION.c[name] == bindparam(f"e_{name}"))
+    return move
 
 
 async def publish(session: AsyncSession, message: Message) -> None:
@@ -94,6 +98,7 @@ async def transition(
     changes: Mapping[str, Any] | None = None,
     rows: Sequence[Insertion] = (),
     via: tuple[State, str] | None = None,
+    expect: Mapping[str, Any] | None = None,
 ) -> None:
     """Move ``migration`` to ``to``. The update is conditional on the state read, so two
     processes racing on one migration cannot both move it: the loser gets ``StateMoved``.
@@ -102,7 +107,9 @@ async def transition(
     other messages: ``log_row``, ``message_row``), written with it; on PostgreSQL the move,
     its history row, its event and those rows are one statement (``fusion.guarded``).
     ``via``: a state passed through on the way, with its cause (``identity_checked`` on the
-    way to ``restoring``): its history row and event are written too, by the same statement."""
+    way to ``restoring``): its history row and event are written too, by the same statement.
+    ``expect``: other columns the move is conditional on (the restore attempt a report is
+    for), as the state is: a migration read outside any transaction is moved safely."""
     current = State(migration.state)
     legs = [(current, to, cause)] if via is None else [(current, *via), (via[0], to, cause)]
     for start, end, _ in legs:
@@ -129,10 +136,10 @@ async def transition(
             reason_fr=reason_fr if last else None,
             at=now,
         )
-    changed = dict(changes or {})
+    changed, expected = dict(changes or {}), dict(expect or {})
     moved = await update_then_insert(
         session,
-        _move_setting(tuple(sorted(changed))),
+        _move_setting(tuple(sorted(changed)), tuple(sorted(expected))),
         {
             "m_id": migration.id,
             "m_from": current.value,
@@ -142,6 +149,7 @@ async def transition(
             "m_reason_fr": reason_fr,
             "m_at": now,
             **{f"c_{name}": value for name, value in changed.items()},
+            **{f"e_{name}": value for name, value in expected.items()},
         },
         [*written, *rows],
     )

@@ -33,8 +33,7 @@ from typing import Any
 from fusion.moodle import CategoryDeletion, CourseUpdate, MoodleClient, MoodleError, NewCategory
 from fusion.moodle.errors import MoodleUnavailable
 from services.migration_orchestrator.migrations import restores
-from services.migration_orchestrator.migrations.backups import MigrationNotFound
-from services.migration_orchestrator.migrations.lifecycle import transition
+from services.migration_orchestrator.migrations.lifecycle import StateMoved, one_move, transition
 from services.migration_orchestrator.migrations.logs import add_log
 from services.migration_orchestrator.migrations.models import Migration
 from services.migration_orchestrator.migrations.states import State, Step
@@ -108,16 +107,6 @@ async def close_area(target: MoodleClient, category_id: int) -> None:
         raise deleted.failed[0][1]
 
 
-async def _migration(orchestrator: Orchestrator, migration_id: int) -> Migration:
-    async with orchestrator.db.session() as session:
-        migration = await session.get(Migration, migration_id)
-    if migration is None:
-        raise MigrationNotFound(
-            f"No migration {migration_id}.", message_fr=f"Pas de migration {migration_id}."
-        )
-    return migration
-
-
 async def _log(orchestrator: Orchestrator, migration_id: int, lines: list[tuple[str, str]]) -> None:
     if not lines:
         return
@@ -132,14 +121,13 @@ async def start(
     """A restore attempt begins: recorded, its area ready and empty, the worker told where.
     ``message``: the id of the ``restore.run`` message it started from (an older one is refused)."""
     async with orchestrator.db.unit_of_work() as session:
-        ticket = await restores.start_restore(
+        ticket, migration = await restores.start_restore(
             session,
             migration_id,
             worker=worker,
             message=message,
             lease_seconds=restores.restore_lease_seconds(orchestrator.settings),
         )
-    migration = await _migration(orchestrator, migration_id)
     target = orchestrator.target
     try:
         area = await open_area(target, migration)
@@ -194,7 +182,7 @@ async def done(
 ) -> Migration:
     """The course is restored: into the target category, the area emptied and deleted, then
     post-restore. Safe to repeat (a crash between the moves and the commit)."""
-    async with orchestrator.db.session() as session:
+    async with orchestrator.db.read() as session:
         migration = await restores.restoring(session, migration_id, attempt=attempt, lock=False)
     target, lines = orchestrator.target, []
     try:
@@ -215,12 +203,13 @@ async def done(
         raise
     except MoodleError as error:  # the course is there: post-restore goes on, support sees why
         lines.append(("error", f"course {course_id} left in its restore area: {error.message}"))
-    async with orchestrator.db.unit_of_work() as session:
-        migration = await restores.restore_done(
-            session, migration_id, course_id=course_id, attempt=attempt
-        )
-        for level, message in lines:
-            await add_log(session, migration_id, Step.RESTORE, message, level=level)
+    try:
+        async with one_move(orchestrator.db, len(lines) + 1) as session:
+            await restores.restore_done(session, migration, course_id=course_id, lines=lines)
+    except StateMoved:  # reported, cancelled or restarted meanwhile: say which
+        async with orchestrator.db.read() as session:
+            await restores.restoring(session, migration_id, attempt=attempt, lock=False)
+        raise
     return migration
 
 

@@ -153,9 +153,10 @@ async def start_restore(
     worker: str,
     lease_seconds: float | None = None,
     message: str | None = None,
-) -> RestoreTicket:
-    """``lease_seconds``: the attempt's deadline from now (None: the lease watcher's next pass
-    sets it, from this start)."""
+) -> tuple[RestoreTicket, Migration]:
+    """The attempt recorded, its ticket, and the migration as it now is. ``lease_seconds``: the
+    attempt's deadline from now (None: the lease watcher's next pass sets it, from this
+    start)."""
     migration = await restoring(session, migration_id)
     if message is not None and migration.restore_message not in (None, message):
         raise NotRestoring(
@@ -180,7 +181,7 @@ async def start_restore(
     assert migration.backup_bytes is not None
     attempt = attempt_of(migration)
     assert attempt is not None
-    return RestoreTicket(
+    ticket = RestoreTicket(
         migration_id,
         migration.target_category_id,
         migration.backup_sha256,
@@ -188,21 +189,31 @@ async def start_restore(
         retried,
         attempt,
     )
+    return ticket, migration
 
 
 async def restore_done(
-    session: AsyncSession, migration_id: int, *, course_id: int, attempt: str | None = None
-) -> Migration:
-    migration = await restoring(session, migration_id, attempt=attempt)
+    session: AsyncSession,
+    migration: Migration,
+    *,
+    course_id: int,
+    lines: Sequence[tuple[str, str]] = (),
+) -> None:
+    """``migration`` (read by ``restoring``, in no transaction) to post-restore, with its log
+    ``lines`` (level, message), if it still waits for the same attempt; else ``StateMoved``."""
+    assert migration.id is not None
+    restored = f"restored as course {course_id} on the target"
+    rows = [log_row(migration.id, Step.RESTORE, restored)]
+    rows += [log_row(migration.id, Step.RESTORE, text, level=level) for level, text in lines]
     await transition(
         session,
         migration,
         State.POST_RESTORE,
         cause=f"worker {migration.worker}",
         changes={"target_course_id": course_id, "lease_until": None},
-        rows=[log_row(migration_id, Step.RESTORE, f"restored as course {course_id} on the target")],
+        rows=rows,
+        expect={"restore_started_at": migration.restore_started_at},
     )
-    return migration
 
 
 async def restore_failed(
