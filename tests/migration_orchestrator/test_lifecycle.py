@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import pytest
 from sqlalchemy import select, update
@@ -16,6 +17,19 @@ from services.migration_orchestrator.migrations.restores import restore_done, re
 from services.migration_orchestrator.migrations.states import State
 
 
+def a_migration(state: State, **columns: Any) -> Migration:
+    """A migration of course 3 of ub1 in ``state``, requested by an administrator."""
+    return Migration(
+        source_platform="ub1",
+        source_course_id=3,
+        target_category_id=2,
+        requested_by="admin",
+        authorised_as="admin",
+        state=state.value,
+        **columns,
+    )
+
+
 async def test_a_blocked_migration_announces_its_reason_in_french_and_english(
     database_url: str,
 ) -> None:
@@ -23,14 +37,7 @@ async def test_a_blocked_migration_announces_its_reason_in_french_and_english(
     await database.create_all(metadata)
     try:
         async with database.unit_of_work() as session:
-            migration = Migration(
-                source_platform="ub1",
-                source_course_id=3,
-                target_category_id=2,
-                requested_by="admin",
-                authorised_as="admin",
-                state=State.ANALYSED.value,
-            )
+            migration = a_migration(State.ANALYSED)
             session.add(migration)
             await session.flush()
             await transition(
@@ -64,16 +71,8 @@ async def test_a_restore_report_read_before_a_new_attempt_started_moves_nothing(
     try:
         first = datetime(2026, 9, 1, 8, 0, 0, 123456, tzinfo=UTC)
         async with database.unit_of_work() as session:
-            waiting = Migration(
-                source_platform="ub1",
-                source_course_id=3,
-                target_category_id=2,
-                requested_by="admin",
-                authorised_as="admin",
-                state=State.RESTORING.value,
-                restore_started_at=first,
-                backup_sha256="0" * 64,
-                backup_bytes=10,
+            waiting = a_migration(
+                State.RESTORING, restore_started_at=first, backup_sha256="0" * 64, backup_bytes=10
             )
             session.add(waiting)
         assert waiting.id is not None

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, TypedDict, Unpack
 
 from sqlalchemy import Table, insert
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -17,19 +17,23 @@ _LOG: Table = MigrationLog.__table__  # type: ignore[attr-defined]
 _INSERT = insert(_LOG)
 
 
+class LineOptions(TypedDict, total=False):
+    """What a log line may say besides its message (``log_row``'s keywords)."""
+
+    level: str
+    details: dict[str, Any] | None
+    message_fr: str | None
+
+
 async def add_log(
     session: AsyncSession,
     migration_id: int,
     step: str,
     message: str,
-    *,
-    level: str = "info",
-    details: dict[str, Any] | None = None,
-    message_fr: str | None = None,
+    **options: Unpack[LineOptions],
 ) -> None:
-    """A log line, in English and in French: ``message_fr`` when the caller has it, else the
-    catalogue's French of ``message`` (none for a raw Moodle output line)."""
-    line = log_row(migration_id, step, message, level=level, details=details, message_fr=message_fr)
+    """A log line (``log_row``), written now in the caller's transaction."""
+    line = log_row(migration_id, step, message, **options)
     await session.execute(_INSERT, dict(line.row))
 
 
@@ -42,8 +46,9 @@ def log_row(
     details: dict[str, Any] | None = None,
     message_fr: str | None = None,
 ) -> Insertion:
-    """The log line ``add_log`` writes, for a move that writes it with itself
-    (``transition(..., rows=...)``): it is written only if the move happens."""
+    """A log line, in English and in French: ``message_fr`` when the caller has it, else the
+    catalogue's French of ``message`` (none for a raw Moodle output line). For a move that
+    writes it with itself (``transition(..., rows=...)``): written only if the move happens."""
     french = message_fr if message_fr is not None else log_fr(message)
     return Insertion(
         _LOG,
