@@ -17,7 +17,7 @@ from fusion.contracts import Envelope, Message, MigrationStateChanged
 from fusion.db import Database
 from fusion.errors import Conflict
 from fusion.guarded import ROWS_IN_ONE_STATEMENT, Insertion, update_then_insert
-from fusion.outbox import add_to_outbox, note_staged, outbox_row
+from fusion.outbox import note_staged, outbox_row
 from services.migration_orchestrator.migrations.models import (
     Migration,
     MigrationTransition,
@@ -64,10 +64,6 @@ def _move_setting(columns: tuple[str, ...], expected: tuple[str, ...] = ()) -> U
     for name in expected:
         move = move.where(_MIGRATION.c[name] == bindparam(f"e_{name}"))
     return move
-
-
-async def publish(session: AsyncSession, message: Message) -> None:
-    await add_to_outbox(session, Envelope.of(message), outbox=messaging.outbox)
 
 
 def one_move(db: Database, rows: int = 0) -> AsyncContextManager[AsyncSession]:
@@ -169,6 +165,31 @@ async def transition(
         set_committed_value(migration, name, value)
 
 
+def history_row(
+    migration_id: int,
+    current: State | None,
+    to: State,
+    *,
+    cause: str,
+    at: datetime,
+    cause_fr: str | None = None,
+    reason: str | None = None,
+    reason_fr: str | None = None,
+) -> dict[str, Any]:
+    """A ``migration_transition`` row: ``cause_fr`` by default the catalogue's French."""
+    french = cause_fr if cause_fr is not None else catalogue_cause_fr(cause)
+    return {
+        "migration_id": migration_id,
+        "from_state": None if current is None else current.value,
+        "to_state": to.value,
+        "cause": cause[:200],
+        "cause_fr": None if french is None else french[:200],
+        "reason": reason,
+        "reason_fr": reason_fr,
+        "at": at,
+    }
+
+
 def _announced(
     migration: Migration,
     current: State,
@@ -183,17 +204,16 @@ def _announced(
 ) -> list[Insertion]:
     """The history row and the event of one move."""
     assert migration.id is not None
-    french = cause_fr if cause_fr is not None else catalogue_cause_fr(cause)
-    history = {
-        "migration_id": migration.id,
-        "from_state": current.value,
-        "to_state": to.value,
-        "cause": cause[:200],
-        "cause_fr": None if french is None else french[:200],
-        "reason": reason,
-        "reason_fr": reason_fr,
-        "at": at,
-    }
+    history = history_row(
+        migration.id,
+        current,
+        to,
+        cause=cause,
+        cause_fr=cause_fr,
+        reason=reason,
+        reason_fr=reason_fr,
+        at=at,
+    )
     event = MigrationStateChanged(
         migration_id=migration.id,
         source_platform=migration.source_platform,

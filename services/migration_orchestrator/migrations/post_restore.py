@@ -10,9 +10,7 @@ from __future__ import annotations
 import logging
 from contextlib import suppress
 
-from sqlalchemy import bindparam, select
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlmodel import col
 
 from fusion.contracts import MigrationCompleted, RegisterEnrolmentMethods
 from fusion.moodle import CourseUpdate, ManualEnrolment, MoodleClient, MoodleError
@@ -29,7 +27,8 @@ from services.migration_orchestrator.migrations.meta_links import (
     create_due_links,
     record_links,
 )
-from services.migration_orchestrator.migrations.models import BackupAnalysis, Migration
+from services.migration_orchestrator.migrations.models import Migration
+from services.migration_orchestrator.migrations.queries import WITH_REPORT
 from services.migration_orchestrator.migrations.states import State, Step
 from services.migration_orchestrator.preflight.report import BackupReport
 from services.migration_orchestrator.services import Orchestrator
@@ -90,11 +89,7 @@ async def _enrol_teachers(target: MoodleClient, migration: Migration, *, role_id
 
 
 # The migration, its report, and whether meta links wait for it: what ``finish`` reads first.
-_FINISHING = (
-    select(Migration, BackupAnalysis, LINKS_DUE.label("links_due"))
-    .outerjoin(BackupAnalysis, col(BackupAnalysis.migration_id) == col(Migration.id))
-    .where(col(Migration.id) == bindparam("migration_id"))
-)
+_FINISHING = WITH_REPORT.add_columns(LINKS_DUE.label("links_due"))
 
 
 async def finish(orchestrator: Orchestrator, migration_id: int) -> None:

@@ -107,8 +107,8 @@ async def detail(session: AsyncSession, migration: Migration) -> MigrationDetail
     )
 
 
-# Built once (the steps run it for every migration).
-_WITH_REPORT = (
+# Built once (the steps run it for every migration); a step that reads more adds its columns.
+WITH_REPORT = (
     select(Migration, BackupAnalysis)
     .outerjoin(BackupAnalysis, col(BackupAnalysis.migration_id) == col(Migration.id))
     .where(col(Migration.id) == bindparam("migration_id"))
@@ -120,5 +120,5 @@ async def with_report(
 ) -> tuple[Migration | None, BackupAnalysis | None]:
     """A migration and the pre-flight report of its stored backup, in one query (the steps
     after the pre-flight read both before they call an upstream)."""
-    row = (await session.execute(_WITH_REPORT, {"migration_id": migration_id})).first()
+    row = (await session.execute(WITH_REPORT, {"migration_id": migration_id})).first()
     return (None, None) if row is None else (row[0], row[1])

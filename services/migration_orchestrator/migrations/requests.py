@@ -16,7 +16,11 @@ from fusion.errors import BadRequest, Forbidden
 from fusion.moodle.client import MoodleClient
 from services.migration_orchestrator.clients.identity import IdentityClient
 from services.migration_orchestrator.migrations.authorisation import Decision, decide
-from services.migration_orchestrator.migrations.lifecycle import message_row, transition
+from services.migration_orchestrator.migrations.lifecycle import (
+    history_row,
+    message_row,
+    transition,
+)
 from services.migration_orchestrator.migrations.models import (
     Migration,
     MigrationTeacher,
@@ -174,9 +178,8 @@ async def _store(
             for username in decision.course_teachers
         ]
         await session.execute(_TEACHERS, teachers)
-    first = {"migration_id": migration.id, "from_state": None, "to_state": State.REQUESTED.value}
-    row = {"cause": "request", "cause_fr": "demande", "reason": None, "reason_fr": None}
-    await session.execute(_HISTORY, {**first, **row, "at": utcnow()})
+    first = history_row(migration.id, None, State.REQUESTED, cause="request", at=utcnow())
+    await session.execute(_HISTORY, first)
     return migration
 
 
