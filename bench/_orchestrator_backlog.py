@@ -105,9 +105,7 @@ async def drain_one(orchestrator: Orchestrator, sim: SimMoodle, backup: bytes) -
     stored = await receive_backup(
         migration, _one_chunk(backup), store=orchestrator.store, sha256=None, max_bytes=10**9
     )
-    async with db.unit_of_work() as session:
-        migration = await held_backup(session, migration_id, worker="bench")
-        await backup_stored(session, migration, stored)
+    await backup_stored(db, migration, stored)
     await analysis.analyse_stored(orchestrator, migration_id)  # then the identity check
     # as the restore worker's calls do: the attempt recorded and its area ready on the target,
     # a zero-time restore into that area, then the course moved into its category

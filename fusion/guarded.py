@@ -13,7 +13,10 @@ driver's and the kernel's). On PostgreSQL they go as one statement:
 
 Every data-modifying part of a ``WITH`` runs once, to completion, whether or not the main
 query reads it; each insert selects from ``moved``, so it writes nothing when the guard matched
-nothing. The statement is atomic like any other, in the caller's transaction or alone
+nothing. An update of another table made with the move (``Alongside``: a slot released) is
+conditional on ``EXISTS (SELECT … FROM moved)`` in the same way; all parts see the snapshot
+taken before the statement, so it must not touch the row the guarded update moves. The
+statement is atomic like any other, in the caller's transaction or alone
 (``Database.one_statement``). SQLite has no data-modifying ``WITH``: there the same writes go
 one statement per table, in the same transaction, with the same answer.
 
@@ -32,10 +35,21 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import CTE, Insert, Select, Table, Update, bindparam, insert, select, union_all
+from sqlalchemy import (
+    CTE,
+    Insert,
+    Select,
+    Table,
+    Update,
+    bindparam,
+    exists,
+    insert,
+    select,
+    union_all,
+)
 from sqlalchemy.ext.asyncio import AsyncSession
 
-__all__ = ["ROWS_IN_ONE_STATEMENT", "Insertion", "update_then_insert"]
+__all__ = ["ROWS_IN_ONE_STATEMENT", "Alongside", "Insertion", "update_then_insert"]
 
 # Rows sent with the update in one statement, at most (a few hundred bound parameters); more
 # follow it as plain inserts, in the same transaction, once the update matched.
@@ -48,6 +62,16 @@ class Insertion:
 
     table: Table
     row: Mapping[str, Any]
+
+
+@dataclass(frozen=True)
+class Alongside:
+    """Another update, made only if the guarded one matched (a platform slot released as its
+    migration moves on). ``statement`` is built once, like the guarded update; its bound
+    parameters are named apart from the update's and the rows' (they are sent together)."""
+
+    statement: Update
+    params: Mapping[str, Any]
 
 
 # (table, the rows' columns sorted, how many rows) for each group of rows: the shape a
@@ -75,22 +99,27 @@ async def update_then_insert(
     update: Update,
     params: Mapping[str, Any],
     inserts: Sequence[Insertion] = (),
+    alongside: Sequence[Alongside] = (),
 ) -> bool:
     """Run ``update`` (bound ``params``; it must match at most one row) and, only if it matched
-    a row, insert ``inserts`` (the rows of each table in the order given). Returns whether it
-    matched. ``update`` should be built once (a module constant or a cached builder): the
-    combined statement is cached by its identity."""
+    a row, insert ``inserts`` (the rows of each table in the order given) and make the
+    ``alongside`` updates. Returns whether it matched. ``update`` should be built once (a
+    module constant or a cached builder): the combined statement is cached by its identity."""
     complete = [Insertion(i.table, _with_defaults(i.table, i.row)) for i in inserts]
     if not _uses_with_writes(session):
-        return await _one_by_one(session, update, params, _grouped(complete))
+        return await _one_by_one(session, update, params, _grouped(complete), alongside)
     first, rest = complete[:ROWS_IN_ONE_STATEMENT], complete[ROWS_IN_ONE_STATEMENT:]
     groups = _grouped(first)
     shape: _Shape = tuple((g[0].table, tuple(sorted(g[0].row)), len(g)) for g in groups)
     bound = dict(params)
+    for also in alongside:
+        assert bound.keys().isdisjoint(also.params), "alongside parameters must be named apart"
+        bound.update(also.params)
     for n, group in enumerate(groups):
         for k, insertion in enumerate(group):
             bound.update({f"i{n}_{k}_{name}": value for name, value in insertion.row.items()})
-    result = await session.execute(_combined(update, shape), bound)
+    others = tuple(also.statement for also in alongside)
+    result = await session.execute(_combined(update, shape, others), bound)
     if result.first() is None:
         return False
     await _insert_groups(session, _grouped(rest))
@@ -102,10 +131,13 @@ async def _one_by_one(
     update: Update,
     params: Mapping[str, Any],
     groups: list[list[Insertion]],
+    alongside: Sequence[Alongside],
 ) -> bool:
     result = await session.execute(update, dict(params))
     if getattr(result, "rowcount", 0) != 1:
         return False
+    for also in alongside:
+        await session.execute(also.statement, dict(also.params))
     await _insert_groups(session, groups)
     return True
 
@@ -145,12 +177,15 @@ def _insert_into(table: Table) -> Insert:
 
 
 @functools.lru_cache(maxsize=512)
-def _combined(update: Update, shape: _Shape) -> Select[Any]:
+def _combined(update: Update, shape: _Shape, alongside: tuple[Update, ...] = ()) -> Select[Any]:
     table = update.table
     assert isinstance(table, Table)
     key = next(iter(table.primary_key.columns))
     moved = update.returning(key).cte("moved")
-    writes: list[CTE] = []
+    writes: list[CTE] = [
+        also.where(exists(select(moved.c[key.name]))).cte(f"u{n}")
+        for n, also in enumerate(alongside)
+    ]
     for n, (target, columns, count) in enumerate(shape):
         rows = [
             select(

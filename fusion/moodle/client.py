@@ -54,6 +54,7 @@ SAFE_TO_REPEAT = frozenset(
     }
 )
 ENDPOINT = "/webservice/rest/server.php"
+_FORM = {"content-type": "application/x-www-form-urlencoded"}
 
 
 @dataclass
@@ -86,6 +87,7 @@ class MoodleClient:
         welcome message off on every manual enrolment instance (README, "Moodle set-up"). No
         web service shows that setting, so on 4.4+ the client refuses to enrol until told."""
         self.url = base_url.rstrip("/") + ENDPOINT
+        self._endpoint = httpx.URL(self.url)  # parsed once: httpx parses a str on every call
         self._token = token
         self._http = http
         self.max_input_vars = max_input_vars
@@ -116,10 +118,9 @@ class MoodleClient:
         raise AssertionError("unreachable")
 
     async def _post(self, wsfunction: str, body: bytes) -> Any:
-        headers = {"content-type": "application/x-www-form-urlencoded"}
         self.calls[wsfunction] += 1
         try:
-            response = await self._http.post(self.url, content=body, headers=headers)
+            response = await self._http.post(self._endpoint, content=body, headers=_FORM)
         except httpx.TransportError as error:
             raise MoodleUnavailable(
                 f"{wsfunction}: Moodle unreachable ({type(error).__name__})",

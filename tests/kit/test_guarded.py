@@ -25,7 +25,7 @@ from sqlalchemy import (
 
 from fusion.bus.tables import UtcDateTime
 from fusion.db import Database, new_metadata
-from fusion.guarded import ROWS_IN_ONE_STATEMENT, Insertion, update_then_insert
+from fusion.guarded import ROWS_IN_ONE_STATEMENT, Alongside, Insertion, update_then_insert
 
 metadata = new_metadata()
 thing = Table(
@@ -50,6 +50,13 @@ note = Table(
     Column("level", String(10), nullable=False, default="info"),
     Column("details", JSON, nullable=True),
 )
+seat = Table(  # held by a thing while it runs (a platform slot)
+    "thing_seat",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("thing_id", Integer, nullable=True),
+)
+FREE_SEAT = update(seat).where(seat.c.thing_id == bindparam("s_thing")).values(thing_id=None)
 MOVE = (
     update(thing)
     .where(thing.c.id == bindparam("t_id"), thing.c.state == bindparam("t_from"))
@@ -76,6 +83,7 @@ async def store(database_url: str) -> AsyncIterator[Store]:
 
     async with db.unit_of_work() as session:
         await session.execute(insert(thing), [{"id": 1, "state": "new"}])
+        await session.execute(insert(seat), [{"id": 1, "thing_id": 1}, {"id": 2, "thing_id": 9}])
     event.listen(db.engine.sync_engine, "before_cursor_execute", count)
     yield Store(db, statements)
     await db.dispose()
@@ -170,3 +178,25 @@ async def test_more_rows_than_one_statement_takes_are_all_written_in_order(store
     async with store.db.session() as session:
         moves = (await session.execute(select(history.c.to_state).order_by(history.c.id))).all()
     assert [m for (m,) in moves] == [f"s{n}" for n in range(count)]
+
+
+async def seats(db: Database) -> list[int | None]:
+    async with db.session() as session:
+        return [t for (t,) in (await session.execute(select(seat.c.thing_id).order_by(seat.c.id)))]
+
+
+async def test_an_update_alongside_is_made_only_with_the_move(store: Store) -> None:
+    freed = Alongside(FREE_SEAT, {"s_thing": 1})
+    async with store.db.unit_of_work() as session:
+        stale = {"t_id": 1, "t_from": "running", "t_to": "done"}  # it is "new"
+        assert not await update_then_insert(session, MOVE, stale, rows(1), [freed])
+    assert await seats(store.db) == [1, 9]
+    store.statements.clear()
+    async with store.db.unit_of_work() as session:
+        params = {"t_id": 1, "t_from": "new", "t_to": "done"}
+        assert await update_then_insert(session, MOVE, params, rows(1), [freed])
+    written = len(store.statements)
+    assert await seats(store.db) == [None, 9]  # its seat only
+    assert await counts(store.db) == (1, 2)
+    # PostgreSQL: still one statement; SQLite: the seat's update after the move's
+    assert written == (1 if store.db.engine.dialect.name == "postgresql" else 4)

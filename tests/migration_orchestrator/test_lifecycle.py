@@ -11,10 +11,21 @@ from sqlmodel import col
 
 from fusion.contracts import Envelope, MigrationStateChanged
 from fusion.db import Database
+from services.migration_orchestrator.migrations.backups import (
+    NotYourBackup,
+    backup_stored,
+    held_backup,
+)
 from services.migration_orchestrator.migrations.lifecycle import StateMoved, transition
 from services.migration_orchestrator.migrations.models import Migration, messaging, metadata
 from services.migration_orchestrator.migrations.restores import restore_done, restoring
 from services.migration_orchestrator.migrations.states import State
+from services.migration_orchestrator.scheduling.slots import (
+    ensure_slots,
+    running_by_platform,
+    take_slot,
+)
+from services.migration_orchestrator.store import StoredBackup
 
 
 def a_migration(state: State, **columns: Any) -> Migration:
@@ -95,5 +106,45 @@ async def test_a_restore_report_read_before_a_new_attempt_started_moves_nothing(
             moved = await session.get(Migration, waiting.id)
         assert moved is not None
         assert (moved.state, moved.target_course_id) == (State.POST_RESTORE.value, 41)
+    finally:
+        await database.dispose()
+
+
+async def test_a_stored_backup_moves_only_the_claim_it_was_read_under(database_url: str) -> None:
+    """``backup_stored`` moves a migration read before the upload only if the same worker
+    still holds the same attempt; the slot is released by that move, and only by it."""
+    database = Database(database_url)
+    await database.create_all(metadata)
+    stored = StoredBackup(key="migration-1-attempt-1.mbz", sha256="0" * 64, size=10)
+    try:
+        async with database.unit_of_work() as session:
+            await ensure_slots(session, {"ub1": 1})
+            held = a_migration(State.BACKING_UP, worker="w1", attempts=1)
+            session.add(held)
+            await session.flush()
+            assert held.id is not None
+            assert await take_slot(session, "ub1", held.id) == 0
+        assert held.id is not None
+        async with database.read() as session:
+            read = await held_backup(session, held.id, worker="w1", lock=False)
+        # Meanwhile the lease ran out and another worker claimed a second attempt.
+        async with database.unit_of_work() as session:
+            await session.execute(
+                update(Migration)
+                .where(col(Migration.id) == held.id)
+                .values(worker="w2", attempts=2)
+            )
+        with pytest.raises(NotYourBackup):
+            await backup_stored(database, read, stored)
+        async with database.session() as session:
+            again = await held_backup(session, held.id, worker="w2", lock=False)
+            assert (again.state, again.backup_key) == (State.BACKING_UP.value, None)
+            assert await running_by_platform(session) == {"ub1": 1}  # the slot is still held
+        await backup_stored(database, again, stored)
+        async with database.session() as session:
+            done = await session.get(Migration, held.id)
+            assert done is not None
+            assert (done.state, done.backup_key) == (State.BACKED_UP.value, stored.key)
+            assert await running_by_platform(session) == {}
     finally:
         await database.dispose()

@@ -9,8 +9,9 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from fusion.db import Database
 from fusion.errors import Conflict, NotFound
-from services.migration_orchestrator.migrations.lifecycle import transition
+from services.migration_orchestrator.migrations.lifecycle import StateMoved, one_move, transition
 from services.migration_orchestrator.migrations.logs import add_log, log_row
 from services.migration_orchestrator.migrations.models import Migration, utcnow
 from services.migration_orchestrator.migrations.requests import queue_backup
@@ -19,6 +20,7 @@ from services.migration_orchestrator.scheduling.slots import (
     expired_backups,
     next_claimable,
     release_slot,
+    slot_released,
     take_slot,
 )
 from services.migration_orchestrator.store import BackupStore, StoredBackup
@@ -73,10 +75,7 @@ async def held_backup(
             f"No migration {migration_id}.", message_fr=f"Pas de migration {migration_id}."
         )
     if migration.state != State.BACKING_UP.value or migration.worker != worker[:100]:
-        raise NotYourBackup(
-            "This backup is not held by this worker any more (lease lost or cancelled).",
-            message_fr="Cette sauvegarde n'est plus confiée à ce worker (bail perdu ou annulée).",
-        )
+        raise _lost()
     return migration
 
 
@@ -95,22 +94,37 @@ async def receive_backup(
     return await store.write(backup_key(migration), chunks, sha256=sha256, max_bytes=max_bytes)
 
 
-async def backup_stored(session: AsyncSession, migration: Migration, stored: StoredBackup) -> None:
+async def backup_stored(db: Database, migration: Migration, stored: StoredBackup) -> None:
+    """``migration`` (read before the upload, outside any transaction) backed up as
+    ``stored``, its slot released: one statement, conditional on the worker still holding
+    the backup it claimed (same attempt), else ``NotYourBackup``."""
     assert migration.id is not None
-    await release_slot(session, migration.id)
     stored_as = {
         "backup_key": stored.key,
         "backup_sha256": stored.sha256,
         "backup_bytes": stored.size,
         "lease_until": None,
     }
-    await transition(
-        session,
-        migration,
-        State.BACKED_UP,
-        cause=f"worker {migration.worker}",
-        changes=stored_as,
-        rows=[log_row(migration.id, Step.BACKUP, f"backup stored ({stored.size} bytes)")],
+    try:
+        async with one_move(db, 1) as session:
+            await transition(
+                session,
+                migration,
+                State.BACKED_UP,
+                cause=f"worker {migration.worker}",
+                changes=stored_as,
+                rows=[log_row(migration.id, Step.BACKUP, f"backup stored ({stored.size} bytes)")],
+                expect={"worker": migration.worker, "attempts": migration.attempts},
+                alongside=[slot_released(migration.id)],
+            )
+    except StateMoved as moved:
+        raise _lost() from moved
+
+
+def _lost() -> NotYourBackup:
+    return NotYourBackup(
+        "This backup is not held by this worker any more (lease lost or cancelled).",
+        message_fr="Cette sauvegarde n'est plus confiée à ce worker (bail perdu ou annulée).",
     )
 
 

@@ -16,7 +16,7 @@ from sqlalchemy.orm.attributes import set_committed_value
 from fusion.contracts import Envelope, Message, MigrationStateChanged
 from fusion.db import Database
 from fusion.errors import Conflict
-from fusion.guarded import ROWS_IN_ONE_STATEMENT, Insertion, update_then_insert
+from fusion.guarded import ROWS_IN_ONE_STATEMENT, Alongside, Insertion, update_then_insert
 from fusion.outbox import note_staged, outbox_row
 from services.migration_orchestrator.migrations.models import (
     Migration,
@@ -95,6 +95,7 @@ async def transition(
     rows: Sequence[Insertion] = (),
     via: tuple[State, str] | None = None,
     expect: Mapping[str, Any] | None = None,
+    alongside: Sequence[Alongside] = (),
 ) -> None:
     """Move ``migration`` to ``to``. The update is conditional on the state read, so two
     processes racing on one migration cannot both move it: the loser gets ``StateMoved``.
@@ -105,7 +106,8 @@ async def transition(
     ``via``: a state passed through on the way, with its cause (``identity_checked`` on the
     way to ``restoring``): its history row and event are written too, by the same statement.
     ``expect``: other columns the move is conditional on (the restore attempt a report is
-    for), as the state is: a migration read outside any transaction is moved safely."""
+    for), as the state is: a migration read outside any transaction is moved safely.
+    ``alongside``: updates of other tables made only if the move is (a slot released)."""
     current = State(migration.state)
     legs = [(current, to, cause)] if via is None else [(current, *via), (via[0], to, cause)]
     for start, end, _ in legs:
@@ -148,6 +150,7 @@ async def transition(
             **{f"e_{name}": value for name, value in expected.items()},
         },
         [*written, *rows],
+        alongside,
     )
     if not moved:
         raise StateMoved(

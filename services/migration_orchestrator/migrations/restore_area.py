@@ -61,11 +61,13 @@ async def find_area(target: MoodleClient, migration_id: int) -> int | None:
     return ids[0] if ids else None
 
 
-async def open_area(target: MoodleClient, migration: Migration) -> int:
+async def ready_area(target: MoodleClient, migration: Migration) -> tuple[int, Cleanup]:
+    """The migration's area, empty: an earlier attempt's emptied of what it left, or a new
+    one (empty as created: no restore can have been told its id)."""
     assert migration.id is not None
     existing = await find_area(target, migration.id)
     if existing is not None:
-        return existing
+        return existing, await empty_area(target, existing)
     row = NewCategory(
         name=f"Fusion : restauration en cours, migration {migration.id} "
         f"(restore in progress, migration {migration.id})",
@@ -76,7 +78,7 @@ async def open_area(target: MoodleClient, migration: Migration) -> int:
     created = await target.create_categories([row])
     if created.failed:
         raise created.failed[0][1]
-    return int(created.returned[0]["id"])
+    return int(created.returned[0]["id"]), Cleanup()
 
 
 async def courses_in(target: MoodleClient, category_id: int) -> list[dict[str, Any]]:
@@ -130,8 +132,7 @@ async def start(
         )
     target = orchestrator.target
     try:
-        area = await open_area(target, migration)
-        cleanup = await empty_area(target, area)
+        area, cleanup = await ready_area(target, migration)
     except MoodleUnavailable:
         raise  # 503: the worker asks again
     except MoodleError as error:  # the target refuses (a capability, a parameter): say it

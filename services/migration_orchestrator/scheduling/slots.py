@@ -16,6 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 from sqlmodel import col
 
+from fusion.guarded import Alongside
 from services.migration_orchestrator.migrations.models import Migration, PlatformSlot, utcnow
 from services.migration_orchestrator.migrations.states import State
 
@@ -106,6 +107,11 @@ async def take_slot(session: AsyncSession, platform: str, migration_id: int) -> 
 
 async def release_slot(session: AsyncSession, migration_id: int) -> None:
     await session.execute(_RELEASE_SLOT, {"s_migration_id": migration_id})
+
+
+def slot_released(migration_id: int) -> Alongside:
+    """The slot of ``migration_id`` freed by the statement that moves it on."""
+    return Alongside(_RELEASE_SLOT, {"s_migration_id": migration_id})
 
 
 async def next_claimable(session: AsyncSession, platform: str) -> Migration | None:

@@ -142,7 +142,7 @@ async def upload(
 ) -> Ack:
     """The backup file as the raw body, streamed into the backup store and checked against its
     SHA-256; then the migration moves on to its pre-flight."""
-    async with orchestrator.db.read() as session:  # checked again, locked, once stored
+    async with orchestrator.db.read() as session:  # and the move, once stored, is guarded by it
         migration = await backups.held_backup(
             session, migration_id, worker=x_fusion_worker, lock=False
         )
@@ -153,9 +153,7 @@ async def upload(
         sha256=x_content_sha256,
         max_bytes=orchestrator.settings.max_backup_bytes,
     )
-    async with orchestrator.db.unit_of_work() as session:
-        migration = await backups.held_backup(session, migration_id, worker=x_fusion_worker)
-        await backups.backup_stored(session, migration, stored)
+    await backups.backup_stored(orchestrator.db, migration, stored)
     orchestrator.slot_releases.released(migration.source_platform)
     return Ack(state=migration.state)
 
