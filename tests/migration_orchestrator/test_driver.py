@@ -17,6 +17,8 @@ from services.migration_orchestrator.migrations import driver
         ("backed_up", "analysed", False),  # the pre-flight's run checks identities itself
         ("blocked", "analysed", True),  # resumed after a conflict was resolved
         ("failed", "analysed", True),  # retried at the identity step
+        ("analysed", "identity_checked", False),  # passed through by the clean check's move
+        ("failed", "identity_checked", True),  # retried at the restore step
         ("backing_up", "backed_up", True),  # the pre-flight
         ("restoring", "post_restore", True),
         ("analysed", "restoring", False),  # no step waits on a restore being queued

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -11,13 +12,19 @@ from sqlmodel import col
 
 from fusion.contracts import Envelope, MigrationStateChanged
 from fusion.db import Database
+from services.migration_orchestrator.migrations import restores
 from services.migration_orchestrator.migrations.backups import (
     NotYourBackup,
     backup_stored,
     held_backup,
 )
 from services.migration_orchestrator.migrations.lifecycle import StateMoved, transition
-from services.migration_orchestrator.migrations.models import Migration, messaging, metadata
+from services.migration_orchestrator.migrations.models import (
+    Migration,
+    MigrationLog,
+    messaging,
+    metadata,
+)
 from services.migration_orchestrator.migrations.restores import restore_done, restoring
 from services.migration_orchestrator.migrations.states import State
 from services.migration_orchestrator.scheduling.slots import (
@@ -146,5 +153,55 @@ async def test_a_stored_backup_moves_only_the_claim_it_was_read_under(database_u
             assert done is not None
             assert (done.state, done.backup_key) == (State.BACKED_UP.value, stored.key)
             assert await running_by_platform(session) == {}
+    finally:
+        await database.dispose()
+
+
+async def test_of_two_restore_starts_that_read_the_same_attempt_one_starts(
+    database_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A start reads the migration outside any transaction, then records its attempt by a
+    statement conditional on what it read: two workers starting the same restore at once
+    (both read before either wrote) get one attempt, and the second is refused."""
+    database = Database(database_url)
+    await database.create_all(metadata)
+    try:
+        async with database.unit_of_work() as session:
+            waiting = a_migration(
+                State.RESTORING, restore_message="m-1", backup_sha256="0" * 64, backup_bytes=10
+            )
+            session.add(waiting)
+        assert waiting.id is not None
+        both_read = asyncio.Barrier(2)
+        reads: list[int] = []
+        real_restoring = restores.restoring
+
+        async def reading_together(*args: Any, **kwargs: Any) -> Migration:
+            migration = await real_restoring(*args, **kwargs)
+            reads.append(1)
+            if len(reads) <= 2:
+                await both_read.wait()
+            return migration
+
+        monkeypatch.setattr(restores, "restoring", reading_together)
+        outcomes = await asyncio.gather(
+            restores.start_restore(database, waiting.id, worker="w1", message="m-1"),
+            restores.start_restore(database, waiting.id, worker="w2", message="m-1"),
+            return_exceptions=True,
+        )
+        started = [o for o in outcomes if not isinstance(o, BaseException)]
+        refused = [o for o in outcomes if isinstance(o, restores.NotRestoring)]
+        assert (len(started), len(refused)) == (1, 1), outcomes
+        ticket, _ = started[0]
+        async with database.read() as session:
+            now = await real_restoring(session, waiting.id, attempt=ticket.attempt, lock=False)
+            lines = (
+                await session.execute(
+                    select(MigrationLog.message).where(col(MigrationLog.migration_id) == waiting.id)
+                )
+            ).scalars()
+            assert [line for line in lines if line.startswith("restore started")] == [
+                f"restore started by {now.worker}"
+            ]
     finally:
         await database.dispose()

@@ -275,23 +275,25 @@ async def test_a_teachers_request_is_backed_up_before_a_bulk_batch(
         assert min(started, key=lambda m: started[m]) == mine["id"]
 
 
-async def test_a_run_stopped_between_pre_flight_and_identity_check_picks_up_where_it_was(
+async def test_a_run_stopped_during_its_identity_check_is_run_again_from_the_backup(
     database_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """The pre-flight's run goes on to the identity check itself (no step runs on its
-    ``analysed`` event: ``test_driver``); when it stops in between (here: it raises, as a
-    process that dies would leave its message unacknowledged), the message that started it
-    comes again and the identity check runs from ``analysed``."""
+    ``analysed`` event: ``test_driver``), and a clean check moves the migration through
+    ``analysed`` and ``identity_checked`` to ``restoring`` at once. When the run stops during
+    the check (here: it raises, as a process that dies would leave its message
+    unacknowledged), nothing was stored: the message that started it comes again, and the
+    pre-flight and the check run again on the same backup."""
     checks: list[int] = []
-    real_check = analysis._check
+    real_check = analysis._restore_check
 
-    async def stopping_once(orchestrator: Any, migration: Any, report: Any) -> None:
+    async def stopping_once(orchestrator: Any, migration: Any, report: Any, **kw: Any) -> Any:
         checks.append(migration.id)
         if len(checks) == 1:
             raise RuntimeError("the process stops here")
-        await real_check(orchestrator, migration, report)
+        return await real_check(orchestrator, migration, report, **kw)
 
-    monkeypatch.setattr(analysis, "_check", stopping_once)
+    monkeypatch.setattr(analysis, "_restore_check", stopping_once)
     async with MemoryBus() as bus, migration_world(database_url, tmp_path, bus=bus) as world:
         course_id, username = first_course(world, "ub1")
         created = await world.client.post(

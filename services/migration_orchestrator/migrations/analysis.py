@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from contextlib import suppress
 from pathlib import Path
+from typing import Any
 
 import anyio.to_thread
 from sqlalchemy import ColumnElement, Table, bindparam, delete, exists, func, select
@@ -21,6 +22,7 @@ from sqlmodel import col
 
 from fusion.errors import FusionError, UpstreamError
 from fusion.guarded import Insertion
+from services.migration_orchestrator.clients.identity_answers import RestoreCheck
 from services.migration_orchestrator.migrations.lifecycle import StateMoved, one_move, transition
 from services.migration_orchestrator.migrations.logs import add_log, log_row
 from services.migration_orchestrator.migrations.models import (
@@ -53,7 +55,9 @@ def _analyse(path: Path, limits: ArchiveLimits, target_release: str | None) -> B
 
 async def analyse_stored(orchestrator: Orchestrator, migration_id: int) -> None:
     """``backed_up``: the pre-flight, then, in the same run, the identity check (the run that
-    moved the migration to ``analysed`` goes on with it: see ``driver``)."""
+    moved the migration to ``analysed`` goes on with it: see ``driver``). When the backup has
+    no blocking finding and its users are clean, the usual case, the migration goes from
+    ``backed_up`` through ``analysed`` and ``identity_checked`` to ``restoring`` in one move."""
     async with orchestrator.db.read() as session:
         found = (await session.execute(_ANALYSING, {"migration_id": migration_id})).first()
     migration, reported = (None, False) if found is None else found
@@ -71,15 +75,35 @@ async def analyse_stored(orchestrator: Orchestrator, migration_id: int) -> None:
     except FusionError as error:  # hostile or broken archive: retrying will not mend it
         await _stop(orchestrator, migration, State.FAILED, error.message, error.message_fr)
         return
-    if await _analysed(orchestrator, migration, report, replaces=reported):
-        await _check(orchestrator, migration, report)
+    if reported or any(f.severity == "blocking" for f in report.findings):
+        if await _analysed(orchestrator, migration, report, replaces=reported):
+            await _check(orchestrator, migration, report)
+        return
+    site_hash = report.moodle.original_site_identifier_hash
+    try:
+        check = await _restore_check(orchestrator, migration, report, site_hash=site_hash)
+    except UpstreamError as error:  # the report is kept: a retry starts from ``analysed``
+        if await _analysed(orchestrator, migration, report, replaces=False):
+            await _stop(orchestrator, migration, State.FAILED, error.message, error.message_fr)
+        return
+    if check.conflicts():
+        if await _analysed(orchestrator, migration, report, replaces=False):
+            await _settle(orchestrator, migration, check)
+        return
+    rows = [*_analysis_rows(migration, report), _clean_row(migration, check)]
+    with suppress(StateMoved):  # cancelled meanwhile, or another run of this step was first
+        async with one_move(orchestrator.db, len(rows) + 1) as session:
+            await queue_restore(
+                session,
+                migration,
+                rows=rows,
+                via=[(State.ANALYSED, "pre-flight"), (State.IDENTITY_CHECKED, "restore-check")],
+                changes=_read_from(report),
+            )
 
 
-async def _analysed(
-    orchestrator: Orchestrator, migration: Migration, report: BackupReport, *, replaces: bool
-) -> bool:
-    """The report stored (``replaces``: that of an earlier backup) and the migration moved on
-    it; whether it is now ``analysed``."""
+def _analysis_rows(migration: Migration, report: BackupReport) -> list[Insertion]:
+    """The stored report, and a log line for each finding that is not for information."""
     assert migration.id is not None
     rows = [
         Insertion(
@@ -103,10 +127,25 @@ async def _analysed(
         for finding in report.findings
         if finding.severity != "info"
     ]
-    read = {
+    return rows
+
+
+def _read_from(report: BackupReport) -> dict[str, Any]:
+    """What the migration keeps of its backup's report."""
+    return {
         "source_shortname": report.course.shortname,
         "site_hash": report.moodle.original_site_identifier_hash,
     }
+
+
+async def _analysed(
+    orchestrator: Orchestrator, migration: Migration, report: BackupReport, *, replaces: bool
+) -> bool:
+    """The report stored (``replaces``: that of an earlier backup) and the migration moved on
+    it; whether it is now ``analysed``."""
+    assert migration.id is not None
+    rows = _analysis_rows(migration, report)
+    read = _read_from(report)
     blocking = [f for f in report.findings if f.severity == "blocking"]
     unit = orchestrator.db.unit_of_work() if replaces else one_move(orchestrator.db, len(rows))
     try:
@@ -154,21 +193,39 @@ async def check_identities(orchestrator: Orchestrator, migration_id: int) -> Non
     await _check(orchestrator, migration, BackupReport.model_validate(analysis.report))
 
 
-async def _check(orchestrator: Orchestrator, migration: Migration, report: BackupReport) -> None:
-    """identity's restore-check of the backup's users, then the restore queued, a new backup
-    taken, or the migration blocked. Every move is conditional on ``analysed``."""
-    assert migration.id is not None
+async def _restore_check(
+    orchestrator: Orchestrator, migration: Migration, report: BackupReport, *, site_hash: str | None
+) -> RestoreCheck:
+    """identity's restore-check of the backup's users (``UpstreamError`` if it cannot say)."""
     users = report.users.items if report.users.included else []
+    return await orchestrator.identity.restore_check(
+        platform=orchestrator.settings.target_platform,
+        source_platform=migration.source_platform,
+        site_hash=site_hash,
+        users=users,
+    )
+
+
+def _clean_row(migration: Migration, check: RestoreCheck) -> Insertion:
+    assert migration.id is not None
+    counts = check.counts.model_dump()
+    return log_row(migration.id, Step.IDENTITY, "restore-check clean", details=counts)
+
+
+async def _check(orchestrator: Orchestrator, migration: Migration, report: BackupReport) -> None:
+    """``analysed``: identity's restore-check of the backup's users, then what it says."""
     try:
-        check = await orchestrator.identity.restore_check(
-            platform=orchestrator.settings.target_platform,
-            source_platform=migration.source_platform,
-            site_hash=migration.site_hash,
-            users=users,
-        )
+        check = await _restore_check(orchestrator, migration, report, site_hash=migration.site_hash)
     except UpstreamError as error:
         await _stop(orchestrator, migration, State.FAILED, error.message, error.message_fr)
         return
+    await _settle(orchestrator, migration, check)
+
+
+async def _settle(orchestrator: Orchestrator, migration: Migration, check: RestoreCheck) -> None:
+    """``analysed``, checked: the restore queued, a new backup taken, or the migration
+    blocked. Every move is conditional on ``analysed``."""
+    assert migration.id is not None
     conflicts = check.conflicts()
     # Clean: one move (through identity_checked to restoring, with its log line and the
     # restore.run message). Conflicts: a query first.
@@ -176,9 +233,8 @@ async def _check(orchestrator: Orchestrator, migration: Migration, report: Backu
     with suppress(StateMoved):  # cancelled meanwhile, or another run of this step was first
         async with unit as session:
             if not conflicts:
-                counts = check.counts.model_dump()
-                clean = log_row(migration.id, Step.IDENTITY, "restore-check clean", details=counts)
-                checked = (State.IDENTITY_CHECKED, "restore-check")
+                checked = [(State.IDENTITY_CHECKED, "restore-check")]
+                clean = _clean_row(migration, check)
                 await queue_restore(session, migration, rows=[clean], via=checked)
             elif await _backup_predates_resume(session, migration.id):
                 await add_log(

@@ -14,6 +14,7 @@ from fusion.errors import Conflict, NotFound
 from services.migration_orchestrator.migrations.lifecycle import StateMoved, one_move, transition
 from services.migration_orchestrator.migrations.logs import add_log, log_row
 from services.migration_orchestrator.migrations.models import Migration, utcnow
+from services.migration_orchestrator.migrations.queries import migration_by_id
 from services.migration_orchestrator.migrations.requests import queue_backup
 from services.migration_orchestrator.migrations.states import State, Step
 from services.migration_orchestrator.scheduling.slots import (
@@ -69,7 +70,7 @@ async def held_backup(
     session: AsyncSession, migration_id: int, *, worker: str, lock: bool = True
 ) -> Migration:
     """The migration whose backup ``worker`` holds (``lock``: for update, in a transaction)."""
-    migration = await session.get(Migration, migration_id, with_for_update=lock)
+    migration = await migration_by_id(session, migration_id, lock=lock)
     if migration is None:
         raise MigrationNotFound(
             f"No migration {migration_id}.", message_fr=f"Pas de migration {migration_id}."

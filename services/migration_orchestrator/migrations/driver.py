@@ -48,9 +48,15 @@ STEPS: dict[str, Step] = {
 
 # Moves made by a step that goes on by itself: the pre-flight's run checks identities next,
 # while the message that started it is still unacknowledged (a process that dies in between
-# has it delivered again, and ``analyse_stored`` picks up at ``analysed``). Their events are
-# for the other readers; a second run of the next step would only race the first.
-CHAINED = frozenset({(State.BACKED_UP.value, State.ANALYSED.value)})
+# has it delivered again, and ``analyse_stored`` picks up at ``analysed``); a clean check
+# passes through ``identity_checked`` on its way to ``restoring``, in the same move. Their
+# events are for the other readers; a second run of the next step would only race the first.
+CHAINED = frozenset(
+    {
+        (State.BACKED_UP.value, State.ANALYSED.value),
+        (State.ANALYSED.value, State.IDENTITY_CHECKED.value),
+    }
+)
 
 
 async def on_state_changed(

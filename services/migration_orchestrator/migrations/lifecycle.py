@@ -70,7 +70,7 @@ def one_move(db: Database, rows: int = 0) -> AsyncContextManager[AsyncSession]:
     """The unit of work of a step that only moves its migration, with ``rows`` rows of its own
     (log lines, other messages): one statement sent alone (``Database.one_statement``) when
     they fit in it, else a transaction."""
-    announced = 4  # a move through a state writes two history rows and two events
+    announced = 6  # a move through two states writes three history rows and three events
     if rows + announced <= ROWS_IN_ONE_STATEMENT:
         return db.one_statement()
     return db.unit_of_work()
@@ -93,7 +93,7 @@ async def transition(
     cause_fr: str | None = None,
     changes: Mapping[str, Any] | None = None,
     rows: Sequence[Insertion] = (),
-    via: tuple[State, str] | None = None,
+    via: Sequence[tuple[State, str]] = (),
     expect: Mapping[str, Any] | None = None,
     alongside: Sequence[Alongside] = (),
 ) -> None:
@@ -103,13 +103,16 @@ async def transition(
     of the ORM object afterwards). ``rows``: what exists only if the move happens (log lines,
     other messages: ``log_row``, ``message_row``), written with it; on PostgreSQL the move,
     its history row, its event and those rows are one statement (``fusion.guarded``).
-    ``via``: a state passed through on the way, with its cause (``identity_checked`` on the
-    way to ``restoring``): its history row and event are written too, by the same statement.
+    ``via``: states passed through on the way, in order, each with its cause (``analysed``
+    and ``identity_checked`` on the way to ``restoring``): their history rows and events are
+    written too, by the same statement.
     ``expect``: other columns the move is conditional on (the restore attempt a report is
     for), as the state is: a migration read outside any transaction is moved safely.
     ``alongside``: updates of other tables made only if the move is (a slot released)."""
     current = State(migration.state)
-    legs = [(current, to, cause)] if via is None else [(current, *via), (via[0], to, cause)]
+    passed = [current, *(state for state, _ in via), to]
+    causes = [*(why for _, why in via), cause]
+    legs = list(zip(passed[:-1], passed[1:], causes, strict=True))
     for start, end, _ in legs:
         if not allowed(start, end):
             raise TransitionRefused(
@@ -159,8 +162,8 @@ async def transition(
         )
     note_staged(session, messaging.outbox)
     STEP_SECONDS.labels(current.value).observe((now - migration.updated_at).total_seconds())
-    if via is not None:
-        STEP_SECONDS.labels(via[0].value).observe(0.0)
+    for state, _ in via:
+        STEP_SECONDS.labels(state.value).observe(0.0)
     if to in (State.FAILED, State.BLOCKED):
         STOPPED.labels(step or "", to.value).inc()
     values = {"state": to.value, "step": step, "updated_at": now}

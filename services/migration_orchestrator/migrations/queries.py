@@ -107,7 +107,20 @@ async def detail(session: AsyncSession, migration: Migration) -> MigrationDetail
     )
 
 
-# Built once (the steps run it for every migration); a step that reads more adds its columns.
+# Built once (the steps run them for every migration; ``session.get`` builds its query on each
+# call); a step that reads more adds its columns.
+BY_ID = select(Migration).where(col(Migration.id) == bindparam("migration_id"))
+_BY_ID_LOCKED = BY_ID.with_for_update()
+
+
+async def migration_by_id(
+    session: AsyncSession, migration_id: int, *, lock: bool = False
+) -> Migration | None:
+    """One migration (``lock``: for update, in a transaction)."""
+    query = _BY_ID_LOCKED if lock else BY_ID
+    return (await session.execute(query, {"migration_id": migration_id})).scalar_one_or_none()
+
+
 WITH_REPORT = (
     select(Migration, BackupAnalysis)
     .outerjoin(BackupAnalysis, col(BackupAnalysis.migration_id) == col(Migration.id))

@@ -122,14 +122,13 @@ async def start(
 ) -> restores.RestoreTicket:
     """A restore attempt begins: recorded, its area ready and empty, the worker told where.
     ``message``: the id of the ``restore.run`` message it started from (an older one is refused)."""
-    async with orchestrator.db.unit_of_work() as session:
-        ticket, migration = await restores.start_restore(
-            session,
-            migration_id,
-            worker=worker,
-            message=message,
-            lease_seconds=restores.restore_lease_seconds(orchestrator.settings),
-        )
+    ticket, migration = await restores.start_restore(
+        orchestrator.db,
+        migration_id,
+        worker=worker,
+        message=message,
+        lease_seconds=restores.restore_lease_seconds(orchestrator.settings),
+    )
     target = orchestrator.target
     try:
         area, cleanup = await ready_area(target, migration)

@@ -15,7 +15,7 @@ keep starting) is not presumed lost: its deadline follows the queue."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -26,6 +26,7 @@ from sqlalchemy.orm.attributes import set_committed_value
 from sqlmodel import col
 
 from fusion.contracts import Envelope, RunRestore
+from fusion.db import Database
 from fusion.errors import Conflict
 from fusion.guarded import Insertion, update_then_insert
 from fusion.outbox import add_to_outbox
@@ -33,13 +34,21 @@ from services.migration_orchestrator.migrations.backups import MigrationNotFound
 from services.migration_orchestrator.migrations.lifecycle import message_row, transition
 from services.migration_orchestrator.migrations.logs import add_log, log_row
 from services.migration_orchestrator.migrations.models import Migration, messaging, utcnow
+from services.migration_orchestrator.migrations.queries import migration_by_id
 from services.migration_orchestrator.migrations.states import State, Step
 from services.migration_orchestrator.settings import Settings
 
 _MIGRATION: Table = Migration.__table__  # type: ignore[attr-defined]
+# Conditional on what the start read (the state, the attempt and the request): of two starts
+# racing on one migration, the second matches nothing.
 _START = (
     update(_MIGRATION)
-    .where(_MIGRATION.c.id == bindparam("s_id"))
+    .where(
+        _MIGRATION.c.id == bindparam("s_id"),
+        _MIGRATION.c.state == State.RESTORING.value,
+        _MIGRATION.c.restore_started_at.is_not_distinct_from(bindparam("s_read_started_at")),
+        _MIGRATION.c.restore_message.is_not_distinct_from(bindparam("s_read_message")),
+    )
     .values(
         restore_started_at=bindparam("restore_started_at"),
         worker=bindparam("worker"),
@@ -71,7 +80,7 @@ async def restoring(
     session: AsyncSession, migration_id: int, *, attempt: str | None = None, lock: bool = True
 ) -> Migration:
     """The migration, if it waits for a restore (and, given ``attempt``, for that attempt's)."""
-    migration = await session.get(Migration, migration_id, with_for_update=lock)
+    migration = await migration_by_id(session, migration_id, lock=lock)
     if migration is None:
         raise MigrationNotFound(
             f"No migration {migration_id}.", message_fr=f"Pas de migration {migration_id}."
@@ -104,17 +113,19 @@ async def queue_restore(
     migration: Migration,
     *,
     rows: Sequence[Insertion] = (),
-    via: tuple[State, str] | None = None,
+    via: Sequence[tuple[State, str]] = (),
+    changes: Mapping[str, Any] | None = None,
 ) -> None:
     """``identity_checked`` → ``restoring``: the first request of a new series of attempts
-    (``via``: from the state before, through ``identity_checked``, in one move)."""
+    (``via``: from an earlier state, through those named and ``identity_checked``, in one
+    move; ``changes``: other columns that move sets)."""
     envelope, requested = _requested(migration, attempts=1)
     await transition(
         session,
         migration,
         State.RESTORING,
         cause="restore queued",
-        changes=requested,
+        changes={**(changes or {}), **requested},
         rows=[message_row(envelope), *rows],
         via=via,
     )
@@ -147,17 +158,18 @@ def _requested(migration: Migration, *, attempts: int) -> tuple[Envelope, dict[s
 
 
 async def start_restore(
-    session: AsyncSession,
+    db: Database,
     migration_id: int,
     *,
     worker: str,
     lease_seconds: float | None = None,
     message: str | None = None,
 ) -> tuple[RestoreTicket, Migration]:
-    """The attempt recorded, its ticket, and the migration as it now is. ``lease_seconds``: the
-    attempt's deadline from now (None: the lease watcher's next pass sets it, from this
-    start)."""
-    migration = await restoring(session, migration_id)
+    """The attempt recorded, its ticket, and the migration as it now is: a read, then one
+    statement conditional on it. ``lease_seconds``: the attempt's deadline from now (None: the
+    lease watcher's next pass sets it, from this start)."""
+    async with db.read() as session:
+        migration = await restoring(session, migration_id, lock=False)
     if message is not None and migration.restore_message not in (None, message):
         raise NotRestoring(
             f"This restore request of migration {migration_id} was replaced by a newer one.",
@@ -171,10 +183,24 @@ async def start_restore(
         "worker": worker[:100],
         "lease_until": None if lease_seconds is None else now + timedelta(seconds=lease_seconds),
     }
+    read = {
+        "s_read_started_at": migration.restore_started_at,
+        "s_read_message": migration.restore_message,
+    }
     again = " (again: the previous attempt never reported)" if retried else ""
     started_by = log_row(migration_id, Step.RESTORE, f"restore started by {worker}{again}")
-    # the row is locked (``restoring``): the update matches
-    await update_then_insert(session, _START, {"s_id": migration_id, **started}, [started_by])
+    async with db.one_statement() as session:
+        matched = await update_then_insert(
+            session, _START, {"s_id": migration_id, **started, **read}, [started_by]
+        )
+    if not matched:  # cancelled, reported, started or requested again meanwhile
+        async with db.read() as session:
+            await restoring(session, migration_id, lock=False)  # says which, if it can
+        raise NotRestoring(
+            f"Another start of migration {migration_id}'s restore came first.",
+            message_fr=f"Un autre démarrage de la restauration de la migration {migration_id} "
+            "est arrivé avant.",
+        )
     for name, value in started.items():
         set_committed_value(migration, name, value)
     assert migration.backup_sha256 is not None
