@@ -19,10 +19,9 @@ from services.migration_orchestrator.migrations.requests import queue_backup
 from services.migration_orchestrator.migrations.states import State, Step
 from services.migration_orchestrator.scheduling.slots import (
     expired_backups,
-    next_claimable,
+    next_claim,
     release_slot,
     slot_released,
-    take_slot,
 )
 from services.migration_orchestrator.store import BackupStore, StoredBackup
 
@@ -46,11 +45,12 @@ async def claim_backup(
     session: AsyncSession, *, platform: str, worker: str, lease_seconds: float
 ) -> BackupClaim:
     """The most urgent queued backup of ``platform``, if one of its slots is free."""
-    migration = await next_claimable(session, platform)
+    claim = await next_claim(session, platform)
+    migration = claim.migration
     if migration is None:
         return BackupClaim("idle")
     assert migration.id is not None
-    if await take_slot(session, platform, migration.id) is None:
+    if claim.slot is None:
         return BackupClaim("busy")
     await transition(
         session,
@@ -62,6 +62,7 @@ async def claim_backup(
             "lease_until": utcnow() + timedelta(seconds=lease_seconds),
             "worker": worker[:100],
         },
+        alongside=claim.taking,
     )
     return BackupClaim("claimed", migration.id, migration.source_course_id)
 

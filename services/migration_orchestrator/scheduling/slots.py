@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import timedelta
 
-from sqlalchemy import and_, bindparam, delete, exists, func, select, update
+from sqlalchemy import and_, bindparam, delete, exists, func, select, true, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 from sqlmodel import col
@@ -114,8 +114,45 @@ def slot_released(migration_id: int) -> Alongside:
     return Alongside(_RELEASE_SLOT, {"s_migration_id": migration_id})
 
 
-async def next_claimable(session: AsyncSession, platform: str) -> Migration | None:
-    return await _next_queued(session, platform)
+# PostgreSQL: the most urgent queued migration of a platform and a free slot of it, both
+# locked for the claim's transaction (rows other claims hold are skipped), in one statement.
+# The slot is NULL when every slot is busy; no row: nothing is queued.
+_QUEUED = _NEXT_QUEUED.cte("queued")
+_FREE = _FREE_SLOT.cte("free")
+_QUEUED_AND_FREE = select(aliased(Migration, _QUEUED), _FREE.c.slot).select_from(
+    _QUEUED.outerjoin(_FREE, true())
+)
+
+
+@dataclass(frozen=True)
+class Claim:
+    """What a claim found: the most urgent queued migration (None: nothing queued), a slot for
+    it (None: every slot is busy), and ``taking``, the updates its move makes alongside."""
+
+    migration: Migration | None
+    slot: int | None = None
+    taking: tuple[Alongside, ...] = ()
+
+
+async def next_claim(session: AsyncSession, platform: str) -> Claim:
+    """In the claim's transaction. On PostgreSQL one statement finds the migration and the
+    slot, both locked, and the move takes the slot (``taking``): the locks leave nobody else
+    able to take it or to give the migration another. SQLite locks no rows: the slot is taken
+    here by its conditional update, before the move."""
+    if session.get_bind().dialect.name == "postgresql":
+        row = (await session.execute(_QUEUED_AND_FREE, {"platform": platform})).first()
+        if row is None:
+            return Claim(None)
+        migration, slot = row
+        if slot is None:
+            return Claim(migration)
+        taken = {"s_platform": platform, "s_slot": slot, "s_migration_id": migration.id}
+        return Claim(migration, slot, (Alongside(_TAKE_SLOT, {**taken, "s_taken_at": utcnow()}),))
+    queued = await _next_queued(session, platform)
+    if queued is None:
+        return Claim(None)
+    assert queued.id is not None
+    return Claim(queued, await take_slot(session, platform, queued.id))
 
 
 async def extend_lease(
