@@ -77,7 +77,7 @@ async def test_a_claim_takes_the_slot_with_its_move_and_the_next_one_is_busy(
         if not database.is_sqlite:
             assert claim_statements == 2, statements
         async with database.read() as session:
-            held = (await session.execute(select(PlatformSlot.migration_id))).scalars().all()
+            held = (await session.execute(select(col(PlatformSlot.migration_id)))).scalars().all()
             assert held == [first.migration_id]
             claimed = await session.get(Migration, first.migration_id)
             assert claimed is not None
