@@ -124,6 +124,7 @@ _BY_ERRORCODE: dict[str, type[MoodleError]] = {
     "codingerror": MoodleCodingError,
     "shortnametaken": MoodleDuplicate,
     "courseidnumbertaken": MoodleDuplicate,
+    "categoryidnumbertaken": MoodleDuplicate,  # core_course_category::create
     "usernameexists": MoodleDuplicate,
 }
 

@@ -17,8 +17,9 @@ the target category: everything in it belongs to that migration and to no one el
 - when the restore fails, the placeholder Moodle leaves behind is deleted and named in the
   migration's log, and the area with it.
 
-Only web-service functions of core Moodle, through the kit's client: ``get_categories``
-(idnumber), ``create_categories``, ``get_courses_by_field`` (field ``category``),
+Only web-service functions of core Moodle, through the kit's client: ``create_categories``
+(an idnumber already taken is refused with ``categoryidnumbertaken``), ``get_categories``
+(idnumber), ``get_courses_by_field`` (field ``category``),
 ``update_courses`` (``categoryid``), ``delete_courses`` (a course it will not delete is a
 warning, named in the log) and ``delete_categories`` (recursive); the target's token needs
 ``moodle/category:manage``, ``moodle/course:delete`` and ``moodle/course:changecategory``.
@@ -31,7 +32,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from fusion.moodle import CategoryDeletion, CourseUpdate, MoodleClient, MoodleError, NewCategory
-from fusion.moodle.errors import MoodleUnavailable
+from fusion.moodle.errors import MoodleDuplicate, MoodleUnavailable
 from services.migration_orchestrator.migrations import restores
 from services.migration_orchestrator.migrations.lifecycle import StateMoved, one_move, transition
 from services.migration_orchestrator.migrations.logs import add_log
@@ -62,12 +63,10 @@ async def find_area(target: MoodleClient, migration_id: int) -> int | None:
 
 
 async def ready_area(target: MoodleClient, migration: Migration) -> tuple[int, Cleanup]:
-    """The migration's area, empty: an earlier attempt's emptied of what it left, or a new
-    one (empty as created: no restore can have been told its id)."""
+    """The migration's area, empty: a new one (empty as created: no restore can have been
+    told its id), or, when Moodle answers that its idnumber is taken, an earlier attempt's,
+    emptied of what it left. A first attempt, the usual case, is one call."""
     assert migration.id is not None
-    existing = await find_area(target, migration.id)
-    if existing is not None:
-        return existing, await empty_area(target, existing)
     row = NewCategory(
         name=f"Fusion : restauration en cours, migration {migration.id} "
         f"(restore in progress, migration {migration.id})",
@@ -76,9 +75,15 @@ async def ready_area(target: MoodleClient, migration: Migration) -> tuple[int, C
         description="Restore area of a Fusion migration; deleted once the course is moved.",
     )
     created = await target.create_categories([row])
-    if created.failed:
-        raise created.failed[0][1]
-    return int(created.returned[0]["id"]), Cleanup()
+    if not created.failed:
+        return int(created.returned[0]["id"]), Cleanup()
+    refused = created.failed[0][1]
+    if not isinstance(refused, MoodleDuplicate):
+        raise refused
+    existing = await find_area(target, migration.id)
+    if existing is None:  # deleted since: the idnumber is free again, another attempt will do
+        raise refused
+    return existing, await empty_area(target, existing)
 
 
 async def courses_in(target: MoodleClient, category_id: int) -> list[dict[str, Any]]:

@@ -5,6 +5,7 @@ simulated 4.1, a simulated 4.5 and, when configured, a live site."""
 from __future__ import annotations
 
 from fusion.moodle import CategoryDeletion, CourseUpdate, NewCategory
+from fusion.moodle.errors import MoodleDuplicate
 
 from .target import ContractTarget
 
@@ -96,3 +97,21 @@ async def test_a_category_under_a_missing_parent_is_refused(target: ContractTarg
     )
     assert created.applied == []
     assert [error.errorcode for _, error in created.failed] == ["unknowcategory"]
+
+
+async def test_a_second_category_with_a_taken_idnumber_is_refused_as_a_duplicate(
+    target: ContractTarget,
+) -> None:
+    """What a restore start relies on: it creates its area first, and an earlier attempt's
+    area (same idnumber) is refused with ``categoryidnumbertaken``, then found and emptied."""
+    first = await _area(target, "again")
+    again = NewCategory(
+        f"{target.prefix}-again-2", parent=target.categoryid, idnumber=f"{target.prefix}-again"
+    )
+    created = await target.client.create_categories([again])
+    assert (created.applied, created.returned) == ([], [])
+    [(_, error)] = created.failed
+    assert error.errorcode == "categoryidnumbertaken"
+    assert isinstance(error, MoodleDuplicate)
+    found = await target.client.get_categories({"idnumber": f"{target.prefix}-again"})
+    assert [c["id"] for c in found] == [first]
