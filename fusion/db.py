@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -141,9 +142,9 @@ class Database:
         self.engine = create_engine(url, echo=echo, pool_size=pool_size)
         self.sessionmaker = async_sessionmaker(self.engine, expire_on_commit=False)
 
-    @property
+    @functools.cached_property
     def is_sqlite(self) -> bool:
-        return is_sqlite(self.url)
+        return is_sqlite(self.url)  # parsed once: ``one_statement`` asks on every move
 
     @asynccontextmanager
     async def session(self) -> AsyncIterator[AsyncSession]:

@@ -25,9 +25,15 @@ CHUNK_BYTES = 1024 * 1024
 _KEY = re.compile(r"^[a-z0-9][a-z0-9._-]{0,150}$")
 
 
-def _open_partial(partial: Path) -> BinaryIO:
+def _open_partial(partial: Path, first: bytes) -> BinaryIO:
     partial.parent.mkdir(parents=True, exist_ok=True)
-    return partial.open("wb")
+    out = partial.open("wb")
+    try:
+        out.write(first)
+    except BaseException:
+        _discard(out, partial)
+        raise
+    return out
 
 
 def _close_into(out: BinaryIO, partial: Path, target: Path) -> None:
@@ -52,12 +58,13 @@ class DirectoryStore(BackupStore):
     async def write(
         self, key: str, chunks: AsyncIterable[bytes], *, sha256: str | None, max_bytes: int
     ) -> StoredBackup:
-        # One thread hop to open, one per chunk, one to close and rename: each costs more than
-        # writing a small chunk (the orchestrator's bench counts them per migration).
+        # A thread hop to open the file with its first chunk, one per later chunk, one to close
+        # and rename: each costs more than writing a small chunk (the orchestrator's bench
+        # counts them per migration).
         target = self._path(key)
         partial = self.root / f".{key}.{uuid.uuid4().hex}.part"
-        out = await anyio.to_thread.run_sync(_open_partial, partial)
         digest, size, stored = hashlib.sha256(), 0, False
+        out: BinaryIO | None = None
         try:
             async for chunk in chunks:
                 size += len(chunk)
@@ -67,16 +74,21 @@ class DirectoryStore(BackupStore):
                         message_fr=f"La sauvegarde dépasse {max_bytes} octets.",
                     )
                 digest.update(chunk)
-                await anyio.to_thread.run_sync(out.write, chunk)
+                if out is None:
+                    out = await anyio.to_thread.run_sync(_open_partial, partial, chunk)
+                else:
+                    await anyio.to_thread.run_sync(out.write, chunk)
             if sha256 is not None and digest.hexdigest() != sha256.lower():
                 raise ChecksumMismatch(
                     "The backup received does not match its SHA-256: send it again.",
                     message_fr="La sauvegarde reçue ne correspond pas à son SHA-256 : renvoyez-la.",
                 )
+            if out is None:  # nothing was sent: an empty file, which the pre-flight refuses
+                out = await anyio.to_thread.run_sync(_open_partial, partial, b"")
             await anyio.to_thread.run_sync(_close_into, out, partial, target)
             stored = True
         finally:
-            if not stored:
+            if not stored and out is not None:
                 await anyio.to_thread.run_sync(_discard, out, partial)
         return StoredBackup(key=key, size=size, sha256=digest.hexdigest())
 
