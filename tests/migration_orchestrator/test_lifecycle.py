@@ -197,7 +197,9 @@ async def test_of_two_restore_starts_that_read_the_same_attempt_one_starts(
             now = await real_restoring(session, waiting.id, attempt=ticket.attempt, lock=False)
             lines = (
                 await session.execute(
-                    select(MigrationLog.message).where(col(MigrationLog.migration_id) == waiting.id)
+                    select(col(MigrationLog.message)).where(
+                        col(MigrationLog.migration_id) == waiting.id
+                    )
                 )
             ).scalars()
             assert [line for line in lines if line.startswith("restore started")] == [
