@@ -39,7 +39,7 @@ run: $(STAMP)
 
 test: $(STAMP)
 	@.ci/install-packages || echo "(tests that need the missing Debian packages will say so)"
-	$(BIN)/pytest $(if $(filter 0,$(PYTEST_WORKERS)),,-n $(PYTEST_WORKERS) --dist loadfile) $(PYTEST_ARGS)
+	$(BIN)/pytest $(if $(filter 0,$(PYTEST_WORKERS)),,-n $(PYTEST_WORKERS) --dist loadfile --no-loadscope-reorder) $(PYTEST_ARGS)
 
 # The Moodle contract suite against a live site (README, "Moodle set-up"); skips when unset.
 test-live: $(STAMP)
