@@ -4,8 +4,8 @@ Simulator platforms whose backups and restores take no time (the backup is one s
 ``.mbz``, written into the store; the restore creates the course directly in the simulator),
 the real orchestrator functions on PostgreSQL: request (authorisation through Moodle WS),
 claim of a platform slot, the stored backup, the pre-flight, restore-check, the restore's
-start (its area on the target opened and emptied) and report (the course moved into its
-category, the area closed), post-restore.
+start (its area created on the target, or an earlier attempt's emptied) and report (the
+course moved into its category, the area closed), post-restore.
 
 **Our own time** is the CPU time of this process (every thread: the pre-flight runs in one)
 minus the CPU time spent inside the upstreams' transports (the in-process Moodle simulator,
@@ -25,8 +25,8 @@ migration: our CPU milliseconds (and, of the process's, the kernel's: on loopbac
 round trips to PostgreSQL), database statements and transactions, writes (rows written), bus
 messages (outbox rows). Not measured: the outbox relay publishing those messages, and the
 consumers of ``migration.state_changed`` that drive the steps (the bench calls the steps
-itself; the pre-flight's run goes on to the identity check, and no step runs on that
-``analysed`` event).
+itself; the pre-flight's run goes on to the identity check, and a clean backup goes from
+``backed_up`` to ``restoring`` in one move: no step runs on the states it passes through).
 """
 
 from __future__ import annotations
