@@ -11,7 +11,7 @@ import httpx
 import pytest
 
 from fusion.bus import MemoryBus
-from services.migration_orchestrator.migrations import analysis
+from services.migration_orchestrator.migrations import analysis, requests
 
 from .world import ADMIN, World, migration_world, one_slot, teacher
 
@@ -307,3 +307,29 @@ async def test_a_run_stopped_during_its_identity_check_is_run_again_from_the_bac
     assert states.count("analysed") == 1
     assert states.count("identity_checked") == 1
     assert checks == [done["id"], done["id"]]
+
+
+async def test_a_request_that_races_another_for_the_same_course_answers_the_first(
+    database_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Two requests for one course, the second not seeing the first when it looks (a race):
+    its insert finds the course's active migration and inserts nothing (no error that would
+    abort its transaction), and it answers the first one's migration, 200."""
+    async with MemoryBus() as bus, migration_world(database_url, tmp_path, bus=bus) as world:
+        course_id, username = first_course(world, "ub1")
+        first = await world.client.post(V1, json=ub1_request(course_id), headers=teacher(username))
+        assert first.status_code == 201, first.text
+        looked: list[int] = []
+        real_find = requests.find_active
+
+        async def blind_once(session: Any, platform: str, course: int) -> Any:
+            looked.append(course)
+            return None if len(looked) == 1 else await real_find(session, platform, course)
+
+        monkeypatch.setattr(requests, "find_active", blind_once)
+        second = await world.client.post(V1, json=ub1_request(course_id), headers=teacher(username))
+        assert second.status_code == 200, second.text
+        assert second.json()["id"] == first.json()["id"]
+        assert looked == [course_id, course_id]
+        listed = await world.client.get(V1, params={"platform": "ub1"}, headers=ADMIN)
+        assert [m["source_course_id"] for m in listed.json()["items"]].count(course_id) == 1

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 
-from sqlalchemy import insert, select
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy import Insert, Table, insert, select
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
@@ -30,8 +31,22 @@ from services.migration_orchestrator.migrations.models import (
 from services.migration_orchestrator.migrations.schemas import MigrationCreate
 from services.migration_orchestrator.migrations.states import State
 
+_MIGRATION: Table = Migration.__table__  # type: ignore[attr-defined]
 _TEACHERS = insert(MigrationTeacher.__table__)  # type: ignore[attr-defined]
 _HISTORY = insert(MigrationTransition.__table__)  # type: ignore[attr-defined]
+
+
+@functools.cache
+def _insert_new(dialect: str) -> Insert:
+    """A new migration, unless its course has an active one: ``ON CONFLICT DO NOTHING`` on
+    ``active_key``, in PostgreSQL's and SQLite's own spelling."""
+    make = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    return (
+        make(_MIGRATION)
+        .on_conflict_do_nothing(index_elements=[_MIGRATION.c.active_key])
+        .returning(_MIGRATION.c.id)
+    )
+
 
 TEACHER_PRIORITY = 0
 BATCH_PRIORITY = 10
@@ -127,10 +142,8 @@ async def request_migration(
     # The source course's names, kept so that pages name the course without asking its platform.
     found = await source.get_courses_by_field("id", body.source_course_id)
     names = found[0] if found else {}
-    try:
-        async with session.begin_nested():
-            migration = await _store(session, body, decision, priority, batch_id, names)
-    except IntegrityError:  # a concurrent request for the same course won
+    migration = await _store(session, body, decision, priority, batch_id, names)
+    if migration is None:  # a concurrent request for the same course won
         raced = await find_active(session, body.source_platform, body.source_course_id)
         assert raced is not None
         return Requested(raced, created=False)
@@ -145,7 +158,9 @@ async def _store(
     priority: int,
     batch_id: str | None,
     names: dict[str, object],
-) -> Migration:
+) -> Migration | None:
+    """The migration inserted, with its teachers and first history row; None if a migration
+    of the course is active already (``active_key`` is unique)."""
     enrol = list(dict.fromkeys([*body.teachers, *_requester(decision)]))
     migration = Migration(
         source_platform=body.source_platform,
@@ -168,9 +183,14 @@ async def _store(
         batch_id=batch_id,
         state=State.REQUESTED.value,
     )
-    session.add(migration)
-    await session.flush()
-    assert migration.id is not None
+    # Its unset columns left out (NULL, not JSON's null); a concurrent request for the same
+    # course inserts nothing here, instead of failing the transaction (no SAVEPOINT needed).
+    row = {k: v for k, v in migration.model_dump(exclude={"id"}).items() if v is not None}
+    insert_new = _insert_new(session.get_bind().dialect.name)
+    new_id = (await session.execute(insert_new, row)).scalar_one_or_none()
+    if new_id is None:
+        return None
+    migration.id = new_id
     # Core inserts of prepared statements: no second ORM flush, no model validated per row.
     if decision.course_teachers:
         teachers = [
