@@ -38,6 +38,7 @@ from fusion.bus import QueueSpec, RabbitBus
 from fusion.bus.base import Handler, topic_matches
 from fusion.contracts import Envelope
 from fusion.db import Database
+from fusion.outbox import Backoff
 from fusion.settings import MoodlePlatform
 from fusion.testing.plugin import NewDatabase
 from fusion.testing.rabbit import RABBIT_URL, RabbitNamespace, TcpProxy, wait_until
@@ -215,7 +216,9 @@ async def test_500_migrations_survive_every_broker_connection_cut(
             database = Database(url)
             try:
                 # the last events of the batch (done) are relayed and consumed too
-                rows = await _settled(database, bus, seconds=60)
+                # at least one whole backoff: a row that failed often during the cut (a loaded
+                # machine makes the cut long) is tried again up to that much later
+                rows = await _settled(database, bus, seconds=Backoff().max_seconds + 30)
                 async with database.session() as session:
                     history = orchestrator_metadata.tables["migration_transition"]
                     migrations = orchestrator_metadata.tables["migration"]
