@@ -10,9 +10,11 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy import MetaData, event, text
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DisconnectionError
 from sqlalchemy.ext.asyncio import (
+    AsyncConnection,
     AsyncEngine,
     AsyncSession,
     async_sessionmaker,
@@ -35,6 +37,21 @@ def new_metadata() -> MetaData:
 
 def is_sqlite(url: str) -> bool:
     return make_url(url).get_backend_name() == "sqlite"
+
+
+def dialect_of(bound: AsyncSession | AsyncConnection) -> str:
+    """The dialect a session or connection speaks: ``postgresql`` or ``sqlite``."""
+    return (bound.get_bind() if isinstance(bound, AsyncSession) else bound).dialect.name
+
+
+def on_postgresql(bound: AsyncSession | AsyncConnection) -> bool:
+    return dialect_of(bound) == "postgresql"
+
+
+def conflict_insert(target: Any, dialect: str) -> postgresql.Insert | sqlite.Insert:
+    """``INSERT`` into ``target`` (a table or a model) in the dialect's own construct, which
+    has ``ON CONFLICT`` (PostgreSQL's and SQLite's, spelled alike)."""
+    return postgresql.insert(target) if dialect == "postgresql" else sqlite.insert(target)
 
 
 # How long a SQLite writer waits for another's transaction to end before "database is locked".

@@ -49,6 +49,8 @@ from sqlalchemy import (
 )
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from fusion.db import on_postgresql
+
 __all__ = ["ROWS_IN_ONE_STATEMENT", "Alongside", "Insertion", "update_then_insert"]
 
 # Rows sent with the update in one statement, at most (a few hundred bound parameters); more
@@ -79,10 +81,6 @@ class Alongside:
 _Shape = tuple[tuple[Table, tuple[str, ...], int], ...]
 
 
-def _uses_with_writes(session: AsyncSession) -> bool:
-    return session.get_bind().dialect.name == "postgresql"
-
-
 def _grouped(inserts: Sequence[Insertion]) -> list[list[Insertion]]:
     """The rows by table (and set of columns), each group in the order given, the groups in
     the order of their first row: one insert per group keeps the order of its rows (serial
@@ -106,7 +104,7 @@ async def update_then_insert(
     ``alongside`` updates. Returns whether it matched. ``update`` should be built once (a
     module constant or a cached builder): the combined statement is cached by its identity."""
     complete = [Insertion(i.table, _with_defaults(i.table, i.row)) for i in inserts]
-    if not _uses_with_writes(session):
+    if not on_postgresql(session):  # SQLite has no data-modifying WITH
         return await _one_by_one(session, update, params, _grouped(complete), alongside)
     first, rest = complete[:ROWS_IN_ONE_STATEMENT], complete[ROWS_IN_ONE_STATEMENT:]
     groups = _grouped(first)

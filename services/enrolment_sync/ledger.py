@@ -7,9 +7,9 @@ from collections.abc import Collection, Iterable, Mapping, Sequence
 from typing import Any
 
 from sqlalchemy import Table, bindparam, delete, select, update
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
+from fusion.db import conflict_insert, dialect_of
 from services.enrolment_sync.diff import Ledger, pack
 from services.enrolment_sync.models import (
     CodeEtag,
@@ -201,8 +201,7 @@ async def upsert(
     if not rows:
         return
     connection = await session.connection()
-    insert = postgresql.insert if connection.dialect.name == "postgresql" else sqlite.insert
-    statement = insert(t)
+    statement = conflict_insert(t, dialect_of(connection))
     columns = [name for name in rows[0] if name not in keys]
     if columns:
         statement = statement.on_conflict_do_update(

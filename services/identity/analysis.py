@@ -19,6 +19,7 @@ from sqlalchemy import delete, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
+from fusion.db import on_postgresql
 from services.identity.conflicts import Linked, find_conflicts
 from services.identity.linking import link_accounts
 from services.identity.models import Account, Conflict, Link, Person, utcnow
@@ -32,7 +33,7 @@ ANALYSIS_LOCK = 0x1DE7_0001  # the advisory lock's key (PostgreSQL): "identity a
 async def one_at_a_time(session: AsyncSession) -> None:
     """Wait for any other analysis or link decision to commit, and hold them off until this
     transaction ends."""
-    if session.get_bind().dialect.name == "postgresql":
+    if on_postgresql(session):
         await session.execute(select(func.pg_advisory_xact_lock(ANALYSIS_LOCK)))
         return
     # SQLite: a transaction that began with a write holds the write lock already; otherwise

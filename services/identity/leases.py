@@ -31,6 +31,7 @@ from sqlalchemy import ColumnElement, or_, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
+from fusion.db import on_postgresql
 from fusion.unit_of_work import UnitOfWork
 from services.identity.models import ImportJob, Plan, utcnow
 
@@ -68,7 +69,7 @@ def lease_is_free(entity: Leased) -> bool:
 async def locked(session: AsyncSession, model: type[Any], entity_id: int) -> Any:
     """The row, read again and locked until the transaction ends (PostgreSQL: FOR UPDATE;
     SQLite: the write lock, taken at once by the kit's BEGIN IMMEDIATE)."""
-    if session.get_bind().dialect.name != "postgresql":
+    if not on_postgresql(session):
         async with session.begin_nested():
             pass
     return await session.get(model, entity_id, with_for_update=True, populate_existing=True)

@@ -9,11 +9,10 @@ from dataclasses import astuple, dataclass
 from typing import Any
 
 from sqlalchemy import select
-from sqlalchemy.dialects.postgresql import insert as postgresql_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
+from fusion.db import conflict_insert, dialect_of
 from services.identity.models import Account, Person, utcnow
 from services.identity.records import AccountFacts, DirectoryEntry
 
@@ -70,9 +69,7 @@ def directory_entry(row: Person) -> DirectoryEntry:
 def _upsert(session: AsyncSession, model: Any, keys: list[str]) -> Any:
     """``INSERT ... ON CONFLICT (keys) DO UPDATE`` in the session's dialect (PostgreSQL or
     SQLite: both have it), updating a row only when its fingerprint changed."""
-    dialect = session.get_bind().dialect.name
-    insert = postgresql_insert if dialect == "postgresql" else sqlite_insert
-    statement = insert(model)
+    statement = conflict_insert(model, dialect_of(session))
     table = model.__table__
     updated = {
         c.name: statement.excluded[c.name]

@@ -6,13 +6,13 @@ import functools
 from dataclasses import dataclass
 
 from sqlalchemy import Insert, Table, insert, select
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
 from fusion.apogee import ApogeeClient
 from fusion.auth import Principal
 from fusion.contracts import RunBackup
+from fusion.db import conflict_insert, dialect_of
 from fusion.errors import BadRequest, Forbidden
 from fusion.moodle.client import MoodleClient
 from services.migration_orchestrator.clients.identity import IdentityClient
@@ -39,10 +39,9 @@ _HISTORY = insert(MigrationTransition.__table__)  # type: ignore[attr-defined]
 @functools.cache
 def _insert_new(dialect: str) -> Insert:
     """A new migration, unless its course has an active one: ``ON CONFLICT DO NOTHING`` on
-    ``active_key``, in PostgreSQL's and SQLite's own spelling."""
-    make = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    ``active_key``."""
     return (
-        make(_MIGRATION)
+        conflict_insert(_MIGRATION, dialect)
         .on_conflict_do_nothing(index_elements=[_MIGRATION.c.active_key])
         .returning(_MIGRATION.c.id)
     )
@@ -186,12 +185,12 @@ async def _store(
     # Its unset columns left out (NULL, not JSON's null); a concurrent request for the same
     # course inserts nothing here, instead of failing the transaction (no SAVEPOINT needed).
     row = {k: v for k, v in migration.model_dump(exclude={"id"}).items() if v is not None}
-    insert_new = _insert_new(session.get_bind().dialect.name)
+    insert_new = _insert_new(dialect_of(session))
     new_id = (await session.execute(insert_new, row)).scalar_one_or_none()
     if new_id is None:
         return None
     migration.id = new_id
-    # Core inserts of prepared statements: no second ORM flush, no model validated per row.
+    # Core inserts of prepared statements: no ORM flush, no model validated per row.
     if decision.course_teachers:
         teachers = [
             {"migration_id": migration.id, "username": username}

@@ -16,6 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 from sqlmodel import col
 
+from fusion.db import on_postgresql
 from fusion.guarded import Alongside
 from services.migration_orchestrator.migrations.models import Migration, PlatformSlot, utcnow
 from services.migration_orchestrator.migrations.states import State
@@ -100,9 +101,18 @@ async def take_slot(session: AsyncSession, platform: str, migration_id: int) -> 
     slot = await _free_slot(session, platform)
     if slot is None:
         return None
-    values = {"s_platform": platform, "s_slot": slot, "s_migration_id": migration_id}
-    result = await session.execute(_TAKE_SLOT, {**values, "s_taken_at": utcnow()})
+    result = await session.execute(_TAKE_SLOT, _taking(platform, slot, migration_id))
     return slot if getattr(result, "rowcount", 0) == 1 else None
+
+
+def _taking(platform: str, slot: int, migration_id: int) -> dict[str, object]:
+    """``_TAKE_SLOT``'s parameters."""
+    return {
+        "s_platform": platform,
+        "s_slot": slot,
+        "s_migration_id": migration_id,
+        "s_taken_at": utcnow(),
+    }
 
 
 async def release_slot(session: AsyncSession, migration_id: int) -> None:
@@ -139,15 +149,16 @@ async def next_claim(session: AsyncSession, platform: str) -> Claim:
     slot, both locked, and the move takes the slot (``taking``): the locks leave nobody else
     able to take it or to give the migration another. SQLite locks no rows: the slot is taken
     here by its conditional update, before the move."""
-    if session.get_bind().dialect.name == "postgresql":
+    if on_postgresql(session):
         row = (await session.execute(_QUEUED_AND_FREE, {"platform": platform})).first()
         if row is None:
             return Claim(None)
         migration, slot = row
         if slot is None:
             return Claim(migration)
-        taken = {"s_platform": platform, "s_slot": slot, "s_migration_id": migration.id}
-        return Claim(migration, slot, (Alongside(_TAKE_SLOT, {**taken, "s_taken_at": utcnow()}),))
+        assert migration.id is not None
+        taking = Alongside(_TAKE_SLOT, _taking(platform, slot, migration.id))
+        return Claim(migration, slot, (taking,))
     queued = await _next_queued(session, platform)
     if queued is None:
         return Claim(None)
