@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import hashlib
+import os
+import stat
 from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
 
 from fusion.errors import PayloadTooLarge
+from services.migration_orchestrator.store import directory
 from services.migration_orchestrator.store.base import ChecksumMismatch, StoreError
 from services.migration_orchestrator.store.directory import DirectoryStore
 
@@ -36,6 +39,29 @@ async def test_a_backup_is_stored_whole_with_its_size_and_sha256(tmp_path: Path)
     assert b"".join([c async for c in store.read("m-1.mbz")]) == whole
     async with store.local_copy("m-1.mbz") as path:
         assert path.read_bytes() == whole
+
+
+async def test_a_stored_backup_is_on_disk_before_its_name_and_its_name_after(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A crash of the machine right after the write must not leave a migration ``backed_up``
+    with a truncated file: the bytes are synced before the rename, the directory after it."""
+    done: list[str] = []
+    fsync, replace = os.fsync, os.replace
+
+    def synced(descriptor: int) -> None:
+        done.append("directory synced" if stat.S_ISDIR(os.fstat(descriptor).st_mode) else "file")
+        fsync(descriptor)
+
+    def renamed(source: Path, target: Path) -> None:
+        done.append("renamed")
+        replace(source, target)
+
+    monkeypatch.setattr(directory.os, "fsync", synced)
+    monkeypatch.setattr(directory.os, "replace", renamed)
+    await DirectoryStore(tmp_path).write("m-3.mbz", chunks(DATA), sha256=None, max_bytes=10_000)
+    assert done == ["file", "renamed", "directory synced"]
+    assert (tmp_path / "m-3.mbz").read_bytes() == b"".join(DATA)
 
 
 @pytest.mark.parametrize(

@@ -37,8 +37,23 @@ def _open_partial(partial: Path, first: bytes) -> BinaryIO:
 
 
 def _close_into(out: BinaryIO, partial: Path, target: Path) -> None:
-    out.close()
+    """The file's bytes on disk, then its name, then the directory entry: a migration marked
+    ``backed_up`` after a crash of the machine finds its whole backup, not a truncated one."""
+    try:
+        out.flush()
+        os.fsync(out.fileno())
+    finally:
+        out.close()
     os.replace(partial, target)
+    _sync_directory(target.parent)
+
+
+def _sync_directory(directory: Path) -> None:
+    descriptor = os.open(directory, os.O_RDONLY)
+    try:
+        os.fsync(descriptor)
+    finally:
+        os.close(descriptor)
 
 
 def _discard(out: BinaryIO, partial: Path) -> None:
