@@ -147,6 +147,11 @@ async def migration_world(
         app = await stack.enter_async_context(
             HostedApp(create_app(settings, transports=transports, bus=bus)).running()
         )
+        # The bus is the test's, so the app does not close it: its consumers would go on
+        # running steps after the app has disposed of its database, and the connections they
+        # open then are never closed (aiosqlite's ResourceWarning in whichever test runs next).
+        # Closed before the app stops, as the runtime closes a bus of its own.
+        stack.push_async_callback(bus.close)
         client = await stack.enter_async_context(
             httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://testserver")
         )
