@@ -11,7 +11,6 @@ from pathlib import Path
 import pytest
 
 from fusion.errors import PayloadTooLarge
-from services.migration_orchestrator.store import directory
 from services.migration_orchestrator.store.base import ChecksumMismatch, StoreError
 from services.migration_orchestrator.store.directory import DirectoryStore
 
@@ -57,8 +56,8 @@ async def test_a_stored_backup_is_on_disk_before_its_name_and_its_name_after(
         done.append("renamed")
         replace(source, target)
 
-    monkeypatch.setattr(directory.os, "fsync", synced)
-    monkeypatch.setattr(directory.os, "replace", renamed)
+    monkeypatch.setattr(os, "fsync", synced)
+    monkeypatch.setattr(os, "replace", renamed)
     await DirectoryStore(tmp_path).write("m-3.mbz", chunks(DATA), sha256=None, max_bytes=10_000)
     assert done == ["file", "renamed", "directory synced"]
     assert (tmp_path / "m-3.mbz").read_bytes() == b"".join(DATA)
