@@ -162,3 +162,34 @@ async def test_one_statement_is_sent_alone_and_a_second_is_refused(database_url:
     finally:
         event.remove(Session, "after_commit", commit)
         await database.dispose()
+
+
+async def test_a_unit_of_work_cancelled_while_it_commits_commits_and_gives_its_connection_back(
+    database_url: str,
+) -> None:
+    """The end of a block (commit, close, the connection back in the pool) runs to its end
+    even if the task is cancelled meanwhile; the cancellation is raised after it."""
+    database = Database(database_url)
+    await database.create_all(metadata)
+    task: asyncio.Task[None] | None = None
+
+    def cancel_now(_connection: object) -> None:  # the COMMIT is about to be sent
+        assert task is not None
+        task.cancel()
+
+    async def write() -> None:
+        async with database.unit_of_work() as session:
+            session.add(Note(text="committed all the same"))
+
+    event.listen(database.engine.sync_engine, "commit", cancel_now)
+    try:
+        task = asyncio.ensure_future(write())
+        with pytest.raises(asyncio.CancelledError):
+            await task
+        event.remove(database.engine.sync_engine, "commit", cancel_now)
+        assert database.engine.sync_engine.pool.checkedout() == 0  # type: ignore[attr-defined]
+        async with database.read() as reader:
+            texts = (await reader.execute(select(col(Note.text)))).scalars().all()
+        assert texts == ["committed all the same"]
+    finally:
+        await database.dispose()
