@@ -187,3 +187,50 @@ async def test_a_failed_restore_leaves_no_placeholder_course_on_the_target(
         assert done["state"] == "done", done
         assert set(target.courses) - before == {done["target_course_id"]}
         assert areas(world, migration_id) == []
+
+
+async def test_a_report_lists_the_area_only_when_moodle_counts_another_course_in_it(
+    database_url: str, tmp_path: Path
+) -> None:
+    """The usual report: the area holds the restored course alone (Moodle's ``coursecount``
+    of the category), and is deleted without being listed."""
+    async with restoring_world(database_url, tmp_path) as world:
+        target = world.sim["target"]
+        lone = await migration_waiting_for_its_restore(world)
+        listings = target.calls["core_course_get_courses_by_field"]
+        worker = await restore_worker(world)
+        await worker._restore(lone)
+        done = await wait_for(world.client, lone, "done", "failed", "blocked")
+        assert done["state"] == "done", done
+        assert target.calls["core_course_get_courses_by_field"] == listings
+        assert areas(world, lone) == []
+
+
+async def test_a_course_a_second_restore_left_in_the_area_is_deleted_and_named(
+    database_url: str, tmp_path: Path
+) -> None:
+    """An orphaned CLI restored into the area after the attempt's start: Moodle counts two
+    courses there, the report lists them, deletes the other one and names it."""
+    async with restoring_world(database_url, tmp_path) as world:
+        migration_id = await migration_waiting_for_its_restore(world)
+        path = f"/restores/{migration_id}"
+        ticket = (await worker_call(world, f"{path}/start", {"worker": "live"})).json()
+        backup = await world.client.get(
+            f"/migrations/v1/worker{path}/file", headers={"Authorization": "Bearer demo-service"}
+        )
+        target = world.sim["target"]
+        # The live attempt's restore, and a second one an orphaned CLI ran into the same area.
+        restored = restore_backup(target, backup.content, categoryid=ticket["category_id"])
+        orphan = restore_backup(target, backup.content, categoryid=ticket["category_id"])
+        assert restored.courseid is not None
+        assert orphan.courseid is not None
+        report = {"worker": "live", "attempt": ticket["attempt"], "course_id": restored.courseid}
+        answered = await worker_call(world, f"{path}/done", report)
+        assert answered.status_code == 200, answered.text
+        done = await wait_for(world.client, migration_id, "done", "failed", "blocked")
+        assert done["target_course_id"] == restored.courseid
+        assert orphan.courseid not in target.courses
+        assert target.courses[restored.courseid].category == CATEGORY
+        assert areas(world, migration_id) == []
+        logs = await messages(world, migration_id)
+        assert f"deleted course {orphan.courseid}, a second restore of this migration" in logs

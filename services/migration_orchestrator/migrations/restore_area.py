@@ -19,7 +19,8 @@ the target category: everything in it belongs to that migration and to no one el
 
 Only web-service functions of core Moodle, through the kit's client: ``create_categories``
 (an idnumber already taken is refused with ``categoryidnumbertaken``), ``get_categories``
-(idnumber), ``get_courses_by_field`` (field ``category``),
+(idnumber; its ``coursecount`` tells the report whether to list the area),
+``get_courses_by_field`` (field ``category``),
 ``update_courses`` (``categoryid``), ``delete_courses`` (a course it will not delete is a
 warning, named in the log) and ``delete_categories`` (recursive); the target's token needs
 ``moodle/category:manage``, ``moodle/course:delete`` and ``moodle/course:changecategory``.
@@ -55,11 +56,24 @@ class Cleanup:
     problems: list[str] = field(default_factory=list)
 
 
-async def find_area(target: MoodleClient, migration_id: int) -> int | None:
+@dataclass(frozen=True)
+class Area:
+    """A migration's restore area on the target, with Moodle's count of its courses (the
+    category's ``coursecount``, which the restore's ``create_new_course`` increments)."""
+
+    id: int
+    courses: int
+
+
+async def find_area(target: MoodleClient, migration_id: int) -> Area | None:
     idnumber = area_idnumber(migration_id)
     found = await target.get_categories({"idnumber": idnumber}, addsubcategories=False)
-    ids = [int(c["id"]) for c in found if c.get("idnumber") == idnumber]
-    return ids[0] if ids else None
+    areas = [
+        Area(id=int(c["id"]), courses=int(c.get("coursecount") or 0))
+        for c in found
+        if c.get("idnumber") == idnumber
+    ]
+    return areas[0] if areas else None
 
 
 async def ready_area(target: MoodleClient, migration: Migration) -> tuple[int, Cleanup]:
@@ -83,7 +97,7 @@ async def ready_area(target: MoodleClient, migration: Migration) -> tuple[int, C
     existing = await find_area(target, migration.id)
     if existing is None:  # deleted since: the idnumber is free again, another attempt will do
         raise refused
-    return existing, await empty_area(target, existing)
+    return existing.id, await empty_area(target, existing.id)
 
 
 async def courses_in(target: MoodleClient, category_id: int) -> list[dict[str, Any]]:
@@ -198,12 +212,16 @@ async def done(
         if moved.failed:
             raise moved.failed[0][1]
         if area is not None:
-            cleanup = await empty_area(target, area, keep=course_id)
-            lines += [
-                ("warning", f"deleted course {c}, a second restore of this migration")
-                for c in cleanup.removed
-            ]
-            await close_area(target, area)
+            # Usually the area holds the restored course alone: it is not listed. A count
+            # above one is another restore of this migration, whose course is named in the
+            # log; one the count missed goes with the area all the same (recursive).
+            if area.courses > 1:
+                cleanup = await empty_area(target, area.id, keep=course_id)
+                lines += [
+                    ("warning", f"deleted course {c}, a second restore of this migration")
+                    for c in cleanup.removed
+                ]
+            await close_area(target, area.id)
     except MoodleUnavailable:
         raise
     except MoodleError as error:  # the course is there: post-restore goes on, support sees why
@@ -290,7 +308,7 @@ async def _clear_area(
     as they come, so that those written before a Moodle error are kept."""
     area = await find_area(target, migration_id)
     if area is not None:
-        cleanup = await empty_area(target, area)
+        cleanup = await empty_area(target, area.id)
         lines += [("info", f"deleted course {c}, {left_by}") for c in cleanup.removed]
         lines += [("error", problem) for problem in cleanup.problems]
-        await close_area(target, area)
+        await close_area(target, area.id)
