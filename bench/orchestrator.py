@@ -20,13 +20,16 @@ bulk with the rows a request leaves, and the output says how many (on a loaded m
 database, not our code, bounds the request rate). The last ``FUSION_BENCH_REQUESTS`` requests,
 on top of the backlog, are measured apart, then ``FUSION_BENCH_SAMPLE`` migrations are drained
 from the backlog, end to end, after ``WARMUP`` drained unmeasured (the first of each kind of
-statement is compiled and prepared: a start-up cost, not one per migration). Prints per
-migration: our CPU milliseconds (and, of the process's, the kernel's: on loopback mostly the
-round trips to PostgreSQL), database statements and transactions, writes (rows written), bus
-messages (outbox rows). Not measured: the outbox relay publishing those messages, and the
-consumers of ``migration.state_changed`` that drive the steps (the bench calls the steps
-itself; the pre-flight's run goes on to the identity check, and a clean backup goes from
-``backed_up`` to ``restoring`` in one move: no step runs on the states it passes through).
+statement is compiled and prepared: a start-up cost, not one per migration), in ``ROUNDS``
+rounds, each after a calibration. Prints per migration, the mean over the whole sample and
+each round's with the machine's speed beside it (a neighbour's load on a shared machine moves
+both within a run), then the median round: our CPU milliseconds (and, of the process's, the
+kernel's: on loopback mostly the round trips to PostgreSQL), database statements and
+transactions, writes (rows written), bus messages (outbox rows). Not measured: the outbox
+relay publishing those messages, and the consumers of ``migration.state_changed`` that drive
+the steps (the bench calls the steps itself; the pre-flight's run goes on to the identity
+check, and a clean backup goes from ``backed_up`` to ``restoring`` in one move: no step runs
+on the states it passes through).
 """
 
 from __future__ import annotations
@@ -34,6 +37,7 @@ from __future__ import annotations
 import asyncio
 import gc
 import os
+import statistics
 import tempfile
 import time
 from pathlib import Path
@@ -68,6 +72,9 @@ from sim.moodle.state import SimMoodle
 
 SAMPLE = int(os.environ.get("FUSION_BENCH_SAMPLE", "300"))
 WARMUP = 20  # drained before the measured sample, out of the backlog
+# The sample is drained in rounds, each after a calibration: on a shared machine the speed
+# changes within a run, and the rounds show by how much and how our figure follows it.
+ROUNDS = 5
 REQUESTS = int(os.environ.get("FUSION_BENCH_REQUESTS", "300"))
 BACKLOGS = (1_000, int(os.environ.get("FUSION_BENCH_QUEUED", "29000")))
 # Past this, the rest of a backlog is written in bulk (and the bench says how much).
@@ -134,17 +141,30 @@ async def _run(
             backup = backup_bytes()
             for _ in range(WARMUP):  # statements compiled and prepared, pools filled: not measured
                 await drain_one(orchestrator, sim, backup)
-            with Clock(meter, SAMPLE) as drain:
-                for _ in range(SAMPLE):
-                    await drain_one(orchestrator, sim, backup)
+            rounds = []
+            for _ in range(ROUNDS):
+                speed = calibration_ms()
+                with Clock(meter, SAMPLE // ROUNDS) as drain:
+                    for _ in range(SAMPLE // ROUNDS):
+                        await drain_one(orchestrator, sim, backup)
+                rounds.append({"calibration_ms": speed, **drain.figures()})
     return {
         "queued": queued,
         "requested": filled + tail,
         "written_in_bulk": seeded,
         "fill": fill.figures(),
         "request": requests.figures(),
-        "drain": drain.figures(),
+        "drain": _mean(rounds),
+        "drain_rounds": [
+            {"calibration_ms": r["calibration_ms"], "our_cpu_ms": r["our_cpu_ms"]} for r in rounds
+        ],
+        "drain_median_our_cpu_ms": statistics.median(r["our_cpu_ms"] for r in rounds),
     }
+
+
+def _mean(rounds: list[dict[str, float]]) -> dict[str, float]:
+    """The figures of the whole sample: the rounds' mean (each drained as many migrations)."""
+    return {key: round(statistics.fmean(r[key] for r in rounds), 2) for key in rounds[0]}
 
 
 async def _main() -> dict[str, Any]:
@@ -169,11 +189,16 @@ async def _main() -> dict[str, Any]:
     def total(r: dict[str, Any]) -> float:
         return float(r["request"]["our_cpu_ms"] + r["drain"]["our_cpu_ms"])
 
+    def median_total(r: dict[str, Any]) -> float:
+        return float(r["request"]["our_cpu_ms"] + r["drain_median_our_cpu_ms"])
+
     return {
         "backlogs": results,
         "our_cpu_ms_per_migration_small": round(total(small), 2),
         "our_cpu_ms_per_migration_large": round(total(big), 2),
         "growth": round(total(big) / total(small), 2) if total(small) else None,
+        "median_round_our_cpu_ms_per_migration_small": round(median_total(small), 2),
+        "median_round_our_cpu_ms_per_migration_large": round(median_total(big), 2),
         "goal_ms": 20,
         "our_time": "process CPU (all threads) minus CPU inside the upstream transports",
     }
@@ -195,6 +220,14 @@ def main() -> int:
             f"{drain['of_ours_gc_cpu_ms']} ms; of the process's, in the kernel "
             f"{req['of_process_kernel_cpu_ms']} + {drain['of_process_kernel_cpu_ms']} ms"
         )
+        by_round = ", ".join(
+            f"{d['calibration_ms']} -> {d['our_cpu_ms']}" for d in r["drain_rounds"]
+        )
+        print(
+            f"    drain by round of {SAMPLE // ROUNDS} (calibration ms -> our ms): {by_round}; "
+            f"median round {r['drain_median_our_cpu_ms']} ms, so "
+            f"{req['our_cpu_ms'] + r['drain_median_our_cpu_ms']:.1f} ms per migration"
+        )
         print(
             f"    backlog: {r['requested']:,} requested ({r['fill']['our_cpu_ms']} ms ours, "
             f"wall {r['fill']['wall_ms']} ms per request, {REQUESTERS} requesters at a time), "
@@ -208,7 +241,9 @@ def main() -> int:
         )
     print(
         f"growth from {figures['backlogs'][0]['queued']:,} to "
-        f"{figures['backlogs'][-1]['queued']:,} queued: x{figures['growth']}"
+        f"{figures['backlogs'][-1]['queued']:,} queued: x{figures['growth']} (median rounds: "
+        f"{figures['median_round_our_cpu_ms_per_migration_small']} -> "
+        f"{figures['median_round_our_cpu_ms_per_migration_large']} ms)"
     )
     print(f"written to {write_report('orchestrator', figures)}")
     return 0
