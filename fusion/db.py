@@ -159,6 +159,11 @@ def _end(session: Session, connection: Connection | None, commit: bool) -> None:
                 connection.close()
 
 
+async def _ended(session: AsyncSession, connection: Connection | None, *, commit: bool) -> None:
+    """``_end`` in one hop, run to completion."""
+    await _to_completion(greenlet_spawn(_end, session.sync_session, connection, commit))
+
+
 async def _to_completion(work: Awaitable[T]) -> T:
     """``work`` in a task of its own, awaited to its end even if the caller is cancelled
     meanwhile (the cancellation is raised then): a session is never left half ended, its
@@ -200,10 +205,10 @@ class Database:
 
     Each block opens and ends its session in one hop into SQLAlchemy's synchronous core
     (``greenlet_spawn``) each way, where ``async with AsyncSession(...)`` takes one hop per
-    call (connect, options, commit, close) and runs each close in a task of its own: about
-    80 µs of CPU per block, out of some 400 for a block that reads one row. The end is run to
-    completion even if the caller is cancelled meanwhile, as SQLAlchemy's own exit is
-    (``_to_completion``)."""
+    call (connect, options, commit, close) and runs each close in a task of its own: 20 to
+    50 µs of CPU less per block in a microbench (a read of one row: a median of 390 → 368 µs,
+    a ``one_statement`` 408 → 360). The end is run to completion even if the caller is
+    cancelled meanwhile, as SQLAlchemy's own exit is (``_to_completion``)."""
 
     def __init__(self, url: str, *, echo: bool = False, pool_size: int = 10) -> None:
         self.url = url
@@ -220,10 +225,8 @@ class Database:
         session = self.sessionmaker()
         try:
             yield session
-        except BaseException:
-            await _to_completion(greenlet_spawn(_end, session.sync_session, None, False))
-            raise
-        await _to_completion(greenlet_spawn(_end, session.sync_session, None, False))
+        finally:
+            await _ended(session, None, commit=False)
 
     @asynccontextmanager
     async def read(self) -> AsyncIterator[AsyncSession]:
@@ -238,7 +241,7 @@ class Database:
         try:
             yield session
         finally:
-            await _to_completion(greenlet_spawn(_end, session.sync_session, connection, False))
+            await _ended(session, connection, commit=False)
 
     @asynccontextmanager
     async def one_statement(self) -> AsyncIterator[AsyncSession]:
@@ -261,7 +264,7 @@ class Database:
             yield session
             commit = True  # sends nothing; its hooks run (outbox relays)
         finally:
-            await _to_completion(greenlet_spawn(_end, session.sync_session, connection, commit))
+            await _ended(session, connection, commit=commit)
 
     @asynccontextmanager
     async def unit_of_work(self) -> AsyncIterator[AsyncSession]:
@@ -272,7 +275,7 @@ class Database:
             yield session
             commit = True
         finally:
-            await _to_completion(greenlet_spawn(_end, session.sync_session, None, commit))
+            await _ended(session, None, commit=commit)
 
     async def create_all(self, metadata: MetaData) -> None:
         """Only for the all-in-one SQLite mode and tests: production runs migrations."""
