@@ -46,7 +46,7 @@ from typing import Any, Generic, Protocol, TypeVar
 import httpx
 from sqlalchemy import MetaData
 
-from fusion.bus import Bus, BusUnavailable, QueueSpec
+from fusion.bus import Bus, BusUnavailable, Consumers, QueueSpec
 from fusion.bus.tables import MessagingTables
 from fusion.contracts import Envelope, Message
 from fusion.db import Database
@@ -330,7 +330,15 @@ class ServiceRuntime(Generic[S]):
         settings = self.settings
         assert isinstance(settings, BusFragment)
 
-        subscribed: set[str] = set()
+        subscribed: dict[str, Consumers] = {}
+
+        async def stop_consuming() -> None:
+            # Before the database closes, and before a bus the service shares or was given
+            # (the all-in-one mode's, a test's) outlives it with its consumers still running.
+            for consumers in subscribed.values():
+                await consumers.stop()
+
+        stack.push_async_callback(stop_consuming)
 
         async def connect() -> None:
             if not bus.is_connected:
@@ -338,8 +346,8 @@ class ServiceRuntime(Generic[S]):
             for subscription in self._subscriptions:
                 if subscription.queue not in subscribed:
                     spec = subscription.spec(settings)
-                    await bus.subscribe(spec, self._consumer(subscription, resources, state))
-                    subscribed.add(subscription.queue)
+                    handler = self._consumer(subscription, resources, state)
+                    subscribed[subscription.queue] = await bus.subscribe(spec, handler)
 
         await pending.until_done("broker connection", connect, resources)
         if self._messaging is None:

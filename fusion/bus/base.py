@@ -135,6 +135,17 @@ def topic_matches(pattern: str, routing_key: str) -> bool:
     return _words_match(tuple(pattern.split(".")), tuple(routing_key.split(".")))
 
 
+class Consumers(ABC):
+    """The consumers ``Bus.subscribe`` started on one queue."""
+
+    @abstractmethod
+    async def stop(self) -> None:
+        """Stop consuming: no delivery reaches the handler after this returns. In process,
+        a handler that is running is cancelled and its delivery put back in the queue; on
+        the broker, the subscription's channel closes, and what it had not acknowledged is
+        delivered again. Stopping twice, or after the bus closed, does nothing."""
+
+
 class Bus(ABC):
     """Publish envelopes to the event exchange and consume them from durable queues."""
 
@@ -153,7 +164,7 @@ class Bus(ABC):
         """Return only once the broker has confirmed; raise ``BusUnavailable`` otherwise."""
 
     @abstractmethod
-    async def subscribe(self, queue: QueueSpec, handler: Handler) -> None:
+    async def subscribe(self, queue: QueueSpec, handler: Handler) -> Consumers:
         """Declare the queue, its dead-letter queue and bindings, then start consuming."""
 
     @abstractmethod

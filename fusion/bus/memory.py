@@ -19,6 +19,7 @@ from fusion.bus.base import (
     Bus,
     BusError,
     BusUnavailable,
+    Consumers,
     DeadLetter,
     Handler,
     HeldDeadLetter,
@@ -97,14 +98,17 @@ class MemoryBus(Bus):
         for queue in targets:
             queue.ready.put_nowait(_Delivery(body, envelope.type))
 
-    async def subscribe(self, queue: QueueSpec, handler: Handler) -> None:
+    async def subscribe(self, queue: QueueSpec, handler: Handler) -> Consumers:
         if not self._started:
             raise BusUnavailable("start the bus before subscribing")
         declared = self._declare(queue)
+        tasks = []
         for _ in range(queue.prefetch):
             task = asyncio.create_task(self._consume(declared, handler), name=f"bus:{queue.name}")
             self._consumers.add(task)
             task.add_done_callback(self._consumers.discard)
+            tasks.append(task)
+        return _MemoryConsumers(tasks)
 
     @asynccontextmanager
     async def hold_dead_letters(
@@ -166,6 +170,17 @@ class MemoryBus(Bus):
             queue.dead.append(delivery.dead("delivery_limit"))
         else:
             queue.ready.put_nowait(delivery)
+
+
+class _MemoryConsumers(Consumers):
+    def __init__(self, tasks: list[asyncio.Task[None]]) -> None:
+        self._tasks = tasks
+
+    async def stop(self) -> None:
+        tasks, self._tasks = self._tasks, []
+        for task in tasks:
+            task.cancel()  # a delivery being handled goes back to its queue (``_deliver``)
+        await asyncio.gather(*tasks, return_exceptions=True)
 
 
 class _MemoryHeld(HeldDeadLetter):

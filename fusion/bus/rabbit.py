@@ -35,6 +35,7 @@ from fusion.bus.base import (
     Bus,
     BusError,
     BusUnavailable,
+    Consumers,
     DeadLetter,
     Handler,
     HeldDeadLetter,
@@ -157,7 +158,7 @@ class RabbitBus(Bus):
         except CONNECTION_EXCEPTIONS as error:
             raise BusUnavailable(f"publishing failed: {error!r}") from error
 
-    async def subscribe(self, queue: QueueSpec, handler: Handler) -> None:
+    async def subscribe(self, queue: QueueSpec, handler: Handler) -> Consumers:
         channel = await self._open_channel()
         await channel.set_qos(prefetch_count=queue.prefetch)
         exchange = await self._declare_exchanges(channel)
@@ -172,6 +173,7 @@ class RabbitBus(Bus):
             await _process(message, handler, queue_name=queue.name)
 
         await declared.consume(on_message)
+        return _RabbitConsumers(channel)
 
     @asynccontextmanager
     async def hold_dead_letters(
@@ -238,6 +240,19 @@ class RabbitBus(Bus):
         await dead.bind(self.dead_letter_exchange, routing_key=spec.name)
         arguments = queue_arguments(spec, dead_letter_exchange=self.dead_letter_exchange)
         return await channel.declare_queue(spec.name, durable=True, arguments=arguments)
+
+
+class _RabbitConsumers(Consumers):
+    """A subscription's own channel: closed, it consumes no more (robust: not reopened)."""
+
+    def __init__(self, channel: AbstractChannel) -> None:
+        self._channel = channel
+
+    async def stop(self) -> None:
+        if self._channel.is_closed:
+            return
+        with contextlib.suppress(*CONNECTION_EXCEPTIONS):
+            await self._channel.close()
 
 
 class _RabbitHeld(HeldDeadLetter):

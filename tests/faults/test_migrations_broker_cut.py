@@ -34,7 +34,7 @@ import pytest
 from aio_pika.exceptions import CONNECTION_EXCEPTIONS
 from sqlalchemy import func, select
 
-from fusion.bus import QueueSpec, RabbitBus
+from fusion.bus import Consumers, QueueSpec, RabbitBus
 from fusion.bus.base import Handler, topic_matches
 from fusion.contracts import Envelope
 from fusion.db import Database
@@ -73,7 +73,7 @@ class ObservedBus(RabbitBus):
         await super().publish(envelope)
         self.confirmed[str(envelope.message_id)] = envelope.type
 
-    async def subscribe(self, queue: QueueSpec, handler: Handler) -> None:
+    async def subscribe(self, queue: QueueSpec, handler: Handler) -> Consumers:
         self.bindings += queue.bindings
 
         async def observed(envelope: Envelope) -> None:
@@ -82,7 +82,7 @@ class ObservedBus(RabbitBus):
             await handler(envelope)
             self.consumed.add(message_id)
 
-        await super().subscribe(queue, observed)
+        return await super().subscribe(queue, observed)
 
     def routed(self, message_type: str) -> bool:
         return any(topic_matches(pattern, message_type) for pattern in self.bindings)

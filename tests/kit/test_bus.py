@@ -60,6 +60,27 @@ async def test_round_trip_delivers_the_confirmed_envelope(bus_under_test: BusUnd
     assert got.correlation_id == "req-123"
 
 
+async def test_stopped_consumers_take_nothing_more_and_the_queue_keeps_it(
+    bus_under_test: BusUnderTest,
+) -> None:
+    bus = bus_under_test.bus
+    queue = bus_under_test.queue("stopped", "migration.*")
+    first: asyncio.Queue[Envelope] = asyncio.Queue()
+    consumers = await bus.subscribe(queue, lambda envelope: first.put(envelope))
+    await bus.publish(migration_requested())
+    await asyncio.wait_for(first.get(), timeout=10)
+
+    await consumers.stop()
+    await consumers.stop()  # twice: nothing more
+    later = migration_requested()
+    await bus.publish(later)
+    second: asyncio.Queue[Envelope] = asyncio.Queue()
+    await bus.subscribe(queue, lambda envelope: second.put(envelope))
+
+    assert await asyncio.wait_for(second.get(), timeout=10) == later
+    assert first.empty()
+
+
 async def test_topic_patterns_route_like_rabbitmq(bus_under_test: BusUnderTest) -> None:
     seen: dict[str, list[str]] = {"exact": [], "star": [], "hash": []}
     done: dict[str, asyncio.Event] = {name: asyncio.Event() for name in seen}
