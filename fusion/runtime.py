@@ -17,48 +17,53 @@ its subscriptions, the outbox relay, housekeeping and background tasks.
         )
         return create_service_app(name=..., prefix=..., settings=settings, runtime=runtime, ...)
 
-Handlers are typed functions of one payload: ``async def on_run_sync(payload: RunSync, *,
-uow: UnitOfWork, state: SyncState) -> None``; the kit parses, deduplicates through the inbox,
-commits, then acknowledges. Background tasks are ``async def work(state, stop: StopSignal)``
-and must look at ``stop`` between units of work: on shutdown the flag is set, the tasks get
-``grace_seconds``, then whatever is still running is cancelled.
+Handlers (``fusion.consumers``) are typed functions of one payload: ``async def
+on_run_sync(payload: RunSync, *, uow: UnitOfWork, state: SyncState) -> None``; the kit parses,
+deduplicates through the inbox, commits, then acknowledges. Background tasks are ``async def
+work(state, stop: StopSignal)`` and must look at ``stop`` between units of work: on shutdown
+the flag is set, the tasks get ``grace_seconds``, then whatever is still running is cancelled.
 
 Routes reach all of it through the service's ``deps.py`` (``state_dependency(SyncState)``,
 ``UnitOfWorkDep``...), never through ``request.state`` directly.
 
-A dependency that is down at start does not stop the service: it starts, ``/readyz`` answers
-503 naming what is missing, and the kit keeps trying (one log line per interval) until the
-database answers and the broker connects; then subscriptions are made and startup work runs.
+A dependency that is down at start does not stop the service (``fusion.pending``): it starts,
+``/readyz`` answers 503 naming what is missing, and the kit keeps trying (one log line per
+interval) until the database answers and the broker connects; then subscriptions are made and
+startup work runs.
 A service that declares its ``schema`` (its Alembic history) and does not create its tables
 starts nothing that touches them before the database is at its head (``fusion.schema_gate``).
 """
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
-from contextlib import AbstractAsyncContextManager, AsyncExitStack, asynccontextmanager
-from dataclasses import dataclass, field
+from contextlib import AsyncExitStack, asynccontextmanager
+from dataclasses import dataclass
 from datetime import timedelta
-from typing import Any, Generic, Protocol, TypeVar
+from typing import Any, Generic, TypeVar
 
-import httpx
 from sqlalchemy import MetaData
 
-from fusion.bus import Bus, BusUnavailable, Consumers, QueueSpec
+from fusion.bus import Bus, BusUnavailable, Consumers
 from fusion.bus.tables import MessagingTables
-from fusion.contracts import Envelope, Message
+from fusion.consumers import Subscription, consumer
 from fusion.db import Database
-from fusion.http import create_http_client
-from fusion.inbox import claim_message, parse_payload
-from fusion.outage import OutageLog, is_outage
 from fusion.outbox import OutboxRelay
-from fusion.resources import open_bus, purge_messaging
+from fusion.pending import Pending
+from fusion.resources import (
+    ReadinessCheck,
+    Resources,
+    Running,
+    Seams,
+    StateFactory,
+    no_state,
+    open_bus,
+    purge_messaging,
+)
 from fusion.schema_gate import Schema, SchemaGate
-from fusion.settings import BusFragment, DatabaseFragment, FusionSettings, HttpClientFragment
+from fusion.settings import BusFragment, DatabaseFragment, FusionSettings
 from fusion.tasks import StopSignal, TaskSupervisor, every
-from fusion.unit_of_work import UnitOfWork, open_unit_of_work
 
 __all__ = [
     "BackgroundTask",
@@ -76,129 +81,12 @@ __all__ = [
 logger = logging.getLogger(__name__)
 
 S = TypeVar("S")
-M = TypeVar("M", bound=Message)
-S_contra = TypeVar("S_contra", contravariant=True)
-M_contra = TypeVar("M_contra", bound=Message, contravariant=True)
-ReadinessCheck = Callable[[], Awaitable[None]]
-RETRY_SECONDS = 1.0
-
-
-class ConsumerHandler(Protocol[M_contra, S_contra]):
-    """``async def handle(payload: RunSync, *, uow: UnitOfWork, state: SyncState) -> None``."""
-
-    async def __call__(self, payload: M_contra, /, *, uow: UnitOfWork, state: S_contra) -> None: ...
-
-
-@dataclass(frozen=True)
-class Subscription(Generic[M, S]):
-    """A durable queue (its own name, before the deployment prefix), the payload type it takes
-    and the handler; bound to the payload's routing key unless ``bindings`` says otherwise.
-
-    ``deduplicate=False`` skips the inbox, for a handler whose every write is conditional on
-    the state it read (so a redelivery does nothing) and which opens its own units of work.
-    """
-
-    queue: str
-    payload: type[M]
-    handler: ConsumerHandler[M, S]
-    bindings: tuple[str, ...] = ()
-    prefetch: int | None = None
-    deduplicate: bool = True
-
-    def spec(self, settings: BusFragment) -> QueueSpec:
-        return QueueSpec(
-            name=f"{settings.bus_queue_prefix}{self.queue}",
-            bindings=self.bindings or (self.payload.type,),
-            delivery_limit=settings.bus_delivery_limit,
-            prefetch=self.prefetch or settings.bus_prefetch,
-        )
 
 
 @dataclass(frozen=True)
 class BackgroundTask(Generic[S]):
     name: str
     work: Callable[[S, StopSignal], Awaitable[None]]
-
-
-@dataclass(frozen=True)
-class Seams:
-    """What tests and the all-in-one process hand in instead of the real thing."""
-
-    bus: Bus | None = None
-    transports: Mapping[str, httpx.AsyncBaseTransport] = field(default_factory=dict)
-
-
-class Resources:
-    """What the kit opened for one service; the service's state is built from it."""
-
-    def __init__(
-        self,
-        *,
-        settings: FusionSettings,
-        database: Database | None,
-        messaging: MessagingTables | None,
-        seams: Seams,
-        stack: AsyncExitStack,
-        supervisor: TaskSupervisor,
-    ) -> None:
-        self.settings = settings
-        self._database = database
-        self.messaging = messaging
-        self.bus: Bus | None = None
-        self.relay: OutboxRelay | None = None
-        self.outages = OutageLog()
-        self.supervisor = supervisor
-        self._seams = seams
-        self._stack = stack
-
-    @property
-    def database(self) -> Database:
-        if self._database is None:
-            raise RuntimeError(f"{self.settings.service_name} declared no database")
-        return self._database
-
-    @property
-    def stop(self) -> StopSignal:
-        return self.supervisor.stop_signal
-
-    def unit_of_work(self) -> AbstractAsyncContextManager[UnitOfWork]:
-        outbox = self.messaging.outbox if self.messaging is not None else None
-        return open_unit_of_work(self.database, outbox=outbox, on_commit=self._wake_relay)
-
-    def _wake_relay(self, uow: UnitOfWork) -> None:
-        if uow.published and self.relay is not None:
-            self.relay.wake()
-
-    async def http_client(
-        self, name: str, *, base_url: str = "", headers: dict[str, str] | None = None
-    ) -> httpx.AsyncClient:
-        """A long-lived client for the upstream ``name``, closed with the service."""
-        assert isinstance(self.settings, HttpClientFragment), "compose HttpClientFragment"
-        client = create_http_client(
-            self.settings,
-            base_url=base_url,
-            headers=headers,
-            transport=self._seams.transports.get(name),
-        )
-        return await self._stack.enter_async_context(client)
-
-
-@dataclass
-class Running(Generic[S]):
-    """The typed lifespan state: the kit's resources and the service's own state."""
-
-    resources: Resources
-    state: S
-    readiness: dict[str, ReadinessCheck]
-
-
-StateFactory = Callable[[Resources], AbstractAsyncContextManager[S]]
-
-
-@asynccontextmanager
-async def no_state(_: Resources) -> AsyncIterator[None]:
-    """The state of a service that needs nothing beyond the kit's resources (yet)."""
-    yield None
 
 
 class ServiceRuntime(Generic[S]):
@@ -214,7 +102,7 @@ class ServiceRuntime(Generic[S]):
         startup: Sequence[Callable[[S], Awaitable[None]]] = (),
         readiness: Callable[[S], Mapping[str, ReadinessCheck]] | None = None,
         grace_seconds: float = 10.0,
-        seams: Seams = Seams(),
+        seams: Seams | None = None,
         bus: bool = True,
         schema: Schema | None = None,
     ) -> None:
@@ -230,7 +118,7 @@ class ServiceRuntime(Generic[S]):
         self._startup = tuple(startup)
         self._readiness = readiness
         self._grace_seconds = grace_seconds
-        self._seams = seams
+        self._seams = seams or Seams()
         self._uses_bus = bus
         self._schema = schema
 
@@ -249,7 +137,7 @@ class ServiceRuntime(Generic[S]):
             bus = await self._open_bus(stack)
             state = await stack.enter_async_context(self._state(resources))
             readiness = self._checks(resources, bus, state)
-            pending = _Pending(readiness)
+            pending = Pending(readiness)
             stack.push_async_callback(supervisor.stop)
 
             async def start() -> None:
@@ -325,7 +213,7 @@ class ServiceRuntime(Generic[S]):
         bus: Bus,
         state: S,
         stack: AsyncExitStack,
-        pending: _Pending,
+        pending: Pending,
     ) -> None:
         settings = self.settings
         assert isinstance(settings, BusFragment)
@@ -346,7 +234,7 @@ class ServiceRuntime(Generic[S]):
             for subscription in self._subscriptions:
                 if subscription.queue not in subscribed:
                     spec = subscription.spec(settings)
-                    handler = self._consumer(subscription, resources, state)
+                    handler = consumer(subscription, resources, state)
                     subscribed[subscription.queue] = await bus.subscribe(spec, handler)
 
         await pending.until_done("broker connection", connect, resources)
@@ -373,7 +261,7 @@ class ServiceRuntime(Generic[S]):
             ),
         )
 
-    async def _start_work(self, resources: Resources, state: S, pending: _Pending) -> None:
+    async def _start_work(self, resources: Resources, state: S, pending: Pending) -> None:
         metadata = self._metadata
         create = isinstance(self.settings, DatabaseFragment) and (
             self.settings.database_create_tables
@@ -388,67 +276,9 @@ class ServiceRuntime(Generic[S]):
         if create or self._startup:
             await pending.until_done("startup", start, resources)
 
-    def _consumer(
-        self, subscription: Subscription[Any, S], resources: Resources, state: S
-    ) -> Callable[[Envelope], Awaitable[None]]:
-        inbox = self._messaging.inbox if self._messaging is not None else None
-        assert inbox is not None or not subscription.deduplicate, "declare the messaging tables"
-
-        async def handle(envelope: Envelope) -> None:
-            payload = parse_payload(envelope, subscription.payload)
-            async with resources.unit_of_work() as uow:
-                if (
-                    inbox is None
-                    or not subscription.deduplicate
-                    or await claim_message(
-                        uow.session, inbox=inbox, consumer=subscription.queue, envelope=envelope
-                    )
-                ):
-                    await subscription.handler(payload, uow=uow, state=state)
-
-        return handle
-
 
 # Sent outbox rows and processed inbox ids are kept this long: longer than any redelivery.
 _KEEP = timedelta(days=30)
-
-
-class _Pending:
-    """Work that needs a dependency: tried at once, and if the dependency is down, again in the
-    background until it works; readiness says ``waiting`` meanwhile."""
-
-    def __init__(self, readiness: dict[str, ReadinessCheck]) -> None:
-        self._readiness = readiness
-
-    async def until_done(
-        self, what: str, work: Callable[[], Awaitable[None]], resources: Resources
-    ) -> None:
-        try:
-            await work()
-            return
-        except Exception as error:
-            if not is_outage(error):
-                raise
-            resources.outages.failed(what, error)
-        done = asyncio.Event()
-
-        async def retry(stop: StopSignal) -> None:
-            while not await stop.sleep(RETRY_SECONDS):
-                try:
-                    await work()
-                except Exception as error:
-                    resources.outages.failed(what, error)
-                else:
-                    resources.outages.recovered(what)
-                    done.set()
-                    return
-
-        async def waiting() -> None:
-            if not done.is_set():
-                raise BusUnavailable(f"{what} is waiting for its dependencies")
-
-        self._readiness[what] = waiting
-        resources.supervisor.start(f"retry {what}", retry)
 
 
 def _connected(bus: Bus) -> ReadinessCheck:

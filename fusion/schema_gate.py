@@ -31,6 +31,7 @@ from typing import TYPE_CHECKING
 from fusion.db import Database
 from fusion.errors import DependencyUnavailable
 from fusion.outage import OutageLog, is_outage
+from fusion.pending import RETRY_SECONDS
 from fusion.tasks import StopSignal
 
 if TYPE_CHECKING:
@@ -40,7 +41,6 @@ __all__ = ["Schema", "SchemaGate", "SchemaUnread"]
 
 logger = logging.getLogger(__name__)
 
-RETRY_SECONDS = 1.0
 # A database that does not answer within this is away: the service waits, the command goes on.
 READ_TIMEOUT_SECONDS = 10.0
 

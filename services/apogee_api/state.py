@@ -7,7 +7,7 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass
 
 from fusion.db import Database
-from fusion.runtime import ReadinessCheck, Resources
+from fusion.resources import ReadinessCheck, Resources
 from fusion.tasks import StopSignal, every
 from services.apogee_api.settings import Settings
 from services.apogee_api.store import CatalogueStore
