@@ -8,7 +8,7 @@ import time
 from collections.abc import AsyncIterator, Awaitable
 from contextlib import asynccontextmanager
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
 from sqlalchemy import MetaData, event, text
 from sqlalchemy.dialects import postgresql, sqlite
@@ -23,8 +23,6 @@ from sqlalchemy.ext.asyncio import (
 )
 from sqlalchemy.orm import Session
 from sqlalchemy.util import await_only, greenlet_spawn
-
-T = TypeVar("T")
 
 NAMING_CONVENTION = {
     "ix": "ix_%(table_name)s_%(column_0_N_name)s",
@@ -164,7 +162,7 @@ async def _ended(session: AsyncSession, connection: Connection | None, *, commit
     await _to_completion(greenlet_spawn(_end, session.sync_session, connection, commit))
 
 
-async def _to_completion(work: Awaitable[T]) -> T:
+async def _to_completion(work: Awaitable[None]) -> None:
     """``work`` in a task of its own, awaited to its end even if the caller is cancelled
     meanwhile (the cancellation is raised then): a session is never left half ended, its
     connection out of the pool (SQLAlchemy's async context managers end the same way)."""
@@ -172,7 +170,7 @@ async def _to_completion(work: Awaitable[T]) -> T:
     cancelled: asyncio.CancelledError | None = None
     while True:
         try:
-            result = await asyncio.shield(task)
+            await asyncio.shield(task)
         except asyncio.CancelledError as error:
             if task.done():
                 raise
@@ -181,7 +179,6 @@ async def _to_completion(work: Awaitable[T]) -> T:
             break
     if cancelled is not None:
         raise cancelled
-    return result
 
 
 class MoreThanOneStatement(RuntimeError):

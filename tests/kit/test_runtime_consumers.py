@@ -9,7 +9,7 @@ from typing import Any, ClassVar
 
 from pydantic import SecretStr
 
-from fusion.bus import MemoryBus, QueueSpec
+from fusion.bus import MemoryBus
 from fusion.contracts import Envelope, RunBackup
 from fusion.runtime import Seams, ServiceRuntime, Subscription, no_state
 from fusion.settings import ServiceSettings
@@ -52,7 +52,6 @@ async def test_a_service_stops_consuming_when_its_lifespan_ends_on_a_bus_that_st
         later = Envelope.of(RunBackup(migration_id=2, platform="ub1"))
         await bus.publish(later)
         taken: asyncio.Queue[Envelope] = asyncio.Queue()
-        same = QueueSpec(queue.name, queue.bindings, delivery_limit=queue.delivery_limit)
-        await bus.subscribe(same, lambda envelope: taken.put(envelope))
+        await bus.subscribe(queue, lambda envelope: taken.put(envelope))
         assert await asyncio.wait_for(taken.get(), timeout=10) == later
         assert handled == [1]
