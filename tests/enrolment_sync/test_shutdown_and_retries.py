@@ -150,7 +150,15 @@ async def test_a_batch_crashing_with_an_unknown_error_is_retried_then_the_run_fa
                 .order_by(run_history.c.id)
             )
         ).all()
-        staged = (await session.execute(select(messaging.outbox.c.envelope))).scalars().all()
+        staged = (
+            (
+                await session.execute(
+                    select(messaging.outbox.c.envelope).order_by(messaging.outbox.c.created_at)
+                )
+            )
+            .scalars()
+            .all()
+        )
     assert [tuple(m) for m in moves] == [
         (None, "planning"),
         ("planning", "applying"),
