@@ -94,8 +94,8 @@ def test_support_uploads_a_batch_then_retries_the_migration_that_failed(
             break
         page.wait_for_timeout(1000)
         page.reload()
-    # the category is missing: Moodle refuses the restore area under it (or the restore)
-    expect(row).to_contain_text(re.compile("Unknown category|course_categories"))
+    # the category is missing: Moodle refuses the restore area under it, and the row says so
+    expect(row).to_contain_text(f"La catégorie cible n° {missing} n'existe pas")
     check_page(page, "admin-failed-migration")
 
     created = _category(site, "Licence Sciences")

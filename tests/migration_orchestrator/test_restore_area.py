@@ -46,7 +46,7 @@ def tmp_dir(world: World) -> Path:
     return world.settings.store_dir.parent / "restores"
 
 
-async def migration_waiting_for_its_restore(world: World) -> int:
+async def migration_waiting_for_its_restore(world: World, *, category: int = CATEGORY) -> int:
     settings = world.worker_settings()
     link = await world.stack.enter_async_context(
         orchestrator_link(settings, transport=httpx.ASGITransport(app=world.app))
@@ -56,7 +56,7 @@ async def migration_waiting_for_its_restore(world: World) -> int:
     body = {
         "source_platform": "ub1",
         "source_course_id": course_id,
-        "target_category_id": CATEGORY,
+        "target_category_id": category,
         "waive_codes": True,
     }
     created = await world.client.post(V1, json=body, headers=ADMIN)
@@ -145,6 +145,40 @@ async def test_a_stale_attempt_is_refused_while_the_next_one_runs(
         detail = (await world.client.get(f"{V1}/{migration_id}", headers=ADMIN)).json()
         assert detail["state"] == "restoring"
         assert areas(world, migration_id) == [second["category_id"]]
+
+
+async def test_a_target_category_that_does_not_exist_is_named_in_words_the_teacher_can_act_on(
+    database_url: str, tmp_path: Path
+) -> None:
+    async with restoring_world(database_url, tmp_path) as world:
+        missing = max(world.sim["target"].categories) + 50
+        migration_id = await migration_waiting_for_its_restore(world, category=missing)
+        started = await worker_call(world, f"/restores/{migration_id}/start", {"worker": "w"})
+        assert started.status_code == 409, started.text
+        assert (
+            f"La catégorie cible n° {missing} n'existe pas" in started.json()["error"]["message_fr"]
+        )
+        failed = (await world.client.get(f"{V1}/{migration_id}", headers=ADMIN)).json()
+        assert (failed["state"], failed["step"]) == ("failed", "restore")
+        assert failed["reason"].startswith(
+            f"The target category {missing} does not exist on the target platform."
+        )
+        assert failed["reason_fr"] == (
+            f"La catégorie cible n° {missing} n'existe pas sur la plateforme cible. Un "
+            "administrateur peut la créer, puis relancer la migration ; sinon, annulez la "
+            "migration et redemandez-la vers une catégorie existante."
+        )
+        assert areas(world, migration_id) == []
+        # Moodle's own words stay in the log, for the support.
+        logs = (await world.client.get(f"{V1}/{migration_id}", headers=ADMIN)).json()["logs"]
+        assert {
+            "message": "Unknown category",
+            "level": "error",
+            "details": {
+                "wsfunction": "core_course_create_categories",
+                "errorcode": "unknowcategory",
+            },
+        }.items() <= logs[-1].items(), logs
 
 
 async def test_a_failed_restore_leaves_no_placeholder_course_on_the_target(

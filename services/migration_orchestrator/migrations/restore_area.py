@@ -154,12 +154,9 @@ async def start(
     except MoodleUnavailable:
         raise  # 503: the worker asks again
     except MoodleError as error:  # the target refuses (a capability, a parameter): say it
-        await _refused(orchestrator, migration_id, ticket.attempt, error)
-        raise restores.NotRestoring(
-            f"The target refused to prepare the restore: {error.message}",
-            message_fr=f"La plateforme cible a refusé de préparer la restauration : "
-            f"{error.message_fr}",
-        ) from error
+        reason, reason_fr = refusal(error, migration.target_category_id)
+        await _refused(orchestrator, migration_id, ticket.attempt, error, reason, reason_fr)
+        raise restores.NotRestoring(reason, message_fr=reason_fr) from error
     await _log(
         orchestrator,
         migration_id,
@@ -172,8 +169,31 @@ async def start(
     return replace(ticket, category_id=area)
 
 
+def refusal(error: MoodleError, category_id: int) -> tuple[str, str]:
+    """Why the target refused the restore area, in English and French, in words its reader
+    (the teacher who asked, the support) can act on."""
+    if error.errorcode == "unknowcategory":  # core_course_create_categories: no such parent
+        return (
+            f"The target category {category_id} does not exist on the target platform. An "
+            "administrator can create it, then retry the migration; otherwise, cancel the "
+            "migration and request it again into an existing category.",
+            f"La catégorie cible n° {category_id} n'existe pas sur la plateforme cible. Un "
+            "administrateur peut la créer, puis relancer la migration ; sinon, annulez la "
+            "migration et redemandez-la vers une catégorie existante.",
+        )
+    return (
+        f"The target refused to prepare the restore: {error.message}",
+        f"La plateforme cible a refusé de préparer la restauration : {error.message_fr}",
+    )
+
+
 async def _refused(
-    orchestrator: Orchestrator, migration_id: int, attempt: str, error: MoodleError
+    orchestrator: Orchestrator,
+    migration_id: int,
+    attempt: str,
+    error: MoodleError,
+    reason: str,
+    reason_fr: str,
 ) -> None:
     async with orchestrator.db.unit_of_work() as session:
         migration = await restores.restoring(session, migration_id, attempt=attempt)
@@ -184,15 +204,15 @@ async def _refused(
             error.message,
             level="error",
             message_fr=error.message_fr,
+            details={"wsfunction": error.wsfunction, "errorcode": error.errorcode},
         )
         await transition(
             session,
             migration,
             State.FAILED,
             cause="target refused the restore area",
-            reason=f"The target refused to prepare the restore: {error.message}",
-            reason_fr="La plateforme cible a refusé de préparer la restauration : "
-            f"{error.message_fr}",
+            reason=reason,
+            reason_fr=reason_fr,
         )
 
 
