@@ -12,6 +12,7 @@ import httpx
 
 from fusion.bus import MemoryBus
 from services.migration_orchestrator.migrations.restore_area import area_idnumber
+from services.migration_orchestrator.workers.link import NoLongerHeld
 from services.migration_orchestrator.workers.restore import RestoreWorker
 from services.migration_orchestrator.workers.runtime import (
     orchestrator_link,
@@ -157,6 +158,13 @@ async def test_a_target_category_that_does_not_exist_is_named_in_words_the_teach
         assert started.status_code == 409, started.text
         assert (
             f"La catégorie cible n° {missing} n'existe pas" in started.json()["error"]["message_fr"]
+        )
+        # the worker that met this answer logs why, not only that it lost the work
+        assert NoLongerHeld(started.content).reason.startswith(
+            f"The target category {missing} does not exist"
+        )
+        assert (
+            NoLongerHeld(b"<html>proxy</html>").reason == "the orchestrator answered 409 Conflict"
         )
         failed = (await world.client.get(f"{V1}/{migration_id}", headers=ADMIN)).json()
         assert (failed["state"], failed["step"]) == ("failed", "restore")

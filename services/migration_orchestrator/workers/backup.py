@@ -96,8 +96,10 @@ class BackupWorker:
         beating = asyncio.create_task(self._heartbeat(migration_id, lease_seconds / 3))
         try:
             await self._backup(migration_id, course_id, destination)
-        except NoLongerHeld:
-            log.warning("backup of migration %s is no longer ours", migration_id)
+        except NoLongerHeld as refused:
+            log.warning(
+                "backup of migration %s is no longer ours: %s", migration_id, refused.reason
+            )
         finally:
             beating.cancel()
             with contextlib.suppress(asyncio.CancelledError):

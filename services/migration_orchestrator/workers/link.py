@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import json
 import time
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -28,7 +29,20 @@ class OrchestratorUnavailable(UpstreamUnavailable):
 
 
 class NoLongerHeld(Exception):
-    """409: the orchestrator gave this work to another worker, or it was cancelled."""
+    """409: the orchestrator gave this work to another worker, or it was cancelled, or it
+    stopped the migration; ``reason`` is what its answer says (in English, for the log)."""
+
+    def __init__(self, answer: bytes | str) -> None:
+        self.reason = _reason_of(answer)
+        super().__init__(self.reason)
+
+
+def _reason_of(answer: bytes | str) -> str:
+    try:
+        message = json.loads(answer)["error"]["message"]
+    except (ValueError, KeyError, TypeError):  # not the orchestrator's error body
+        return "the orchestrator answered 409 Conflict"
+    return str(message)[:500]
 
 
 def sha256_of(path: Path) -> str:

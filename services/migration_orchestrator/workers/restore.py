@@ -46,8 +46,12 @@ class RestoreWorker:
     async def _restore_once(self, migration_id: int, *, message: str) -> None:
         try:
             await self._restore(migration_id, message=message)
-        except NoLongerHeld:
-            log.info("migration %s is not waiting for this restore request any more", migration_id)
+        except NoLongerHeld as refused:
+            log.info(
+                "migration %s is not waiting for this restore request any more: %s",
+                migration_id,
+                refused.reason,
+            )
 
     async def _restore(self, migration_id: int, *, message: str | None = None) -> None:
         ticket = await self.link.start_restore(migration_id, message=message)
