@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import re
 import resource
+import statistics
 import time
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -143,8 +144,14 @@ class Clock:
 
 def calibration_ms() -> float:
     """CPU milliseconds of a fixed piece of pure Python work (envelopes of 2,000 events, made
-    and read back): how fast this machine runs at the moment, to read the figures beside (on
-    a shared machine it varies from one run to the next as much as the figures do)."""
+    and read back), the median of three runs: how fast this machine runs at the moment, to
+    read the figures beside (on a shared machine it varies from one run to the next as much as
+    the figures do; one run alone is noisy too: 37 to 61 ms between rounds of one bench run
+    whose figure moved by less than a fifth)."""
+    return statistics.median(_calibration_once() for _ in range(3))
+
+
+def _calibration_once() -> float:
     started = time.process_time()
     for n in range(2_000):
         changed = MigrationStateChanged(

@@ -14,22 +14,23 @@ no other task runs during a call. PostgreSQL's own work is in another process an
 the wall time is printed beside it (on a loaded machine it is mostly waiting for the database
 and for a CPU).
 
-For each backlog, migrations are requested through ``request_migration``, eight requesters at
-a time, for up to ``FUSION_BENCH_FILL_SECONDS``; the rest of the backlog, if any, is written in
+For each backlog, migrations are requested through ``request_migration``, eight requesters at a
+time, for up to ``FUSION_BENCH_FILL_SECONDS``; the rest of the backlog, if any, is written in
 bulk with the rows a request leaves, and the output says how many (on a loaded machine the
 database, not our code, bounds the request rate). The last ``FUSION_BENCH_REQUESTS`` requests,
 on top of the backlog, are measured apart, then ``FUSION_BENCH_SAMPLE`` migrations are drained
 from the backlog, end to end, after ``WARMUP`` drained unmeasured (the first of each kind of
 statement is compiled and prepared: a start-up cost, not one per migration), in ``ROUNDS``
-rounds, each after a calibration. Prints per migration, the mean over the whole sample and
-each round's with the machine's speed beside it (a neighbour's load on a shared machine moves
-both within a run), then the median round: our CPU milliseconds (and, of the process's, the
-kernel's: on loopback mostly the round trips to PostgreSQL), database statements and
-transactions, writes (rows written), bus messages (outbox rows). Not measured: the outbox
-relay publishing those messages, and the consumers of ``migration.state_changed`` that drive
-the steps (the bench calls the steps itself; the pre-flight's run goes on to the identity
-check, and a clean backup goes from ``backed_up`` to ``restoring`` in one move: no step runs
-on the states it passes through).
+rounds, each after a calibration. Prints per migration, the mean over the whole sample and each
+round's with the machine's speed beside it (a neighbour's load on a shared machine moves both
+within a run), then the median round and the median of the rounds' drain in calibrations (our
+milliseconds over the calibration's, to compare runs of different days): our CPU milliseconds
+(and, of the process's, the kernel's: on loopback mostly the round trips to PostgreSQL),
+database statements and transactions, writes (rows written), bus messages (outbox rows). Not
+measured: the outbox relay publishing those messages, and the consumers of
+``migration.state_changed`` that drive the steps (the bench calls the steps itself; the
+pre-flight's run goes on to the identity check, and a clean backup goes from ``backed_up`` to
+``restoring`` in one move: no step runs on the states it passes through).
 """
 
 from __future__ import annotations
@@ -159,6 +160,11 @@ async def _run(
             {"calibration_ms": r["calibration_ms"], "our_cpu_ms": r["our_cpu_ms"]} for r in rounds
         ],
         "drain_median_our_cpu_ms": statistics.median(r["our_cpu_ms"] for r in rounds),
+        # less tied to the machine's speed of the moment than milliseconds, to compare runs of
+        # different days: the calibration is pure Python, like most of ours (not the kernel's)
+        "drain_median_per_calibration": round(
+            statistics.median(r["our_cpu_ms"] / r["calibration_ms"] for r in rounds), 3
+        ),
     }
 
 
@@ -226,7 +232,8 @@ def main() -> int:
         print(
             f"    drain by round of {SAMPLE // ROUNDS} (calibration ms -> our ms): {by_round}; "
             f"median round {r['drain_median_our_cpu_ms']} ms, so "
-            f"{req['our_cpu_ms'] + r['drain_median_our_cpu_ms']:.1f} ms per migration"
+            f"{req['our_cpu_ms'] + r['drain_median_our_cpu_ms']:.1f} ms per migration; "
+            f"a drain is {r['drain_median_per_calibration']} calibrations (median of the rounds)"
         )
         print(
             f"    backlog: {r['requested']:,} requested ({r['fill']['our_cpu_ms']} ms ours, "
