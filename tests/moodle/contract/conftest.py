@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import os
 import shlex
+import shutil
 import sys
-from collections.abc import AsyncIterator
+import uuid
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
 
 import httpx
 import pytest
@@ -55,7 +58,28 @@ def _live_templates() -> CliTemplates | None:
     restore = os.environ.get("FUSION_LIVE_MOODLE_RESTORE_COMMAND")
     if not (backup and restore):
         return None
-    return CliTemplates(backup=backup, restore=restore, timeout_seconds=1800.0)
+    # like a platform's remote_shell: the values are quoted for the shell ssh hands them to
+    remote = os.environ.get("FUSION_LIVE_MOODLE_REMOTE_SHELL") == "1"
+    return CliTemplates(backup=backup, restore=restore, remote_shell=remote, timeout_seconds=1800.0)
+
+
+@pytest.fixture
+def cli_dir(tmp_path: Path) -> Iterator[Path]:
+    """Where a backup is written and a restore reads it. On a live site,
+    ``FUSION_LIVE_MOODLE_CLI_DIR``: a directory at the same path here and where Moodle's CLI
+    runs (a share when that is another host), in which each test gets its own, open to the web
+    server's user; without it, the test's own (pytest's are closed to other users)."""
+    shared = os.environ.get("FUSION_LIVE_MOODLE_CLI_DIR")
+    if not shared:
+        yield tmp_path
+        return
+    where = Path(shared) / f"fusion-contract-{uuid.uuid4().hex[:8]}"
+    where.mkdir()
+    where.chmod(0o777)  # the web server's user writes the backup there
+    try:
+        yield where
+    finally:
+        shutil.rmtree(where, ignore_errors=True)
 
 
 @pytest.fixture

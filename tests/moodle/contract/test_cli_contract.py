@@ -13,13 +13,13 @@ from .target import ContractTarget
 
 
 async def test_a_course_backs_up_and_restores_into_the_run_category(
-    target: ContractTarget, tmp_path: Path
+    target: ContractTarget, cli_dir: Path
 ) -> None:
     if target.cli is None:
         pytest.skip("no CLI command templates for this target (FUSION_LIVE_MOODLE_*_COMMAND)")
     runner = MoodleCliRunner(templates=target.cli)
     courseid = await target.course("backup")
-    done = await runner.backup(courseid=courseid, destination=tmp_path)
+    done = await runner.backup(courseid=courseid, destination=cli_dir)
     restored = await runner.restore(file=done.path, categoryid=target.categoryid)
     target.courseids.append(restored.courseid)
     (course,) = await target.client.get_courses_by_field("id", restored.courseid)
