@@ -6,7 +6,7 @@ import asyncio
 import functools
 import time
 from collections.abc import AsyncIterator, Awaitable
-from contextlib import asynccontextmanager
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from pathlib import Path
 from typing import Any
 
@@ -216,63 +216,53 @@ class Database:
     def is_sqlite(self) -> bool:
         return is_sqlite(self.url)  # parsed once: ``one_statement`` asks on every move
 
-    @asynccontextmanager
-    async def session(self) -> AsyncIterator[AsyncSession]:
+    def session(self) -> AbstractAsyncContextManager[AsyncSession]:
         """A session whose transaction the caller commits; rolled back if it raises."""
-        session = self.sessionmaker()
-        try:
-            yield session
-        finally:
-            await _ended(session, None, commit=False)
+        return self._block(autocommit=False, commits=False)
 
-    @asynccontextmanager
-    async def read(self) -> AsyncIterator[AsyncSession]:
+    def read(self) -> AbstractAsyncContextManager[AsyncSession]:
         """A session for reads outside any transaction (autocommit): each statement sees what
         is committed when it runs, and no BEGIN nor ROLLBACK goes to the database. For a step
         that reads a row before it calls an upstream, and locks it again after; never for
         writes, nor for reads that must agree with each other (use ``session``)."""
-        connection = await greenlet_spawn(_autocommit, self.engine.sync_engine)
-        session = AsyncSession(
-            bind=AsyncConnection(self.engine, connection), expire_on_commit=False
-        )
-        try:
-            yield session
-        finally:
-            await _ended(session, connection, commit=False)
+        return self._block(autocommit=True, commits=False)
 
-    @asynccontextmanager
-    async def one_statement(self) -> AsyncIterator[AsyncSession]:
+    def one_statement(self) -> AbstractAsyncContextManager[AsyncSession]:
         """A unit of work that is one statement (a guarded move with its rows, ``fusion.guarded``).
         On PostgreSQL it runs outside any transaction, atomic as every statement is, without
         the BEGIN and COMMIT round trips; a second statement in the block is refused before it
         is sent (``MoreThanOneStatement``), the first one having been applied. On SQLite, where
         a guarded move is several statements, it is a unit of work."""
         if self.is_sqlite:
-            async with self.unit_of_work() as session:
-                yield session
-            return
-        connection = await greenlet_spawn(_autocommit, self.engine.sync_engine)
-        connection.info[_ONE_STATEMENT] = 0  # counted by ``_one_statement_guard``
-        session = AsyncSession(
-            bind=AsyncConnection(self.engine, connection), expire_on_commit=False
-        )
-        commit = False
-        try:
-            yield session
-            commit = True  # sends nothing; its hooks run (outbox relays)
-        finally:
-            await _ended(session, connection, commit=commit)
+            return self.unit_of_work()
+        # its commit sends nothing; its hooks run (outbox relays)
+        return self._block(autocommit=True, commits=True)
+
+    def unit_of_work(self) -> AbstractAsyncContextManager[AsyncSession]:
+        """A session committed when the block ends without error: the edge commits."""
+        return self._block(autocommit=False, commits=True)
 
     @asynccontextmanager
-    async def unit_of_work(self) -> AsyncIterator[AsyncSession]:
-        """A session committed when the block ends without error: the edge commits."""
-        session = self.sessionmaker()
+    async def _block(self, *, autocommit: bool, commits: bool) -> AsyncIterator[AsyncSession]:
+        """A session in a transaction of its own, or (``autocommit``) on a pooled connection
+        outside any, where a block that ``commits`` sends one statement at most; committed
+        when the block ends without error if it ``commits``, else rolled back."""
+        connection = None
+        if autocommit:
+            connection = await greenlet_spawn(_autocommit, self.engine.sync_engine)
+            if commits:
+                connection.info[_ONE_STATEMENT] = 0  # counted by ``_one_statement_guard``
+            session = AsyncSession(
+                bind=AsyncConnection(self.engine, connection), expire_on_commit=False
+            )
+        else:
+            session = self.sessionmaker()
         commit = False
         try:
             yield session
-            commit = True
+            commit = commits
         finally:
-            await _ended(session, None, commit=commit)
+            await _ended(session, connection, commit=commit)
 
     async def create_all(self, metadata: MetaData) -> None:
         """Only for the all-in-one SQLite mode and tests: production runs migrations."""
