@@ -1,25 +1,29 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Callable
-from contextlib import AbstractAsyncContextManager
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from dataclasses import dataclass
+from typing import Any
 
 import httpx
 import pytest
 
 from fusion.apogee import ApogeeClient
-from fusion.bus import Bus
+from fusion.asgi import HostedApp
+from fusion.bus import Bus, MemoryBus
 from fusion.db import Database
 from fusion.moodle.client import MoodleClient
 from fusion.runtime import Seams
 from fusion.unit_of_work import UnitOfWork, open_unit_of_work
+from services.enrolment_sync.app import create_app
 from services.enrolment_sync.models import SyncRun, messaging, metadata
 from services.enrolment_sync.runs import execute_run
 from services.enrolment_sync.settings import Settings
+from services.enrolment_sync.state import SyncState
 from sim.moodle.app import create_sim_app
 from sim.moodle.platform import Platform
 from sim.moodle.state import SimMoodle
-from tests.enrolment_sync.merged import TOKEN, merged_platform
+from tests.enrolment_sync.merged import TOKEN, api_settings, merged_platform
 
 from .fake_apogee import FakeApogee
 
@@ -31,6 +35,9 @@ READS = (
     "core_course_get",
     "core_webservice_get_site_info",
 )
+
+# A client of the sync's HTTP API, the service's state and its in-process bus
+Api = tuple[httpx.AsyncClient, SyncState, MemoryBus]
 
 
 @dataclass
@@ -48,6 +55,19 @@ class World:
         Moodle, and ``bus``."""
         moodle = httpx.ASGITransport(app=create_sim_app(self.sim))
         return Seams(bus=bus, transports={"apogee": self.apogee.transport(), "moodle": moodle})
+
+    @asynccontextmanager
+    async def running_api(self, **settings: Any) -> AsyncIterator[Api]:
+        """The sync on this world through its real lifespan (``api_settings`` and
+        ``settings``), an in-process bus, and a client of its HTTP API."""
+        bus = MemoryBus()
+        app = create_app(
+            api_settings(self.settings.database_url, **settings), seams=self.seams(bus)
+        )
+        async with bus, HostedApp(app).running() as hosted:
+            transport = httpx.ASGITransport(app=hosted)
+            async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
+                yield client, hosted.state["runtime"].state, bus
 
     def units(self) -> AbstractAsyncContextManager[UnitOfWork]:
         return open_unit_of_work(self.db, outbox=messaging.outbox)
@@ -119,3 +139,9 @@ async def world(database_url: str) -> AsyncIterator[World]:
             settings=settings,
         )
     await db.dispose()
+
+
+@pytest.fixture
+async def api(world: World) -> AsyncIterator[Api]:
+    async with world.running_api() as running:
+        yield running

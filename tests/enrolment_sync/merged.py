@@ -1,12 +1,23 @@
-"""The sync's side of its tests: the merged platform in the simulator, and settings for its API."""
+"""The sync's side of its tests: the merged platform in the simulator, settings for its API and
+the demo tokens' headers."""
 
 from __future__ import annotations
+
+from typing import Any
+
+from pydantic import SecretStr
 
 from services.enrolment_sync.settings import Settings
 from sim.moodle.platform import Platform
 from sim.moodle.state import SimMoodle, all_functions
 
 TOKEN = "target-token"
+# the demo tokens' headers (``demo_tokens``): an operator, a service, a Moodle plugin
+ADMIN = {"Authorization": "Bearer demo-admin"}
+SERVICE = {"Authorization": "Bearer demo-service"}
+PLUGIN = {"Authorization": "Bearer demo-plugin"}
+TEACHER = {**PLUGIN, "X-Fusion-Acting-User": "prof1"}  # a plugin, acting for prof1
+STUDENTS = [f"2191{n:04d}" for n in range(5)]  # the API tests' students
 
 
 def merged_platform(sim: SimMoodle) -> Platform:
@@ -19,16 +30,16 @@ def merged_platform(sim: SimMoodle) -> Platform:
     return target
 
 
-def api_settings(database_url: str) -> Settings:
-    """The sync's API on the simulator (``http://sim``) and a stand-in Apogée, demo tokens, no
-    schedule and no pause between two syncs of a course."""
-    return Settings(
-        environment="test",
-        demo_tokens=True,
-        database_url=database_url,
-        database_create_tables=True,
-        schedule_enabled=False,
-        moodle_url="http://sim/target",
-        apogee_url="http://apogee",
-        course_sync_min_interval_seconds=0,
-    )
+def api_settings(database_url: str | SecretStr, **overrides: Any) -> Settings:
+    """The sync's API on the simulator (``http://sim``) and a stand-in Apogée, demo tokens and
+    no schedule; ``overrides``: other settings of the test."""
+    values: dict[str, Any] = {
+        "environment": "test",
+        "demo_tokens": True,
+        "database_url": database_url,
+        "database_create_tables": True,
+        "schedule_enabled": False,
+        "moodle_url": "http://sim/target",
+        "apogee_url": "http://apogee",
+    }
+    return Settings(**(values | overrides))

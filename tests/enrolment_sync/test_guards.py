@@ -9,21 +9,15 @@ from collections.abc import AsyncIterator
 import httpx
 import pytest
 
-from fusion.asgi import HostedApp
-from fusion.bus import MemoryBus
-from services.enrolment_sync.app import create_app
 from services.enrolment_sync.methods import add_meta_link
 from services.enrolment_sync.runs import create_run
-from services.enrolment_sync.settings import Settings
 from services.enrolment_sync.state import SyncState
 
 from .conftest import World
 from .fake_apogee import FakeCode
+from .merged import ADMIN, PLUGIN, SERVICE
 from .test_runs import course_reports, method, start
 
-ADMIN = {"Authorization": "Bearer demo-admin"}
-SERVICE = {"Authorization": "Bearer demo-service"}
-PLUGIN = {"Authorization": "Bearer demo-plugin"}
 ACTING = "X-Fusion-Acting-User"
 STUDENTS = [f"2192{n:04d}" for n in range(6)]
 EDITING_TEACHER, STUDENT = 3, 5
@@ -34,22 +28,8 @@ Api = tuple[httpx.AsyncClient, SyncState]
 
 @pytest.fixture
 async def api(world: World) -> AsyncIterator[Api]:
-    settings = Settings(
-        environment="test",
-        database_url=world.settings.database_url,
-        database_create_tables=True,
-        demo_tokens=True,
-        schedule_enabled=False,
-        moodle_url="http://sim/target",
-        apogee_url="http://apogee",
-        course_sync_min_interval_seconds=60,
-    )
-    bus = MemoryBus()
-    app = create_app(settings, seams=world.seams(bus))
-    async with bus, HostedApp(app).running() as hosted:
-        transport = httpx.ASGITransport(app=hosted)
-        async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
-            yield client, hosted.state["runtime"].state
+    async with world.running_api(course_sync_min_interval_seconds=60) as (client, state, _):
+        yield client, state
 
 
 async def _enrol(world: World, course: int, user: int, role: int) -> None:

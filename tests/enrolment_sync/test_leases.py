@@ -23,10 +23,10 @@ from services.enrolment_sync.leases import check_not_held_elsewhere
 from services.enrolment_sync.models import SyncRun, utcnow
 from services.enrolment_sync.runner import SyncRunner
 from services.enrolment_sync.runs import create_run, get_run
-from services.enrolment_sync.settings import Settings
 from sim.moodle.entities import UE_ACTIVE
 
 from .conftest import World
+from .merged import api_settings
 from .test_runs import STUDENTS, enrolment, seeded
 
 LEASE_SECONDS = 1.0
@@ -51,15 +51,7 @@ async def test_a_run_left_by_a_dead_process_resumes_once_its_lease_runs_out(
                 lease_until=utcnow() + timedelta(seconds=LEASE_SECONDS),
             )
         )
-    settings = Settings(
-        environment="test",
-        database_url=world.settings.database_url,
-        database_create_tables=True,
-        schedule_enabled=False,
-        moodle_url="http://sim/target",
-        apogee_url="http://apogee",
-        run_lease_seconds=LEASE_SECONDS,
-    )
+    settings = api_settings(world.settings.database_url, run_lease_seconds=LEASE_SECONDS)
     bus = MemoryBus()
     app = create_app(settings, seams=world.seams(bus))
     async with bus, HostedApp(app).running():  # started while the dead lease still runs

@@ -25,9 +25,9 @@ from services.enrolment_sync.settings import Settings
 from sim.moodle.app import create_sim_app
 
 from .conftest import World
+from .merged import ADMIN, api_settings
 from .test_runs import seeded
 
-ADMIN = {"Authorization": "Bearer demo-admin"}
 ENROL = "enrol_manual_enrol_users"
 Hook = Callable[[str, int], Awaitable[None]]
 
@@ -48,17 +48,8 @@ class WatchedMoodle(httpx.AsyncBaseTransport):
 
 
 def _settings(world: World, **overrides: object) -> Settings:
-    values: dict[str, object] = {
-        "environment": "test",
-        "database_url": world.settings.database_url,
-        "database_create_tables": True,
-        "demo_tokens": True,
-        "schedule_enabled": False,
-        "moodle_url": "http://sim/target",
-        "apogee_url": "http://apogee",
-        "moodle_concurrency": 1,
-    }
-    settings = Settings(**(values | overrides))  # type: ignore[arg-type]
+    values: dict[str, object] = {"moodle_concurrency": 1}
+    settings = api_settings(world.settings.database_url, **(values | overrides))
     settings.moodle_max_input_vars = 3 + 3 * 4  # 4 enrolments per call: 3 batches of 12
     return settings
 
