@@ -154,7 +154,7 @@ async def start(
     except MoodleUnavailable:
         raise  # 503: the worker asks again
     except MoodleError as error:  # the target refuses (a capability, a parameter): say it
-        reason, reason_fr = refusal(error, migration.target_category_id)
+        reason, reason_fr = _refusal(error, migration.target_category_id)
         await _refused(orchestrator, migration_id, ticket.attempt, error, reason, reason_fr)
         raise restores.NotRestoring(reason, message_fr=reason_fr) from error
     await _log(
@@ -169,7 +169,7 @@ async def start(
     return replace(ticket, category_id=area)
 
 
-def refusal(error: MoodleError, category_id: int) -> tuple[str, str]:
+def _refusal(error: MoodleError, category_id: int) -> tuple[str, str]:
     """Why the target refused the restore area, in English and French, in words its reader
     (the teacher who asked, the support) can act on."""
     if error.errorcode == "unknowcategory":  # core_course_create_categories: no such parent
